@@ -1,0 +1,236 @@
+// Node runtime adapter: what the Deployer does on one fog node's Docker Engine. Everything
+// Docker-specific about running containers lives here, so that a Swarm or Kubernetes target
+// is another adapter with the same functions. Every function is idempotent: run twice, it
+// finds its own earlier work (containers are found by deterministic name and by label).
+import { Context } from '@temporalio/activity';
+import type Docker from 'dockerode';
+import { pack } from 'tar-stream';
+import { LABELS, type ContainerFile, type ContainerSpec } from '../src/container-spec';
+import { ImageNotFoundError, RegistryError } from '../src/errors';
+import { engineError, statusOf, type Engines } from './engines';
+
+export interface NodeContainer {
+  id: string;
+  name: string;
+  version: string;
+  deploymentId: string;
+  running: boolean;
+  state: string;
+  previous: string[];
+  createdAt: number;
+}
+
+export interface RestoreOutcome {
+  removed: string[];
+  restarted: string[];
+}
+
+async function listApplication(docker: Docker, application: string): Promise<NodeContainer[]> {
+  const list = await docker.listContainers({
+    all: true,
+    filters: JSON.stringify({ label: [`${LABELS.managed}=true`, `${LABELS.application}=${application}`] }),
+  });
+  return list.map((c) => ({
+    id: c.Id,
+    name: (c.Names[0] ?? c.Id).replace(/^\//, ''),
+    version: c.Labels[LABELS.version] ?? '',
+    deploymentId: c.Labels[LABELS.deployment] ?? '',
+    running: c.State === 'running' || c.State === 'restarting',
+    state: c.State,
+    previous: (c.Labels[LABELS.previous] ?? '').split(',').filter(Boolean),
+    createdAt: c.Created,
+  }));
+}
+
+/** A tar archive with the files and their parent directories, as PUT /containers/{id}/archive expects. */
+export async function filesArchive(files: readonly ContainerFile[]): Promise<Buffer> {
+  const tar = pack();
+  const dirs = new Set<string>();
+  for (const f of files) {
+    const parts = f.path.slice(1).split('/');
+    for (let i = 1; i < parts.length; i++) {
+      const dir = parts.slice(0, i).join('/');
+      if (!dirs.has(dir)) {
+        dirs.add(dir);
+        tar.entry({ name: `${dir}/`, type: 'directory', mode: 0o755 });
+      }
+    }
+    tar.entry({ name: parts.join('/'), mode: f.mode }, f.content);
+  }
+  tar.finalize();
+  const chunks: Buffer[] = [];
+  for await (const chunk of tar) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/** Follows a pull/push/build progress stream to its end, heartbeating; rejects on an error message in it. */
+export function followProgress(docker: Docker, stream: NodeJS.ReadableStream, onEvent?: (e: ProgressEvent) => void): Promise<ProgressEvent[]> {
+  return new Promise((resolve, reject) => {
+    docker.modem.followProgress(
+      stream,
+      (err: Error | null, output: ProgressEvent[]) => {
+        if (err) return reject(err);
+        const failed = output.find((e) => e.error !== undefined || e.errorDetail !== undefined);
+        if (failed) return reject(new Error(failed.errorDetail?.message ?? failed.error));
+        resolve(output);
+      },
+      (event: ProgressEvent) => {
+        Context.current().heartbeat();
+        onEvent?.(event);
+      },
+    );
+  });
+}
+
+export interface ProgressEvent {
+  status?: string;
+  stream?: string;
+  error?: string;
+  errorDetail?: { message?: string };
+  aux?: { ID?: string; Digest?: string; Tag?: string };
+}
+
+export function createDockerActivities(engines: Engines) {
+  return {
+    /** The application's containers on a node, from the engine itself. */
+    async listApplicationContainers(input: { nodeId: string; application: string }): Promise<NodeContainer[]> {
+      try {
+        return await listApplication(engines.node(input.nodeId), input.application);
+      } catch (err) {
+        throw engineError(input.nodeId, err, 'listing containers');
+      }
+    },
+
+    /** Pulls an image unless the node has it already (so a node can roll back without the registry). */
+    async pullImage(input: { nodeId: string; image: string }): Promise<{ pulled: boolean }> {
+      const docker = engines.node(input.nodeId);
+      try {
+        await docker.getImage(input.image).inspect();
+        return { pulled: false };
+      } catch (err) {
+        if (statusOf(err) !== 404) throw engineError(input.nodeId, err, `inspecting image ${input.image}`);
+      }
+      try {
+        const stream = await docker.pull(input.image);
+        await followProgress(docker, stream);
+        return { pulled: true };
+      } catch (err) {
+        const message = (err as Error).message ?? '';
+        if (statusOf(err) === 404 || /manifest unknown|not found|does not exist/i.test(message)) {
+          throw new ImageNotFoundError(input.image, { cause: err });
+        }
+        if (statusOf(err) === undefined && !(err as { code?: string }).code) {
+          throw new RegistryError(`pulling ${input.image} on ${input.nodeId}: ${message}`, { cause: err });
+        }
+        throw engineError(input.nodeId, err, `pulling ${input.image}`);
+      }
+    },
+
+    /** Creates the container (if it does not exist yet) and delivers its files before it ever starts. */
+    async createContainer(input: { nodeId: string; spec: ContainerSpec }): Promise<{ id: string; created: boolean }> {
+      const docker = engines.node(input.nodeId);
+      const { name, create, files } = input.spec;
+      let id: string;
+      let created = false;
+      try {
+        const existing = await docker.getContainer(name).inspect().catch((err: unknown) => {
+          if (statusOf(err) === 404) return undefined;
+          throw err;
+        });
+        if (existing !== undefined) {
+          const owner = existing.Config.Labels?.[LABELS.deployment];
+          if (owner !== create.Labels?.[LABELS.deployment]) {
+            throw engineError(input.nodeId, { statusCode: 409, message: `container name ${name} is taken by a container of deployment '${owner ?? 'none'}'` }, `creating ${name}`);
+          }
+          id = existing.Id;
+        } else {
+          id = (await docker.createContainer({ ...create, name })).id;
+          created = true;
+        }
+        if (files.length > 0) await docker.getContainer(id).putArchive(await filesArchive(files), { path: '/' });
+        return { id, created };
+      } catch (err) {
+        if (err instanceof Error && err.name === 'InvalidContainerError') throw err;
+        throw engineError(input.nodeId, err, `creating container ${name}`);
+      }
+    },
+
+    async stopContainers(input: { nodeId: string; names: string[] }): Promise<void> {
+      const docker = engines.node(input.nodeId);
+      for (const name of input.names) {
+        try {
+          await docker.getContainer(name).stop({ t: 10 });
+        } catch (err) {
+          // 304: already stopped; 404: already gone. Both are the state we want.
+          if (statusOf(err) !== 304 && statusOf(err) !== 404) throw engineError(input.nodeId, err, `stopping ${name}`);
+        }
+      }
+    },
+
+    async startContainer(input: { nodeId: string; name: string }): Promise<void> {
+      try {
+        await engines.node(input.nodeId).getContainer(input.name).start();
+      } catch (err) {
+        if (statusOf(err) !== 304) throw engineError(input.nodeId, err, `starting ${input.name}`);
+      }
+    },
+
+    /**
+     * Undo of a deployment on one node: removes the deployment's containers and starts again
+     * the ones they replaced (named in their labels). Idempotent, and needs no memory of what
+     * happened before: the engine's labels say it all.
+     */
+    async restoreNode(input: { nodeId: string; application: string; deploymentId: string }): Promise<RestoreOutcome> {
+      const docker = engines.node(input.nodeId);
+      try {
+        const containers = await listApplication(docker, input.application);
+        const ours = containers.filter((c) => c.deploymentId === input.deploymentId);
+        const previous = new Set(ours.flatMap((c) => c.previous));
+        for (const c of ours) {
+          await docker.getContainer(c.id).remove({ force: true, v: false }).catch((err: unknown) => {
+            if (statusOf(err) !== 404 && statusOf(err) !== 409) throw err;
+          });
+        }
+        const restarted: string[] = [];
+        for (const c of containers) {
+          if (!previous.has(c.name)) continue;
+          if (!c.running) {
+            await docker.getContainer(c.id).start().catch((err: unknown) => {
+              if (statusOf(err) !== 304) throw err;
+            });
+          }
+          restarted.push(c.name);
+        }
+        return { removed: ours.map((c) => c.name), restarted };
+      } catch (err) {
+        throw engineError(input.nodeId, err, `restoring ${input.application}`);
+      }
+    },
+
+    /**
+     * After a deployment succeeded everywhere: keeps its containers and the ones they replaced
+     * (stopped, so a rollback is a restart, not a pull) and removes every older one.
+     */
+    async retireOlder(input: { nodeId: string; application: string; deploymentId: string }): Promise<string[]> {
+      const docker = engines.node(input.nodeId);
+      try {
+        const containers = await listApplication(docker, input.application);
+        const ours = containers.filter((c) => c.deploymentId === input.deploymentId);
+        const keep = new Set([...ours.map((c) => c.name), ...ours.flatMap((c) => c.previous)]);
+        const removed: string[] = [];
+        for (const c of containers) {
+          if (keep.has(c.name)) continue;
+          await docker.getContainer(c.id).remove({ force: true }).catch((err: unknown) => {
+            if (statusOf(err) !== 404) throw err;
+          });
+          removed.push(c.name);
+        }
+        return removed;
+      } catch (err) {
+        throw engineError(input.nodeId, err, `retiring older containers of ${input.application}`);
+      }
+    },
+  };
+}
+
+export type DockerActivities = ReturnType<typeof createDockerActivities>;

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Installs everything the local stack needs, from package registries only:
+# Debian (Docker Engine, registry, busybox), the Go module proxy (Temporal CLI dev server)
+# and Maven Central (Apache Kafka). Idempotent: what is already installed is skipped.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+source "$here/lib.sh"
+
+install_debian() {
+  local missing=()
+  command -v dockerd >/dev/null || missing+=(docker.io)
+  command -v docker-registry >/dev/null || missing+=(docker-registry)
+  [ -x /bin/busybox ] && /bin/busybox --list 2>/dev/null | grep -qx httpd || missing+=(busybox-static)
+  command -v nsenter >/dev/null || missing+=(util-linux)
+  command -v ip >/dev/null || missing+=(iproute2)
+  command -v curl >/dev/null || missing+=(curl)
+  if [ ${#missing[@]} -gt 0 ]; then
+    log "installing Debian packages: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+}
+
+# The Temporal CLI carries the dev server and the Web UI. Built from its Go module because
+# no binary can be downloaded; cached outside the work tree, keyed by version.
+install_temporal() {
+  if [ -x "$TEMPORAL_BIN" ]; then return; fi
+  log "building Temporal CLI $TEMPORAL_CLI_VERSION from its Go module (takes minutes, once)"
+  mkdir -p "$(dirname "$TEMPORAL_BIN")"
+  local tmp; tmp=$(mktemp -d)
+  GOBIN="$tmp" GOFLAGS=-mod=mod CGO_ENABLED=0 go install "github.com/temporalio/cli/cmd/temporal@$TEMPORAL_CLI_VERSION"
+  mv "$tmp/temporal" "$TEMPORAL_BIN"
+  rm -rf "$tmp"
+}
+
+# Apache Kafka's jars and their runtime dependencies from Maven Central.
+install_kafka() {
+  if [ -f "$KAFKA_HOME/.complete" ]; then return; fi
+  log "fetching Apache Kafka $KAFKA_VERSION jars from Maven Central"
+  mkdir -p "$KAFKA_HOME/libs"
+  local tmp; tmp=$(mktemp -d)
+  cat > "$tmp/pom.xml" <<POM
+<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>local.deployer</groupId><artifactId>kafka-runtime</artifactId><version>1</version>
+  <dependencies>
+    <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka_2.13</artifactId><version>$KAFKA_VERSION</version></dependency>
+    <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka-tools</artifactId><version>$KAFKA_VERSION</version></dependency>
+    <dependency><groupId>ch.qos.reload4j</groupId><artifactId>reload4j</artifactId><version>1.2.25</version></dependency>
+    <dependency><groupId>org.slf4j</groupId><artifactId>slf4j-reload4j</artifactId><version>1.7.36</version></dependency>
+  </dependencies>
+</project>
+POM
+  (cd "$tmp" && mvn -q -B dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$KAFKA_HOME/libs")
+  rm -rf "$tmp"
+  touch "$KAFKA_HOME/.complete"
+}
+
+install_debian
+install_kafka &
+kafka_pid=$!
+install_temporal
+wait "$kafka_pid"
+log "installed: $(dockerd --version | head -n1); Temporal CLI $TEMPORAL_CLI_VERSION; Kafka $KAFKA_VERSION"

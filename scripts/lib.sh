@@ -1,0 +1,18 @@
+# Shared settings of the stack scripts. Every path and port can be overridden from the
+# environment; the defaults match src/config.ts.
+: "${DEPLOYER_CACHE:=${XDG_CACHE_HOME:-$HOME/.cache}/deployer}"
+: "${DEPLOYER_STATE:=${XDG_STATE_HOME:-$HOME/.local/state}/deployer}"
+: "${TEMPORAL_CLI_VERSION:=v1.5.1}"
+: "${TEMPORAL_BIN:=$DEPLOYER_CACHE/temporal-$TEMPORAL_CLI_VERSION/temporal}"
+: "${KAFKA_VERSION:=3.9.1}"
+: "${KAFKA_HOME:=$DEPLOYER_CACHE/kafka-$KAFKA_VERSION}"
+: "${TEMPORAL_PORT:=7233}"
+: "${TEMPORAL_UI_PORT:=8233}"
+: "${KAFKA_PORT:=19092}"
+: "${KAFKA_CONTROLLER_PORT:=19093}"
+: "${REGISTRY_PORT:=5000}"
+: "${FOG_NODES:=3}"
+: "${FOG_SUBNET:=10.77.0}"
+export DEPLOYER_CACHE DEPLOYER_STATE TEMPORAL_CLI_VERSION TEMPORAL_BIN KAFKA_VERSION KAFKA_HOME
+
+log() { printf '[stack] %s\n' "$*" >&2; }

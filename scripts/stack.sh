@@ -1,0 +1,279 @@
+#!/usr/bin/env bash
+# The local stack on real parts: a Temporal dev server, a single-node KRaft Kafka broker,
+# a Docker registry, a build host Docker Engine and a fog cluster of N nodes, each a
+# network namespace with its own Docker Engine on TCP. Writes the node inventory.
+#
+#   scripts/stack.sh up       start what is not running (idempotent)
+#   scripts/stack.sh down     stop everything it started; keeps data (`down --purge` removes it)
+#   scripts/stack.sh status   one line per part
+#
+# Settings (environment, defaults in lib.sh): FOG_NODES, FOG_SUBNET, ports, DEPLOYER_STATE.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+source "$here/lib.sh"
+
+run="$DEPLOYER_STATE/run"
+logs="$DEPLOYER_STATE/logs"
+bridge_if=dfog0
+host_ip="$FOG_SUBNET.1"
+# Searchable fields of every deployment in the Temporal UI (see src/search-attributes.ts).
+search_attributes=(DeployerApplication=Keyword DeployerVersion=Keyword DeployerStatus=Keyword DeployerNodes=KeywordList)
+
+node_ip() { echo "$FOG_SUBNET.$((10 + $1))"; }
+alive() { [ -f "$run/$1.pid" ] && kill -0 "$(cat "$run/$1.pid")" 2>/dev/null; }
+
+# wait_for NAME SECONDS COMMAND...: polls COMMAND until it succeeds; shows the part's log when it never does.
+wait_for() {
+  local name=$1 secs=$2; shift 2
+  local deadline=$((SECONDS + secs))
+  until "$@" >/dev/null 2>&1; do
+    if [ $SECONDS -ge $deadline ] || ! alive "$name"; then
+      log "$name did not become ready in ${secs}s; last lines of $logs/$name.log:"
+      tail -n 30 "$logs/$name.log" >&2 || true
+      return 1
+    fi
+    sleep 0.3
+  done
+}
+
+# spawn NAME COMMAND...: starts COMMAND in the background with its log and pid file.
+spawn() {
+  local name=$1; shift
+  setsid "$@" >>"$logs/$name.log" 2>&1 < /dev/null &
+  echo $! > "$run/$name.pid"
+}
+
+stop_pid() {
+  local name=$1
+  [ -f "$run/$name.pid" ] || return 0
+  local pid; pid=$(cat "$run/$name.pid")
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+    kill -0 "$pid" 2>/dev/null && kill -KILL -- "-$pid" 2>/dev/null; kill -KILL "$pid" 2>/dev/null || true
+  fi
+  rm -f "$run/$name.pid"
+}
+
+up_network() {
+  if ! ip link show "$bridge_if" >/dev/null 2>&1; then
+    ip link add "$bridge_if" type bridge
+    ip addr add "$host_ip/24" dev "$bridge_if"
+    ip link set "$bridge_if" up
+  fi
+  for i in $(seq 1 "$FOG_NODES"); do
+    local ns="fog-$i" ip; ip=$(node_ip "$i")
+    ip netns list | grep -qw "^$ns" || ip netns add "$ns"
+    if ! ip link show "vfog$i" >/dev/null 2>&1; then
+      ip link add "vfog$i" type veth peer name eth0 netns "$ns"
+      ip link set "vfog$i" master "$bridge_if"
+      ip link set "vfog$i" up
+      ip netns exec "$ns" ip addr add "$ip/24" dev eth0
+      ip netns exec "$ns" ip link set eth0 up
+      ip netns exec "$ns" ip link set lo up
+    fi
+  done
+}
+
+# dockerd flags common to every engine: no bridge network (containers use their node's
+# network) and no iptables, so an engine never touches the machine's own networking.
+dockerd_args() {
+  local dir=$1
+  echo --data-root "$dir/data" --exec-root "$dir/exec" --pidfile "$dir/dockerd.pid" \
+    --bridge=none --iptables=false --ip-masq=false --shutdown-timeout 2 \
+    --insecure-registry "$host_ip:$REGISTRY_PORT"
+}
+
+up_build_engine() {
+  alive build-engine && return 0
+  local dir="$DEPLOYER_STATE/build-engine"; mkdir -p "$dir"
+  log "starting build host Docker Engine"
+  # shellcheck disable=SC2046
+  spawn build-engine dockerd $(dockerd_args "$dir") -H "unix://$dir/docker.sock" --tls=false
+  wait_for build-engine 60 docker -H "unix://$dir/docker.sock" version
+}
+
+up_nodes() {
+  for i in $(seq 1 "$FOG_NODES"); do
+    local name="fog-$i" dir="$DEPLOYER_STATE/nodes/fog-$i" ip; ip=$(node_ip "$i")
+    alive "$name" && continue
+    mkdir -p "$dir"
+    log "starting Docker Engine of $name at tcp://$ip:2375"
+    # nsenter, not `ip netns exec`: the latter remounts /sys and dockerd then fails.
+    # shellcheck disable=SC2046
+    spawn "$name" nsenter --net="/var/run/netns/$name" dockerd $(dockerd_args "$dir") \
+      -H "unix://$dir/docker.sock" -H "tcp://$ip:2375" --tls=false
+  done
+  for i in $(seq 1 "$FOG_NODES"); do
+    wait_for "fog-$i" 60 docker -H "tcp://$(node_ip "$i"):2375" version
+  done
+}
+
+up_registry() {
+  # One storage, two listeners: the build host pushes on loopback, the nodes pull on the
+  # fog network. Without a blob cache both see the same content at once.
+  local dir="$DEPLOYER_STATE/registry"; mkdir -p "$dir/storage"
+  for where in local fog; do
+    local addr=127.0.0.1; [ "$where" = fog ] && addr=$host_ip
+    alive "registry-$where" && continue
+    cat > "$dir/$where.yml" <<EOF
+version: 0.1
+log: { level: warn }
+storage:
+  filesystem: { rootdirectory: $dir/storage }
+  delete: { enabled: true }
+http:
+  addr: $addr:$REGISTRY_PORT
+  secret: deployer-local-registry
+EOF
+    log "starting registry on $addr:$REGISTRY_PORT"
+    spawn "registry-$where" docker-registry serve "$dir/$where.yml"
+    wait_for "registry-$where" 30 curl -fsS "http://$addr:$REGISTRY_PORT/v2/"
+  done
+}
+
+up_base_image() {
+  local sock="unix://$DEPLOYER_STATE/build-engine/docker.sock"
+  docker -H "$sock" image inspect local/busybox:1 >/dev/null 2>&1 && return 0
+  log "importing local/busybox:1 from Debian's busybox-static"
+  local root; root=$(mktemp -d)
+  mkdir -p "$root/bin" "$root/tmp" "$root/www" "$root/etc"
+  cp /bin/busybox "$root/bin/busybox"
+  for applet in $(/bin/busybox --list); do [ "$applet" = busybox ] || ln -s busybox "$root/bin/$applet"; done
+  echo 'root:x:0:0:root:/root:/bin/sh' > "$root/etc/passwd"
+  tar -C "$root" -c . | docker -H "$sock" import -c 'ENV PATH=/bin' - local/busybox:1 >/dev/null
+  rm -rf "$root"
+  # Also in the registry, for requests that name a prebuilt image.
+  docker -H "$sock" tag local/busybox:1 "127.0.0.1:$REGISTRY_PORT/busybox:1"
+  docker -H "$sock" push "127.0.0.1:$REGISTRY_PORT/busybox:1" >/dev/null
+}
+
+up_temporal() {
+  alive temporal && return 0
+  local sa=()
+  for a in "${search_attributes[@]}"; do sa+=(--search-attribute "$a"); done
+  log "starting Temporal dev server on 127.0.0.1:$TEMPORAL_PORT (Web UI http://127.0.0.1:$TEMPORAL_UI_PORT)"
+  spawn temporal "$TEMPORAL_BIN" server start-dev --ip 127.0.0.1 --port "$TEMPORAL_PORT" \
+    --ui-port "$TEMPORAL_UI_PORT" --db-filename "$DEPLOYER_STATE/temporal.db" --log-level warn "${sa[@]}"
+  wait_for temporal 60 "$TEMPORAL_BIN" operator cluster health --address "127.0.0.1:$TEMPORAL_PORT"
+  wait_for temporal 30 "$TEMPORAL_BIN" operator search-attribute list --address "127.0.0.1:$TEMPORAL_PORT"
+}
+
+kafka_java() { java -Xmx512m -Xms256m -Dlog4j.configuration="file:$DEPLOYER_STATE/kafka/log4j.properties" -cp "$KAFKA_HOME/libs/*" "$@"; }
+
+up_kafka() {
+  local dir="$DEPLOYER_STATE/kafka"; mkdir -p "$dir"
+  if ! alive kafka; then
+    cat > "$dir/server.properties" <<EOF
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:$KAFKA_CONTROLLER_PORT
+listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
+advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
+controller.listener.names=CONTROLLER
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+log.dirs=$dir/data
+num.partitions=3
+offsets.topic.replication.factor=1
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+group.initial.rebalance.delay.ms=0
+auto.create.topics.enable=false
+message.max.bytes=2097152
+EOF
+    cat > "$dir/log4j.properties" <<EOF
+log4j.rootLogger=WARN, stdout
+log4j.appender.stdout=org.apache.log4j.ConsoleAppender
+log4j.appender.stdout.layout=org.apache.log4j.PatternLayout
+log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n
+EOF
+    if [ ! -f "$dir/data/meta.properties" ]; then
+      kafka_java kafka.tools.StorageTool format -t "$(kafka_java kafka.tools.StorageTool random-uuid)" \
+        -c "$dir/server.properties" >>"$logs/kafka.log" 2>&1
+    fi
+    log "starting Kafka broker on 127.0.0.1:$KAFKA_PORT"
+    spawn kafka java -Xmx512m -Xms256m -Dlog4j.configuration="file:$dir/log4j.properties" \
+      -cp "$KAFKA_HOME/libs/*" kafka.Kafka "$dir/server.properties"
+  fi
+  wait_for kafka 90 bash -c "exec 3<>/dev/tcp/127.0.0.1/$KAFKA_PORT"
+  local have; have=$(kafka_java org.apache.kafka.tools.TopicCommand --bootstrap-server "127.0.0.1:$KAFKA_PORT" --list 2>/dev/null)
+  local topic
+  for topic in "${DEPLOYER_REQUESTS_TOPIC:-deployer.requests}" "${DEPLOYER_EVENTS_TOPIC:-deployer.events}" "${DEPLOYER_DLQ_TOPIC:-deployer.requests.dlq}"; do
+    grep -qx "$topic" <<<"$have" && continue
+    kafka_java org.apache.kafka.tools.TopicCommand --bootstrap-server "127.0.0.1:$KAFKA_PORT" --create --if-not-exists \
+      --topic "$topic" --partitions 3 --replication-factor 1 --config max.message.bytes=2097152 >/dev/null
+  done
+}
+
+write_inventory() {
+  local nodes=""
+  for i in $(seq 1 "$FOG_NODES"); do
+    local ip; ip=$(node_ip "$i")
+    nodes+="${nodes:+,}
+    { \"id\": \"fog-$i\", \"docker\": { \"host\": \"$ip\", \"port\": 2375 }, \"address\": \"$ip\", \"labels\": { \"zone\": \"local\" } }"
+  done
+  cat > "$DEPLOYER_STATE/inventory.json.tmp" <<EOF
+{
+  "registry": { "push": "127.0.0.1:$REGISTRY_PORT", "pull": "$host_ip:$REGISTRY_PORT" },
+  "buildHost": { "docker": { "socketPath": "$DEPLOYER_STATE/build-engine/docker.sock" } },
+  "nodes": [$nodes
+  ]
+}
+EOF
+  mv "$DEPLOYER_STATE/inventory.json.tmp" "$DEPLOYER_STATE/inventory.json"
+}
+
+up() {
+  [ "$(id -u)" = 0 ] || { log "the local stack needs root (network namespaces, Docker Engines)"; exit 1; }
+  bash "$here/install.sh"
+  mkdir -p "$run" "$logs"
+  up_network
+  up_temporal &
+  local temporal_job=$!
+  up_kafka &
+  local kafka_job=$!
+  up_build_engine
+  up_nodes
+  up_registry
+  up_base_image
+  write_inventory
+  wait "$temporal_job"
+  wait "$kafka_job"
+  log "stack is up: Temporal 127.0.0.1:$TEMPORAL_PORT (UI http://127.0.0.1:$TEMPORAL_UI_PORT), Kafka 127.0.0.1:$KAFKA_PORT, registry $host_ip:$REGISTRY_PORT, $FOG_NODES fog nodes; inventory $DEPLOYER_STATE/inventory.json"
+}
+
+down() {
+  mkdir -p "$run"
+  local name
+  for f in "$run"/*.pid; do
+    [ -e "$f" ] || continue
+    name=$(basename "$f" .pid)
+    stop_pid "$name"
+  done
+  for i in $(seq 1 64); do
+    ip netns list 2>/dev/null | grep -qw "^fog-$i" || continue
+    # Anything left in the namespace (a container's process whose engine was killed) goes with it.
+    for pid in $(ip netns pids "fog-$i" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null || true; done
+    ip netns del "fog-$i" 2>/dev/null || true
+  done
+  for dev in $(ip -o link show 2>/dev/null | grep -oE 'vfog[0-9]+' | sort -u); do ip link del "$dev" 2>/dev/null || true; done
+  ip link del "$bridge_if" 2>/dev/null || true
+  # Engines were stopped; their mounts under the state folder must go before a purge.
+  grep -oE " $DEPLOYER_STATE/[^ ]*" /proc/mounts | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
+  if [ "${1:-}" = --purge ]; then rm -rf "$DEPLOYER_STATE"; log "stack is down; state removed"; else log "stack is down"; fi
+}
+
+status() {
+  local parts=(temporal kafka build-engine registry-local registry-fog)
+  for i in $(seq 1 "$FOG_NODES"); do parts+=("fog-$i"); done
+  for p in "${parts[@]}"; do
+    if alive "$p"; then echo "$p: running (pid $(cat "$run/$p.pid"))"; else echo "$p: stopped"; fi
+  done
+}
+
+case "${1:-}" in
+  up) up ;;
+  down) shift; down "$@" ;;
+  status) status ;;
+  *) echo "usage: $0 up | down [--purge] | status" >&2; exit 2 ;;
+esac

@@ -1,0 +1,145 @@
+// Container specs: pure functions from a validated request to the Docker Engine API's
+// create-container body (POST /containers/create), the container names and labels, and the
+// health-check target. Activities only carry these out, so they are tested by equality.
+// Pure: used inside workflow code.
+import type { ContainerCreateOptions } from 'dockerode';
+import type { PlannedNode } from './plan';
+import type { DeployRequest, HealthCheck } from './schemas/request';
+
+/** Labels the Deployer puts on every container it creates; the engines are the record of what runs where. */
+export const LABELS = {
+  managed: 'io.deployer.managed',
+  application: 'io.deployer.application',
+  version: 'io.deployer.version',
+  deployment: 'io.deployer.deployment',
+  replica: 'io.deployer.replica',
+  /** Names of the containers this one replaced on its node; what a restore starts again. */
+  previous: 'io.deployer.previous',
+} as const;
+
+/** FNV-1a, 32 bit: a short stable fingerprint, deterministic in workflow code. */
+function fingerprint(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h.toString(16).padStart(8, '0');
+}
+
+/**
+ * Deterministic container name, so that an activity run twice finds its own earlier work.
+ * Docker names allow `[a-zA-Z0-9][a-zA-Z0-9_.-]`; deployment ids may hold ":", so the name
+ * carries a fingerprint of the exact id to keep distinct ids distinct.
+ */
+export function containerName(application: string, deploymentId: string, replica: number): string {
+  const safeId = deploymentId.replace(/:/g, '_');
+  return `${application}--${safeId}--${fingerprint(deploymentId)}--r${replica}`;
+}
+
+export interface ContainerFile {
+  path: string;
+  content: string;
+  mode: number;
+}
+
+export interface ContainerSpec {
+  name: string;
+  /** Body of POST /containers/create, without the name. */
+  create: ContainerCreateOptions;
+  /** Delivered into the container after it is created and before it starts. */
+  files: ContainerFile[];
+}
+
+export interface SpecInput {
+  request: DeployRequest;
+  node: PlannedNode;
+  image: string;
+  replica: number;
+  /** Names of the application's containers that run on the node now and that this one replaces. */
+  previous: readonly string[];
+}
+
+export function containerSpec({ request, image, replica, previous }: SpecInput): ContainerSpec {
+  const { application, deploymentId, container } = request;
+  const bridged = container.network === 'bridge';
+  const ports = container.ports.map((p) => ({ key: `${p.container}/${p.protocol}`, host: p.host ?? p.container }));
+  const create: ContainerCreateOptions = {
+    Image: image,
+    Env: Object.entries(container.env).map(([k, v]) => `${k}=${v}`),
+    Labels: {
+      [LABELS.managed]: 'true',
+      [LABELS.application]: application.name,
+      [LABELS.version]: application.version,
+      [LABELS.deployment]: deploymentId,
+      [LABELS.replica]: String(replica),
+      [LABELS.previous]: previous.join(','),
+    },
+    HostConfig: {
+      NetworkMode: container.network,
+      RestartPolicy: { Name: container.restartPolicy },
+      // With host networking the container's ports are the node's; bindings apply only to a bridge.
+      ...(bridged && ports.length > 0
+        ? { PortBindings: Object.fromEntries(ports.map((p) => [p.key, [{ HostPort: String(p.host) }]])) }
+        : {}),
+      ...(container.volumes.length > 0
+        ? { Mounts: container.volumes.map((v) => ({ Type: 'volume' as const, Source: v.name, Target: v.target, ReadOnly: v.readOnly })) }
+        : {}),
+      ...(container.resources?.memoryMb !== undefined ? { Memory: container.resources.memoryMb * 1024 * 1024 } : {}),
+      ...(container.resources?.cpus !== undefined ? { NanoCpus: Math.round(container.resources.cpus * 1e9) } : {}),
+    },
+  };
+  if (container.command !== undefined) create.Cmd = container.command;
+  if (bridged && ports.length > 0) create.ExposedPorts = Object.fromEntries(ports.map((p) => [p.key, {}]));
+  return {
+    name: containerName(application.name, deploymentId, replica),
+    create,
+    files: container.files.map((f) => ({ path: f.path, content: f.content, mode: f.mode ?? 0o644 })),
+  };
+}
+
+export function containerSpecs(request: DeployRequest, node: PlannedNode, image: string, previous: readonly string[]): ContainerSpec[] {
+  return Array.from({ length: request.replicasPerNode }, (_, replica) => containerSpec({ request, node, image, replica, previous }));
+}
+
+/** A health check made concrete for one container on one node. */
+export type HealthTarget =
+  | { kind: 'http'; url: string }
+  | { kind: 'tcp'; host: string; port: number }
+  | { kind: 'exec'; command: string[] }
+  | { kind: 'docker' }
+  | { kind: 'running' };
+
+export interface HealthPolicy {
+  intervalMs: number;
+  timeoutMs: number;
+  healthyAfter: number;
+  deadlineMs: number;
+}
+
+/** Without a health check a container counts as healthy once it is running for one interval. */
+export const DEFAULT_HEALTH_POLICY: HealthPolicy = { intervalMs: 1000, timeoutMs: 2000, healthyAfter: 1, deadlineMs: 60_000 };
+
+/** Where a probe reaches a container port: the port itself on a host network, its host binding on a bridge. */
+function reachablePort(request: DeployRequest, containerPort: number): number {
+  if (request.container.network !== 'bridge') return containerPort;
+  const binding = request.container.ports.find((p) => p.container === containerPort && p.protocol === 'tcp');
+  return binding?.host ?? containerPort;
+}
+
+export function healthTarget(request: DeployRequest, node: PlannedNode, check: HealthCheck | undefined): HealthTarget {
+  if (check === undefined) return { kind: 'running' };
+  if (check.http) {
+    const host = node.address.includes(':') ? `[${node.address}]` : node.address;
+    return { kind: 'http', url: `http://${host}:${reachablePort(request, check.http.port)}${check.http.path}` };
+  }
+  if (check.tcp) return { kind: 'tcp', host: node.address, port: reachablePort(request, check.tcp.port) };
+  if (check.exec) return { kind: 'exec', command: check.exec.command };
+  return { kind: 'docker' };
+}
+
+export function healthPolicy(check: HealthCheck | undefined): HealthPolicy {
+  if (check === undefined) return DEFAULT_HEALTH_POLICY;
+  const { intervalMs, timeoutMs, healthyAfter, deadlineMs } = check;
+  return { intervalMs, timeoutMs, healthyAfter, deadlineMs };
+}

@@ -1,0 +1,48 @@
+// Reading the node inventory file and resolving node ids against it.
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { InvalidInventoryError, UnknownNodeError } from './errors';
+import type { PlannedNode } from './plan';
+import { inventorySchema, type Inventory } from './schemas/inventory';
+
+/** Reads and validates the inventory (JSON or YAML). */
+export function loadInventory(path: string): Inventory {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new InvalidInventoryError(`cannot read the node inventory at ${path}: ${(err as Error).message}`, { cause: err });
+  }
+  let raw: unknown;
+  try {
+    raw = parseYaml(text);
+  } catch (err) {
+    throw new InvalidInventoryError(`the node inventory at ${path} is neither JSON nor YAML: ${(err as Error).message}`, { cause: err });
+  }
+  const parsed = inventorySchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new InvalidInventoryError(`the node inventory at ${path} is invalid:\n${z.prettifyError(parsed.error)}`);
+  }
+  return parsed.data;
+}
+
+/** Positions in `ids` of nodes the inventory does not know, for rejection messages. */
+export function unknownNodes(inventory: Inventory, ids: readonly string[]): { index: number; id: string }[] {
+  const known = new Set(inventory.nodes.map((n) => n.id));
+  return ids.flatMap((id, index) => (known.has(id) ? [] : [{ index, id }]));
+}
+
+/** The nodes of a request as the workflow needs them, in the request's order. */
+export function resolveNodes(inventory: Inventory, ids: readonly string[], defaultTaskQueue: string): PlannedNode[] {
+  return ids.map((id) => {
+    const node = inventory.nodes.find((n) => n.id === id);
+    if (node === undefined) throw new UnknownNodeError(id);
+    return {
+      id: node.id,
+      address: node.address,
+      taskQueue: node.taskQueue ?? defaultTaskQueue,
+      registry: node.registry ?? inventory.registry.pull,
+    };
+  });
+}

@@ -1,0 +1,37 @@
+// Planning: pure functions that turn a validated request and the resolved nodes into the
+// order of work. No I/O, so they are tested by equality and used inside workflow code.
+import type { DeployRequest } from './schemas/request';
+
+/** A node as the workflow needs it: resolved from the inventory by an activity. */
+export interface PlannedNode {
+  id: string;
+  /** Where health checks reach the node's containers. */
+  address: string;
+  /** Task queue of the worker that acts on this node (a worker at the node's own site). */
+  taskQueue: string;
+  /** Registry address as this node sees it. */
+  registry: string;
+}
+
+/** Cuts items into consecutive batches of at most `size`, keeping their order. */
+export function batchesOf<T>(items: readonly T[], size: number): T[][] {
+  if (!Number.isInteger(size) || size < 1) throw new RangeError(`batch size must be a positive integer, got ${size}`);
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+/** The tag the build host pushes: `<registry>/<app>:<version>`. */
+export function pushTag(registry: string, application: string, version: string): string {
+  return `${registry}/${application}:${version}`;
+}
+
+/**
+ * What a node pulls. A built image is pulled by digest from the registry address the node
+ * sees, so every node runs exactly the bytes that were pushed; a prebuilt image as named.
+ */
+export function nodeImage(request: DeployRequest, node: PlannedNode, digest: string | undefined): string {
+  if (request.application.image !== undefined) return request.application.image;
+  if (digest === undefined) throw new Error(`no digest for the built image of ${request.application.name}`);
+  return `${node.registry}/${request.application.name}@${digest}`;
+}

@@ -1,0 +1,14 @@
+// Rejection records on `deployer.requests.dlq` (scheduler-kafka-v1, "Dead letters").
+import { z } from 'zod';
+
+export const deadLetterSchema = z.strictObject({
+  reason: z.string().min(1),
+  issues: z.array(z.object({ path: z.array(z.union([z.string(), z.number()])), message: z.string() })),
+  topic: z.string(),
+  partition: z.number().int().min(0),
+  offset: z.string(),
+  original: z.string(),
+  originalEncoding: z.enum(['utf8', 'base64']),
+});
+
+export type DeadLetter = z.infer<typeof deadLetterSchema>;

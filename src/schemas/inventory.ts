@@ -1,0 +1,57 @@
+// The node inventory: which fog nodes exist, how to reach their Docker Engines, where
+// health checks reach their containers, and the registry addresses as the build host and
+// as the nodes see them. Kept by the Node Manager (here: written by scripts/stack.sh).
+import { z } from 'zod';
+import { nodeIdSchema } from './request';
+
+const hostPort = z
+  .string()
+  .regex(/^[A-Za-z0-9.-]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$/, 'must be HOST:PORT');
+
+/** How to reach one Docker Engine. TLS material is named by file path, never inlined. */
+export const dockerEndpointSchema = z.union([
+  z.strictObject({ socketPath: z.string().startsWith('/', 'must be an absolute path to the engine socket') }),
+  z.strictObject({
+    host: z.string().min(1),
+    port: z.number().int().min(1).max(65535),
+    tls: z
+      .strictObject({
+        ca: z.string().startsWith('/', 'must be an absolute file path'),
+        cert: z.string().startsWith('/', 'must be an absolute file path'),
+        key: z.string().startsWith('/', 'must be an absolute file path'),
+      })
+      .optional(),
+  }),
+]);
+
+export const inventoryNodeSchema = z.strictObject({
+  id: nodeIdSchema,
+  docker: dockerEndpointSchema,
+  /** Address (IP or host name) at which health checks reach the node's containers. */
+  address: z.string().min(1).max(253),
+  labels: z.record(z.string(), z.string()).default({}),
+  /** Where the node's Docker work runs: a worker at the node's own site serves this queue. Default: the main queue. */
+  taskQueue: z.string().min(1).optional(),
+  /** Registry address as this node sees it, when it differs from the inventory-wide one. */
+  registry: hostPort.optional(),
+});
+
+export const inventorySchema = z
+  .strictObject({
+    registry: z.strictObject({
+      /** Where the build host pushes. */
+      push: hostPort,
+      /** Where nodes pull from. */
+      pull: hostPort,
+    }),
+    buildHost: z.strictObject({ docker: dockerEndpointSchema }),
+    nodes: z.array(inventoryNodeSchema).min(1),
+  })
+  .refine((inv) => new Set(inv.nodes.map((n) => n.id)).size === inv.nodes.length, {
+    message: 'node ids must be unique',
+    path: ['nodes'],
+  });
+
+export type DockerEndpoint = z.infer<typeof dockerEndpointSchema>;
+export type InventoryNode = z.infer<typeof inventoryNodeSchema>;
+export type Inventory = z.infer<typeof inventorySchema>;

@@ -1,0 +1,172 @@
+// Requests on `deployer.requests`: the executable form of the Scheduler contract
+// (scheduler-kafka-v1, "Requests"). Objects are strict: a field the contract does not
+// describe is rejected rather than silently ignored. Defaults are the contract's.
+// Pure: imported by workflow code, so nothing Node-only here.
+import { z } from 'zod';
+
+export const deploymentIdSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9._:-]{1,128}$/, 'must be 1-128 characters of letters, digits, ".", "_", ":" or "-"');
+
+export const applicationNameSchema = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be 1-63 lowercase letters, digits or "-", starting with a letter or digit');
+
+export const versionSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 characters of letters, digits, ".", "_" or "-"');
+
+export const nodeIdSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'must be 1-63 letters, digits, ".", "_" or "-"');
+
+const envNameSchema = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'must be a POSIX environment variable name');
+
+/** Absolute, normalised container path: no "..", no ".", no empty segments, no NUL. */
+const containerPathSchema = z
+  .string()
+  .max(1024)
+  .refine((p) => p.startsWith('/') && p.length > 1, 'must be an absolute path inside the container, not "/"')
+  .refine((p) => p.slice(1).split('/').every((seg) => seg !== '' && seg !== '.' && seg !== '..'), 'must not contain "..", "." or empty segments')
+  .refine((p) => !/[\u0000-\u001f]/.test(p), 'must not contain control characters');
+
+const port = z.number().int().min(1).max(65535);
+
+const gitContext = /^(https?|git|ssh):\/\/[^\s#]+(#[A-Za-z0-9._/:-]+)?$|^git@[^\s#]+(#[A-Za-z0-9._/:-]+)?$/;
+
+export const sourceSchema = z.strictObject({
+  context: z
+    .string()
+    .max(4096)
+    .refine(
+      (c) => gitContext.test(c) || (c.startsWith('/') && !c.split('/').includes('..')),
+      'must be an absolute directory on the build host (without "..") or a git URL with an optional #ref',
+    ),
+  dockerfile: z
+    .string()
+    .max(255)
+    .refine((f) => !f.startsWith('/') && !f.split('/').includes('..'), 'must be a path inside the context')
+    .default('Dockerfile'),
+  buildArgs: z.record(envNameSchema, z.string().max(4096)).default({}),
+});
+
+export const imageReferenceSchema = z
+  .string()
+  .max(512)
+  .regex(/^[a-z0-9][a-z0-9._:/@-]*$/i, 'must be an image reference such as registry:5000/name:tag or name@sha256:digest');
+
+export const applicationSchema = z
+  .strictObject({
+    name: applicationNameSchema,
+    version: versionSchema,
+    source: sourceSchema.optional(),
+    image: imageReferenceSchema.optional(),
+  })
+  .refine((a) => (a.source === undefined) !== (a.image === undefined), {
+    message: 'exactly one of "source" (build) and "image" (prebuilt) is required',
+  });
+
+export const containerSchema = z.strictObject({
+  command: z.array(z.string().max(4096)).max(256).optional(),
+  env: z.record(envNameSchema, z.string().max(32768)).default({}),
+  secrets: z
+    .array(z.strictObject({ name: envNameSchema, ref: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._/-]{0,255}$/, 'must be a secret reference such as "mqtt/password"') }))
+    .max(64)
+    .default([]),
+  files: z
+    .array(z.strictObject({ path: containerPathSchema, content: z.string().max(256 * 1024), mode: z.number().int().min(0).max(0o777).optional() }))
+    .max(64)
+    .default([]),
+  ports: z
+    .array(z.strictObject({ container: port, host: port.optional(), protocol: z.enum(['tcp', 'udp']).default('tcp') }))
+    .max(64)
+    .default([]),
+  volumes: z
+    .array(z.strictObject({ name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/, 'must be a Docker volume name'), target: containerPathSchema, readOnly: z.boolean().default(false) }))
+    .max(32)
+    .default([]),
+  // Fog nodes run their engines without a bridge network, so host networking is the default.
+  network: z.enum(['host', 'none', 'bridge']).default('host'),
+  restartPolicy: z.enum(['no', 'always', 'unless-stopped', 'on-failure']).default('unless-stopped'),
+  resources: z
+    .strictObject({ memoryMb: z.number().int().min(4).max(1024 * 1024).optional(), cpus: z.number().positive().max(1024).optional() })
+    .optional(),
+});
+
+export const healthCheckSchema = z
+  .strictObject({
+    http: z.strictObject({ port, path: z.string().max(2048).regex(/^\/[^\s]*$/, 'must start with "/" and contain no spaces').default('/') }).optional(),
+    tcp: z.strictObject({ port }).optional(),
+    exec: z.strictObject({ command: z.array(z.string().max(4096)).min(1).max(64) }).optional(),
+    docker: z.strictObject({}).optional(),
+    intervalMs: z.number().int().min(10).max(600_000).default(1000),
+    timeoutMs: z.number().int().min(10).max(600_000).default(2000),
+    healthyAfter: z.number().int().min(1).max(100).default(1),
+    deadlineMs: z.number().int().min(100).max(3_600_000).default(60_000),
+  })
+  .refine((h) => [h.http, h.tcp, h.exec, h.docker].filter((x) => x !== undefined).length === 1, {
+    message: 'exactly one of "http", "tcp", "exec" and "docker" is required',
+  });
+
+export const strategySchema = z.strictObject({
+  maxParallel: z.number().int().min(1).max(10_000).default(1),
+  onFailure: z.enum(['rollback', 'pause']).default('rollback'),
+});
+
+const uniqueNodes = z
+  .array(nodeIdSchema)
+  .min(1, 'must name at least one node')
+  .max(10_000)
+  .refine((ns) => new Set(ns).size === ns.length, 'must not name a node twice');
+
+export const deployRequestSchema = z.strictObject({
+  kind: z.literal('Deploy'),
+  deploymentId: deploymentIdSchema,
+  application: applicationSchema,
+  nodes: uniqueNodes,
+  replicasPerNode: z.number().int().min(1).max(64).default(1),
+  container: containerSchema.default(() => containerSchema.parse({})),
+  healthCheck: healthCheckSchema.optional(),
+  strategy: strategySchema.default(() => strategySchema.parse({})),
+  dependsOn: z.array(applicationNameSchema).max(64).default([]),
+});
+
+export const cancelRequestSchema = z.strictObject({ kind: z.literal('Cancel'), deploymentId: deploymentIdSchema });
+export const retryRequestSchema = z.strictObject({ kind: z.literal('Retry'), deploymentId: deploymentIdSchema });
+export const rollbackRequestSchema = z.strictObject({
+  kind: z.literal('Rollback'),
+  deploymentId: deploymentIdSchema,
+  application: applicationNameSchema,
+  toVersion: versionSchema.optional(),
+});
+export const scaleRequestSchema = z.strictObject({
+  kind: z.literal('Scale'),
+  deploymentId: deploymentIdSchema,
+  application: applicationNameSchema,
+  nodes: uniqueNodes,
+  replicasPerNode: z.number().int().min(1).max(64).default(1),
+});
+export const undeployRequestSchema = z.strictObject({
+  kind: z.literal('Undeploy'),
+  deploymentId: deploymentIdSchema,
+  application: applicationNameSchema,
+  nodes: uniqueNodes.optional(),
+});
+
+export const requestSchema = z.discriminatedUnion('kind', [
+  deployRequestSchema,
+  cancelRequestSchema,
+  retryRequestSchema,
+  rollbackRequestSchema,
+  scaleRequestSchema,
+  undeployRequestSchema,
+]);
+
+export type DeployRequest = z.infer<typeof deployRequestSchema>;
+export type DeployRequestInput = z.input<typeof deployRequestSchema>;
+export type Request = z.infer<typeof requestSchema>;
+export type RequestKind = Request['kind'];
+export type ContainerOptions = DeployRequest['container'];
+export type HealthCheck = z.infer<typeof healthCheckSchema>;

@@ -61,7 +61,9 @@ export function createBuildActivities(engines: Engines, registryPush: () => stri
       const docker = engines.buildHost();
       let digest: string | undefined;
       try {
-        const stream = await docker.getImage(tag).push({ abortSignal: abortOnCancel() } as never);
+        // The engine insists on an X-Registry-Auth header even for a registry without auth.
+        const push = { authconfig: { serveraddress: tag.slice(0, tag.indexOf('/')) }, abortSignal: abortOnCancel() };
+        const stream = (await docker.getImage(tag).push(push as never)) as unknown as NodeJS.ReadableStream;
         await followProgress(docker, stream, (e) => {
           if (e.aux?.Digest) digest = e.aux.Digest;
         });

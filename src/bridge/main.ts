@@ -1,0 +1,38 @@
+// Entry point of the Kafka bridge process.
+import { Client, Connection } from '@temporalio/client';
+import { loadConfig } from '../config';
+import { loadInventory } from '../inventory';
+import { createKafka, createProducer } from '../kafka/client';
+import { createLogger } from '../log';
+import { createBridge } from './bridge';
+
+async function main(): Promise<void> {
+  const log = createLogger('bridge');
+  const config = loadConfig();
+  loadInventory(config.inventoryPath); // fail at start, not at the first request
+  const kafka = createKafka(config, `${config.kafka.clientId}-bridge`);
+  const producer = createProducer(kafka);
+  const consumer = kafka.consumer({ groupId: config.kafka.groupId });
+  const connection = await Connection.connect({ address: config.temporal.address });
+  const client = new Client({ connection, namespace: config.temporal.namespace });
+  await producer.connect();
+  await consumer.connect();
+  const bridge = createBridge({ config, client, consumer, producer, inventory: () => loadInventory(config.inventoryPath), log });
+  await bridge.run();
+  log.info('bridge started', { topic: config.kafka.topics.requests, group: config.kafka.groupId });
+
+  const stop = async (signal: string) => {
+    log.info('bridge stopping', { signal });
+    await consumer.disconnect();
+    await producer.disconnect();
+    await connection.close();
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.once('SIGINT', () => void stop('SIGINT'));
+}
+
+main().catch((err) => {
+  createLogger('bridge').error('bridge stopped', { error: String(err?.stack ?? err) });
+  process.exit(1);
+});

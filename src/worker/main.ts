@@ -1,0 +1,29 @@
+// Entry point of a Deployer worker process.
+import { NativeConnection } from '@temporalio/worker';
+import { loadConfig } from '../config';
+import { loadInventory } from '../inventory';
+import { createKafka, createProducer } from '../kafka/client';
+import { createLogger } from '../log';
+import { createWorker } from './worker';
+
+async function main(): Promise<void> {
+  const log = createLogger('worker');
+  const config = loadConfig();
+  loadInventory(config.inventoryPath); // fail at start, not at the first deployment
+  const producer = createProducer(createKafka(config, `${config.kafka.clientId}-worker`));
+  await producer.connect();
+  const connection = await NativeConnection.connect({ address: config.temporal.address });
+  const worker = await createWorker({ config, producer, connection, workflowsPath: require.resolve('../../workflows') });
+  log.info('worker started', { taskQueue: config.temporal.taskQueue, temporal: config.temporal.address });
+  try {
+    await worker.run();
+  } finally {
+    await producer.disconnect();
+    await connection.close();
+  }
+}
+
+main().catch((err) => {
+  createLogger('worker').error('worker stopped', { error: String(err?.stack ?? err) });
+  process.exit(1);
+});

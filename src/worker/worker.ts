@@ -1,0 +1,31 @@
+// The worker: the one place where activities get their clients. It serves the main task
+// queue (workflows, build host, and every node without a task queue of its own).
+import { NativeConnection, Worker } from '@temporalio/worker';
+import type { Producer } from 'kafkajs';
+import { createActivities } from '../../activities';
+import type { Config } from '../config';
+import { loadInventory } from '../inventory';
+
+export interface WorkerOptions {
+  config: Config;
+  producer: Producer;
+  connection: NativeConnection;
+  /** Path of workflows/index (.ts under ts-jest, .js when compiled). */
+  workflowsPath: string;
+  taskQueue?: string;
+}
+
+export async function createWorker({ config, producer, connection, workflowsPath, taskQueue }: WorkerOptions): Promise<Worker> {
+  return Worker.create({
+    connection,
+    namespace: config.temporal.namespace,
+    taskQueue: taskQueue ?? config.temporal.taskQueue,
+    workflowsPath,
+    activities: createActivities({
+      inventory: () => loadInventory(config.inventoryPath),
+      producer,
+      eventsTopic: config.kafka.topics.events,
+      taskQueue: config.temporal.taskQueue,
+    }),
+  });
+}

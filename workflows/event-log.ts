@@ -1,0 +1,45 @@
+// The deployment's status events, numbered and published in order. `seq` is assigned here,
+// in workflow code, so a replay or a retried publish never renumbers an event. Publishing
+// runs beside the deployment (a slow broker does not hold up the rollout) and outside any
+// cancellation, so a cancelled deployment still reports how it ended.
+import { CancellationScope, condition, proxyActivities } from '@temporalio/workflow';
+import type { EventActivities } from '../activities/events';
+import type { Phase, StatusEvent } from '../src/schemas/event';
+import { publishing } from './options';
+
+const { publishEvent } = proxyActivities<EventActivities>(publishing);
+
+export class EventLog {
+  private seq = 0;
+  private readonly queue: StatusEvent[] = [];
+  private draining = false;
+
+  constructor(private readonly about: { deploymentId: string; application: string; version: string }) {}
+
+  emit(phase: Phase, message: string, node?: string): void {
+    this.queue.push({
+      ...this.about,
+      phase,
+      ...(node !== undefined ? { node } : {}),
+      message: message.length > 4096 ? `${message.slice(0, 4093)}...` : message,
+      at: new Date().toISOString(),
+      seq: ++this.seq,
+    });
+    if (!this.draining) {
+      this.draining = true;
+      void CancellationScope.nonCancellable(() => this.drain());
+    }
+  }
+
+  /** Resolves when every event emitted so far is published. */
+  async flushed(): Promise<void> {
+    await CancellationScope.nonCancellable(() => condition(() => !this.draining));
+  }
+
+  private async drain(): Promise<void> {
+    for (let next = this.queue.shift(); next !== undefined; next = this.queue.shift()) {
+      await publishEvent(next);
+    }
+    this.draining = false;
+  }
+}

@@ -1,0 +1,3 @@
+// The workflow bundle's entry: every workflow type the worker registers.
+export { deployWorkflow } from './deploy';
+export { deployNodeWorkflow } from './deploy-node';

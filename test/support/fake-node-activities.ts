@@ -1,0 +1,100 @@
+// In-memory stand-ins for the node, build, inventory and event adapters, for workflow tests
+// only: they keep per-node container state with the same rules as the real Docker adapter
+// (labels name the containers a deployment replaced; restore removes ours and restarts those).
+import type { Activities } from '../../activities';
+import type { NodeContainer } from '../../activities/docker';
+import { HealthCheckFailedError, BuildFailedError } from '../../src/errors';
+import type { PlannedNode } from '../../src/plan';
+import type { StatusEvent } from '../../src/schemas/event';
+
+export interface FakeWorld {
+  nodes: Record<string, NodeContainer[]>;
+  unhealthy: Set<string>;
+  failBuild: boolean;
+  calls: string[];
+  events: StatusEvent[];
+}
+
+export function newWorld(nodeIds: string[]): FakeWorld {
+  return { nodes: Object.fromEntries(nodeIds.map((n) => [n, []])), unhealthy: new Set(), failBuild: false, calls: [], events: [] };
+}
+
+export function running(world: FakeWorld, node: string): string[] {
+  return world.nodes[node]!.filter((c) => c.running).map((c) => c.version);
+}
+
+/** `world` is read on every call, so one worker can serve tests that each start from a new world. */
+export function fakeActivities(world: () => FakeWorld, taskQueue: string): Activities {
+  const on = (nodeId: string) => world().nodes[nodeId]!;
+  const log = (call: string) => world().calls.push(call);
+  return {
+    async resolveNodes({ nodeIds }) {
+      return nodeIds.map((id): PlannedNode => ({ id, address: `10.0.0.${id.slice(-1)}`, taskQueue, registry: 'reg:5000' }));
+    },
+    async buildImage({ application, version }) {
+      log('build');
+      if (world().failBuild) throw new BuildFailedError('Dockerfile: unknown instruction FORM');
+      return { tag: `reg:5000/${application}:${version}` };
+    },
+    async pushImage() {
+      log('push');
+      return { digest: 'sha256:feed' };
+    },
+    async listApplicationContainers({ nodeId, application }) {
+      return on(nodeId).filter((c) => c.name.startsWith(`${application}--`));
+    },
+    async pullImage({ nodeId }) {
+      log(`pull ${nodeId}`);
+      return { pulled: true };
+    },
+    async createContainer({ nodeId, spec }) {
+      log(`create ${nodeId}`);
+      if (!on(nodeId).some((c) => c.name === spec.name)) {
+        const labels = spec.create.Labels!;
+        on(nodeId).push({
+          id: spec.name,
+          name: spec.name,
+          version: labels['io.deployer.version']!,
+          deploymentId: labels['io.deployer.deployment']!,
+          running: false,
+          state: 'created',
+          previous: labels['io.deployer.previous']!.split(',').filter(Boolean),
+          createdAt: 0,
+        });
+      }
+      return { id: spec.name, created: true };
+    },
+    async stopContainers({ nodeId, names }) {
+      log(`stop ${nodeId}`);
+      for (const c of on(nodeId)) if (names.includes(c.name)) c.running = false;
+    },
+    async startContainer({ nodeId, name }) {
+      log(`start ${nodeId}`);
+      for (const c of on(nodeId)) if (c.name === name) c.running = true;
+    },
+    async restoreNode({ nodeId, deploymentId }) {
+      log(`restore ${nodeId}`);
+      const ours = on(nodeId).filter((c) => c.deploymentId === deploymentId);
+      const previous = new Set(ours.flatMap((c) => c.previous));
+      world().nodes[nodeId] = on(nodeId).filter((c) => c.deploymentId !== deploymentId);
+      for (const c of on(nodeId)) if (previous.has(c.name)) c.running = true;
+      return { removed: ours.map((c) => c.name), restarted: [...previous] };
+    },
+    async retireOlder({ nodeId, deploymentId }) {
+      log(`retire ${nodeId}`);
+      const ours = on(nodeId).filter((c) => c.deploymentId === deploymentId);
+      const keep = new Set([...ours.map((c) => c.name), ...ours.flatMap((c) => c.previous)]);
+      const removed = on(nodeId).filter((c) => !keep.has(c.name)).map((c) => c.name);
+      world().nodes[nodeId] = on(nodeId).filter((c) => keep.has(c.name));
+      return removed;
+    },
+    async waitHealthy({ nodeId, container }) {
+      log(`verify ${nodeId}`);
+      if (world().unhealthy.has(nodeId)) throw new HealthCheckFailedError(nodeId, container, 'GET / answered 500');
+      return { probes: 1, elapsedMs: 1 };
+    },
+    async publishEvent(event) {
+      world().events.push(event);
+    },
+  };
+}

@@ -1,0 +1,20 @@
+import * as errors from '../../src/errors';
+
+describe('named errors', () => {
+  it('lists as non-retryable only names of real error classes', () => {
+    const classNames = Object.values(errors).filter((v) => typeof v === 'function').map((c) => (c as { name: string }).name);
+    for (const name of errors.NON_RETRYABLE) expect(classNames).toContain(name);
+  });
+
+  it('keeps transient failures retryable', () => {
+    expect(errors.NON_RETRYABLE).not.toContain('EngineUnreachableError');
+    expect(errors.NON_RETRYABLE).not.toContain('RegistryError');
+  });
+
+  it('gives each error its class name as its type, with the facts as fields', () => {
+    const err = new errors.EngineUnreachableError('fog-2');
+    expect(err.name).toBe('EngineUnreachableError');
+    expect(err.nodeId).toBe('fog-2');
+    expect(err.message).toBe("Docker Engine of 'fog-2' is unreachable");
+  });
+});

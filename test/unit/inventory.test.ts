@@ -1,0 +1,50 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { InvalidInventoryError, UnknownNodeError } from '../../src/errors';
+import { loadInventory, resolveNodes, unknownNodes } from '../../src/inventory';
+
+const dir = mkdtempSync(join(tmpdir(), 'inventory-'));
+const write = (name: string, text: string) => {
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+};
+
+const yaml = `
+registry: { push: "127.0.0.1:5000", pull: "10.77.0.1:5000" }
+buildHost: { docker: { socketPath: /run/build/docker.sock } }
+nodes:
+  - { id: fog-1, docker: { host: 10.77.0.11, port: 2375 }, address: 10.77.0.11 }
+  - id: fog-2
+    docker: { host: fog-2.example, port: 2376, tls: { ca: /tls/ca.pem, cert: /tls/cert.pem, key: /tls/key.pem } }
+    address: 10.77.0.12
+    taskQueue: site-b
+    registry: "10.88.0.1:5000"
+    labels: { zone: b }
+`;
+
+describe('node inventory', () => {
+  it('reads YAML with unix, plain TCP and TLS endpoints', () => {
+    const inv = loadInventory(write('ok.yaml', yaml));
+    expect(inv.nodes.map((n) => n.id)).toEqual(['fog-1', 'fog-2']);
+    expect(inv.nodes[1]!.docker).toEqual({ host: 'fog-2.example', port: 2376, tls: { ca: '/tls/ca.pem', cert: '/tls/cert.pem', key: '/tls/key.pem' } });
+  });
+
+  it('resolves nodes with their task queue and registry, defaulting to the main ones', () => {
+    const inv = loadInventory(write('ok2.yaml', yaml));
+    expect(resolveNodes(inv, ['fog-2', 'fog-1'], 'deployer')).toEqual([
+      { id: 'fog-2', address: '10.77.0.12', taskQueue: 'site-b', registry: '10.88.0.1:5000' },
+      { id: 'fog-1', address: '10.77.0.11', taskQueue: 'deployer', registry: '10.77.0.1:5000' },
+    ]);
+    expect(() => resolveNodes(inv, ['fog-7'], 'deployer')).toThrow(UnknownNodeError);
+    expect(unknownNodes(inv, ['fog-1', 'fog-7'])).toEqual([{ index: 1, id: 'fog-7' }]);
+  });
+
+  it('explains what is wrong with an invalid inventory', () => {
+    const path = write('bad.yaml', yaml.replace('port: 2375', 'port: "x"').replace('fog-2', 'fog-1'));
+    expect(() => loadInventory(path)).toThrow(InvalidInventoryError);
+    expect(() => loadInventory(path)).toThrow(/nodes/);
+    expect(() => loadInventory(join(dir, 'missing.yaml'))).toThrow(/cannot read the node inventory/);
+  });
+});

@@ -1,0 +1,177 @@
+// A whole Deployer (worker + bridge) for integration tests, running in the test process
+// against the real local stack (scripts/stack.sh up): the Temporal server, the Kafka
+// broker, the registry and the fog nodes' Docker Engines. Each test file gets its own task
+// queue, topics and consumer groups, so it neither sees nor disturbs anything else.
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import type { Admin, Consumer, Kafka, Producer } from 'kafkajs';
+import { Engines } from '../../activities/engines';
+import { createBridge } from '../../src/bridge/bridge';
+import { loadConfig, type Config } from '../../src/config';
+import { LABELS } from '../../src/container-spec';
+import { loadInventory } from '../../src/inventory';
+import { createKafka, createProducer } from '../../src/kafka/client';
+import { createLogger } from '../../src/log';
+import { deadLetterSchema, type DeadLetter } from '../../src/schemas/dead-letter';
+import { isTerminal, statusEventSchema, type StatusEvent } from '../../src/schemas/event';
+import type { Inventory } from '../../src/schemas/inventory';
+import { createWorker } from '../../src/worker/worker';
+
+export interface TestDeployer {
+  config: Config;
+  inventory: Inventory;
+  client: Client;
+  kafka: Kafka;
+  admin: Admin;
+  engines: Engines;
+  events: StatusEvent[];
+  deadLetters: DeadLetter[];
+  /** Produces one message on the requests topic, keyed like the Scheduler does. */
+  send(value: unknown, key?: string): Promise<void>;
+  /** Waits for the deployment's terminal event and returns all its events so far. */
+  terminal(deploymentId: string, timeoutMs?: number): Promise<StatusEvent[]>;
+  /** Offsets the bridge has committed on the requests topic, summed over partitions. */
+  committed(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+let runtimeInstalled = false;
+
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 60_000, everyMs = 200): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+async function collect<T>(consumer: Consumer, topic: string, parse: (v: unknown) => T, into: T[]): Promise<void> {
+  await consumer.subscribe({ topic, fromBeginning: true });
+  await consumer.run({
+    eachMessage: async ({ message }) => {
+      if (message.value !== null) into.push(parse(JSON.parse(message.value.toString())));
+    },
+  });
+}
+
+export async function startDeployer(name: string): Promise<TestDeployer> {
+  if (!runtimeInstalled) {
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+    runtimeInstalled = true;
+  }
+  const run = `it-${name}-${Date.now().toString(36)}`;
+  const config = loadConfig({
+    ...process.env,
+    DEPLOYER_TASK_QUEUE: run,
+    DEPLOYER_REQUESTS_TOPIC: `${run}.requests`,
+    DEPLOYER_EVENTS_TOPIC: `${run}.events`,
+    DEPLOYER_DLQ_TOPIC: `${run}.requests.dlq`,
+    KAFKA_GROUP_ID: `${run}-bridge`,
+  });
+  const inventory = loadInventory(config.inventoryPath);
+  const { topics } = config.kafka;
+  const kafka = createKafka(config, run);
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({
+    waitForLeaders: true,
+    topics: [topics.requests, topics.events, topics.deadLetters].map((topic) => ({ topic, numPartitions: 3, replicationFactor: 1 })),
+  });
+
+  const producer = createProducer(kafka);
+  await producer.connect();
+  const nativeConnection = await NativeConnection.connect({ address: config.temporal.address });
+  const worker: Worker = await createWorker({ config, producer, connection: nativeConnection, workflowsPath: require.resolve('../../workflows') });
+  const workerRun = worker.run();
+
+  const connection = await Connection.connect({ address: config.temporal.address });
+  const client = new Client({ connection, namespace: config.temporal.namespace });
+  const bridgeConsumer = kafka.consumer({ groupId: config.kafka.groupId });
+  await bridgeConsumer.connect();
+  const bridge = createBridge({ config, client, consumer: bridgeConsumer, producer, inventory: () => inventory, log: createLogger('bridge', 'warn') });
+  await bridge.run();
+
+  const events: StatusEvent[] = [];
+  const deadLetters: DeadLetter[] = [];
+  const eventConsumer = kafka.consumer({ groupId: `${run}-events` });
+  const dlqConsumer = kafka.consumer({ groupId: `${run}-dlq` });
+  await Promise.all([eventConsumer.connect(), dlqConsumer.connect()]);
+  await collect(eventConsumer, topics.events, (v) => statusEventSchema.parse(v), events);
+  await collect(dlqConsumer, topics.deadLetters, (v) => deadLetterSchema.parse(v), deadLetters);
+
+  return {
+    config,
+    inventory,
+    client,
+    kafka,
+    admin,
+    engines: new Engines(() => inventory),
+    events,
+    deadLetters,
+    async send(value, key) {
+      const text = typeof value === 'string' || Buffer.isBuffer(value) ? value : JSON.stringify(value);
+      const k = key ?? ((value as { application?: { name?: string } }).application?.name ?? 'test');
+      await producer.send({ topic: topics.requests, acks: -1, messages: [{ key: k, value: text }] });
+    },
+    async terminal(deploymentId, timeoutMs = 120_000) {
+      await waitFor(`a terminal event of ${deploymentId}`, () => events.some((e) => e.deploymentId === deploymentId && isTerminal(e.phase)), timeoutMs);
+      return events.filter((e) => e.deploymentId === deploymentId);
+    },
+    async committed() {
+      const [{ partitions }] = await admin.fetchOffsets({ groupId: config.kafka.groupId, topics: [topics.requests] });
+      return partitions.reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
+    },
+    async stop() {
+      await Promise.allSettled([bridgeConsumer.disconnect(), eventConsumer.disconnect(), dlqConsumer.disconnect()]);
+      worker.shutdown();
+      await workerRun;
+      await producer.disconnect();
+      await admin.deleteTopics({ topics: [topics.requests, topics.events, topics.deadLetters] }).catch(() => undefined);
+      await admin.disconnect();
+      await connection.close();
+      await nativeConnection.close();
+    },
+  };
+}
+
+export interface NodeContainerView {
+  name: string;
+  version: string;
+  deploymentId: string;
+  state: string;
+}
+
+/** What the engines themselves say runs for an application, per node. */
+export async function containersOf(d: TestDeployer, application: string): Promise<Record<string, NodeContainerView[]>> {
+  const out: Record<string, NodeContainerView[]> = {};
+  for (const node of d.inventory.nodes) {
+    const list = await d.engines.node(node.id).listContainers({ all: true, filters: JSON.stringify({ label: [`${LABELS.application}=${application}`] }) });
+    out[node.id] = list.map((c) => ({
+      name: c.Names[0]!.slice(1),
+      version: c.Labels[LABELS.version]!,
+      deploymentId: c.Labels[LABELS.deployment]!,
+      state: c.State,
+    }));
+  }
+  return out;
+}
+
+/** Removes every container of the application from every node (test clean-up). */
+export async function removeApplication(d: TestDeployer, application: string): Promise<void> {
+  for (const node of d.inventory.nodes) {
+    const docker = d.engines.node(node.id);
+    const list = await docker.listContainers({ all: true, filters: JSON.stringify({ label: [`${LABELS.application}=${application}`] }) });
+    for (const c of list) await docker.getContainer(c.Id).remove({ force: true });
+  }
+}
+
+export async function httpGet(url: string): Promise<{ status: number; body: string } | { error: string }> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(3000) });
+    return { status: res.status, body: await res.text() };
+  } catch (err) {
+    return { error: String((err as { cause?: unknown }).cause ?? err) };
+  }
+}

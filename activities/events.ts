@@ -9,9 +9,9 @@ export function createEventActivities(producer: Producer, topic: string) {
      * At least once: a retried publish may repeat an event with the same seq, which
      * consumers drop; seq is assigned by the workflow, so a repeat never gets a new one.
      */
-    async publishEvent(event: StatusEvent): Promise<void> {
-      const valid = statusEventSchema.parse(event);
-      await producer.send({ topic, acks: -1, messages: [{ key: valid.deploymentId, value: JSON.stringify(valid) }] });
+    async publishEvents(events: StatusEvent[]): Promise<void> {
+      const valid = events.map((e) => statusEventSchema.parse(e));
+      await producer.send({ topic, acks: -1, messages: valid.map((e) => ({ key: e.deploymentId, value: JSON.stringify(e) })) });
     },
   };
 }

@@ -14,6 +14,8 @@ install_debian() {
   command -v nsenter >/dev/null || missing+=(util-linux)
   command -v ip >/dev/null || missing+=(iproute2)
   command -v curl >/dev/null || missing+=(curl)
+  command -v java >/dev/null || missing+=(openjdk-17-jre-headless)
+  command -v mvn >/dev/null || missing+=(maven)
   if [ ${#missing[@]} -gt 0 ]; then
     log "installing Debian packages: ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
@@ -26,6 +28,12 @@ install_debian() {
 # no binary can be downloaded; cached outside the work tree, keyed by version.
 install_temporal() {
   if [ -x "$TEMPORAL_BIN" ]; then return; fi
+  local go_minor
+  go_minor=$(go env GOVERSION 2>/dev/null | sed -nE 's/^go1\.([0-9]+).*/\1/p')
+  if [ -z "$go_minor" ] || [ "$go_minor" -lt 25 ]; then
+    log "building the Temporal CLI $TEMPORAL_CLI_VERSION needs Go >= 1.25 on PATH (found: $(go env GOVERSION 2>/dev/null || echo none))"
+    exit 1
+  fi
   log "building Temporal CLI $TEMPORAL_CLI_VERSION from its Go module (takes minutes, once)"
   mkdir -p "$(dirname "$TEMPORAL_BIN")"
   local tmp; tmp=$(mktemp -d)

@@ -27,8 +27,12 @@ export interface NodeDeployResult {
 
 export async function deployNodeWorkflow({ request, node, image }: NodeDeployInput): Promise<NodeDeployResult> {
   const parent = workflowInfo().parent;
-  const report = async (phase: Phase, message: string) => {
-    if (parent !== undefined) await getExternalWorkflowHandle(parent.workflowId).signal(nodeProgressSignal, { node: node.id, phase, message });
+  // Progress goes to the parent in order, but the rollout does not wait for each signal.
+  let reported = Promise.resolve();
+  const report = (phase: Phase, message: string) => {
+    if (parent === undefined) return;
+    const signal = { node: node.id, phase, message };
+    reported = reported.then(() => getExternalWorkflowHandle(parent.workflowId).signal(nodeProgressSignal, signal));
   };
   const onNode = { taskQueue: node.taskQueue };
   const engine = proxyActivities<DockerActivities>({ ...engineCall, ...onNode });
@@ -37,25 +41,30 @@ export async function deployNodeWorkflow({ request, node, image }: NodeDeployInp
   const { waitHealthy } = proxyActivities<HealthActivities>({ ...healthWait(policy), ...onNode });
   const application = request.application.name;
 
-  const existing = await engine.listApplicationContainers({ nodeId: node.id, application });
-  // A rerun of this deployment may find its own containers: they are not "previous".
-  const previous = existing.filter((c) => c.running && c.deploymentId !== request.deploymentId).map((c) => c.name);
-  const specs = containerSpecs(request, node, image, previous);
+  try {
+    const existing = await engine.listApplicationContainers({ nodeId: node.id, application });
+    // A rerun of this deployment may find its own containers: they are not "previous".
+    const previous = existing.filter((c) => c.running && c.deploymentId !== request.deploymentId).map((c) => c.name);
+    const specs = containerSpecs(request, node, image, previous);
 
-  await report('Configuring', `${specs.length} container(s), ${request.container.files.length} file(s), ${Object.keys(request.container.env).length} env var(s)`);
-  await report('Deploying', `pulling ${image}`);
-  await pullImage({ nodeId: node.id, image });
-  for (const spec of specs) await engine.createContainer({ nodeId: node.id, spec });
-  if (previous.length > 0) {
-    await engine.stopContainers({ nodeId: node.id, names: previous });
-    await report('Deploying', `stopped previous ${previous.join(', ')}`);
+    report('Configuring', `${specs.length} container(s), ${request.container.files.length} file(s), ${Object.keys(request.container.env).length} env var(s)`);
+    report('Deploying', `pulling ${image}`);
+    await pullImage({ nodeId: node.id, image });
+    for (const spec of specs) await engine.createContainer({ nodeId: node.id, spec });
+    if (previous.length > 0) {
+      await engine.stopContainers({ nodeId: node.id, names: previous });
+      report('Deploying', `stopped previous ${previous.join(', ')}`);
+    }
+    for (const spec of specs) await engine.startContainer({ nodeId: node.id, name: spec.name });
+    report('Deploying', `container started: ${specs.map((s) => s.name).join(', ')}`);
+
+    const target = healthTarget(request, node, request.healthCheck);
+    report('Verifying', `waiting for ${target.kind} health check (${policy.healthyAfter} in a row within ${policy.deadlineMs} ms)`);
+    await Promise.all(specs.map((spec) => waitHealthy({ nodeId: node.id, container: spec.name, target, policy })));
+    report('Verifying', 'healthy');
+    return { node: node.id, containers: specs.map((s) => s.name), replaced: previous };
+  } finally {
+    // Whatever happened, the parent hears all of it before this workflow closes.
+    await reported;
   }
-  for (const spec of specs) await engine.startContainer({ nodeId: node.id, name: spec.name });
-  await report('Deploying', `container started: ${specs.map((s) => s.name).join(', ')}`);
-
-  const target = healthTarget(request, node, request.healthCheck);
-  await report('Verifying', `waiting for ${target.kind} health check (${policy.healthyAfter} in a row within ${policy.deadlineMs} ms)`);
-  await Promise.all(specs.map((spec) => waitHealthy({ nodeId: node.id, container: spec.name, target, policy })));
-  await report('Verifying', 'healthy');
-  return { node: node.id, containers: specs.map((s) => s.name), replaced: previous };
 }

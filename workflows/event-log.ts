@@ -1,4 +1,5 @@
-// The deployment's status events, numbered and published in order. `seq` is assigned here,
+// The deployment's status events, numbered and published in order (batched: one activity
+// carries all events queued while the previous batch was being published). `seq` is assigned here,
 // in workflow code, so a replay or a retried publish never renumbers an event. Publishing
 // runs beside the deployment (a slow broker does not hold up the rollout) and outside any
 // cancellation, so a cancelled deployment still reports how it ended.
@@ -7,7 +8,7 @@ import type { EventActivities } from '../activities/events';
 import type { Phase, StatusEvent } from '../src/schemas/event';
 import { publishing } from './options';
 
-const { publishEvent } = proxyActivities<EventActivities>(publishing);
+const { publishEvents } = proxyActivities<EventActivities>(publishing);
 
 export class EventLog {
   private seq = 0;
@@ -36,9 +37,10 @@ export class EventLog {
     await CancellationScope.nonCancellable(() => condition(() => !this.draining));
   }
 
+  /** Publishes what is queued, in one batch per round trip, so events never wait behind one another for long. */
   private async drain(): Promise<void> {
-    for (let next = this.queue.shift(); next !== undefined; next = this.queue.shift()) {
-      await publishEvent(next);
+    while (this.queue.length > 0) {
+      await publishEvents(this.queue.splice(0, this.queue.length));
     }
     this.draining = false;
   }

@@ -1,6 +1,6 @@
 // Turning one Kafka message into a valid request, or into a rejection that says, in words a
 // person can act on, what is wrong and where. Pure: no Kafka, no Temporal.
-import { z } from 'zod';
+import { type z } from 'zod';
 import { deploymentIdSchema, requestSchema, type Request } from '../schemas/request';
 
 export interface Issue {

@@ -1,6 +1,6 @@
 // The worker: the one place where activities get their clients. It serves the main task
 // queue (workflows, build host, and every node without a task queue of its own).
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { type NativeConnection, Worker } from '@temporalio/worker';
 import type { Producer } from 'kafkajs';
 import { createActivities } from '../../activities';
 import type { Config } from '../config';

@@ -4,7 +4,7 @@
 // queue, topics and consumer groups, so it neither sees nor disturbs anything else.
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
-import type { Admin, Consumer, Kafka, Producer } from 'kafkajs';
+import type { Admin, Consumer, Kafka } from 'kafkajs';
 import { Engines } from '../../activities/engines';
 import { createBridge } from '../../src/bridge/bridge';
 import { loadConfig, type Config } from '../../src/config';

@@ -93,8 +93,8 @@ export function fakeActivities(world: () => FakeWorld, taskQueue: string): Activ
       if (world().unhealthy.has(nodeId)) throw new HealthCheckFailedError(nodeId, container, 'GET / answered 500');
       return { probes: 1, elapsedMs: 1 };
     },
-    async publishEvent(event) {
-      world().events.push(event);
+    async publishEvents(events) {
+      world().events.push(...events);
     },
   };
 }

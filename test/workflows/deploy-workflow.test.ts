@@ -1,7 +1,7 @@
 // The deploy workflow in the Temporal test environment (the locally built server), with
 // the node, build and event adapters replaced by in-memory fakes.
 import { WorkflowFailedError } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
+import { type ApplicationFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Runtime, DefaultLogger, Worker } from '@temporalio/worker';
 import { deployRequestSchema, type DeployRequestInput } from '../../src/schemas/request';

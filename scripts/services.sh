@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# The Deployer's own processes on the local stack: one worker and one Kafka bridge, run
+# from the compiled build (npm run build), with logs and pid files beside the stack's.
+#
+#   scripts/services.sh up     (re)start worker and bridge
+#   scripts/services.sh down   stop them
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+source "$here/lib.sh"
+root=$(dirname "$here")
+run="$DEPLOYER_STATE/run"
+logs="$DEPLOYER_STATE/logs"
+mkdir -p "$run" "$logs"
+
+stop() {
+  local name=$1 pid
+  [ -f "$run/$name.pid" ] || return 0
+  pid=$(cat "$run/$name.pid")
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -TERM "$pid"
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  rm -f "$run/$name.pid"
+}
+
+start() {
+  local name=$1 entry=$2
+  stop "$name"
+  setsid node "$root/dist/src/$entry/main.js" >>"$logs/$name.log" 2>&1 </dev/null &
+  echo $! > "$run/$name.pid"
+}
+
+case "${1:-}" in
+  up)
+    [ -f "$root/dist/src/worker/main.js" ] || { log "no build: run npm run build first"; exit 1; }
+    start worker worker
+    start bridge bridge
+    # Ready when the worker polls and the bridge has joined its consumer group.
+    for name in worker bridge; do
+      for _ in $(seq 1 150); do
+        grep -q "\"message\":\"$name started\"" "$logs/$name.log" 2>/dev/null && break
+        kill -0 "$(cat "$run/$name.pid")" 2>/dev/null || { log "$name exited:"; tail -n 20 "$logs/$name.log" >&2; exit 1; }
+        sleep 0.2
+      done
+    done
+    log "worker and bridge are running (logs: $logs/worker.log, $logs/bridge.log)"
+    ;;
+  down) stop bridge; stop worker ;;
+  *) echo "usage: $0 up | down" >&2; exit 2 ;;
+esac

@@ -20,6 +20,31 @@ host_ip="$FOG_SUBNET.1"
 search_attributes=(DeployerApplication=Keyword DeployerVersion=Keyword DeployerStatus=Keyword DeployerNodes=KeywordList)
 
 node_ip() { echo "$FOG_SUBNET.$((10 + $1))"; }
+is_tls() { [[ " $FOG_TLS_NODES " == *" $1 "* ]]; }
+tls="$DEPLOYER_STATE/tls"
+
+# A CA, a server certificate per TLS node (for its IP) and one client certificate for the Deployer.
+make_certs() {
+  mkdir -p "$tls"
+  if [ ! -f "$tls/ca.pem" ]; then
+    openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=deployer local CA" \
+      -keyout "$tls/ca-key.pem" -out "$tls/ca.pem" 2>/dev/null
+  fi
+  if [ ! -f "$tls/cert.pem" ]; then
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=deployer" -keyout "$tls/key.pem" -out "$tls/client.csr" 2>/dev/null
+    openssl x509 -req -in "$tls/client.csr" -CA "$tls/ca.pem" -CAkey "$tls/ca-key.pem" -CAcreateserial -days 3650 \
+      -extfile <(echo "extendedKeyUsage=clientAuth") -out "$tls/cert.pem" 2>/dev/null
+  fi
+  local i ip
+  for i in $FOG_TLS_NODES; do
+    [ -f "$tls/fog-$i-cert.pem" ] && continue
+    ip=$(node_ip "$i")
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=fog-$i" -keyout "$tls/fog-$i-key.pem" -out "$tls/fog-$i.csr" 2>/dev/null
+    openssl x509 -req -in "$tls/fog-$i.csr" -CA "$tls/ca.pem" -CAkey "$tls/ca-key.pem" -CAcreateserial -days 3650 \
+      -extfile <(printf 'subjectAltName=IP:%s\nextendedKeyUsage=serverAuth' "$ip") -out "$tls/fog-$i-cert.pem" 2>/dev/null
+  done
+  chmod 600 "$tls"/*key.pem
+}
 alive() { [ -f "$run/$1.pid" ] && kill -0 "$(cat "$run/$1.pid")" 2>/dev/null; }
 
 # wait_for NAME SECONDS COMMAND...: polls COMMAND until it succeeds; shows the part's log when it never does.
@@ -98,14 +123,18 @@ up_nodes() {
     local name="fog-$i" dir="$DEPLOYER_STATE/nodes/fog-$i" ip; ip=$(node_ip "$i")
     alive "$name" && continue
     mkdir -p "$dir"
-    log "starting Docker Engine of $name at tcp://$ip:2375"
+    local listen=(-H "tcp://$ip:2375" --tls=false)
+    if is_tls "$i"; then
+      listen=(-H "tcp://$ip:2376" --tlsverify --tlscacert "$tls/ca.pem" --tlscert "$tls/fog-$i-cert.pem" --tlskey "$tls/fog-$i-key.pem")
+    fi
+    log "starting Docker Engine of $name at ${listen[1]}$(is_tls "$i" && echo ' (TLS, client certificates)')"
     # nsenter, not `ip netns exec`: the latter remounts /sys and dockerd then fails.
     # shellcheck disable=SC2046
     spawn "$name" nsenter --net="/var/run/netns/$name" dockerd $(dockerd_args "$dir") \
-      -H "unix://$dir/docker.sock" -H "tcp://$ip:2375" --tls=false
+      -H "unix://$dir/docker.sock" "${listen[@]}"
   done
   for i in $(seq 1 "$FOG_NODES"); do
-    wait_for "fog-$i" 60 docker -H "tcp://$(node_ip "$i"):2375" version
+    wait_for "fog-$i" 60 docker -H "unix://$DEPLOYER_STATE/nodes/fog-$i/docker.sock" version
   done
 }
 
@@ -208,9 +237,13 @@ EOF
 write_inventory() {
   local nodes=""
   for i in $(seq 1 "$FOG_NODES"); do
-    local ip; ip=$(node_ip "$i")
+    local ip docker; ip=$(node_ip "$i")
+    docker="{ \"host\": \"$ip\", \"port\": 2375 }"
+    if is_tls "$i"; then
+      docker="{ \"host\": \"$ip\", \"port\": 2376, \"tls\": { \"ca\": \"$tls/ca.pem\", \"cert\": \"$tls/cert.pem\", \"key\": \"$tls/key.pem\" } }"
+    fi
     nodes+="${nodes:+,}
-    { \"id\": \"fog-$i\", \"docker\": { \"host\": \"$ip\", \"port\": 2375 }, \"address\": \"$ip\", \"labels\": { \"zone\": \"local\" } }"
+    { \"id\": \"fog-$i\", \"docker\": $docker, \"address\": \"$ip\", \"labels\": { \"zone\": \"local\" } }"
   done
   cat > "$DEPLOYER_STATE/inventory.json.tmp" <<EOF
 {
@@ -228,6 +261,7 @@ up() {
   bash "$here/install.sh"
   mkdir -p "$run" "$logs"
   up_network
+  make_certs
   up_temporal &
   local temporal_job=$!
   up_kafka &

@@ -58,6 +58,16 @@ describe('a deployment through Kafka on the real stack', () => {
     expect(described.status.name).toBe('COMPLETED');
   });
 
+  it('reached a node whose engine accepts only TLS with a client certificate', async () => {
+    const tlsNode = d.inventory.nodes.slice(0, 3).find((n) => 'tls' in n.docker && n.docker.tls !== undefined);
+    expect(tlsNode).toBeDefined();
+    const { host, port: enginePort } = tlsNode!.docker as { host: string; port: number };
+    // Without a client certificate the engine refuses: only the Deployer's TLS client got through.
+    const plain = await httpGet(`http://${host}:${enginePort}/version`);
+    expect(plain).toMatchObject({ status: 400, body: expect.stringContaining('HTTPS') });
+    expect((await containersOf(d, app))[tlsNode!.id]!.map((c) => c.version)).toEqual(['v1']);
+  });
+
   it('rolls a v2 that fails its health check on one node back, leaving v1 serving on all 3', async () => {
     const nodes = d.inventory.nodes.slice(0, 3);
     const badAddress = nodes[2]!.address;

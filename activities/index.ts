@@ -1,28 +1,33 @@
 // All activities, built from their adapters. The worker is the only place that wires them.
+import type { Client } from '@temporalio/client';
 import type { Producer } from 'kafkajs';
 import type { Inventory } from '../src/schemas/inventory';
 import { createBuildActivities } from './build';
 import { createDockerActivities } from './docker';
+import { allHeartbeating } from './heartbeat';
 import { Engines } from './engines';
 import { createEventActivities } from './events';
 import { createHealthActivities } from './health';
 import { createInventoryActivities } from './inventory';
+import { createLockActivities } from './lock';
 
 export interface ActivityDeps {
   inventory: () => Inventory;
   producer: Producer;
+  client: Client;
   eventsTopic: string;
   taskQueue: string;
 }
 
-export function createActivities({ inventory, producer, eventsTopic, taskQueue }: ActivityDeps) {
+export function createActivities({ inventory, producer, client, eventsTopic, taskQueue }: ActivityDeps) {
   const engines = new Engines(inventory);
   return {
     ...createInventoryActivities(inventory, taskQueue),
-    ...createBuildActivities(engines, () => inventory().registry.push),
-    ...createDockerActivities(engines),
+    ...allHeartbeating(createBuildActivities(engines, () => inventory().registry.push)),
+    ...allHeartbeating(createDockerActivities(engines)),
     ...createHealthActivities(engines),
     ...createEventActivities(producer, eventsTopic),
+    ...createLockActivities(client, taskQueue),
   };
 }
 

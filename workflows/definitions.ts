@@ -1,6 +1,6 @@
 // Signals and queries of the deployment workflows. Clients import this module without
 // importing workflow code.
-import { defineQuery, defineSignal } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { Phase } from '../src/schemas/event';
 
 /** Sent by a node's child workflow to its deployment: one step on one node. */
@@ -12,7 +12,7 @@ export interface NodeProgress {
 
 export const nodeProgressSignal = defineSignal<[NodeProgress]>('nodeProgress');
 
-export type NodeState = 'Pending' | 'Deploying' | 'Healthy' | 'Failed' | 'RolledBack' | 'RestoreFailed';
+export type NodeState = 'Pending' | 'Deploying' | 'Healthy' | 'Failed' | 'Skipped' | 'RolledBack' | 'RestoreFailed';
 
 export interface DeploymentProgress {
   phase: Phase;
@@ -21,3 +21,21 @@ export interface DeploymentProgress {
 
 /** Live per-node progress of a deployment. */
 export const progressQuery = defineQuery<DeploymentProgress>('progress');
+
+/** A deployment run waiting for or holding its application's lock. */
+export interface LockRequester {
+  workflowId: string;
+  runId: string;
+}
+
+export const lockWorkflowId = (application: string) => `lock/${application}`;
+export const enqueueLockSignal = defineSignal<[LockRequester]>('enqueue');
+export const releaseLockSignal = defineSignal<[LockRequester]>('release');
+/** Sent by the lock workflow to the deployment whose turn it is. */
+export const lockGrantedSignal = defineSignal<[]>('lockGranted');
+
+export const DECISIONS = ['retry', 'skip', 'rollback'] as const;
+export type Decision = (typeof DECISIONS)[number];
+
+/** An operator's decision for a paused deployment: retry the failed nodes, skip them, or roll back. */
+export const decideUpdate = defineUpdate<{ accepted: Decision; failedNodes: string[] }, [Decision]>('decide');

@@ -1,24 +1,44 @@
-// One deployment = one workflow, id = the request's deploymentId. Plan, build, push, then
-// nodes in batches of `strategy.maxParallel` (each node a child workflow), then retire
-// older versions. Saga: before a node is touched, its undo is registered; on any failure
-// the undos run newest-first outside cancellation, and the deployment ends RolledBack
-// (every undo done) or Failed (some node could not be restored), with a reason per node.
+// One deployment = one workflow, id = the request's deploymentId. Wait for the application's
+// lock, plan, build, push, then nodes in batches of `strategy.maxParallel` (each node a child
+// workflow), then retire older versions. Saga: before a node is touched, its undo is
+// registered; on a failure (or a cancel) the undos run newest-first outside cancellation, an
+// undo that fails is reported and the others still run, and the deployment ends RolledBack,
+// Cancelled, or Failed when some node could not be restored, with the outcome of every node.
+// With `onFailure: pause` a failed batch waits for an operator's decision instead.
 import {
   ApplicationFailure,
   CancellationScope,
+  CancelledFailure,
+  condition,
   executeChild,
+  getExternalWorkflowHandle,
+  isCancellation,
   proxyActivities,
   setHandler,
+  upsertMemo,
   upsertSearchAttributes,
+  workflowInfo,
 } from '@temporalio/workflow';
 import type { BuildActivities } from '../activities/build';
 import type { DockerActivities } from '../activities/docker';
 import type { InventoryActivities } from '../activities/inventory';
+import type { LockActivities } from '../activities/lock';
 import { batchesOf, nodeImage, type PlannedNode } from '../src/plan';
 import type { Phase } from '../src/schemas/event';
 import type { DeployRequest } from '../src/schemas/request';
 import { SEARCH_ATTRIBUTES } from '../src/search-attributes';
-import { nodeProgressSignal, progressQuery, type DeploymentProgress, type NodeState } from './definitions';
+import {
+  decideUpdate,
+  DECISIONS,
+  lockGrantedSignal,
+  lockWorkflowId,
+  nodeProgressSignal,
+  progressQuery,
+  releaseLockSignal,
+  type Decision,
+  type DeploymentProgress,
+  type NodeState,
+} from './definitions';
 import { deployNodeWorkflow } from './deploy-node';
 import { EventLog } from './event-log';
 import { compensation, engineCall, transfer } from './options';
@@ -30,10 +50,15 @@ export interface NodeOutcome {
 
 export interface DeploymentResult {
   deploymentId: string;
-  status: 'Succeeded' | 'RolledBack' | 'Failed';
+  status: 'Succeeded' | 'RolledBack' | 'Failed' | 'Cancelled';
   reason?: string;
   image?: string;
   nodes: Record<string, NodeOutcome>;
+}
+
+export interface DeployOptions {
+  /** Last `seq` an earlier run of this deployment published (a Retry continues the numbering). */
+  seqStart?: number;
 }
 
 /** Failure type of a deployment that was rolled back; its details carry the DeploymentResult. */
@@ -42,6 +67,7 @@ export const ROLLED_BACK = 'DeploymentRolledBack';
 export const ROLLBACK_INCOMPLETE = 'DeploymentRollbackIncomplete';
 
 const { resolveNodes } = proxyActivities<InventoryActivities>(engineCall);
+const { enqueueForLock } = proxyActivities<LockActivities>(engineCall);
 const { buildImage, pushImage } = proxyActivities<BuildActivities>(transfer);
 
 /**
@@ -56,16 +82,17 @@ function rootMessage(err: unknown): string {
   return String(err);
 }
 
-/** Thrown inside the workflow when nodes of a batch failed; carries the failed nodes' reasons. */
+/** Thrown inside the workflow when nodes failed and the deployment is to be rolled back. */
 class NodesFailed extends Error {
-  constructor(readonly reasons: Record<string, string>) {
-    super(Object.entries(reasons).map(([node, reason]) => `${node}: ${reason}`).join('; '));
+  constructor(readonly reasons: Record<string, string>, prefix = '') {
+    super(prefix + Object.entries(reasons).map(([node, reason]) => `${node}: ${reason}`).join('; '));
   }
 }
 
-export async function deployWorkflow(request: DeployRequest): Promise<DeploymentResult> {
-  const { deploymentId, application } = request;
-  const events = new EventLog({ deploymentId, application: application.name, version: application.version });
+export async function deployWorkflow(request: DeployRequest, options: DeployOptions = {}): Promise<DeploymentResult> {
+  const { deploymentId, application, strategy } = request;
+  const me = { workflowId: workflowInfo().workflowId, runId: workflowInfo().runId };
+  const events = new EventLog({ deploymentId, application: application.name, version: application.version }, options.seqStart ?? 0);
   const progress: DeploymentProgress = {
     phase: 'Accepted',
     nodes: Object.fromEntries(request.nodes.map((n) => [n, { state: 'Pending' as NodeState, message: 'waiting' }])),
@@ -78,18 +105,43 @@ export async function deployWorkflow(request: DeployRequest): Promise<Deployment
   const nodeState = (node: string, state: NodeState, message: string) => {
     progress.nodes[node] = { state, message };
   };
+  let granted = false;
+  let paused: string[] | undefined;
+  let decision: Decision | undefined;
   setHandler(progressQuery, () => progress);
+  setHandler(lockGrantedSignal, () => void (granted = true));
   setHandler(nodeProgressSignal, ({ node, phase: p, message }) => {
     nodeState(node, 'Deploying', message);
     events.emit(p, message, node);
   });
+  setHandler(
+    decideUpdate,
+    (d) => {
+      decision = d;
+      return { accepted: d, failedNodes: paused ?? [] };
+    },
+    {
+      validator: (d) => {
+        if (!DECISIONS.includes(d)) throw new Error(`unknown decision '${d}': one of ${DECISIONS.join(', ')}`);
+        if (paused === undefined || decision !== undefined) throw new Error(`deployment ${deploymentId} is not paused`);
+      },
+    },
+  );
 
   phase('Accepted', `deploying ${application.name}:${application.version} to ${request.nodes.length} node(s)`);
-  const undo: { node: PlannedNode }[] = [];
+  const undo: PlannedNode[] = [];
   let image: string | undefined;
+  let digest: string | undefined;
+  let lockRequested = false;
   try {
+    lockRequested = true;
+    await enqueueForLock({ application: application.name, requester: me });
+    if (!(await condition(() => granted, '1s'))) {
+      events.emit('Accepted', `waiting for the deployment of ${application.name} ahead of this one`);
+      await condition(() => granted);
+    }
+
     const nodes = await resolveNodes({ nodeIds: request.nodes });
-    let digest: string | undefined;
     if (application.source !== undefined) {
       phase('Building', `building from ${application.source.context}`);
       const { tag } = await buildImage({ application: application.name, version: application.version, source: application.source });
@@ -97,33 +149,40 @@ export async function deployWorkflow(request: DeployRequest): Promise<Deployment
       ({ digest } = await pushImage({ tag }));
       events.emit('Pushing', `pushed ${tag} as ${digest}`);
     }
-    phase('Deploying', `rolling out to ${nodes.length} node(s), ${request.strategy.maxParallel} at a time`);
-    for (const batch of batchesOf(nodes, request.strategy.maxParallel)) {
-      const settled = await Promise.allSettled(
-        batch.map((node) => {
-          // Registered before the node is touched: the child may change the node and fail to say so.
-          undo.push({ node });
-          return executeChild(deployNodeWorkflow, {
-            workflowId: `${deploymentId}/${node.id}`,
-            args: [{ request, node, image: nodeImage(request, node, digest) }],
-          });
-        }),
-      );
-      const failed: Record<string, string> = {};
-      settled.forEach((s, i) => {
-        const node = batch[i]!.id;
-        if (s.status === 'fulfilled') nodeState(node, 'Healthy', `running ${s.value.containers.join(', ')}`);
-        else {
-          failed[node] = rootMessage(s.reason);
-          nodeState(node, 'Failed', failed[node]);
-          events.emit('RollingBack', `failed: ${failed[node]}`, node);
+    phase('Deploying', `rolling out to ${nodes.length} node(s), ${strategy.maxParallel} at a time`);
+    const skipped = new Set<string>();
+    for (const batch of batchesOf(nodes, strategy.maxParallel)) {
+      let pending = batch;
+      for (let attempt = 0; pending.length > 0; attempt++) {
+        const failed = await deployBatch(pending, attempt);
+        if (Object.keys(failed).length === 0) break;
+        if (strategy.onFailure !== 'pause') throw new NodesFailed(failed);
+
+        paused = Object.keys(failed);
+        decision = undefined;
+        phase('Paused', `failed on ${Object.entries(failed).map(([n, r]) => `${n}: ${r}`).join('; ')}; waiting for a decision (retry, skip or rollback) for up to ${strategy.pauseTimeoutMs} ms`);
+        const decided = await condition(() => decision !== undefined, strategy.pauseTimeoutMs);
+        const chosen = decision ?? 'rollback';
+        paused = undefined;
+        if (chosen === 'rollback') throw new NodesFailed(failed, decided ? 'operator chose rollback after ' : 'no decision before the pause timed out after ');
+        // The failed nodes go back to what they ran before either way.
+        const failedNodes = pending.filter((n) => failed[n.id] !== undefined);
+        for (const node of [...failedNodes].reverse()) await restore(node, events, nodeState);
+        phase('Deploying', `operator chose ${chosen} for ${failedNodes.map((n) => n.id).join(', ')}`);
+        if (chosen === 'skip') {
+          for (const n of failedNodes) {
+            skipped.add(n.id);
+            nodeState(n.id, 'Skipped', `skipped by operator after: ${failed[n.id]}`);
+          }
+          break;
         }
-      });
-      if (Object.keys(failed).length > 0) throw new NodesFailed(failed);
+        pending = failedNodes;
+      }
       image ??= nodeImage(request, batch[0]!, digest);
     }
+    const deployed = nodes.filter((n) => !skipped.has(n.id));
     await Promise.all(
-      nodes.map((node) =>
+      deployed.map((node) =>
         proxyActivities<DockerActivities>({ ...engineCall, taskQueue: node.taskQueue }).retireOlder({
           nodeId: node.id,
           application: application.name,
@@ -131,56 +190,90 @@ export async function deployWorkflow(request: DeployRequest): Promise<Deployment
         }),
       ),
     );
-    phase('Succeeded', `${application.name}:${application.version} healthy on ${nodes.length} node(s)`);
-    await events.flushed();
-    return { deploymentId, status: 'Succeeded', image, nodes: outcomes(progress) };
+    const skippedNote = skipped.size > 0 ? `; skipped ${[...skipped].join(', ')}` : '';
+    return await finish({ deploymentId, status: 'Succeeded', image, nodes: outcomes(progress) }, `${application.name}:${application.version} healthy on ${deployed.length} node(s)${skippedNote}`);
   } catch (err) {
-    const reason = err instanceof NodesFailed ? err.message : rootMessage(err);
+    const cancelled = isCancellation(err) || CancellationScope.current().consideredCancelled;
+    const reason = cancelled ? 'cancelled by an operator' : err instanceof NodesFailed ? err.message : rootMessage(err);
     phase('RollingBack', reason);
-    const incomplete = await CancellationScope.nonCancellable(() => rollBack(deploymentId, application.name, undo, events, nodeState));
-    const result: DeploymentResult = {
-      deploymentId,
-      status: incomplete.length === 0 ? 'RolledBack' : 'Failed',
-      reason,
-      nodes: outcomes(progress),
-    };
-    phase(
-      result.status,
-      incomplete.length === 0 ? `rolled back: ${reason}` : `rollback incomplete on ${incomplete.join(', ')}; cause: ${reason}`,
-    );
-    await events.flushed();
+    const incomplete = await CancellationScope.nonCancellable(async () => {
+      const failedUndo: string[] = [];
+      for (const node of [...undo].reverse()) if (!(await restore(node, events, nodeState))) failedUndo.push(node.id);
+      return failedUndo;
+    });
+    const status = incomplete.length > 0 ? 'Failed' : cancelled ? 'Cancelled' : 'RolledBack';
+    const message =
+      status === 'Failed' ? `rollback incomplete on ${incomplete.join(', ')}; cause: ${reason}` : status === 'Cancelled' ? `cancelled; every node restored` : `rolled back: ${reason}`;
+    const result = await CancellationScope.nonCancellable(() => finish({ deploymentId, status, reason, nodes: outcomes(progress) }, message));
+    // Thrown as a cancellation, so that Temporal shows the workflow as Canceled.
+    if (status === 'Cancelled') throw isCancellation(err) ? err : new CancelledFailure(message);
     throw ApplicationFailure.create({
-      type: incomplete.length === 0 ? ROLLED_BACK : ROLLBACK_INCOMPLETE,
-      message: result.status === 'RolledBack' ? `rolled back: ${reason}` : `rollback incomplete: ${reason}`,
+      type: status === 'Failed' ? ROLLBACK_INCOMPLETE : ROLLED_BACK,
+      message,
       details: [result],
       nonRetryable: true,
     });
+  } finally {
+    if (lockRequested) {
+      await CancellationScope.nonCancellable(() =>
+        getExternalWorkflowHandle(lockWorkflowId(application.name))
+          .signal(releaseLockSignal, me)
+          // The lock workflow may have ended (idle); then there is nothing to release.
+          .catch(() => undefined),
+      );
+    }
+  }
+
+  async function deployBatch(batch: PlannedNode[], attempt: number): Promise<Record<string, string>> {
+    const settled = await Promise.allSettled(
+      batch.map((node) => {
+        // Registered before the node is touched: the child may change the node and fail to say so.
+        if (!undo.includes(node)) undo.push(node);
+        nodeState(node.id, 'Deploying', attempt === 0 ? 'starting' : `retry ${attempt}`);
+        return executeChild(deployNodeWorkflow, {
+          workflowId: attempt === 0 ? `${deploymentId}/${node.id}` : `${deploymentId}/${node.id}/retry-${attempt}`,
+          args: [{ request, node, image: nodeImage(request, node, digest) }],
+        });
+      }),
+    );
+    const failed: Record<string, string> = {};
+    settled.forEach((s, i) => {
+      const node = batch[i]!.id;
+      if (s.status === 'fulfilled') nodeState(node, 'Healthy', `running ${s.value.containers.join(', ')}`);
+      else if (isCancellation(s.reason)) throw s.reason;
+      else {
+        failed[node] = rootMessage(s.reason);
+        nodeState(node, 'Failed', failed[node]);
+        events.emit(strategy.onFailure === 'pause' ? 'Paused' : 'RollingBack', `failed: ${failed[node]}`, node);
+      }
+    });
+    return failed;
+  }
+
+  async function finish(result: DeploymentResult, message: string): Promise<DeploymentResult> {
+    phase(result.status, message);
+    await events.flushed();
+    // A Retry of this deployment continues the event numbering from here.
+    upsertMemo({ lastSeq: events.lastSeq });
+    return result;
   }
 }
 
-/** Runs the undos newest-first; an undo that fails is reported and the others still run. Returns the nodes it could not restore. */
-async function rollBack(
-  deploymentId: string,
-  application: string,
-  undo: { node: PlannedNode }[],
-  events: EventLog,
-  nodeState: (node: string, state: NodeState, message: string) => void,
-): Promise<string[]> {
-  const incomplete: string[] = [];
-  for (const { node } of [...undo].reverse()) {
-    const { restoreNode } = proxyActivities<DockerActivities>({ ...compensation, taskQueue: node.taskQueue });
-    try {
-      const { removed, restarted } = await restoreNode({ nodeId: node.id, application, deploymentId });
-      const message = `removed ${removed.length ? removed.join(', ') : 'nothing'}; restarted ${restarted.length ? restarted.join(', ') : 'nothing'}`;
-      nodeState(node.id, 'RolledBack', message);
-      events.emit('RollingBack', message, node.id);
-    } catch (err) {
-      incomplete.push(node.id);
-      nodeState(node.id, 'RestoreFailed', rootMessage(err));
-      events.emit('RollingBack', `could not restore: ${rootMessage(err)}`, node.id);
-    }
+/** The undo of one node; true when the node is back as it was. */
+async function restore(node: PlannedNode, events: EventLog, nodeState: (node: string, state: NodeState, message: string) => void): Promise<boolean> {
+  const { restoreNode } = proxyActivities<DockerActivities>({ ...compensation, taskQueue: node.taskQueue });
+  const { application, deploymentId } = events.about;
+  try {
+    const { removed, restarted } = await restoreNode({ nodeId: node.id, application, deploymentId });
+    const message = `removed ${removed.length ? removed.join(', ') : 'nothing'}; restarted ${restarted.length ? restarted.join(', ') : 'nothing'}`;
+    nodeState(node.id, 'RolledBack', message);
+    events.emit('RollingBack', message, node.id);
+    return true;
+  } catch (err) {
+    nodeState(node.id, 'RestoreFailed', rootMessage(err));
+    events.emit('RollingBack', `could not restore: ${rootMessage(err)}`, node.id);
+    return false;
   }
-  return incomplete;
 }
 
 function outcomes(progress: DeploymentProgress): Record<string, NodeOutcome> {

@@ -11,11 +11,20 @@ import { publishing } from './options';
 const { publishEvents } = proxyActivities<EventActivities>(publishing);
 
 export class EventLog {
-  private seq = 0;
+  private seq: number;
   private readonly queue: StatusEvent[] = [];
   private draining = false;
 
-  constructor(private readonly about: { deploymentId: string; application: string; version: string }) {}
+  constructor(
+    readonly about: { deploymentId: string; application: string; version: string },
+    seqStart = 0,
+  ) {
+    this.seq = seqStart;
+  }
+
+  get lastSeq(): number {
+    return this.seq;
+  }
 
   emit(phase: Phase, message: string, node?: string): void {
     this.queue.push({

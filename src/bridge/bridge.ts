@@ -2,16 +2,17 @@
 // contract and acts on it in Temporal. At least once, with the effect of exactly once:
 // the offset is committed only after the request was acted on (workflow started) or
 // dead-lettered, and workflow id = deploymentId makes a redelivered request start nothing.
-import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { createLockActivities } from '../../activities/lock';
 import type { Consumer, KafkaMessage, Producer } from 'kafkajs';
 import type { Config } from '../config';
 import type { Logger } from '../log';
 import type { DeadLetter } from '../schemas/dead-letter';
 import type { StatusEvent } from '../schemas/event';
 import type { Inventory } from '../schemas/inventory';
-import type { DeployRequest, Request } from '../schemas/request';
+import { deployRequestSchema, type DeployRequest, type Request } from '../schemas/request';
 import { SEARCH_ATTRIBUTES } from '../search-attributes';
-import type { deployWorkflow } from '../../workflows/deploy';
+import type { DeployOptions, deployWorkflow } from '../../workflows/deploy';
 import { parseRequest, type Issue } from './parse';
 
 export interface BridgeDeps {
@@ -23,22 +24,26 @@ export interface BridgeDeps {
   log: Logger;
 }
 
-export type Handled = 'started' | 'duplicate' | 'dead-lettered';
+export type Handled = 'started' | 'duplicate' | 'dead-lettered' | 'cancelled' | 'ignored';
 
 /** Request features this version of the Deployer does not carry out yet: rejected, never ignored. */
 function notYetSupported(request: Request): Issue[] {
-  if (request.kind !== 'Deploy') {
+  if (request.kind === 'Rollback' || request.kind === 'Scale' || request.kind === 'Undeploy') {
     return [{ path: ['kind'], message: `${request.kind} requests are not supported by this Deployer version yet` }];
   }
+  if (request.kind !== 'Deploy') return [];
   const issues: Issue[] = [];
   if (request.container.secrets.length > 0) issues.push({ path: ['container', 'secrets'], message: 'secrets are not supported by this Deployer version yet' });
   if (request.dependsOn.length > 0) issues.push({ path: ['dependsOn'], message: 'dependsOn is not supported by this Deployer version yet' });
-  if (request.strategy.onFailure === 'pause') issues.push({ path: ['strategy', 'onFailure'], message: '"pause" is not supported by this Deployer version yet' });
   return issues;
 }
 
+/** Where a request came from: what a Retry run remembers, so that a redelivered Retry is recognised. */
+const coordinates = (w: { topic: string; partition: number; offset: string }) => `${w.topic}/${w.partition}/${w.offset}`;
+
 export function createBridge({ config, client, consumer, producer, inventory, log }: BridgeDeps) {
   const { topics } = config.kafka;
+  const { enqueueForLock } = createLockActivities(client, config.temporal.taskQueue);
 
   async function deadLetter(where: { topic: string; partition: number; message: KafkaMessage }, reason: string, issues: Issue[]): Promise<void> {
     const value = where.message.value ?? Buffer.alloc(0);
@@ -69,27 +74,68 @@ export function createBridge({ config, client, consumer, producer, inventory, lo
     await producer.send({ topic: topics.events, acks: -1, messages: [{ key: deploymentId, value: JSON.stringify(event) }] });
   }
 
-  async function startDeploy(request: DeployRequest): Promise<Handled> {
+  async function startDeploy(request: DeployRequest, retry?: { options: DeployOptions; retriedBy: string }): Promise<Handled> {
     try {
-      await client.workflow.start<typeof deployWorkflow>('deployWorkflow', {
+      const handle = await client.workflow.start<typeof deployWorkflow>('deployWorkflow', {
         workflowId: request.deploymentId,
         taskQueue: config.temporal.taskQueue,
-        args: [request],
-        // A deploymentId names one deployment forever: a redelivery, even after it ended, starts nothing.
-        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        args: [request, retry?.options ?? {}],
+        // A deploymentId names one deployment forever: a redelivery, even after it ended,
+        // starts nothing. Only a Retry starts a new run, and only of one that did not succeed.
+        workflowIdReusePolicy: retry ? 'ALLOW_DUPLICATE_FAILED_ONLY' : 'REJECT_DUPLICATE',
+        ...(retry ? { memo: { retriedBy: retry.retriedBy } } : {}),
         typedSearchAttributes: [
           { key: SEARCH_ATTRIBUTES.application, value: request.application.name },
           { key: SEARCH_ATTRIBUTES.version, value: request.application.version },
           { key: SEARCH_ATTRIBUTES.status, value: 'Accepted' },
           { key: SEARCH_ATTRIBUTES.nodes, value: request.nodes },
         ],
-        staticSummary: `Deploy ${request.application.name}:${request.application.version} to ${request.nodes.join(', ')}`,
+        staticSummary: `${retry ? 'Retry' : 'Deploy'} ${request.application.name}:${request.application.version} to ${request.nodes.join(', ')}`,
       });
+      // Queued for the application's lock now, in Kafka order; the workflow enqueues itself too (idempotent).
+      await enqueueForLock({ application: request.application.name, requester: { workflowId: handle.workflowId, runId: handle.firstExecutionRunId } });
       return 'started';
     } catch (err) {
       if (err instanceof WorkflowExecutionAlreadyStartedError) return 'duplicate';
       throw err;
     }
+  }
+
+  /** Cancel: the deployment rolls back what it changed and ends Cancelled. A Cancel of an ended one changes nothing. */
+  async function cancel(deploymentId: string): Promise<Handled | Issue[]> {
+    const handle = client.workflow.getHandle(deploymentId);
+    try {
+      const { status } = await handle.describe();
+      if (status.name !== 'RUNNING') return 'ignored';
+      await handle.cancel();
+      return 'cancelled';
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return [{ path: ['deploymentId'], message: `no deployment '${deploymentId}'` }];
+      throw err;
+    }
+  }
+
+  /** Retry: the same request again, as a new run of the same workflow id. */
+  async function retry(deploymentId: string, where: { topic: string; partition: number; offset: string }): Promise<Handled | Issue[]> {
+    const handle = client.workflow.getHandle(deploymentId);
+    let described;
+    try {
+      described = await handle.describe();
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return [{ path: ['deploymentId'], message: `no deployment '${deploymentId}'` }];
+      throw err;
+    }
+    if (described.status.name === 'RUNNING') return 'ignored';
+    if (described.status.name === 'COMPLETED') {
+      return [{ path: ['deploymentId'], message: `deployment '${deploymentId}' succeeded; only a failed, cancelled or rolled-back deployment can be retried` }];
+    }
+    // This very message already started the latest run: a redelivery.
+    if (described.memo?.retriedBy === coordinates(where)) return 'duplicate';
+    const history = await handle.fetchHistory();
+    const input = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+    const request = deployRequestSchema.parse(client.options.loadedDataConverter.payloadConverter.fromPayload(input!));
+    const lastSeq = typeof described.memo?.lastSeq === 'number' ? described.memo.lastSeq : 0;
+    return startDeploy(request, { options: { seqStart: lastSeq }, retriedBy: coordinates(where) });
   }
 
   /** Acts on one message. Throws only when it could not act (Temporal or Kafka unreachable): then nothing is committed. */
@@ -114,12 +160,17 @@ export function createBridge({ config, client, consumer, producer, inventory, lo
       log.warn('request rejected', { ...where, deploymentId: problem.deploymentId, reason: problem.reason });
       return 'dead-lettered';
     }
-    const request = (parsed as { request: DeployRequest }).request;
-    const outcome = await startDeploy(request);
-    log.info(outcome === 'started' ? 'deployment started' : 'deployment already exists; redelivered request ignored', {
-      ...where,
-      deploymentId: request.deploymentId,
-    });
+    const request = (parsed as { request: Request }).request;
+    const outcome =
+      request.kind === 'Deploy' ? await startDeploy(request) : request.kind === 'Cancel' ? await cancel(request.deploymentId) : await retry(request.deploymentId, where);
+    if (Array.isArray(outcome)) {
+      // About an existing (or unknown) deployment: a dead letter, but no Rejected event, which would add a second terminal event.
+      const reason = outcome.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+      await deadLetter({ topic, partition, message }, reason, outcome);
+      log.warn('request rejected', { ...where, kind: request.kind, deploymentId: request.deploymentId, reason });
+      return 'dead-lettered';
+    }
+    log.info(`${request.kind} request: ${outcome}`, { ...where, deploymentId: request.deploymentId });
     return outcome;
   }
 

@@ -113,6 +113,8 @@ export const healthCheckSchema = z
 export const strategySchema = z.strictObject({
   maxParallel: z.number().int().min(1).max(10_000).default(1),
   onFailure: z.enum(['rollback', 'pause']).default('rollback'),
+  /** How long a paused deployment waits for an operator's decision before it rolls back (Deployer extension). */
+  pauseTimeoutMs: z.number().int().min(1000).max(7 * 24 * 3600 * 1000).default(3600 * 1000),
 });
 
 const uniqueNodes = z

@@ -1,4 +1,5 @@
 // Entry point of a Deployer worker process.
+import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { loadConfig } from '../config';
 import { loadInventory } from '../inventory';
@@ -13,12 +14,15 @@ async function main(): Promise<void> {
   const producer = createProducer(createKafka(config, `${config.kafka.clientId}-worker`));
   await producer.connect();
   const connection = await NativeConnection.connect({ address: config.temporal.address });
-  const worker = await createWorker({ config, producer, connection, workflowsPath: require.resolve('../../workflows') });
+  const clientConnection = await Connection.connect({ address: config.temporal.address });
+  const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
+  const worker = await createWorker({ config, producer, client, connection, workflowsPath: require.resolve('../../workflows') });
   log.info('worker started', { taskQueue: config.temporal.taskQueue, temporal: config.temporal.address });
   try {
     await worker.run();
   } finally {
     await producer.disconnect();
+    await clientConnection.close();
     await connection.close();
   }
 }

@@ -1,5 +1,6 @@
 // The worker: the one place where activities get their clients. It serves the main task
 // queue (workflows, build host, and every node without a task queue of its own).
+import type { Client } from '@temporalio/client';
 import { type NativeConnection, Worker } from '@temporalio/worker';
 import type { Producer } from 'kafkajs';
 import { createActivities } from '../../activities';
@@ -9,13 +10,15 @@ import { loadInventory } from '../inventory';
 export interface WorkerOptions {
   config: Config;
   producer: Producer;
+  /** For the activities that talk to Temporal itself (the application locks). */
+  client: Client;
   connection: NativeConnection;
   /** Path of workflows/index (.ts under ts-jest, .js when compiled). */
   workflowsPath: string;
   taskQueue?: string;
 }
 
-export async function createWorker({ config, producer, connection, workflowsPath, taskQueue }: WorkerOptions): Promise<Worker> {
+export async function createWorker({ config, producer, client, connection, workflowsPath, taskQueue }: WorkerOptions): Promise<Worker> {
   return Worker.create({
     connection,
     namespace: config.temporal.namespace,
@@ -24,6 +27,7 @@ export async function createWorker({ config, producer, connection, workflowsPath
     activities: createActivities({
       inventory: () => loadInventory(config.inventoryPath),
       producer,
+      client,
       eventsTopic: config.kafka.topics.events,
       taskQueue: config.temporal.taskQueue,
     }),

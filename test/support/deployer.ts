@@ -82,12 +82,12 @@ export async function startDeployer(name: string): Promise<TestDeployer> {
 
   const producer = createProducer(kafka);
   await producer.connect();
-  const nativeConnection = await NativeConnection.connect({ address: config.temporal.address });
-  const worker: Worker = await createWorker({ config, producer, connection: nativeConnection, workflowsPath: require.resolve('../../workflows') });
-  const workerRun = worker.run();
-
   const connection = await Connection.connect({ address: config.temporal.address });
   const client = new Client({ connection, namespace: config.temporal.namespace });
+  const nativeConnection = await NativeConnection.connect({ address: config.temporal.address });
+  const worker: Worker = await createWorker({ config, producer, client, connection: nativeConnection, workflowsPath: require.resolve('../../workflows') });
+  const workerRun = worker.run();
+
   const bridgeConsumer = kafka.consumer({ groupId: config.kafka.groupId });
   await bridgeConsumer.connect();
   const bridge = createBridge({ config, client, consumer: bridgeConsumer, producer, inventory: () => inventory, log: createLogger('bridge', 'warn') });

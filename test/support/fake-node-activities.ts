@@ -1,22 +1,37 @@
 // In-memory stand-ins for the node, build, inventory and event adapters, for workflow tests
 // only: they keep per-node container state with the same rules as the real Docker adapter
 // (labels name the containers a deployment replaced; restore removes ours and restarts those).
+import type { Client } from '@temporalio/client';
 import type { Activities } from '../../activities';
+import { createLockActivities } from '../../activities/lock';
 import type { NodeContainer } from '../../activities/docker';
-import { HealthCheckFailedError, BuildFailedError } from '../../src/errors';
+import { Context } from '@temporalio/activity';
+import { BuildFailedError, HealthCheckFailedError, InvalidContainerError } from '../../src/errors';
 import type { PlannedNode } from '../../src/plan';
 import type { StatusEvent } from '../../src/schemas/event';
 
 export interface FakeWorld {
   nodes: Record<string, NodeContainer[]>;
   unhealthy: Set<string>;
+  /** Nodes whose health check hangs (heartbeating, so it can be cancelled) until taken out of the set. */
+  hanging: Set<string>;
+  /** Nodes whose restore fails for good. */
+  unrestorable: Set<string>;
   failBuild: boolean;
   calls: string[];
   events: StatusEvent[];
 }
 
 export function newWorld(nodeIds: string[]): FakeWorld {
-  return { nodes: Object.fromEntries(nodeIds.map((n) => [n, []])), unhealthy: new Set(), failBuild: false, calls: [], events: [] };
+  return {
+    nodes: Object.fromEntries(nodeIds.map((n) => [n, []])),
+    unhealthy: new Set(),
+    hanging: new Set(),
+    unrestorable: new Set(),
+    failBuild: false,
+    calls: [],
+    events: [],
+  };
 }
 
 export function running(world: FakeWorld, node: string): string[] {
@@ -24,10 +39,12 @@ export function running(world: FakeWorld, node: string): string[] {
 }
 
 /** `world` is read on every call, so one worker can serve tests that each start from a new world. */
-export function fakeActivities(world: () => FakeWorld, taskQueue: string): Activities {
+export function fakeActivities(world: () => FakeWorld, taskQueue: string, client: Client): Activities {
   const on = (nodeId: string) => world().nodes[nodeId]!;
   const log = (call: string) => world().calls.push(call);
   return {
+    // The application lock is the real one: it only needs Temporal.
+    ...createLockActivities(client, taskQueue),
     async resolveNodes({ nodeIds }) {
       return nodeIds.map((id): PlannedNode => ({ id, address: `10.0.0.${id.slice(-1)}`, taskQueue, registry: 'reg:5000' }));
     },
@@ -74,6 +91,7 @@ export function fakeActivities(world: () => FakeWorld, taskQueue: string): Activ
     },
     async restoreNode({ nodeId, deploymentId }) {
       log(`restore ${nodeId}`);
+      if (world().unrestorable.has(nodeId)) throw new InvalidContainerError(`engine of ${nodeId} refuses to remove the container`);
       const ours = on(nodeId).filter((c) => c.deploymentId === deploymentId);
       const previous = new Set(ours.flatMap((c) => c.previous));
       world().nodes[nodeId] = on(nodeId).filter((c) => c.deploymentId !== deploymentId);
@@ -90,6 +108,10 @@ export function fakeActivities(world: () => FakeWorld, taskQueue: string): Activ
     },
     async waitHealthy({ nodeId, container }) {
       log(`verify ${nodeId}`);
+      while (world().hanging.has(nodeId)) {
+        Context.current().heartbeat();
+        await Context.current().sleep(100);
+      }
       if (world().unhealthy.has(nodeId)) throw new HealthCheckFailedError(nodeId, container, 'GET / answered 500');
       return { probes: 1, elapsedMs: 1 };
     },

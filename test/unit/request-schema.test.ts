@@ -4,7 +4,7 @@ import { contractExample, minimal } from '../fixtures/requests';
 describe('request schema', () => {
   it('accepts the contract example unchanged', () => {
     const parsed = deployRequestSchema.parse(contractExample);
-    expect(parsed).toEqual({ ...contractExample, container: { ...contractExample.container, ports: [{ container: 8080, host: 8080, protocol: 'tcp' }], volumes: [{ name: 'temp-sensor-data', target: '/data', readOnly: false }], files: [{ path: '/etc/temp-sensor/config.json', content: '{"intervalSeconds": 5}' }] } });
+    expect(parsed).toEqual({ ...contractExample, strategy: { ...contractExample.strategy, pauseTimeoutMs: 3600000 }, container: { ...contractExample.container, ports: [{ container: 8080, host: 8080, protocol: 'tcp' }], volumes: [{ name: 'temp-sensor-data', target: '/data', readOnly: false }], files: [{ path: '/etc/temp-sensor/config.json', content: '{"intervalSeconds": 5}' }] } });
   });
 
   it('fills the contract defaults of a minimal request', () => {
@@ -12,7 +12,7 @@ describe('request schema', () => {
       ...minimal,
       replicasPerNode: 1,
       container: { env: {}, secrets: [], files: [], ports: [], volumes: [], network: 'host', restartPolicy: 'unless-stopped' },
-      strategy: { maxParallel: 1, onFailure: 'rollback' },
+      strategy: { maxParallel: 1, onFailure: 'rollback', pauseTimeoutMs: 3600000 },
       dependsOn: [],
     });
   });

@@ -1,17 +1,18 @@
 // The deploy workflow in the Temporal test environment (the locally built server), with
 // the node, build and event adapters replaced by in-memory fakes.
 import { WorkflowFailedError } from '@temporalio/client';
-import { type ApplicationFailure } from '@temporalio/common';
+import { type ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Runtime, DefaultLogger, Worker } from '@temporalio/worker';
 import { deployRequestSchema, type DeployRequestInput } from '../../src/schemas/request';
 import { isTerminal } from '../../src/schemas/event';
 import { SEARCH_ATTRIBUTES } from '../../src/search-attributes';
+import { decideUpdate } from '../../workflows/definitions';
 import { deployWorkflow, type DeploymentResult } from '../../workflows/deploy';
 import { fakeActivities, newWorld, running, type FakeWorld } from '../support/fake-node-activities';
 import { temporalBinary } from '../support/temporal-binary';
 
-jest.setTimeout(60_000);
+jest.setTimeout(90_000);
 
 let env: TestWorkflowEnvironment;
 let worker: Worker;
@@ -28,7 +29,7 @@ beforeAll(async () => {
     connection: env.nativeConnection,
     taskQueue,
     workflowsPath: require.resolve('../../workflows'),
-    activities: fakeActivities(() => world, taskQueue),
+    activities: fakeActivities(() => world, taskQueue, env.client),
   });
   workerDone = worker.run();
 });
@@ -139,3 +140,139 @@ describe('deploy workflow (fake node activities)', () => {
     expect(world.calls).not.toContain('push');
   });
 });
+
+describe('deploy workflow saga (fake node activities)', () => {
+  beforeEach(() => {
+    world = newWorld(NODES);
+  });
+
+  it('goes on past an undo that fails, reports the node, and ends Failed', async () => {
+    seedVersion1();
+    world.unhealthy.add('fog-2');
+    world.unrestorable.add('fog-2');
+    const err = (await run(request({ strategy: { maxParallel: 1 } })).catch((e: unknown) => e)) as WorkflowFailedError;
+    const cause = err.cause as ApplicationFailure;
+    expect(cause.type).toBe('DeploymentRollbackIncomplete');
+    const result = cause.details![0] as DeploymentResult;
+    expect(result.status).toBe('Failed');
+    expect(result.nodes['fog-2']!.state).toBe('RestoreFailed');
+    expect(result.nodes['fog-1']!.state).toBe('RolledBack');
+    expect(running(world, 'fog-1')).toEqual(['1']);
+    expect(world.events.at(-1)).toMatchObject({ phase: 'Failed', message: expect.stringContaining('rollback incomplete on fog-2') });
+  });
+
+  it('rolls back everything it changed when cancelled mid-rollout, and ends Cancelled', async () => {
+    seedVersion1();
+    world.hanging.add('fog-3');
+    const req = request({ strategy: { maxParallel: 3 } });
+    const handle = await env.client.workflow.start(deployWorkflow, { workflowId: req.deploymentId, taskQueue, args: [req] });
+    await waitUntil(() => world.calls.includes('verify fog-3'));
+    await handle.cancel();
+    const err = await handle.result().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    expect((err as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
+    expect((await handle.describe()).status.name).toBe('CANCELLED');
+    for (const n of NODES) expect(running(world, n)).toEqual(['1']);
+    const events = world.events.filter((e) => e.deploymentId === req.deploymentId);
+    expect(events.filter((e) => isTerminal(e.phase)).map((e) => e.phase)).toEqual(['Cancelled']);
+  });
+
+  it('leaves the queue without touching a node when cancelled while waiting for the application lock', async () => {
+    world.hanging.add('fog-1');
+    const first = request({ nodes: ['fog-1'] });
+    const second = request({ nodes: ['fog-1'] });
+    const h1 = await env.client.workflow.start(deployWorkflow, { workflowId: first.deploymentId, taskQueue, args: [first] });
+    await waitUntil(() => world.calls.includes('verify fog-1'));
+    const h2 = await env.client.workflow.start(deployWorkflow, { workflowId: second.deploymentId, taskQueue, args: [second] });
+    await waitUntil(() => world.events.some((e) => e.deploymentId === second.deploymentId && e.message.includes('ahead of this one')));
+    await h2.cancel();
+    await expect(h2.result()).rejects.toBeInstanceOf(WorkflowFailedError);
+    world.hanging.delete('fog-1');
+    expect((await h1.result()).status).toBe('Succeeded');
+    expect(world.calls.filter((c) => c === 'pull fog-1')).toHaveLength(1);
+    expect(world.events.filter((e) => e.deploymentId === second.deploymentId).at(-1)!.phase).toBe('Cancelled');
+  });
+
+  it('runs two deployments of one application one after the other, in the order they came', async () => {
+    world.hanging.add('fog-1');
+    const first = request({ nodes: ['fog-1', 'fog-2'] });
+    const second = request({ nodes: ['fog-1', 'fog-2'], application: { name: 'web', version: '3', source: { context: '/srv/web' } } });
+    const h1 = await env.client.workflow.start(deployWorkflow, { workflowId: first.deploymentId, taskQueue, args: [first] });
+    await waitUntil(() => world.calls.includes('verify fog-1'));
+    const h2 = await env.client.workflow.start(deployWorkflow, { workflowId: second.deploymentId, taskQueue, args: [second] });
+    await new Promise((r) => setTimeout(r, 1500));
+    // The second has not built or touched a node while the first holds the lock.
+    expect(world.calls.filter((c) => c === 'build')).toHaveLength(1);
+    world.hanging.delete('fog-1');
+    await h1.result();
+    await h2.result();
+    const terminalOfFirst = world.events.findIndex((e) => e.deploymentId === first.deploymentId && isTerminal(e.phase));
+    const acceptedSecond = world.events.findIndex((e) => e.deploymentId === second.deploymentId && e.phase === 'Building');
+    expect(terminalOfFirst).toBeLessThan(acceptedSecond);
+    for (const n of ['fog-1', 'fog-2']) expect(running(world, n)).toEqual(['3']);
+  });
+});
+
+describe('paused deployments (fake node activities)', () => {
+  beforeEach(() => {
+    world = newWorld(NODES);
+    seedVersion1();
+    world.unhealthy.add('fog-2');
+  });
+
+  async function startPaused() {
+    const req = request({ strategy: { maxParallel: 1, onFailure: 'pause', pauseTimeoutMs: 60_000 } });
+    const handle = await env.client.workflow.start(deployWorkflow, { workflowId: req.deploymentId, taskQueue, args: [req] });
+    await waitUntil(() => world.events.some((e) => e.deploymentId === req.deploymentId && e.phase === 'Paused' && e.node === undefined));
+    return { req, handle };
+  }
+
+  it('retries the failed nodes on "retry" and goes on', async () => {
+    const { handle } = await startPaused();
+    world.unhealthy.delete('fog-2');
+    expect(await handle.executeUpdate(decideUpdate, { args: ['retry'] })).toEqual({ accepted: 'retry', failedNodes: ['fog-2'] });
+    expect((await handle.result()).status).toBe('Succeeded');
+    for (const n of NODES) expect(running(world, n)).toEqual(['2']);
+  });
+
+  it('puts the failed nodes back and goes on without them on "skip"', async () => {
+    const { handle } = await startPaused();
+    await handle.executeUpdate(decideUpdate, { args: ['skip'] });
+    const result = await handle.result();
+    expect(result.status).toBe('Succeeded');
+    expect(result.nodes['fog-2']!.state).toBe('Skipped');
+    expect(running(world, 'fog-1')).toEqual(['2']);
+    expect(running(world, 'fog-2')).toEqual(['1']);
+    expect(running(world, 'fog-3')).toEqual(['2']);
+  });
+
+  it('rolls everything back on "rollback"', async () => {
+    const { handle } = await startPaused();
+    await handle.executeUpdate(decideUpdate, { args: ['rollback'] });
+    const err = (await handle.result().catch((e: unknown) => e)) as WorkflowFailedError;
+    expect((err.cause as ApplicationFailure).message).toContain('operator chose rollback');
+    for (const n of NODES) expect(running(world, n)).toEqual(['1']);
+  });
+
+  it('refuses a decision when the deployment is not paused', async () => {
+    const { handle } = await startPaused();
+    await handle.executeUpdate(decideUpdate, { args: ['rollback'] });
+    await expect(handle.executeUpdate(decideUpdate, { args: ['retry'] })).rejects.toMatchObject({ cause: { message: expect.stringContaining('is not paused') } });
+    await handle.result().catch(() => undefined);
+  });
+
+  it('rolls back when no decision comes before the pause times out', async () => {
+    const req = request({ strategy: { maxParallel: 1, onFailure: 'pause', pauseTimeoutMs: 1000 } });
+    const err = (await run(req).catch((e: unknown) => e)) as WorkflowFailedError;
+    expect((err.cause as ApplicationFailure).message).toContain('no decision before the pause timed out');
+    for (const n of NODES) expect(running(world, n)).toEqual(['1']);
+  });
+});
+
+async function waitUntil(predicate: () => boolean, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error('condition not reached in time');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

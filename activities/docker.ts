@@ -42,6 +42,21 @@ async function listApplication(docker: Docker, application: string): Promise<Nod
   }));
 }
 
+/** Starts a container with the restart policy its request asked for (recorded in its label). Idempotent. */
+async function startWithPolicy(docker: Docker, nameOrId: string): Promise<void> {
+  const container = docker.getContainer(nameOrId);
+  const info = await container.inspect();
+  const policy = info.Config.Labels?.[LABELS.restartPolicy];
+  if (policy !== undefined && info.HostConfig.RestartPolicy?.Name !== policy) {
+    await container.update({ RestartPolicy: { Name: policy } });
+  }
+  if (!info.State.Running) {
+    await container.start().catch((err: unknown) => {
+      if (statusOf(err) !== 304) throw err;
+    });
+  }
+}
+
 /** A tar archive with the files and their parent directories, as PUT /containers/{id}/archive expects. */
 export async function filesArchive(files: readonly ContainerFile[]): Promise<Buffer> {
   const tar = pack();
@@ -155,10 +170,12 @@ export function createDockerActivities(engines: Engines) {
       }
     },
 
+    /** Stops containers for good: restart policy "no" first, so that no engine restart revives them. */
     async stopContainers(input: { nodeId: string; names: string[] }): Promise<void> {
       const docker = engines.node(input.nodeId);
       for (const name of input.names) {
         try {
+          await docker.getContainer(name).update({ RestartPolicy: { Name: 'no' } });
           await docker.getContainer(name).stop({ t: 10 });
         } catch (err) {
           // 304: already stopped; 404: already gone. Both are the state we want.
@@ -169,9 +186,9 @@ export function createDockerActivities(engines: Engines) {
 
     async startContainer(input: { nodeId: string; name: string }): Promise<void> {
       try {
-        await engines.node(input.nodeId).getContainer(input.name).start();
+        await startWithPolicy(engines.node(input.nodeId), input.name);
       } catch (err) {
-        if (statusOf(err) !== 304) throw engineError(input.nodeId, err, `starting ${input.name}`);
+        throw engineError(input.nodeId, err, `starting ${input.name}`);
       }
     },
 
@@ -194,11 +211,7 @@ export function createDockerActivities(engines: Engines) {
         const restarted: string[] = [];
         for (const c of containers) {
           if (!previous.has(c.name)) continue;
-          if (!c.running) {
-            await docker.getContainer(c.id).start().catch((err: unknown) => {
-              if (statusOf(err) !== 304) throw err;
-            });
-          }
+          await startWithPolicy(docker, c.id);
           restarted.push(c.name);
         }
         return { removed: ours.map((c) => c.name), restarted };

@@ -3,6 +3,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/npm-install.sh
-npm run --silent build >/dev/null
+npm run --silent build
 bash scripts/stack.sh up
 node dist/bench/overhead.js "$@"

@@ -9,7 +9,7 @@ source "$here/lib.sh"
 cd "$(dirname "$here")"
 
 bash scripts/npm-install.sh
-npm run --silent build >/dev/null
+npm run --silent build
 bash scripts/stack.sh up
 bash scripts/services.sh up
 

@@ -15,6 +15,12 @@ export const LABELS = {
   replica: 'io.deployer.replica',
   /** Names of the containers this one replaced on its node; what a restore starts again. */
   previous: 'io.deployer.previous',
+  /**
+   * The restart policy the request asked for. A stopped previous version runs with policy
+   * "no" (so a restarting engine cannot bring it back beside the new one); a restore puts
+   * this policy back.
+   */
+  restartPolicy: 'io.deployer.restart-policy',
 } as const;
 
 /** FNV-1a, 32 bit: a short stable fingerprint, deterministic in workflow code. */
@@ -74,6 +80,7 @@ export function containerSpec({ request, image, replica, previous }: SpecInput):
       [LABELS.deployment]: deploymentId,
       [LABELS.replica]: String(replica),
       [LABELS.previous]: previous.join(','),
+      [LABELS.restartPolicy]: container.restartPolicy,
     },
     HostConfig: {
       NetworkMode: container.network,

@@ -2,6 +2,9 @@
 // against the real local stack (scripts/stack.sh up): the Temporal server, the Kafka
 // broker, the registry and the fog nodes' Docker Engines. Each test file gets its own task
 // queue, topics and consumer groups, so it neither sees nor disturbs anything else.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import type { Admin, Consumer, Kafka } from 'kafkajs';
@@ -19,6 +22,8 @@ import { createWorker } from '../../src/worker/worker';
 
 export interface TestDeployer {
   config: Config;
+  /** The environment that makes a Deployer process (e.g. a worker in a child process) join this one. */
+  env: NodeJS.ProcessEnv;
   inventory: Inventory;
   client: Client;
   kafka: Kafka;
@@ -56,20 +61,21 @@ async function collect<T>(consumer: Consumer, topic: string, parse: (v: unknown)
   });
 }
 
-export async function startDeployer(name: string): Promise<TestDeployer> {
+export async function startDeployer(name: string, options: { worker?: boolean } = {}): Promise<TestDeployer> {
   if (!runtimeInstalled) {
     Runtime.install({ logger: new DefaultLogger('WARN') });
     runtimeInstalled = true;
   }
   const run = `it-${name}-${Date.now().toString(36)}`;
-  const config = loadConfig({
+  const env = {
     ...process.env,
     DEPLOYER_TASK_QUEUE: run,
     DEPLOYER_REQUESTS_TOPIC: `${run}.requests`,
     DEPLOYER_EVENTS_TOPIC: `${run}.events`,
     DEPLOYER_DLQ_TOPIC: `${run}.requests.dlq`,
     KAFKA_GROUP_ID: `${run}-bridge`,
-  });
+  };
+  const config = loadConfig(env);
   const inventory = loadInventory(config.inventoryPath);
   const { topics } = config.kafka;
   const kafka = createKafka(config, run);
@@ -85,8 +91,9 @@ export async function startDeployer(name: string): Promise<TestDeployer> {
   const connection = await Connection.connect({ address: config.temporal.address });
   const client = new Client({ connection, namespace: config.temporal.namespace });
   const nativeConnection = await NativeConnection.connect({ address: config.temporal.address });
-  const worker: Worker = await createWorker({ config, producer, client, connection: nativeConnection, workflowsPath: require.resolve('../../workflows') });
-  const workerRun = worker.run();
+  const worker: Worker | undefined =
+    options.worker === false ? undefined : await createWorker({ config, producer, client, connection: nativeConnection, workflowsPath: require.resolve('../../workflows') });
+  const workerRun = worker?.run();
 
   const bridgeConsumer = kafka.consumer({ groupId: config.kafka.groupId });
   await bridgeConsumer.connect();
@@ -103,6 +110,7 @@ export async function startDeployer(name: string): Promise<TestDeployer> {
 
   return {
     config,
+    env,
     inventory,
     client,
     kafka,
@@ -125,7 +133,7 @@ export async function startDeployer(name: string): Promise<TestDeployer> {
     },
     async stop() {
       await Promise.allSettled([bridgeConsumer.disconnect(), eventConsumer.disconnect(), dlqConsumer.disconnect()]);
-      worker.shutdown();
+      worker?.shutdown();
       await workerRun;
       await producer.disconnect();
       await admin.deleteTopics({ topics: [topics.requests, topics.events, topics.deadLetters] }).catch(() => undefined);
@@ -174,4 +182,13 @@ export async function httpGet(url: string): Promise<{ status: number; body: stri
   } catch (err) {
     return { error: String((err as { cause?: unknown }).cause ?? err) };
   }
+}
+
+/** A worker in its own process (the compiled one, as in production), for tests that kill it. */
+export function spawnWorker(d: TestDeployer): ChildProcess {
+  const entry = resolve(__dirname, '../../dist/src/worker/main.js');
+  if (!existsSync(entry)) throw new Error(`${entry} is missing: run npm run build first (npm test does)`);
+  const child = spawn(process.execPath, [entry], { env: { ...d.env, DEPLOYER_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'ignore', 'pipe'] });
+  child.stderr!.on('data', () => undefined);
+  return child;
 }

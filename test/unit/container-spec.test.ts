@@ -22,6 +22,7 @@ describe('container spec', () => {
           [LABELS.deployment]: 'd-20261123-0001',
           [LABELS.replica]: '0',
           [LABELS.previous]: 'temp-sensor--d-0--00000000--r0',
+          [LABELS.restartPolicy]: 'unless-stopped',
         },
         HostConfig: {
           NetworkMode: 'host',

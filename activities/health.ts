@@ -98,13 +98,18 @@ export function createHealthActivities(engines: Engines) {
 
       for (;;) {
         ctx.heartbeat({ streak, probes, lastProblem });
-        let state: Docker.ContainerInspectInfo['State'];
+        let info: Docker.ContainerInspectInfo;
         try {
-          state = (await handle.inspect()).State;
+          info = await handle.inspect();
         } catch (err) {
           throw engineError(nodeId, err, `inspecting ${container}`);
         }
+        const state = info.State;
         probes++;
+        // Exited and nothing will restart it: it can never become healthy, so waiting for the deadline is pointless.
+        if (!state.Running && !state.Restarting && (info.HostConfig.RestartPolicy?.Name ?? 'no') === 'no' && state.Status !== 'created') {
+          throw new HealthCheckFailedError(nodeId, container, `container is ${state.Status} (exit code ${state.ExitCode}) and will not be restarted`);
+        }
         const problem = state.Running && !state.Restarting ? await probeFor(state)() : `container is ${state.Status} (exit code ${state.ExitCode})`;
         if (problem === undefined) {
           streak++;

@@ -6,6 +6,7 @@
 #   scripts/stack.sh up       start what is not running (idempotent)
 #   scripts/stack.sh down     stop everything it started; keeps data (`down --purge` removes it)
 #   scripts/stack.sh status   one line per part
+#   scripts/stack.sh stop PART / restart PART   (PART as `status` names it: temporal, kafka, fog-2, ...)
 #
 # Settings (environment, defaults in lib.sh): FOG_NODES, FOG_SUBNET, ports, DEPLOYER_STATE.
 set -euo pipefail
@@ -307,7 +308,10 @@ status() {
 
 case "${1:-}" in
   up) up ;;
+  # Stops one part (gracefully) and brings the stack up again: what fault-injection tests use.
+  restart) [ -n "${2:-}" ] || { echo "usage: $0 restart PART" >&2; exit 2; }; stop_pid "$2"; up ;;
+  stop) [ -n "${2:-}" ] || { echo "usage: $0 stop PART" >&2; exit 2; }; stop_pid "$2" ;;
   down) shift; down "$@" ;;
   status) status ;;
-  *) echo "usage: $0 up | down [--purge] | status" >&2; exit 2 ;;
+  *) echo "usage: $0 up | down [--purge] | status | stop PART | restart PART" >&2; exit 2 ;;
 esac

@@ -60,9 +60,11 @@ describe('a node whose engine stops mid-rollout', () => {
     expect(end.map((e) => e.phase)).toEqual(['Failed']);
     expect(end[0]!.message).toContain(`rollback incomplete on ${third!.id}`);
     expect(end[0]!.message).toMatch(new RegExp(`${third!.id}.*unreachable`));
-    // Every node it could reach runs v1 again.
-    const [a, b] = await served();
-    expect([a, b]).toEqual(['v1', 'v1']);
+    // Every node it could reach runs v1 again (its server listens two seconds after it starts).
+    await waitFor('v1 serving on the reachable nodes', async () => {
+      const [a, b] = await served();
+      return a === 'v1' && b === 'v1';
+    }, 15_000);
     const containers = await containersOf({ ...d, inventory: { ...d.inventory, nodes: [first!, second!] } }, app);
     for (const n of [first!, second!]) expect(containers[n.id]!.filter((c) => c.state === 'running').map((c) => c.version)).toEqual(['v1']);
 

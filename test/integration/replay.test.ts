@@ -1,0 +1,59 @@
+// Replay: the histories of this run's deployments (every workflow the integration tests
+// started and that has closed) are replayed against the current workflow code. A change
+// that would break running deployments with a nondeterminism error fails here. Runs last
+// (test/support/sequencer.js), and makes one deployment of each outcome itself so that it
+// never replays nothing.
+import { Client, Connection } from '@temporalio/client';
+import { Worker } from '@temporalio/worker';
+import { isTerminal } from '../../src/schemas/event';
+import { removeApplication, startDeployer, waitFor, type TestDeployer } from '../support/deployer';
+
+jest.setTimeout(300_000);
+
+const app = `it-replay-${Date.now().toString(36)}`;
+let d: TestDeployer;
+
+beforeAll(async () => {
+  d = await startDeployer('replay');
+});
+
+afterAll(async () => {
+  if (d) {
+    await removeApplication(d, app);
+    await d.stop();
+  }
+});
+
+describe('workflow histories of this run', () => {
+  it('replay against the current workflow code without nondeterminism errors', async () => {
+    const base = {
+      kind: 'Deploy',
+      application: { name: app, version: 'v1', image: `${d.inventory.registry.pull}/busybox:1` },
+      nodes: d.inventory.nodes.slice(0, 2).map((n) => n.id),
+      healthCheck: { tcp: { port: 18500 }, intervalMs: 200, deadlineMs: 3000 },
+    };
+    await d.send({ ...base, deploymentId: `${app}-ok`, container: { command: ['sh', '-c', "trap 'exit 0' TERM; httpd -f -p 18500 -h / & wait"] } });
+    await d.send({ ...base, deploymentId: `${app}-bad`, container: { command: ['sh', '-c', 'exit 1'], restartPolicy: 'no' } });
+    await d.terminal(`${app}-ok`);
+    await d.terminal(`${app}-bad`);
+    expect(d.events.filter((e) => e.deploymentId.startsWith(app) && isTerminal(e.phase)).map((e) => e.phase).sort()).toEqual(['RolledBack', 'Succeeded']);
+
+    const client = new Client({ connection: await Connection.connect({ address: d.config.temporal.address }), namespace: d.config.temporal.namespace });
+    const since = new Date(performance.timeOrigin).toISOString();
+    const query = `StartTime >= '${since}' AND ExecutionStatus != 'Running' AND WorkflowType IN ('deployWorkflow', 'deployNodeWorkflow', 'applicationLockWorkflow')`;
+    await waitFor('this run’s workflows to be visible as closed', async () => {
+      for await (const w of client.workflow.list({ query: `${query} AND WorkflowId = '${app}-ok'` })) return w;
+      return undefined;
+    });
+
+    const replayed: string[] = [];
+    const failures: string[] = [];
+    const results = Worker.runReplayHistories({ workflowsPath: require.resolve('../../workflows') }, client.workflow.list({ query }).intoHistories());
+    for await (const r of results) {
+      replayed.push(r.workflowId);
+      if (r.error) failures.push(`${r.workflowId}: ${r.error.message}`);
+    }
+    expect(failures).toEqual([]);
+    expect(replayed).toEqual(expect.arrayContaining([`${app}-ok`, `${app}-bad`, `${app}-ok/${base.nodes[0]}`]));
+  });
+});

@@ -8,7 +8,7 @@
 // releasing (terminated by an operator) is noticed by a liveness check and skipped.
 import { condition, continueAsNew, defineQuery, getExternalWorkflowHandle, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { LockActivities } from '../activities/lock';
-import { lockGrantedSignal, lockWorkflowId, releaseLockSignal, enqueueLockSignal, type LockRequester } from './definitions';
+import { enqueueLockSignal, lockGrantedSignal, releaseLockSignal, type LockRequester } from './definitions';
 import { engineCall } from './options';
 
 const { deploymentRunning } = proxyActivities<LockActivities>(engineCall);
@@ -29,7 +29,6 @@ const IDLE = '2m';
 const LEASE = '30s';
 
 export async function applicationLockWorkflow(state: LockState): Promise<void> {
-  if (workflowInfo().workflowId !== lockWorkflowId(state.application)) throw new Error('lock workflow id does not match its application');
   const waiting = [...state.waiting];
   let holder = state.holder;
   setHandler(lockStateQuery, () => ({ application: state.application, holder, waiting }));

@@ -4,7 +4,7 @@
 // deployments of one application that never act on a node at the same time.
 import { spawnSync } from 'node:child_process';
 import { CancelledFailure } from '@temporalio/common';
-import { WorkflowFailedError } from '@temporalio/client';
+import { type WorkflowFailedError } from '@temporalio/client';
 import { LABELS } from '../../src/container-spec';
 import { isTerminal, type StatusEvent } from '../../src/schemas/event';
 import { decideUpdate } from '../../workflows/definitions';

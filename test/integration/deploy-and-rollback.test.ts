@@ -54,6 +54,8 @@ describe('a deployment through Kafka on the real stack', () => {
     for (const node of d.inventory.nodes.slice(0, 3)) {
       expect(containers[node.id]!.map((c) => [c.version, c.state])).toEqual([['v1', 'running']]);
     }
+    // The terminal event goes out just before the run closes.
+    await d.client.workflow.getHandle(`${app}-v1`).result();
     const described = await d.client.workflow.getHandle(`${app}-v1`).describe();
     expect(described.status.name).toBe('COMPLETED');
   });
@@ -91,6 +93,7 @@ describe('a deployment through Kafka on the real stack', () => {
     for (const node of nodes) {
       expect(containers[node.id]!.map((c) => [c.version, c.state])).toEqual([['v1', 'running']]);
     }
+    await d.client.workflow.getHandle(`${app}-v2`).result().catch(() => undefined);
     const described = await d.client.workflow.getHandle(`${app}-v2`).describe();
     expect(described.status.name).toBe('FAILED');
   });

@@ -105,6 +105,8 @@ describe('cancel on the real stack', () => {
     expect(await versionsServed(18201)).toEqual(['v1', 'v1', 'v1']);
     const containers = await containersOf(d, app);
     for (const n of nodes()) expect(containers[n.id]!.map((c) => [c.version, c.state])).toEqual([['v1', 'running']]);
+    // The terminal event goes out just before the run closes.
+    await d.client.workflow.getHandle(`${app}-2`).result().catch(() => undefined);
     expect((await d.client.workflow.getHandle(`${app}-2`).describe()).status.name).toBe('CANCELLED');
   });
 

@@ -59,7 +59,7 @@ describe('worker killed at random points', () => {
     worker = spawnWorker(d);
     const deadline = Date.now() + 780_000;
     while (!done() && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 1500 + Math.random() * 3500));
+      await new Promise((r) => setTimeout(r, 1000 + Math.random() * 2000));
       if (done() || kills >= 12) continue;
       worker.kill('SIGKILL');
       kills++;

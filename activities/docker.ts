@@ -5,9 +5,10 @@
 import { Context } from '@temporalio/activity';
 import type Docker from 'dockerode';
 import { pack } from 'tar-stream';
-import { LABELS, type ContainerFile, type ContainerSpec } from '../src/container-spec';
+import { LABELS, type ContainerSpec } from '../src/container-spec';
 import { ImageNotFoundError, RegistryError } from '../src/errors';
 import { engineError, statusOf, type Engines } from './engines';
+import type { SecretProvider } from './secrets';
 
 export interface NodeContainer {
   id: string;
@@ -57,8 +58,17 @@ async function startWithPolicy(docker: Docker, nameOrId: string): Promise<void> 
   }
 }
 
+export interface ArchiveFile {
+  path: string;
+  content: string | Buffer;
+  mode: number;
+  /** Owner; root when absent. */
+  uid?: number;
+  gid?: number;
+}
+
 /** A tar archive with the files and their parent directories, as PUT /containers/{id}/archive expects. */
-export async function filesArchive(files: readonly ContainerFile[]): Promise<Buffer> {
+export async function filesArchive(files: readonly ArchiveFile[]): Promise<Buffer> {
   const tar = pack();
   const dirs = new Set<string>();
   for (const f of files) {
@@ -70,7 +80,7 @@ export async function filesArchive(files: readonly ContainerFile[]): Promise<Buf
         tar.entry({ name: `${dir}/`, type: 'directory', mode: 0o755 });
       }
     }
-    tar.entry({ name: parts.join('/'), mode: f.mode }, f.content);
+    tar.entry({ name: parts.join('/'), mode: f.mode, uid: f.uid ?? 0, gid: f.gid ?? 0 }, f.content);
   }
   tar.finalize();
   const chunks: Buffer[] = [];
@@ -105,7 +115,15 @@ export interface ProgressEvent {
   aux?: { ID?: string; Digest?: string; Tag?: string };
 }
 
-export function createDockerActivities(engines: Engines) {
+/** The numeric user a container runs as, for owning its secret files ("uid" or "uid:gid"; names count as root). */
+function containerUser(user: string | undefined): { uid: number; gid: number } {
+  const [u, g] = (user ?? '').split(':');
+  const uid = /^\d+$/.test(u ?? '') ? Number(u) : 0;
+  const gid = /^\d+$/.test(g ?? '') ? Number(g) : uid;
+  return { uid, gid };
+}
+
+export function createDockerActivities(engines: Engines, secrets: SecretProvider) {
   return {
     /** The application's containers on a node, from the engine itself. */
     async listApplicationContainers(input: { nodeId: string; application: string }): Promise<NodeContainer[]> {
@@ -145,6 +163,7 @@ export function createDockerActivities(engines: Engines) {
     async createContainer(input: { nodeId: string; spec: ContainerSpec }): Promise<{ id: string; created: boolean }> {
       const docker = engines.node(input.nodeId);
       const { name, create, files } = input.spec;
+      const secretRefs = input.spec.secrets ?? [];
       let id: string;
       let created = false;
       try {
@@ -162,10 +181,14 @@ export function createDockerActivities(engines: Engines) {
           id = (await docker.createContainer({ ...create, name })).id;
           created = true;
         }
-        if (files.length > 0) await docker.getContainer(id).putArchive(await filesArchive(files), { path: '/' });
+        // Secrets are resolved here and only here: 0400, owned by the container's user.
+        const owner = secretRefs.length > 0 ? containerUser((await docker.getContainer(id).inspect()).Config.User) : undefined;
+        const delivered: ArchiveFile[] = [...files];
+        for (const s of secretRefs) delivered.push({ path: s.path, content: await secrets.resolve(s.ref), mode: 0o400, ...owner });
+        if (delivered.length > 0) await docker.getContainer(id).putArchive(await filesArchive(delivered), { path: '/' });
         return { id, created };
       } catch (err) {
-        if (err instanceof Error && err.name === 'InvalidContainerError') throw err;
+        if (err instanceof Error && (err.name === 'InvalidContainerError' || err.name === 'SecretNotFoundError')) throw err;
         throw engineError(input.nodeId, err, `creating container ${name}`);
       }
     },

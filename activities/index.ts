@@ -10,21 +10,23 @@ import { createEventActivities } from './events';
 import { createHealthActivities } from './health';
 import { createInventoryActivities } from './inventory';
 import { createLockActivities } from './lock';
+import type { SecretProvider } from './secrets';
 
 export interface ActivityDeps {
   inventory: () => Inventory;
   producer: Producer;
   client: Client;
+  secrets: SecretProvider;
   eventsTopic: string;
   taskQueue: string;
 }
 
-export function createActivities({ inventory, producer, client, eventsTopic, taskQueue }: ActivityDeps) {
+export function createActivities({ inventory, producer, client, secrets, eventsTopic, taskQueue }: ActivityDeps) {
   const engines = new Engines(inventory);
   return {
     ...createInventoryActivities(inventory, taskQueue),
     ...allHeartbeating(createBuildActivities(engines, () => inventory().registry.push)),
-    ...allHeartbeating(createDockerActivities(engines)),
+    ...allHeartbeating(createDockerActivities(engines, secrets)),
     ...createHealthActivities(engines),
     ...createEventActivities(producer, eventsTopic),
     ...createLockActivities(client, taskQueue),

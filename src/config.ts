@@ -23,6 +23,7 @@ export const configSchema = z.object({
   DEPLOYER_EVENTS_TOPIC: z.string().default('deployer.events'),
   DEPLOYER_DLQ_TOPIC: z.string().default('deployer.requests.dlq'),
   DEPLOYER_INVENTORY: z.string().min(1).optional(),
+  DEPLOYER_SECRETS_DIR: z.string().min(1).optional(),
   DEPLOYER_MAX_REQUEST_BYTES: z.coerce.number().int().positive().default(1024 * 1024),
 });
 
@@ -37,6 +38,8 @@ export type Config = {
     maxRequestBytes: number;
   };
   inventoryPath: string;
+  /** Directory of the default secret provider: one file per secret reference. */
+  secretsPath: string;
 };
 
 /** Thrown when the environment holds a setting the Deployer cannot use. */
@@ -63,5 +66,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxRequestBytes: c.DEPLOYER_MAX_REQUEST_BYTES,
     },
     inventoryPath: c.DEPLOYER_INVENTORY ?? join(statePath, 'inventory.json'),
+    secretsPath: c.DEPLOYER_SECRETS_DIR ?? join(statePath, 'secrets'),
   };
 }

@@ -49,12 +49,22 @@ export interface ContainerFile {
   mode: number;
 }
 
+/** Where a secret is delivered: a file readable only by the container's user. */
+export const SECRETS_DIR = '/run/secrets';
+
+export interface ContainerSecret {
+  /** Reference for the secret provider; the value is resolved only inside the activity. */
+  ref: string;
+  path: string;
+}
+
 export interface ContainerSpec {
   name: string;
   /** Body of POST /containers/create, without the name. */
   create: ContainerCreateOptions;
   /** Delivered into the container after it is created and before it starts. */
   files: ContainerFile[];
+  secrets: ContainerSecret[];
 }
 
 export interface SpecInput {
@@ -72,7 +82,8 @@ export function containerSpec({ request, image, replica, previous }: SpecInput):
   const ports = container.ports.map((p) => ({ key: `${p.container}/${p.protocol}`, host: p.host ?? p.container }));
   const create: ContainerCreateOptions = {
     Image: image,
-    Env: Object.entries(container.env).map(([k, v]) => `${k}=${v}`),
+    // A secret's value is never in the environment (docker inspect shows it); its file's path is.
+    Env: [...Object.entries(container.env).map(([k, v]) => `${k}=${v}`), ...container.secrets.map((s) => `${s.name}_FILE=${SECRETS_DIR}/${s.name}`)],
     Labels: {
       [LABELS.managed]: 'true',
       [LABELS.application]: application.name,
@@ -102,6 +113,7 @@ export function containerSpec({ request, image, replica, previous }: SpecInput):
     name: containerName(application.name, deploymentId, replica),
     create,
     files: container.files.map((f) => ({ path: f.path, content: f.content, mode: f.mode ?? 0o644 })),
+    secrets: container.secrets.map((s) => ({ ref: s.ref, path: `${SECRETS_DIR}/${s.name}` })),
   };
 }
 

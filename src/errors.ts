@@ -35,6 +35,13 @@ export class ImageNotFoundError extends DeployerError {
 /** Thrown when the engine rejects a container definition (bad option, name clash with a foreign container). */
 export class InvalidContainerError extends DeployerError {}
 
+/** Thrown when the secret provider has no secret for a reference. Carries the reference, never a value. */
+export class SecretNotFoundError extends DeployerError {
+  constructor(readonly ref: string, options?: { cause?: unknown }) {
+    super(`secret '${ref}' not found`, options);
+  }
+}
+
 /** Thrown when a Docker Engine cannot be reached; transient, retried with backoff. */
 export class EngineUnreachableError extends DeployerError {
   constructor(readonly nodeId: string, options?: { cause?: unknown }) {
@@ -65,4 +72,5 @@ export const NON_RETRYABLE = [
   'ImageNotFoundError',
   'InvalidContainerError',
   'HealthCheckFailedError',
+  'SecretNotFoundError',
 ] as const;

@@ -132,9 +132,7 @@ export async function deployWorkflow(request: DeployRequest, options: DeployOpti
   const undo: PlannedNode[] = [];
   let image: string | undefined;
   let digest: string | undefined;
-  let lockRequested = false;
   try {
-    lockRequested = true;
     await enqueueForLock({ application: application.name, requester: me });
     if (!(await condition(() => granted, '1s'))) {
       events.emit('Accepted', `waiting for the deployment of ${application.name} ahead of this one`);
@@ -214,14 +212,12 @@ export async function deployWorkflow(request: DeployRequest, options: DeployOpti
       nonRetryable: true,
     });
   } finally {
-    if (lockRequested) {
-      await CancellationScope.nonCancellable(() =>
-        getExternalWorkflowHandle(lockWorkflowId(application.name))
-          .signal(releaseLockSignal, me)
-          // The lock workflow may have ended (idle); then there is nothing to release.
-          .catch(() => undefined),
-      );
-    }
+    await CancellationScope.nonCancellable(() =>
+      getExternalWorkflowHandle(lockWorkflowId(application.name))
+        .signal(releaseLockSignal, me)
+        // The lock workflow may have ended (idle, or never reached); then there is nothing to release.
+        .catch(() => undefined),
+    );
   }
 
   async function deployBatch(batch: PlannedNode[], attempt: number): Promise<Record<string, string>> {

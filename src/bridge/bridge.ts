@@ -24,6 +24,9 @@ export interface BridgeDeps {
   log: Logger;
 }
 
+const MIN_BACKOFF_MS = 500;
+const MAX_BACKOFF_MS = 30_000;
+
 export type Handled = 'started' | 'duplicate' | 'dead-lettered' | 'cancelled' | 'ignored';
 
 /** Request features this version of the Deployer does not carry out yet: rejected, never ignored. */
@@ -33,7 +36,6 @@ function notYetSupported(request: Request): Issue[] {
   }
   if (request.kind !== 'Deploy') return [];
   const issues: Issue[] = [];
-  if (request.container.secrets.length > 0) issues.push({ path: ['container', 'secrets'], message: 'secrets are not supported by this Deployer version yet' });
   if (request.dependsOn.length > 0) issues.push({ path: ['dependsOn'], message: 'dependsOn is not supported by this Deployer version yet' });
   return issues;
 }
@@ -178,9 +180,21 @@ export function createBridge({ config, client, consumer, producer, inventory, lo
     handle,
     async run(): Promise<void> {
       await consumer.subscribe({ topic: topics.requests, fromBeginning: true });
+      let backoffMs = MIN_BACKOFF_MS;
       await consumer.run({
         eachMessage: async ({ topic, partition, message }) => {
-          await handle(topic, partition, message);
+          try {
+            await handle(topic, partition, message);
+            backoffMs = MIN_BACKOFF_MS;
+          } catch (err) {
+            // Temporal (or Kafka) could not be reached: nothing is committed. The partition
+            // pauses, and after the pause the same message is fetched and handled again.
+            log.warn('could not act on a request; pausing the partition', { topic, partition, offset: message.offset, retryInMs: backoffMs, error: String(err) });
+            consumer.pause([{ topic, partitions: [partition] }]);
+            setTimeout(() => consumer.resume([{ topic, partitions: [partition] }]), backoffMs).unref();
+            backoffMs = Math.min(backoffMs * 2, MAX_BACKOFF_MS);
+            throw err;
+          }
         },
       });
     },

@@ -4,6 +4,7 @@ import type { Client } from '@temporalio/client';
 import { type NativeConnection, Worker } from '@temporalio/worker';
 import type { Producer } from 'kafkajs';
 import { createActivities } from '../../activities';
+import { directorySecretProvider } from '../../activities/secrets';
 import type { Config } from '../config';
 import { loadInventory } from '../inventory';
 
@@ -28,6 +29,7 @@ export async function createWorker({ config, producer, client, connection, workf
       inventory: () => loadInventory(config.inventoryPath),
       producer,
       client,
+      secrets: directorySecretProvider(config.secretsPath),
       eventsTopic: config.kafka.topics.events,
       taskQueue: config.temporal.taskQueue,
     }),

@@ -61,7 +61,7 @@ async function collect<T>(consumer: Consumer, topic: string, parse: (v: unknown)
   });
 }
 
-export async function startDeployer(name: string, options: { worker?: boolean } = {}): Promise<TestDeployer> {
+export async function startDeployer(name: string, options: { worker?: boolean; bridgeLogLevel?: 'info' | 'warn' } = {}): Promise<TestDeployer> {
   if (!runtimeInstalled) {
     Runtime.install({ logger: new DefaultLogger('WARN') });
     runtimeInstalled = true;
@@ -97,7 +97,7 @@ export async function startDeployer(name: string, options: { worker?: boolean } 
 
   const bridgeConsumer = kafka.consumer({ groupId: config.kafka.groupId });
   await bridgeConsumer.connect();
-  const bridge = createBridge({ config, client, consumer: bridgeConsumer, producer, inventory: () => inventory, log: createLogger('bridge', 'warn') });
+  const bridge = createBridge({ config, client, consumer: bridgeConsumer, producer, inventory: () => inventory, log: createLogger('bridge', options.bridgeLogLevel ?? 'warn') });
   await bridge.run();
 
   const events: StatusEvent[] = [];

@@ -14,7 +14,7 @@ describe('container spec', () => {
       create: {
         Image: image,
         Cmd: ['/bin/httpd', '-f', '-p', '8080', '-h', '/www'],
-        Env: ['LOG_LEVEL=info'],
+        Env: ['LOG_LEVEL=info', 'MQTT_PASSWORD_FILE=/run/secrets/MQTT_PASSWORD'],
         Labels: {
           [LABELS.managed]: 'true',
           [LABELS.application]: 'temp-sensor',
@@ -33,6 +33,7 @@ describe('container spec', () => {
         },
       },
       files: [{ path: '/etc/temp-sensor/config.json', content: '{"intervalSeconds": 5}', mode: 0o644 }],
+      secrets: [{ ref: 'mqtt/password', path: '/run/secrets/MQTT_PASSWORD' }],
     });
   });
 

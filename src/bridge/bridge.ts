@@ -76,7 +76,24 @@ export function createBridge({ config, client, consumer, producer, inventory, lo
     await producer.send({ topic: topics.events, acks: -1, messages: [{ key: deploymentId, value: JSON.stringify(event) }] });
   }
 
-  async function startDeploy(request: DeployRequest, retry?: { options: DeployOptions; retriedBy: string }): Promise<Handled> {
+  async function deploymentExists(deploymentId: string): Promise<boolean> {
+    try {
+      await client.workflow.getHandle(deploymentId).describe();
+      return true;
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return false;
+      throw err;
+    }
+  }
+
+  /** The request a deployment's latest run was started with (its first history event). */
+  async function requestOf(deploymentId: string): Promise<DeployRequest> {
+    const history = await client.workflow.getHandle(deploymentId).fetchHistory();
+    const input = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+    return deployRequestSchema.parse(client.options.loadedDataConverter.payloadConverter.fromPayload(input!));
+  }
+
+  async function startDeploy(request: DeployRequest, retry?: { options: DeployOptions; retriedBy: string }): Promise<Handled | Issue[]> {
     try {
       const handle = await client.workflow.start<typeof deployWorkflow>('deployWorkflow', {
         workflowId: request.deploymentId,
@@ -98,8 +115,10 @@ export function createBridge({ config, client, consumer, producer, inventory, lo
       await enqueueForLock({ application: request.application.name, requester: { workflowId: handle.workflowId, runId: handle.firstExecutionRunId } });
       return 'started';
     } catch (err) {
-      if (err instanceof WorkflowExecutionAlreadyStartedError) return 'duplicate';
-      throw err;
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      // The same request again is a redelivery; a different one reusing the id is a mistake to report.
+      if (retry || JSON.stringify(await requestOf(request.deploymentId)) === JSON.stringify(request)) return 'duplicate';
+      return [{ path: ['deploymentId'], message: `'${request.deploymentId}' already names a different deployment; every request needs a new deploymentId` }];
     }
   }
 
@@ -133,9 +152,7 @@ export function createBridge({ config, client, consumer, producer, inventory, lo
     }
     // This very message already started the latest run: a redelivery.
     if (described.memo?.retriedBy === coordinates(where)) return 'duplicate';
-    const history = await handle.fetchHistory();
-    const input = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
-    const request = deployRequestSchema.parse(client.options.loadedDataConverter.payloadConverter.fromPayload(input!));
+    const request = await requestOf(deploymentId);
     const lastSeq = typeof described.memo?.lastSeq === 'number' ? described.memo.lastSeq : 0;
     return startDeploy(request, { options: { seqStart: lastSeq }, retriedBy: coordinates(where) });
   }
@@ -158,7 +175,10 @@ export function createBridge({ config, client, consumer, producer, inventory, lo
     }
     if (problem !== undefined) {
       await deadLetter({ topic, partition, message }, problem.reason, problem.issues);
-      if (problem.deploymentId !== undefined) await rejected(problem.deploymentId, problem.application, problem.reason);
+      // A Rejected event only for an id that names no deployment yet: an existing one already has (or will have) its own terminal event.
+      if (problem.deploymentId !== undefined && !(await deploymentExists(problem.deploymentId))) {
+        await rejected(problem.deploymentId, problem.application, problem.reason);
+      }
       log.warn('request rejected', { ...where, deploymentId: problem.deploymentId, reason: problem.reason });
       return 'dead-lettered';
     }

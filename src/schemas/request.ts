@@ -41,8 +41,8 @@ export const sourceSchema = z.strictObject({
     .string()
     .max(4096)
     .refine(
-      (c) => gitContext.test(c) || (c.startsWith('/') && !c.split('/').includes('..')),
-      'must be an absolute directory on the build host (without "..") or a git URL with an optional #ref',
+      (c) => !/[\u0000-\u001f\u007f]/.test(c) && (gitContext.test(c) || (c.startsWith('/') && !c.split('/').includes('..'))),
+      'must be an absolute directory on the build host (without ".." or control characters) or a git URL with an optional #ref',
     ),
   dockerfile: z
     .string()
@@ -72,7 +72,16 @@ export const containerSchema = z.strictObject({
   command: z.array(z.string().max(4096)).max(256).optional(),
   env: z.record(envNameSchema, z.string().max(32768)).default({}),
   secrets: z
-    .array(z.strictObject({ name: envNameSchema, ref: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._/-]{0,255}$/, 'must be a secret reference such as "mqtt/password"') }))
+    .array(
+      z.strictObject({
+        name: envNameSchema,
+        ref: z
+          .string()
+          .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*(\/[A-Za-z0-9][A-Za-z0-9._-]*)*$/, 'must be a secret reference such as "mqtt/password"')
+          .max(256)
+          .refine((r) => !r.split('/').some((seg) => seg === '..' || seg === '.'), 'must not contain "." or ".." segments'),
+      }),
+    )
     .max(64)
     .default([]),
   files: z

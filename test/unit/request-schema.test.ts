@@ -35,6 +35,8 @@ describe('request schema', () => {
     ['privileged mode', { container: { privileged: true } }, 'privileged'],
     ['an unknown top-level field', { hostPid: true }, 'hostPid'],
     ['a deploymentId with a space', { deploymentId: 'a b' }, 'letters, digits'],
+    ['a secret reference that climbs out', { container: { secrets: [{ name: 'S', ref: 'a/../../etc/shadow' }] } }, '".." segments'],
+    ['a build context with a NUL', { application: { ...contractExample.application, source: { context: '/srv/app\u0000/x' } } }, 'control characters'],
   ])('rejects %s', (_what, patch, message) => {
     const result = deployRequestSchema.safeParse({ ...contractExample, ...patch });
     expect(result.success).toBe(false);

@@ -5,7 +5,7 @@
 // bridge keeps consuming throughout, and no engine ever sees a container of a bad one.
 import { LABELS } from '../../src/container-spec';
 import { isTerminal } from '../../src/schemas/event';
-import { removeApplication, startDeployer, waitFor, type TestDeployer } from '../support/deployer';
+import { engineEvents, removeApplication, startDeployer, waitFor, type TestDeployer } from '../support/deployer';
 
 jest.setTimeout(600_000);
 
@@ -170,13 +170,7 @@ describe('hostile input on the real stack', () => {
     const goodIds = new Set(good.map((g) => g.id));
     const until = Math.ceil(Date.now() / 1000) + 1;
     for (const n of d.inventory.nodes) {
-      const stream = await d.engines.node(n.id).getEvents({ since, until, filters: JSON.stringify({ type: ['container'], label: [`${LABELS.managed}=true`] }) });
-      const text = await new Promise<string>((resolve) => {
-        let s = '';
-        stream.on('data', (c: Buffer) => (s += c.toString()));
-        stream.on('end', () => resolve(s));
-      });
-      const seen = text.trim().split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { Actor: { Attributes: Record<string, string> } }).Actor.Attributes[LABELS.deployment]!);
+      const seen = (await engineEvents(d, n.id, `${LABELS.managed}=true`, since, until)).map((e) => e.Actor.Attributes[LABELS.deployment]!);
       expect(seen.filter((id) => !goodIds.has(id))).toEqual([]);
     }
   });

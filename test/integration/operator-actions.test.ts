@@ -8,7 +8,7 @@ import { type WorkflowFailedError } from '@temporalio/client';
 import { LABELS } from '../../src/container-spec';
 import { isTerminal, type StatusEvent } from '../../src/schemas/event';
 import { decideUpdate } from '../../workflows/definitions';
-import { containersOf, httpGet, removeApplication, startDeployer, waitFor, type TestDeployer } from '../support/deployer';
+import { containersOf, engineEvents, httpGet, removeApplication, startDeployer, waitFor, type TestDeployer } from '../support/deployer';
 import { temporalBinary } from '../support/temporal-binary';
 
 jest.setTimeout(300_000);
@@ -212,13 +212,7 @@ describe('one deployment per application at a time, on the real stack', () => {
     // containers happened after the first ended, and the first's were made before that.
     const until = Math.ceil(Date.now() / 1000) + 1;
     for (const node of nodes()) {
-      const stream = await d.engines.node(node.id).getEvents({ since, until, filters: JSON.stringify({ type: ['container'], label: [`${LABELS.application}=${app}`] }) });
-      const text = await new Promise<string>((resolve) => {
-        let s = '';
-        stream.on('data', (c: Buffer) => (s += c.toString()));
-        stream.on('end', () => resolve(s));
-      });
-      const events = text.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { Action: string; timeNano: number; Actor: { Attributes: Record<string, string> } });
+      const events = await engineEvents(d, node.id, `${LABELS.application}=${app}`, since, until);
       const of = (id: string) => events.filter((e) => e.Actor.Attributes[LABELS.deployment] === id);
       const ms = (e: { timeNano: number }) => e.timeNano / 1e6;
       expect(of(`${app}-2`).length).toBeGreaterThan(0);

@@ -192,3 +192,20 @@ export function spawnWorker(d: TestDeployer): ChildProcess {
   child.stderr!.on('data', () => undefined);
   return child;
 }
+
+export interface EngineEvent {
+  Action: string;
+  timeNano: number;
+  Actor: { Attributes: Record<string, string> };
+}
+
+/** A node engine's own record of what happened to containers with the label, between two times (s). */
+export async function engineEvents(d: TestDeployer, nodeId: string, label: string, since: number, until: number): Promise<EngineEvent[]> {
+  const stream = await d.engines.node(nodeId).getEvents({ since, until, filters: JSON.stringify({ type: ['container'], label: [label] }) });
+  const text = await new Promise<string>((done) => {
+    let s = '';
+    stream.on('data', (c: Buffer) => (s += c.toString()));
+    stream.on('end', () => done(s));
+  });
+  return text.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as EngineEvent);
+}

@@ -13,6 +13,8 @@
 : "${REGISTRY_PORT:=5000}"
 : "${FOG_NODES:=3}"
 : "${FOG_SUBNET:=10.77.0}"
+# Node N's engine puts its bridge network (for containers with network "bridge") on PREFIX.N.0/24, inside node N's namespace.
+: "${FOG_BRIDGE_PREFIX:=10.78}"
 # Nodes (by number) whose engines accept only TLS with client certificates, as real nodes do.
 : "${FOG_TLS_NODES:=3}"
 export DEPLOYER_CACHE DEPLOYER_STATE TEMPORAL_CLI_VERSION TEMPORAL_BIN KAFKA_VERSION KAFKA_HOME

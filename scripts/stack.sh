@@ -101,12 +101,16 @@ up_network() {
   done
 }
 
-# dockerd flags common to every engine: no bridge network (containers use their node's
-# network) and no iptables, so an engine never touches the machine's own networking.
+# dockerd flags common to every engine: no iptables, so an engine never touches the
+# machine's own networking. DIR is the engine's state folder; BRIDGE the address of its
+# bridge network, or "none" (the build host: builds need no network).
 dockerd_args() {
-  local dir=$1
+  local dir=$1 bridge=$2 net=(--bridge=none)
+  # A node's bridge lives inside the node's own namespace (dockerd runs there), on an
+  # address range of the project's own; published ports go through docker-proxy.
+  [ "$bridge" != none ] && net=(--bip "$bridge")
   echo --data-root "$dir/data" --exec-root "$dir/exec" --pidfile "$dir/dockerd.pid" \
-    --bridge=none --iptables=false --ip-masq=false --shutdown-timeout 2 \
+    "${net[@]}" --iptables=false --ip-masq=false --shutdown-timeout 2 \
     --insecure-registry "$host_ip:$REGISTRY_PORT"
 }
 
@@ -115,7 +119,7 @@ up_build_engine() {
   local dir="$DEPLOYER_STATE/build-engine"; mkdir -p "$dir"
   log "starting build host Docker Engine"
   # shellcheck disable=SC2046
-  spawn build-engine dockerd $(dockerd_args "$dir") -H "unix://$dir/docker.sock" --tls=false
+  spawn build-engine dockerd $(dockerd_args "$dir" none) -H "unix://$dir/docker.sock" --tls=false
   wait_for build-engine 60 docker -H "unix://$dir/docker.sock" version
 }
 
@@ -131,7 +135,7 @@ up_nodes() {
     log "starting Docker Engine of $name at ${listen[1]}$(is_tls "$i" && echo ' (TLS, client certificates)')"
     # nsenter, not `ip netns exec`: the latter remounts /sys and dockerd then fails.
     # shellcheck disable=SC2046
-    spawn "$name" nsenter --net="/var/run/netns/$name" dockerd $(dockerd_args "$dir") \
+    spawn "$name" nsenter --net="/var/run/netns/$name" dockerd $(dockerd_args "$dir" "$FOG_BRIDGE_PREFIX.$i.1/24") \
       -H "unix://$dir/docker.sock" "${listen[@]}"
   done
   for i in $(seq 1 "$FOG_NODES"); do

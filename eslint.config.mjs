@@ -28,7 +28,7 @@ export default tseslint.config(
   },
   {
     // Deterministic code: workflows and the pure modules they import.
-    files: ['workflows/**/*.ts', 'src/schemas/**/*.ts', 'src/plan.ts', 'src/container-spec.ts', 'src/errors.ts', 'src/search-attributes.ts'],
+    files: ['workflows/**/*.ts', 'src/schemas/**/*.ts', 'src/plan.ts', 'src/operation-plan.ts', 'src/node-policy.ts', 'src/container-spec.ts', 'src/errors.ts', 'src/search-attributes.ts'],
     rules: {
       '@typescript-eslint/no-restricted-imports': [
         'error',

@@ -67,21 +67,14 @@ export interface ArchiveFile {
   gid?: number;
 }
 
-/** A tar archive with the files and their parent directories, as PUT /containers/{id}/archive expects. */
+/**
+ * A tar archive of the files, as PUT /containers/{id}/archive expects. It holds no directory
+ * entries: the engine would apply their mode and owner to directories the image already has
+ * (a sticky /tmp would lose its bit), and it creates missing parents itself (0755, root).
+ */
 export async function filesArchive(files: readonly ArchiveFile[]): Promise<Buffer> {
   const tar = pack();
-  const dirs = new Set<string>();
-  for (const f of files) {
-    const parts = f.path.slice(1).split('/');
-    for (let i = 1; i < parts.length; i++) {
-      const dir = parts.slice(0, i).join('/');
-      if (!dirs.has(dir)) {
-        dirs.add(dir);
-        tar.entry({ name: `${dir}/`, type: 'directory', mode: 0o755 });
-      }
-    }
-    tar.entry({ name: parts.join('/'), mode: f.mode, uid: f.uid ?? 0, gid: f.gid ?? 0 }, f.content);
-  }
+  for (const f of files) tar.entry({ name: f.path.slice(1), mode: f.mode, uid: f.uid ?? 0, gid: f.gid ?? 0 }, f.content);
   tar.finalize();
   const chunks: Buffer[] = [];
   for await (const chunk of tar) chunks.push(chunk as Buffer);
@@ -240,6 +233,35 @@ export function createDockerActivities(engines: Engines, secrets: SecretProvider
         return { removed: ours.map((c) => c.name), restarted };
       } catch (err) {
         throw engineError(input.nodeId, err, `restoring ${input.application}`);
+      }
+    },
+
+    /** Starts containers again with their requested restart policy: the undo of taking an application off a node. Idempotent. */
+    async startContainers(input: { nodeId: string; names: string[] }): Promise<void> {
+      const docker = engines.node(input.nodeId);
+      for (const name of input.names) {
+        try {
+          await startWithPolicy(docker, name);
+        } catch (err) {
+          // Gone: removed after the operation that stopped it succeeded; nothing to start.
+          if (statusOf(err) !== 404) throw engineError(input.nodeId, err, `starting ${name}`);
+        }
+      }
+    },
+
+    /** Removes every container of the application from the node; named volumes stay, so data survives. Idempotent. */
+    async removeApplication(input: { nodeId: string; application: string }): Promise<string[]> {
+      const docker = engines.node(input.nodeId);
+      try {
+        const containers = await listApplication(docker, input.application);
+        for (const c of containers) {
+          await docker.getContainer(c.id).remove({ force: true, v: false }).catch((err: unknown) => {
+            if (statusOf(err) !== 404) throw err;
+          });
+        }
+        return containers.map((c) => c.name);
+      } catch (err) {
+        throw engineError(input.nodeId, err, `removing ${input.application}`);
       }
     },
 

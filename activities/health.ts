@@ -3,6 +3,7 @@
 // The deadline starts when the probing starts, i.e. after the container started, so time
 // spent pulling never counts against it.
 import { connect } from 'node:net';
+import { Writable } from 'node:stream';
 import { Context } from '@temporalio/activity';
 import type Docker from 'dockerode';
 import type { HealthPolicy, HealthTarget } from '../src/container-spec';
@@ -48,22 +49,48 @@ function probeTcp(host: string, port: number, timeoutMs: number): Promise<string
   });
 }
 
+/** How much of a failing exec probe's output goes into the reason: its last words are what an operator needs. */
+const EXEC_OUTPUT_TAIL = 200;
+
 async function probeExec(container: Docker.Container, command: string[], timeoutMs: number): Promise<string | undefined> {
-  const exec = await container.exec({ Cmd: command, AttachStdout: true, AttachStderr: true });
-  const stream = await exec.start({ hijack: true, stdin: false });
-  const finished = new Promise<void>((resolve) => {
-    stream.on('end', resolve);
-    stream.on('close', resolve);
-    stream.on('error', () => resolve());
-    stream.resume();
-  });
-  const timedOut = await Promise.race([finished.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), timeoutMs).unref())]);
-  if (timedOut) {
-    stream.destroy();
-    return `exec ${JSON.stringify(command)} timed out after ${timeoutMs} ms`;
+  const what = `exec ${JSON.stringify(command)}`;
+  try {
+    const exec = await container.exec({ Cmd: command, AttachStdout: true, AttachStderr: true });
+    const stream = await exec.start({ hijack: true, stdin: false });
+    let said = '';
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        said = (said + chunk.toString('utf8')).slice(-EXEC_OUTPUT_TAIL);
+        done();
+      },
+    });
+    container.modem.demuxStream(stream, sink, sink);
+    const finished = new Promise<void>((resolve) => {
+      stream.on('end', resolve);
+      stream.on('close', resolve);
+      stream.on('error', () => resolve());
+    });
+    const timedOut = await Promise.race([finished.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), timeoutMs).unref())]);
+    if (timedOut) {
+      stream.destroy();
+      return `${what} timed out after ${timeoutMs} ms`;
+    }
+    const { ExitCode } = await exec.inspect();
+    if (ExitCode === 0) return undefined;
+    const output = said.trim().replace(/\s+/g, ' ');
+    return `${what} exited with ${ExitCode}${output ? `: ${output}` : ''}`;
+  } catch (err) {
+    // E.g. the container stopped between inspect and exec: a failed probe, not a failed activity,
+    // whose retry would start the deadline again.
+    const e = err as { json?: { message?: string }; message?: string };
+    return `${what} could not run: ${e.json?.message ?? e.message ?? String(err)}`;
   }
-  const { ExitCode } = await exec.inspect();
-  return ExitCode === 0 ? undefined : `exec ${JSON.stringify(command)} exited with ${ExitCode}`;
+}
+
+/** No HEALTHCHECK in the image leaves the test absent or empty; `HEALTHCHECK NONE` makes it ["NONE"]. */
+function definesHealthcheck(config: Docker.HealthConfig | undefined): boolean {
+  const test = config?.Test ?? [];
+  return test.length > 0 && test[0] !== 'NONE';
 }
 
 export function createHealthActivities(engines: Engines) {
@@ -87,9 +114,8 @@ export function createHealthActivities(engines: Engines) {
             return () => probeExec(handle, target.command, policy.timeoutMs);
           case 'docker':
             return async () => {
-              const status = (state as { Health?: { Status?: string } }).Health?.Status;
-              if (status === undefined) return 'the image defines no HEALTHCHECK';
-              return status === 'healthy' ? undefined : `Docker health status is ${status}`;
+              const status = state.Health?.Status;
+              return status === 'healthy' ? undefined : `Docker health status is ${status ?? 'not reported yet'}`;
             };
           case 'running':
             return async () => undefined;
@@ -109,6 +135,10 @@ export function createHealthActivities(engines: Engines) {
         // Exited and nothing will restart it: it can never become healthy, so waiting for the deadline is pointless.
         if (!state.Running && !state.Restarting && (info.HostConfig.RestartPolicy?.Name ?? 'no') === 'no' && state.Status !== 'created') {
           throw new HealthCheckFailedError(nodeId, container, `container is ${state.Status} (exit code ${state.ExitCode}) and will not be restarted`);
+        }
+        // Without a HEALTHCHECK the engine never reports a health status, so waiting could not help.
+        if (target.kind === 'docker' && !definesHealthcheck(info.Config.Healthcheck)) {
+          throw new HealthCheckFailedError(nodeId, container, 'the image defines no HEALTHCHECK, so a "docker" health check can never pass');
         }
         const problem = state.Running && !state.Restarting ? await probeFor(state)() : `container is ${state.Status} (exit code ${state.ExitCode})`;
         if (problem === undefined) {

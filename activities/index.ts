@@ -3,11 +3,13 @@ import type { Client } from '@temporalio/client';
 import type { Producer } from 'kafkajs';
 import type { Inventory } from '../src/schemas/inventory';
 import { createBuildActivities } from './build';
+import { createDependencyActivities } from './dependencies';
 import { createDockerActivities } from './docker';
 import { allHeartbeating } from './heartbeat';
 import { Engines } from './engines';
 import { createEventActivities } from './events';
 import { createHealthActivities } from './health';
+import { createHistoryActivities } from './history';
 import { createInventoryActivities } from './inventory';
 import { createLockActivities } from './lock';
 import type { SecretProvider } from './secrets';
@@ -30,6 +32,8 @@ export function createActivities({ inventory, producer, client, secrets, eventsT
     ...createHealthActivities(engines),
     ...createEventActivities(producer, eventsTopic),
     ...createLockActivities(client, taskQueue),
+    ...createHistoryActivities(client),
+    ...createDependencyActivities(engines, client),
   };
 }
 

@@ -2,19 +2,26 @@
 // against the current workflow code and prints one JSON line per history:
 // {"file": ..., "ok": true} or {"file": ..., "ok": false, "error": ...}.
 //   node scripts/replay-histories.js DIR
+// Encrypted payloads are decrypted as the worker does, with the keys the configuration names
+// (DEPLOYER_PAYLOAD_KEYS_FILE), by the compiled codec: run `npm run build` first.
 // Plain Node on purpose: inside jest's module registry the protobuf decoding of JSON
 // histories fails, so the test runs this script as its own process.
-const { readdirSync, readFileSync } = require('node:fs');
+const { existsSync, readdirSync, readFileSync } = require('node:fs');
 const { join, resolve } = require('node:path');
 const { Worker, Runtime, DefaultLogger } = require('@temporalio/worker');
 
+const dist = resolve(__dirname, '../dist/src');
+
 async function main() {
   const dir = process.argv[2];
+  if (!existsSync(join(dist, 'codec/data-converter.js'))) throw new Error(`${dist}/codec is missing: run npm run build first`);
+  const { loadConfig } = require(join(dist, 'config'));
+  const { dataConverter } = require(join(dist, 'codec/data-converter'));
   Runtime.install({ logger: new DefaultLogger('ERROR') });
   const files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
   const histories = files.map((file) => ({ workflowId: file, history: JSON.parse(readFileSync(join(dir, file), 'utf8')) }));
-  const results = Worker.runReplayHistories({ workflowsPath: resolve(__dirname, '../workflows/index.ts') }, histories);
-  for await (const r of results) {
+  const options = { workflowsPath: resolve(__dirname, '../workflows/index.ts'), dataConverter: dataConverter(loadConfig()) };
+  for await (const r of Worker.runReplayHistories(options, histories)) {
     console.log(JSON.stringify(r.error ? { file: r.workflowId, ok: false, error: String(r.error.message) } : { file: r.workflowId, ok: true }));
   }
 }

@@ -188,7 +188,7 @@ up_temporal() {
   for a in "${search_attributes[@]}"; do sa+=(--search-attribute "$a"); done
   log "starting Temporal dev server on 127.0.0.1:$TEMPORAL_PORT (Web UI http://127.0.0.1:$TEMPORAL_UI_PORT)"
   spawn temporal "$TEMPORAL_BIN" server start-dev --ip 127.0.0.1 --port "$TEMPORAL_PORT" \
-    --ui-port "$TEMPORAL_UI_PORT" --db-filename "$DEPLOYER_STATE/temporal.db" --log-level warn "${sa[@]}"
+    --ui-port "$TEMPORAL_UI_PORT" --ui-codec-endpoint "http://127.0.0.1:${DEPLOYER_CODEC_PORT:-8234}" --db-filename "$DEPLOYER_STATE/temporal.db" --log-level warn "${sa[@]}"
   wait_for temporal 60 "$TEMPORAL_BIN" operator cluster health --address "127.0.0.1:$TEMPORAL_PORT"
   wait_for temporal 30 "$TEMPORAL_BIN" operator search-attribute list --address "127.0.0.1:$TEMPORAL_PORT"
 }
@@ -261,6 +261,16 @@ EOF
   mv "$DEPLOYER_STATE/inventory.json.tmp" "$DEPLOYER_STATE/inventory.json"
 }
 
+# The key that encrypts workflow payloads (src/codec), made once and never replaced: histories
+# written with it would become unreadable. README "Encrypted history" tells how to rotate.
+make_payload_keys() {
+  local file="${DEPLOYER_PAYLOAD_KEYS_FILE:-$DEPLOYER_STATE/payload-keys.json}"
+  [ -f "$file" ] && return 0
+  log "writing a new payload encryption key to $file"
+  (umask 077 && printf '{ "current": "k1", "keys": { "k1": "%s" } }\n' "$(openssl rand -base64 32)" > "$file.tmp")
+  mv "$file.tmp" "$file"
+}
+
 up() {
   [ "$(id -u)" = 0 ] || { log "the local stack needs root (network namespaces, Docker Engines)"; exit 1; }
   bash "$here/install.sh"
@@ -276,6 +286,7 @@ up() {
   up_registry
   up_base_image
   write_inventory
+  make_payload_keys
   wait "$temporal_job"
   wait "$kafka_job"
   log "stack is up: Temporal 127.0.0.1:$TEMPORAL_PORT (UI http://127.0.0.1:$TEMPORAL_UI_PORT), Kafka 127.0.0.1:$KAFKA_PORT, registry $host_ip:$REGISTRY_PORT, $FOG_NODES fog nodes; inventory $DEPLOYER_STATE/inventory.json"

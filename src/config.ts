@@ -25,7 +25,30 @@ export const configSchema = z.object({
   DEPLOYER_INVENTORY: z.string().min(1).optional(),
   DEPLOYER_SECRETS_DIR: z.string().min(1).optional(),
   DEPLOYER_MAX_REQUEST_BYTES: z.coerce.number().int().positive().default(1024 * 1024),
+  DEPLOYER_PAYLOAD_ENCRYPTION: z.enum(['on', 'off']).default('on'),
+  DEPLOYER_PAYLOAD_KEYS_FILE: z.string().min(1).optional(),
+  DEPLOYER_CODEC_HOST: z.string().min(1).default('127.0.0.1'),
+  DEPLOYER_CODEC_PORT: z.coerce.number().int().min(0).max(65535).default(8234),
+  DEPLOYER_CODEC_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  DEPLOYER_CODEC_ORIGINS: list.default(['http://127.0.0.1:8233']),
 });
+
+/** A setting that must never reach a log: it prints as [redacted]; only reveal() gives the value. */
+export class Secret {
+  readonly #value: string;
+  constructor(value: string) {
+    this.#value = value;
+  }
+  reveal(): string {
+    return this.#value;
+  }
+  toString(): string {
+    return '[redacted]';
+  }
+  toJSON(): string {
+    return '[redacted]';
+  }
+}
 
 export type Config = {
   statePath: string;
@@ -40,6 +63,10 @@ export type Config = {
   inventoryPath: string;
   /** Directory of the default secret provider: one file per secret reference. */
   secretsPath: string;
+  /** Encryption of every workflow and activity payload (src/codec); keys in a JSON file. */
+  payloadEncryption: { enabled: boolean; keysPath: string };
+  /** The codec server through which the Temporal UI and CLI show encrypted payloads. */
+  codecServer: { host: string; port: number; token?: Secret; origins: string[] };
 };
 
 /** Thrown when the environment holds a setting the Deployer cannot use. */
@@ -67,5 +94,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     inventoryPath: c.DEPLOYER_INVENTORY ?? join(statePath, 'inventory.json'),
     secretsPath: c.DEPLOYER_SECRETS_DIR ?? join(statePath, 'secrets'),
+    payloadEncryption: {
+      enabled: c.DEPLOYER_PAYLOAD_ENCRYPTION === 'on',
+      keysPath: c.DEPLOYER_PAYLOAD_KEYS_FILE ?? join(statePath, 'payload-keys.json'),
+    },
+    codecServer: {
+      host: c.DEPLOYER_CODEC_HOST,
+      port: c.DEPLOYER_CODEC_PORT,
+      ...(c.DEPLOYER_CODEC_TOKEN !== undefined ? { token: new Secret(c.DEPLOYER_CODEC_TOKEN) } : {}),
+      origins: c.DEPLOYER_CODEC_ORIGINS,
+    },
   };
 }

@@ -4,6 +4,7 @@
 // Pure: used inside workflow code.
 import type { ContainerCreateOptions } from 'dockerode';
 import type { PlannedNode } from './plan';
+import { privilegedHostConfig } from './node-policy';
 import type { DeployRequest, HealthCheck } from './schemas/request';
 
 /** Labels the Deployer puts on every container it creates; the engines are the record of what runs where. */
@@ -76,6 +77,13 @@ export interface SpecInput {
   previous: readonly string[];
 }
 
+/** One container port may be published on several host ports: the engine takes a list per port. */
+function portBindings(ports: readonly { key: string; host: number }[]): Record<string, { HostPort: string }[]> {
+  const bindings: Record<string, { HostPort: string }[]> = {};
+  for (const p of ports) (bindings[p.key] ??= []).push({ HostPort: String(p.host) });
+  return bindings;
+}
+
 export function containerSpec({ request, image, replica, previous }: SpecInput): ContainerSpec {
   const { application, deploymentId, container } = request;
   const bridged = container.network === 'bridge';
@@ -97,14 +105,13 @@ export function containerSpec({ request, image, replica, previous }: SpecInput):
       NetworkMode: container.network,
       RestartPolicy: { Name: container.restartPolicy },
       // With host networking the container's ports are the node's; bindings apply only to a bridge.
-      ...(bridged && ports.length > 0
-        ? { PortBindings: Object.fromEntries(ports.map((p) => [p.key, [{ HostPort: String(p.host) }]])) }
-        : {}),
+      ...(bridged && ports.length > 0 ? { PortBindings: portBindings(ports) } : {}),
       ...(container.volumes.length > 0
         ? { Mounts: container.volumes.map((v) => ({ Type: 'volume' as const, Source: v.name, Target: v.target, ReadOnly: v.readOnly })) }
         : {}),
       ...(container.resources?.memoryMb !== undefined ? { Memory: container.resources.memoryMb * 1024 * 1024 } : {}),
       ...(container.resources?.cpus !== undefined ? { NanoCpus: Math.round(container.resources.cpus * 1e9) } : {}),
+      ...privilegedHostConfig(container),
     },
   };
   if (container.command !== undefined) create.Cmd = container.command;

@@ -42,6 +42,16 @@ export class SecretNotFoundError extends DeployerError {
   }
 }
 
+/**
+ * Thrown when a request asks a node for an option its inventory entry does not allow
+ * (privileged mode, capabilities, devices, host namespaces or paths); only the inventory can change that.
+ */
+export class NodePolicyViolationError extends DeployerError {
+  constructor(readonly violations: readonly { path: (string | number)[]; message: string }[]) {
+    super(violations.map((v) => v.message).join('; '));
+  }
+}
+
 /** Thrown when a Docker Engine cannot be reached; transient, retried with backoff. */
 export class EngineUnreachableError extends DeployerError {
   constructor(readonly nodeId: string, options?: { cause?: unknown }) {
@@ -59,6 +69,27 @@ export class HealthCheckFailedError extends DeployerError {
   }
 }
 
+/** Thrown when a Rollback, Scale or Undeploy finds no deployment of the application to act on. */
+export class NotDeployedError extends DeployerError {
+  constructor(readonly application: string, message: string) {
+    super(message);
+  }
+}
+
+/** Thrown when a Rollback names (or defaults to) a version that no successful deployment ran. */
+export class UnknownVersionError extends DeployerError {
+  constructor(readonly application: string, message: string) {
+    super(message);
+  }
+}
+
+/** Thrown when an application a deployment depends on does not run healthy on its nodes before the deadline. */
+export class DependencyNotReadyError extends DeployerError {
+  constructor(readonly missing: string[], readonly waitedMs: number) {
+    super(`dependencies did not run healthy within ${waitedMs} ms: ${missing.join('; ')}`);
+  }
+}
+
 /**
  * Failure types that no retry can fix: activities raising them fail at once. Literal names,
  * not `X.name`, so that a bundler renaming classes cannot change them (a unit test checks
@@ -73,4 +104,8 @@ export const NON_RETRYABLE = [
   'InvalidContainerError',
   'HealthCheckFailedError',
   'SecretNotFoundError',
+  'NodePolicyViolationError',
+  'NotDeployedError',
+  'UnknownVersionError',
+  'DependencyNotReadyError',
 ] as const;

@@ -12,7 +12,7 @@ export interface NodeProgress {
 
 export const nodeProgressSignal = defineSignal<[NodeProgress]>('nodeProgress');
 
-export type NodeState = 'Pending' | 'Deploying' | 'Healthy' | 'Failed' | 'Skipped' | 'RolledBack' | 'RestoreFailed';
+export type NodeState = 'Pending' | 'Deploying' | 'Healthy' | 'Removed' | 'Failed' | 'Skipped' | 'RolledBack' | 'RestoreFailed';
 
 export interface DeploymentProgress {
   phase: Phase;

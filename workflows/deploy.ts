@@ -1,10 +1,13 @@
-// One deployment = one workflow, id = the request's deploymentId. Wait for the application's
-// lock, plan, build, push, then nodes in batches of `strategy.maxParallel` (each node a child
-// workflow), then retire older versions. Saga: before a node is touched, its undo is
-// registered; on a failure (or a cancel) the undos run newest-first outside cancellation, an
-// undo that fails is reported and the others still run, and the deployment ends RolledBack,
-// Cancelled, or Failed when some node could not be restored, with the outcome of every node.
-// With `onFailure: pause` a failed batch waits for an operator's decision instead.
+// One deployment = one workflow, id = the request's deploymentId. Deploy, Rollback, Scale and
+// Undeploy are one body (`runOperation`) under four workflow types: wait for the application's
+// lock, plan (Rollback, Scale and Undeploy from the application's history), wait for the
+// applications it depends on, build, push, then nodes in batches of `strategy.maxParallel`
+// (each node a child workflow), then take the application off the nodes it leaves, then
+// retire older versions. Saga: before a node is touched, its undo is registered; on a failure
+// (or a cancel) the undos run newest-first outside cancellation, an undo that fails is
+// reported and the others still run, and the deployment ends RolledBack, Cancelled, or Failed
+// when some node could not be restored, with the outcome of every node. With
+// `onFailure: pause` a failed batch waits for an operator's decision instead.
 import {
   ApplicationFailure,
   CancellationScope,
@@ -20,12 +23,15 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { BuildActivities } from '../activities/build';
+import type { DependencyActivities } from '../activities/dependencies';
 import type { DockerActivities } from '../activities/docker';
+import type { HistoryActivities } from '../activities/history';
 import type { InventoryActivities } from '../activities/inventory';
 import type { LockActivities } from '../activities/lock';
+import { planOperation, stateAfter, type ApplicationState } from '../src/operation-plan';
 import { batchesOf, nodeImage, type PlannedNode } from '../src/plan';
 import type { Phase } from '../src/schemas/event';
-import type { DeployRequest } from '../src/schemas/request';
+import type { DeployRequest, OperationRequest, RollbackRequest, ScaleRequest, UndeployRequest } from '../src/schemas/request';
 import { SEARCH_ATTRIBUTES } from '../src/search-attributes';
 import {
   decideUpdate,
@@ -41,7 +47,7 @@ import {
 } from './definitions';
 import { deployNodeWorkflow } from './deploy-node';
 import { EventLog } from './event-log';
-import { compensation, engineCall, transfer } from './options';
+import { compensation, dependencyWait, engineCall, transfer } from './options';
 
 export interface NodeOutcome {
   state: NodeState;
@@ -54,6 +60,8 @@ export interface DeploymentResult {
   reason?: string;
   image?: string;
   nodes: Record<string, NodeOutcome>;
+  /** What runs after a successful operation: what a later Rollback, Scale or Undeploy starts from. */
+  state?: ApplicationState;
 }
 
 export interface DeployOptions {
@@ -69,6 +77,8 @@ export const ROLLBACK_INCOMPLETE = 'DeploymentRollbackIncomplete';
 const { resolveNodes } = proxyActivities<InventoryActivities>(engineCall);
 const { enqueueForLock } = proxyActivities<LockActivities>(engineCall);
 const { buildImage, pushImage } = proxyActivities<BuildActivities>(transfer);
+const { applicationHistory } = proxyActivities<HistoryActivities>(engineCall);
+const { waitForDependencies } = proxyActivities<DependencyActivities>(dependencyWait);
 
 /**
  * What actually went wrong: the first application failure in the chain (a named Deployer
@@ -90,12 +100,50 @@ class NodesFailed extends Error {
 }
 
 export async function deployWorkflow(request: DeployRequest, options: DeployOptions = {}): Promise<DeploymentResult> {
-  const { deploymentId, application, strategy } = request;
+  return runOperation(request, options);
+}
+
+/** Rolls the application back to `toVersion`, or to the version that was healthy before the current one, on the nodes it runs on. */
+export async function rollbackWorkflow(request: RollbackRequest, options: DeployOptions = {}): Promise<DeploymentResult> {
+  return runOperation(request, options);
+}
+
+/** Runs the current version on exactly `nodes` with `replicasPerNode`: rolled out there, taken off the other nodes. */
+export async function scaleWorkflow(request: ScaleRequest, options: DeployOptions = {}): Promise<DeploymentResult> {
+  return runOperation(request, options);
+}
+
+/** Takes the application off `nodes` (default: every node it runs on). */
+export async function undeployWorkflow(request: UndeployRequest, options: DeployOptions = {}): Promise<DeploymentResult> {
+  return runOperation(request, options);
+}
+
+const applicationOf = (request: OperationRequest) => (request.kind === 'Deploy' ? request.application.name : request.application);
+
+function acceptedMessage(request: OperationRequest): string {
+  switch (request.kind) {
+    case 'Deploy':
+      return `deploying ${request.application.name}:${request.application.version} to ${request.nodes.length} node(s)`;
+    case 'Rollback':
+      return `rolling ${request.application} back to ${request.toVersion ?? 'the version before the current one'}`;
+    case 'Scale':
+      return `scaling ${request.application} to ${request.nodes.join(', ')} with ${request.replicasPerNode} replica(s) per node`;
+    case 'Undeploy':
+      return `undeploying ${request.application} from ${request.nodes?.join(', ') ?? 'every node it runs on'}`;
+  }
+}
+
+async function runOperation(request: OperationRequest, options: DeployOptions): Promise<DeploymentResult> {
+  const { deploymentId } = request;
+  const application = { name: applicationOf(request) };
   const me = { workflowId: workflowInfo().workflowId, runId: workflowInfo().runId };
-  const events = new EventLog({ deploymentId, application: application.name, version: application.version }, options.seqStart ?? 0);
+  const events = new EventLog(
+    { deploymentId, application: application.name, ...(request.kind === 'Deploy' ? { version: request.application.version } : {}) },
+    options.seqStart ?? 0,
+  );
   const progress: DeploymentProgress = {
     phase: 'Accepted',
-    nodes: Object.fromEntries(request.nodes.map((n) => [n, { state: 'Pending' as NodeState, message: 'waiting' }])),
+    nodes: Object.fromEntries((request.kind === 'Deploy' ? request.nodes : []).map((n) => [n, { state: 'Pending' as NodeState, message: 'waiting' }])),
   };
   const phase = (p: Phase, message: string) => {
     progress.phase = p;
@@ -128,8 +176,10 @@ export async function deployWorkflow(request: DeployRequest, options: DeployOpti
     },
   );
 
-  phase('Accepted', `deploying ${application.name}:${application.version} to ${request.nodes.length} node(s)`);
-  const undo: PlannedNode[] = [];
+  phase('Accepted', acceptedMessage(request));
+  /** Undos, in the order they were registered; `restoring` names the nodes whose rollout undo is among them. */
+  const undo: { node: string; run: () => Promise<boolean> }[] = [];
+  const restoring = new Set<string>();
   let image: string | undefined;
   let digest: string | undefined;
   try {
@@ -139,27 +189,48 @@ export async function deployWorkflow(request: DeployRequest, options: DeployOpti
       await condition(() => granted);
     }
 
-    const nodes = await resolveNodes({ nodeIds: request.nodes });
-    if (application.source !== undefined) {
-      phase('Building', `building from ${application.source.context}`);
-      const { tag } = await buildImage({ application: application.name, version: application.version, source: application.source });
+    // A Deploy says everything itself; the other kinds start from what the application runs now.
+    const history = request.kind === 'Deploy' ? [] : await applicationHistory({ application: application.name, self: me });
+    const plan = planOperation(request, history);
+    const rollout = plan.rollout?.request;
+    if (request.kind !== 'Deploy') {
+      events.about.version = plan.version;
+      for (const n of [...(rollout?.nodes ?? []), ...plan.drop]) nodeState(n, 'Pending', 'waiting');
+      upsertSearchAttributes([
+        ...(plan.version !== undefined ? [{ key: SEARCH_ATTRIBUTES.version, value: plan.version }] : []),
+        { key: SEARCH_ATTRIBUTES.nodes, value: [...(rollout?.nodes ?? []), ...plan.drop] },
+      ]);
+      events.emit('Accepted', describePlan(application.name, plan.version, rollout?.nodes ?? [], plan.drop));
+    }
+    digest = plan.rollout?.digest;
+
+    // The inventory may have changed since the request was accepted: its node policy is checked again here.
+    const nodes = rollout !== undefined ? await resolveNodes({ nodeIds: rollout.nodes, container: rollout.container }) : [];
+    if (rollout !== undefined && rollout.dependsOn.length > 0) {
+      events.emit('Accepted', `waiting up to ${rollout.strategy.dependencyTimeoutMs} ms for ${rollout.dependsOn.join(', ')} to run healthy on ${rollout.nodes.join(', ')}`);
+      await waitForDependencies({ dependencies: rollout.dependsOn, nodeIds: rollout.nodes, deadlineMs: rollout.strategy.dependencyTimeoutMs });
+    }
+    if (rollout?.application.source !== undefined && digest === undefined) {
+      const { source, name, version } = rollout.application;
+      phase('Building', `building from ${source.context}`);
+      const { tag } = await buildImage({ application: name, version, source });
       phase('Pushing', `pushing ${tag}`);
       ({ digest } = await pushImage({ tag }));
       events.emit('Pushing', `pushed ${tag} as ${digest}`);
     }
-    phase('Deploying', `rolling out to ${nodes.length} node(s), ${strategy.maxParallel} at a time`);
     const skipped = new Set<string>();
-    for (const batch of batchesOf(nodes, strategy.maxParallel)) {
+    if (rollout !== undefined) phase('Deploying', `rolling out to ${nodes.length} node(s), ${rollout.strategy.maxParallel} at a time`);
+    for (const batch of rollout !== undefined ? batchesOf(nodes, rollout.strategy.maxParallel) : []) {
       let pending = batch;
       for (let attempt = 0; pending.length > 0; attempt++) {
-        const failed = await deployBatch(pending, attempt);
+        const failed = await deployBatch(rollout!, pending, attempt);
         if (Object.keys(failed).length === 0) break;
-        if (strategy.onFailure !== 'pause') throw new NodesFailed(failed);
+        if (rollout!.strategy.onFailure !== 'pause') throw new NodesFailed(failed);
 
         paused = Object.keys(failed);
         decision = undefined;
-        phase('Paused', `failed on ${Object.entries(failed).map(([n, r]) => `${n}: ${r}`).join('; ')}; waiting for a decision (retry, skip or rollback) for up to ${strategy.pauseTimeoutMs} ms`);
-        const decided = await condition(() => decision !== undefined, strategy.pauseTimeoutMs);
+        phase('Paused', `failed on ${Object.entries(failed).map(([n, r]) => `${n}: ${r}`).join('; ')}; waiting for a decision (retry, skip or rollback) for up to ${rollout!.strategy.pauseTimeoutMs} ms`);
+        const decided = await condition(() => decision !== undefined, rollout!.strategy.pauseTimeoutMs);
         const chosen = decision ?? 'rollback';
         paused = undefined;
         if (chosen === 'rollback') throw new NodesFailed(failed, decided ? 'operator chose rollback after ' : 'no decision before the pause timed out after ');
@@ -176,9 +247,16 @@ export async function deployWorkflow(request: DeployRequest, options: DeployOpti
         }
         pending = failedNodes;
       }
-      image ??= nodeImage(request, batch[0]!, digest);
+      image ??= nodeImage(rollout!, batch[0]!, digest);
     }
     const deployed = nodes.filter((n) => !skipped.has(n.id));
+    const dropped = plan.drop.length > 0 ? await resolveNodes({ nodeIds: plan.drop }) : [];
+    for (const node of dropped) await takeOff(node);
+    for (const node of dropped) {
+      const removed = await proxyActivities<DockerActivities>({ ...engineCall, taskQueue: node.taskQueue }).removeApplication({ nodeId: node.id, application: application.name });
+      nodeState(node.id, 'Removed', `removed ${removed.join(', ') || 'nothing'}`);
+      events.emit('Deploying', `removed ${removed.join(', ') || 'nothing'}`, node.id);
+    }
     await Promise.all(
       deployed.map((node) =>
         proxyActivities<DockerActivities>({ ...engineCall, taskQueue: node.taskQueue }).retireOlder({
@@ -189,14 +267,20 @@ export async function deployWorkflow(request: DeployRequest, options: DeployOpti
       ),
     );
     const skippedNote = skipped.size > 0 ? `; skipped ${[...skipped].join(', ')}` : '';
-    return await finish({ deploymentId, status: 'Succeeded', image, nodes: outcomes(progress) }, `${application.name}:${application.version} healthy on ${deployed.length} node(s)${skippedNote}`);
+    const droppedNote = dropped.length > 0 ? `${rollout !== undefined ? '; ' : ''}${application.name} removed from ${dropped.map((n) => n.id).join(', ')}` : '';
+    const healthyNote = rollout !== undefined ? `${application.name}:${rollout.application.version} healthy on ${deployed.length} node(s)` : '';
+    const state = stateAfter(request, plan, deployed.map((n) => n.id), history);
+    return await finish(
+      { deploymentId, status: 'Succeeded', image, nodes: outcomes(progress), ...(state !== undefined ? { state } : {}) },
+      `${healthyNote}${skippedNote}${droppedNote}`,
+    );
   } catch (err) {
     const cancelled = isCancellation(err) || CancellationScope.current().consideredCancelled;
     const reason = cancelled ? 'cancelled by an operator' : err instanceof NodesFailed ? err.message : rootMessage(err);
     phase('RollingBack', reason);
     const incomplete = await CancellationScope.nonCancellable(async () => {
       const failedUndo: string[] = [];
-      for (const node of [...undo].reverse()) if (!(await restore(node, events, nodeState))) failedUndo.push(node.id);
+      for (const step of [...undo].reverse()) if (!(await step.run())) failedUndo.push(step.node);
       return failedUndo;
     });
     const status = incomplete.length > 0 ? 'Failed' : cancelled ? 'Cancelled' : 'RolledBack';
@@ -220,15 +304,18 @@ export async function deployWorkflow(request: DeployRequest, options: DeployOpti
     );
   }
 
-  async function deployBatch(batch: PlannedNode[], attempt: number): Promise<Record<string, string>> {
+  async function deployBatch(rollout: DeployRequest, batch: PlannedNode[], attempt: number): Promise<Record<string, string>> {
     const settled = await Promise.allSettled(
       batch.map((node) => {
         // Registered before the node is touched: the child may change the node and fail to say so.
-        if (!undo.includes(node)) undo.push(node);
+        if (!restoring.has(node.id)) {
+          restoring.add(node.id);
+          undo.push({ node: node.id, run: () => restore(node, events, nodeState) });
+        }
         nodeState(node.id, 'Deploying', attempt === 0 ? 'starting' : `retry ${attempt}`);
         return executeChild(deployNodeWorkflow, {
           workflowId: attempt === 0 ? `${deploymentId}/${node.id}` : `${deploymentId}/${node.id}/retry-${attempt}`,
-          args: [{ request, node, image: nodeImage(request, node, digest) }],
+          args: [{ request: rollout, node, image: nodeImage(rollout, node, digest) }],
         });
       }),
     );
@@ -240,10 +327,24 @@ export async function deployWorkflow(request: DeployRequest, options: DeployOpti
       else {
         failed[node] = rootMessage(s.reason);
         nodeState(node, 'Failed', failed[node]);
-        events.emit(strategy.onFailure === 'pause' ? 'Paused' : 'RollingBack', `failed: ${failed[node]}`, node);
+        events.emit(rollout.strategy.onFailure === 'pause' ? 'Paused' : 'RollingBack', `failed: ${failed[node]}`, node);
       }
     });
     return failed;
+  }
+
+  /**
+   * Stops the application on a node it leaves. What ran is read first and its restart is
+   * registered as the undo before anything stops; the containers are removed only once the
+   * whole operation has succeeded.
+   */
+  async function takeOff(node: PlannedNode): Promise<void> {
+    const engine = proxyActivities<DockerActivities>({ ...engineCall, taskQueue: node.taskQueue });
+    const running = (await engine.listApplicationContainers({ nodeId: node.id, application: application.name })).filter((c) => c.running).map((c) => c.name);
+    undo.push({ node: node.id, run: () => restart(node, running, events, nodeState) });
+    nodeState(node.id, 'Deploying', `stopping ${running.join(', ') || 'nothing (not running)'}`);
+    await engine.stopContainers({ nodeId: node.id, names: running });
+    events.emit('Deploying', `stopped ${running.join(', ') || 'nothing (not running)'}`, node.id);
   }
 
   async function finish(result: DeploymentResult, message: string): Promise<DeploymentResult> {
@@ -270,6 +371,29 @@ async function restore(node: PlannedNode, events: EventLog, nodeState: (node: st
     events.emit('RollingBack', `could not restore: ${rootMessage(err)}`, node.id);
     return false;
   }
+}
+
+/** The undo of taking an application off a node: start again what ran there. */
+async function restart(node: PlannedNode, names: string[], events: EventLog, nodeState: (node: string, state: NodeState, message: string) => void): Promise<boolean> {
+  const { startContainers } = proxyActivities<DockerActivities>({ ...compensation, taskQueue: node.taskQueue });
+  try {
+    await startContainers({ nodeId: node.id, names });
+    const message = `restarted ${names.length ? names.join(', ') : 'nothing'}`;
+    nodeState(node.id, 'RolledBack', message);
+    events.emit('RollingBack', message, node.id);
+    return true;
+  } catch (err) {
+    nodeState(node.id, 'RestoreFailed', rootMessage(err));
+    events.emit('RollingBack', `could not restart: ${rootMessage(err)}`, node.id);
+    return false;
+  }
+}
+
+function describePlan(application: string, version: string | undefined, rollout: string[], drop: string[]): string {
+  const parts = [];
+  if (rollout.length > 0) parts.push(`${application}:${version} to ${rollout.join(', ')}`);
+  if (drop.length > 0) parts.push(`off ${drop.join(', ')}`);
+  return `plan: ${parts.join('; ')}`;
 }
 
 function outcomes(progress: DeploymentProgress): Record<string, NodeOutcome> {

@@ -16,7 +16,7 @@ export class EventLog {
   private draining = false;
 
   constructor(
-    readonly about: { deploymentId: string; application: string; version: string },
+    readonly about: { deploymentId: string; application: string; version?: string },
     seqStart = 0,
   ) {
     this.seq = seqStart;

@@ -30,6 +30,9 @@ export const compensation: ActivityOptions = { startToCloseTimeout: '60s', sched
 /** Status events and bookkeeping: never given up on, so no event of a deployment is lost. */
 export const publishing: ActivityOptions = { startToCloseTimeout: '30s', retry: { initialInterval: '500ms', maximumInterval: '10s' } };
 
+/** Waiting for dependencies runs to the request's own deadline (strategy.dependencyTimeoutMs); the timeouts only guard against a lost worker. */
+export const dependencyWait: ActivityOptions = { startToCloseTimeout: '25h', heartbeatTimeout: HEARTBEAT, retry };
+
 /** Health waits run to their own deadline; the timeouts only guard against a lost worker. */
 export function healthWait(policy: HealthPolicy): ActivityOptions {
   return {

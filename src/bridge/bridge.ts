@@ -5,14 +5,15 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { createLockActivities } from '../../activities/lock';
 import type { Consumer, KafkaMessage, Producer } from 'kafkajs';
+import { decodePayload } from '../codec/data-converter';
 import type { Config } from '../config';
 import type { Logger } from '../log';
 import type { DeadLetter } from '../schemas/dead-letter';
 import type { StatusEvent } from '../schemas/event';
 import type { Inventory } from '../schemas/inventory';
-import { deployRequestSchema, type DeployRequest, type Request } from '../schemas/request';
+import { requestSchema, type OperationRequest, type Request } from '../schemas/request';
 import { SEARCH_ATTRIBUTES } from '../search-attributes';
-import type { DeployOptions, deployWorkflow } from '../../workflows/deploy';
+import type { DeployOptions } from '../../workflows/deploy';
 import { parseRequest, type Issue } from './parse';
 
 export interface BridgeDeps {
@@ -29,15 +30,34 @@ const MAX_BACKOFF_MS = 30_000;
 
 export type Handled = 'started' | 'duplicate' | 'dead-lettered' | 'cancelled' | 'ignored';
 
-/** Request features this version of the Deployer does not carry out yet: rejected, never ignored. */
-function notYetSupported(request: Request): Issue[] {
-  if (request.kind === 'Rollback' || request.kind === 'Scale' || request.kind === 'Undeploy') {
-    return [{ path: ['kind'], message: `${request.kind} requests are not supported by this Deployer version yet` }];
+/** The workflow type that carries out each kind of operation. */
+const WORKFLOW_TYPES = { Deploy: 'deployWorkflow', Rollback: 'rollbackWorkflow', Scale: 'scaleWorkflow', Undeploy: 'undeployWorkflow' } as const;
+
+/** What an operator filters on in the Temporal UI, as far as the request says it; the workflow adds the rest once planned. */
+function searchAttributes(request: OperationRequest) {
+  const application = request.kind === 'Deploy' ? request.application.name : request.application;
+  const version = request.kind === 'Deploy' ? request.application.version : request.kind === 'Rollback' ? request.toVersion : undefined;
+  const nodes = request.kind === 'Deploy' || request.kind === 'Scale' ? request.nodes : request.kind === 'Undeploy' ? request.nodes : undefined;
+  return [
+    { key: SEARCH_ATTRIBUTES.application, value: application },
+    ...(version !== undefined ? [{ key: SEARCH_ATTRIBUTES.version, value: version }] : []),
+    { key: SEARCH_ATTRIBUTES.status, value: 'Accepted' },
+    ...(nodes !== undefined ? [{ key: SEARCH_ATTRIBUTES.nodes, value: nodes }] : []),
+  ];
+}
+
+function summary(request: OperationRequest, retry: boolean): string {
+  const prefix = retry ? 'Retry of ' : '';
+  switch (request.kind) {
+    case 'Deploy':
+      return `${prefix}Deploy ${request.application.name}:${request.application.version} to ${request.nodes.join(', ')}`;
+    case 'Rollback':
+      return `${prefix}Rollback ${request.application} to ${request.toVersion ?? 'the previous healthy version'}`;
+    case 'Scale':
+      return `${prefix}Scale ${request.application} to ${request.nodes.join(', ')} x${request.replicasPerNode}`;
+    case 'Undeploy':
+      return `${prefix}Undeploy ${request.application} from ${request.nodes?.join(', ') ?? 'every node'}`;
   }
-  if (request.kind !== 'Deploy') return [];
-  const issues: Issue[] = [];
-  if (request.dependsOn.length > 0) issues.push({ path: ['dependsOn'], message: 'dependsOn is not supported by this Deployer version yet' });
-  return issues;
 }
 
 /** Where a request came from: what a Retry run remembers, so that a redelivered Retry is recognised. */
@@ -87,15 +107,16 @@ export function createBridge({ config, client, consumer, producer, inventory, lo
   }
 
   /** The request a deployment's latest run was started with (its first history event). */
-  async function requestOf(deploymentId: string): Promise<DeployRequest> {
+  async function requestOf(deploymentId: string): Promise<OperationRequest> {
     const history = await client.workflow.getHandle(deploymentId).fetchHistory();
     const input = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
-    return deployRequestSchema.parse(client.options.loadedDataConverter.payloadConverter.fromPayload(input!));
+    return requestSchema.parse(await decodePayload(client.options.loadedDataConverter, input!)) as OperationRequest;
   }
 
-  async function startDeploy(request: DeployRequest, retry?: { options: DeployOptions; retriedBy: string }): Promise<Handled | Issue[]> {
+  async function startOperation(request: OperationRequest, retry?: { options: DeployOptions; retriedBy: string }): Promise<Handled | Issue[]> {
+    const application = request.kind === 'Deploy' ? request.application.name : request.application;
     try {
-      const handle = await client.workflow.start<typeof deployWorkflow>('deployWorkflow', {
+      const handle = await client.workflow.start(WORKFLOW_TYPES[request.kind], {
         workflowId: request.deploymentId,
         taskQueue: config.temporal.taskQueue,
         args: [request, retry?.options ?? {}],
@@ -103,16 +124,11 @@ export function createBridge({ config, client, consumer, producer, inventory, lo
         // starts nothing. Only a Retry starts a new run, and only of one that did not succeed.
         workflowIdReusePolicy: retry ? 'ALLOW_DUPLICATE_FAILED_ONLY' : 'REJECT_DUPLICATE',
         ...(retry ? { memo: { retriedBy: retry.retriedBy } } : {}),
-        typedSearchAttributes: [
-          { key: SEARCH_ATTRIBUTES.application, value: request.application.name },
-          { key: SEARCH_ATTRIBUTES.version, value: request.application.version },
-          { key: SEARCH_ATTRIBUTES.status, value: 'Accepted' },
-          { key: SEARCH_ATTRIBUTES.nodes, value: request.nodes },
-        ],
-        staticSummary: `${retry ? 'Retry' : 'Deploy'} ${request.application.name}:${request.application.version} to ${request.nodes.join(', ')}`,
+        typedSearchAttributes: searchAttributes(request),
+        staticSummary: summary(request, retry !== undefined),
       });
       // Queued for the application's lock now, in Kafka order; the workflow enqueues itself too (idempotent).
-      await enqueueForLock({ application: request.application.name, requester: { workflowId: handle.workflowId, runId: handle.firstExecutionRunId } });
+      await enqueueForLock({ application, requester: { workflowId: handle.workflowId, runId: handle.firstExecutionRunId } });
       return 'started';
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
@@ -154,37 +170,28 @@ export function createBridge({ config, client, consumer, producer, inventory, lo
     if (described.memo?.retriedBy === coordinates(where)) return 'duplicate';
     const request = await requestOf(deploymentId);
     const lastSeq = typeof described.memo?.lastSeq === 'number' ? described.memo.lastSeq : 0;
-    return startDeploy(request, { options: { seqStart: lastSeq }, retriedBy: coordinates(where) });
+    return startOperation(request, { options: { seqStart: lastSeq }, retriedBy: coordinates(where) });
   }
 
   /** Acts on one message. Throws only when it could not act (Temporal or Kafka unreachable): then nothing is committed. */
   async function handle(topic: string, partition: number, message: KafkaMessage): Promise<Handled> {
     const where = { topic, partition, offset: message.offset };
     const parsed = parseRequest(message.value, {
-      knownNodes: new Set(inventory().nodes.map((n) => n.id)),
+      inventory: inventory(),
       maxBytes: config.kafka.maxRequestBytes,
     });
-    let problem: { reason: string; issues: Issue[]; deploymentId?: string; application?: string } | undefined;
-    if (!parsed.ok) problem = parsed;
-    else {
-      const issues = notYetSupported(parsed.request);
-      if (issues.length > 0) {
-        const deploymentId = parsed.request.deploymentId;
-        problem = { reason: issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '), issues, deploymentId };
-      }
-    }
-    if (problem !== undefined) {
-      await deadLetter({ topic, partition, message }, problem.reason, problem.issues);
+    if (!parsed.ok) {
+      await deadLetter({ topic, partition, message }, parsed.reason, parsed.issues);
       // A Rejected event only for an id that names no deployment yet: an existing one already has (or will have) its own terminal event.
-      if (problem.deploymentId !== undefined && !(await deploymentExists(problem.deploymentId))) {
-        await rejected(problem.deploymentId, problem.application, problem.reason);
+      if (parsed.deploymentId !== undefined && !(await deploymentExists(parsed.deploymentId))) {
+        await rejected(parsed.deploymentId, parsed.application, parsed.reason);
       }
-      log.warn('request rejected', { ...where, deploymentId: problem.deploymentId, reason: problem.reason });
+      log.warn('request rejected', { ...where, deploymentId: parsed.deploymentId, reason: parsed.reason });
       return 'dead-lettered';
     }
-    const request = (parsed as { request: Request }).request;
+    const request: Request = parsed.request;
     const outcome =
-      request.kind === 'Deploy' ? await startDeploy(request) : request.kind === 'Cancel' ? await cancel(request.deploymentId) : await retry(request.deploymentId, where);
+      request.kind === 'Cancel' ? await cancel(request.deploymentId) : request.kind === 'Retry' ? await retry(request.deploymentId, where) : await startOperation(request);
     if (Array.isArray(outcome)) {
       // About an existing (or unknown) deployment: a dead letter, but no Rejected event, which would add a second terminal event.
       const reason = outcome.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');

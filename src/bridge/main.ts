@@ -1,5 +1,6 @@
 // Entry point of the Kafka bridge process.
 import { Client, Connection } from '@temporalio/client';
+import { dataConverter } from '../codec/data-converter';
 import { loadConfig } from '../config';
 import { loadInventory } from '../inventory';
 import { createKafka, createProducer } from '../kafka/client';
@@ -10,11 +11,12 @@ async function main(): Promise<void> {
   const log = createLogger('bridge');
   const config = loadConfig();
   loadInventory(config.inventoryPath); // fail at start, not at the first request
+  const converter = dataConverter(config);
   const kafka = createKafka(config, `${config.kafka.clientId}-bridge`);
   const producer = createProducer(kafka);
   const consumer = kafka.consumer({ groupId: config.kafka.groupId });
   const connection = await Connection.connect({ address: config.temporal.address });
-  const client = new Client({ connection, namespace: config.temporal.namespace });
+  const client = new Client({ connection, namespace: config.temporal.namespace, dataConverter: converter });
   await producer.connect();
   await consumer.connect();
   const bridge = createBridge({ config, client, consumer, producer, inventory: () => loadInventory(config.inventoryPath), log });

@@ -1,6 +1,8 @@
 // Turning one Kafka message into a valid request, or into a rejection that says, in words a
 // person can act on, what is wrong and where. Pure: no Kafka, no Temporal.
 import { type z } from 'zod';
+import { policyViolations } from '../node-policy';
+import type { Inventory } from '../schemas/inventory';
 import { deploymentIdSchema, requestSchema, type Request } from '../schemas/request';
 
 export interface Issue {
@@ -20,7 +22,8 @@ export type Parsed =
     };
 
 export interface ParseContext {
-  knownNodes: ReadonlySet<string>;
+  /** The inventory as of this message: which nodes exist, and what each allows a container to do. */
+  inventory: Inventory;
   maxBytes: number;
 }
 
@@ -66,8 +69,13 @@ export function parseRequest(value: Buffer | null, ctx: ParseContext): Parsed {
   if (!parsed.success) return reject(parsed.error.issues.map(toIssue), raw);
   const request = parsed.data;
   if (request.kind === 'Deploy' || request.kind === 'Scale' || (request.kind === 'Undeploy' && request.nodes)) {
-    const unknown = (request.nodes ?? []).flatMap((id, i) => (ctx.knownNodes.has(id) ? [] : [{ path: ['nodes', i], message: `unknown node '${id}'` }]));
+    const known = new Set(ctx.inventory.nodes.map((n) => n.id));
+    const unknown = (request.nodes ?? []).flatMap((id, i) => (known.has(id) ? [] : [{ path: ['nodes', i], message: `unknown node '${id}'` }]));
     if (unknown.length > 0) return reject(unknown, raw);
+  }
+  if (request.kind === 'Deploy') {
+    const violations = policyViolations(request, ctx.inventory);
+    if (violations.length > 0) return reject(violations, raw);
   }
   return { ok: true, request };
 }

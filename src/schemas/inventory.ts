@@ -1,8 +1,9 @@
 // The node inventory: which fog nodes exist, how to reach their Docker Engines, where
-// health checks reach their containers, and the registry addresses as the build host and
-// as the nodes see them. Kept by the Node Manager (here: written by scripts/stack.sh).
+// health checks reach their containers, what each lets a container do beyond the default
+// sandbox, and the registry addresses as the build host and as the nodes see them. Kept
+// by the Node Manager (here: written by scripts/stack.sh).
 import { z } from 'zod';
-import { nodeIdSchema } from './request';
+import { capabilitySchema, devicePathSchema, hostPathSchema, nodeIdSchema } from './request';
 
 const hostPort = z
   .string()
@@ -24,6 +25,27 @@ export const dockerEndpointSchema = z.union([
   }),
 ]);
 
+/**
+ * What a node lets a container do beyond the default sandbox. Default deny: whatever is not
+ * named here is refused on the node; only host networking is allowed unless set to false,
+ * since it is every request's default network. Paths are allowed with
+ * everything below them, compared by segment ("/data" covers "/data/x", not "/database").
+ */
+export const nodeAllowSchema = z.strictObject({
+  privileged: z.boolean().default(false),
+  capabilities: z.array(capabilitySchema).max(64).default([]),
+  /** Host device paths (or directories of them) that containers may be given. */
+  devices: z.array(devicePathSchema).max(256).default([]),
+  hostPid: z.boolean().default(false),
+  hostIpc: z.boolean().default(false),
+  hostNetwork: z.boolean().default(true),
+  /** Host directories that containers may bind-mount, with everything below them. */
+  hostPaths: z.array(hostPathSchema).max(256).default([]),
+});
+
+/** What a node without an `allow` block allows. */
+export const DEFAULT_NODE_ALLOW = nodeAllowSchema.parse({});
+
 export const inventoryNodeSchema = z.strictObject({
   id: nodeIdSchema,
   docker: dockerEndpointSchema,
@@ -34,6 +56,7 @@ export const inventoryNodeSchema = z.strictObject({
   taskQueue: z.string().min(1).optional(),
   /** Registry address as this node sees it, when it differs from the inventory-wide one. */
   registry: hostPort.optional(),
+  allow: nodeAllowSchema.optional(),
 });
 
 export const inventorySchema = z
@@ -54,4 +77,5 @@ export const inventorySchema = z
 
 export type DockerEndpoint = z.infer<typeof dockerEndpointSchema>;
 export type InventoryNode = z.infer<typeof inventoryNodeSchema>;
+export type NodeAllow = z.infer<typeof nodeAllowSchema>;
 export type Inventory = z.infer<typeof inventorySchema>;

@@ -32,6 +32,36 @@ const containerPathSchema = z
   .refine((p) => p.slice(1).split('/').every((seg) => seg !== '' && seg !== '.' && seg !== '..'), 'must not contain "..", "." or empty segments')
   .refine((p) => !/[\u0000-\u001f]/.test(p), 'must not contain control characters');
 
+/**
+ * Absolute, normalised host path ("/" included): what a node's policy compares, segment by
+ * segment, with the prefixes its inventory allows, so it must not be able to climb out.
+ */
+export const hostPathSchema = z
+  .string()
+  .max(1024)
+  .refine((p) => p.startsWith('/'), 'must be an absolute path on the node')
+  .refine((p) => p === '/' || p.slice(1).split('/').every((seg) => seg !== '' && seg !== '.' && seg !== '..'), 'must not contain "..", "." or empty segments')
+  .refine((p) => !/[\u0000-\u001f\u007f]/.test(p), 'must not contain control characters');
+
+/** A device node of the host: a path below /dev. */
+export const devicePathSchema = hostPathSchema.refine((p) => p.startsWith('/dev/'), 'must be a device path below /dev/');
+
+/** Linux capabilities (capabilities(7)), without the CAP_ prefix; "ALL" is deliberately not one of them. */
+export const LINUX_CAPABILITIES = [
+  'AUDIT_CONTROL', 'AUDIT_READ', 'AUDIT_WRITE', 'BLOCK_SUSPEND', 'BPF', 'CHECKPOINT_RESTORE', 'CHOWN', 'DAC_OVERRIDE',
+  'DAC_READ_SEARCH', 'FOWNER', 'FSETID', 'IPC_LOCK', 'IPC_OWNER', 'KILL', 'LEASE', 'LINUX_IMMUTABLE', 'MAC_ADMIN',
+  'MAC_OVERRIDE', 'MKNOD', 'NET_ADMIN', 'NET_BIND_SERVICE', 'NET_BROADCAST', 'NET_RAW', 'PERFMON', 'SETFCAP', 'SETGID',
+  'SETPCAP', 'SETUID', 'SYS_ADMIN', 'SYS_BOOT', 'SYS_CHROOT', 'SYS_MODULE', 'SYS_NICE', 'SYS_PACCT', 'SYS_PTRACE',
+  'SYS_RAWIO', 'SYS_RESOURCE', 'SYS_TIME', 'SYS_TTY_CONFIG', 'SYSLOG', 'WAKE_ALARM',
+] as const;
+
+export const capabilitySchema = z.enum(LINUX_CAPABILITIES, {
+  error: 'must be a Linux capability name without the CAP_ prefix, such as NET_ADMIN',
+});
+
+// Docker's bind syntax (source:target:mode) has no escape for these, so a path holding one could redirect the mount.
+const bindSafe = (p: string) => !/[:,]/.test(p);
+
 const port = z.number().int().min(1).max(65535);
 
 const gitContext = /^(https?|git|ssh):\/\/[^\s#]+(#[A-Za-z0-9._/:-]+)?$|^git@[^\s#]+(#[A-Za-z0-9._/:-]+)?$/;
@@ -96,12 +126,43 @@ export const containerSchema = z.strictObject({
     .array(z.strictObject({ name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/, 'must be a Docker volume name'), target: containerPathSchema, readOnly: z.boolean().default(false) }))
     .max(32)
     .default([]),
-  // Fog nodes run their engines without a bridge network, so host networking is the default.
+  // Host networking is the default: a fog application usually serves on its node's own address.
   network: z.enum(['host', 'none', 'bridge']).default('host'),
   restartPolicy: z.enum(['no', 'always', 'unless-stopped', 'on-failure']).default('unless-stopped'),
+  // Docker refuses a memory limit under 6 MB ("Minimum memory limit allowed is 6MB").
   resources: z
-    .strictObject({ memoryMb: z.number().int().min(4).max(1024 * 1024).optional(), cpus: z.number().positive().max(1024).optional() })
+    .strictObject({ memoryMb: z.number().int().min(6).max(1024 * 1024).optional(), cpus: z.number().positive().max(1024).optional() })
     .optional(),
+  // The options below reach past the container's sandbox. The schema only checks their form;
+  // each is refused unless the inventory allows it on every node of the request (src/node-policy.ts).
+  privileged: z.boolean().default(false),
+  capabilities: z
+    .array(capabilitySchema)
+    .max(64)
+    .refine((cs) => new Set(cs).size === cs.length, 'must not name a capability twice')
+    .default([]),
+  devices: z
+    .array(
+      z.strictObject({
+        host: devicePathSchema,
+        container: containerPathSchema.optional(),
+        permissions: z.enum(['r', 'rw', 'rwm']).default('rwm'),
+      }),
+    )
+    .max(64)
+    .default([]),
+  pid: z.enum(['private', 'host']).default('private'),
+  ipc: z.enum(['private', 'host']).default('private'),
+  mounts: z
+    .array(
+      z.strictObject({
+        source: hostPathSchema.refine(bindSafe, 'must not contain ":" or ","'),
+        target: containerPathSchema.refine(bindSafe, 'must not contain ":" or ","'),
+        readOnly: z.boolean().default(true),
+      }),
+    )
+    .max(32)
+    .default([]),
 });
 
 export const healthCheckSchema = z
@@ -124,6 +185,8 @@ export const strategySchema = z.strictObject({
   onFailure: z.enum(['rollback', 'pause']).default('rollback'),
   /** How long a paused deployment waits for an operator's decision before it rolls back (Deployer extension). */
   pauseTimeoutMs: z.number().int().min(1000).max(7 * 24 * 3600 * 1000).default(3600 * 1000),
+  /** How long a deployment waits for the applications in `dependsOn` to run healthy on its nodes (Deployer extension). */
+  dependencyTimeoutMs: z.number().int().min(1000).max(24 * 3600 * 1000).default(300_000),
 });
 
 const uniqueNodes = z
@@ -179,5 +242,10 @@ export type DeployRequest = z.infer<typeof deployRequestSchema>;
 export type DeployRequestInput = z.input<typeof deployRequestSchema>;
 export type Request = z.infer<typeof requestSchema>;
 export type RequestKind = Request['kind'];
+/** The requests that change what runs on nodes; each is carried out by its own workflow. */
+export type OperationRequest = Exclude<Request, { kind: 'Cancel' | 'Retry' }>;
+export type RollbackRequest = z.infer<typeof rollbackRequestSchema>;
+export type ScaleRequest = z.infer<typeof scaleRequestSchema>;
+export type UndeployRequest = z.infer<typeof undeployRequestSchema>;
 export type ContainerOptions = DeployRequest['container'];
 export type HealthCheck = z.infer<typeof healthCheckSchema>;

@@ -5,6 +5,7 @@
 // never replays nothing.
 import { Client, Connection } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
+import { dataConverter } from '../../src/codec/data-converter';
 import { isTerminal } from '../../src/schemas/event';
 import { removeApplication, startDeployer, waitFor, type TestDeployer } from '../support/deployer';
 
@@ -38,7 +39,9 @@ describe('workflow histories of this run', () => {
     await d.terminal(`${app}-bad`);
     expect(d.events.filter((e) => e.deploymentId.startsWith(app) && isTerminal(e.phase)).map((e) => e.phase).sort()).toEqual(['RolledBack', 'Succeeded']);
 
-    const client = new Client({ connection: await Connection.connect({ address: d.config.temporal.address }), namespace: d.config.temporal.namespace });
+    // Histories are encrypted: the replayer needs the same codec as the worker that wrote them.
+    const converter = dataConverter(d.config);
+    const client = new Client({ connection: await Connection.connect({ address: d.config.temporal.address }), namespace: d.config.temporal.namespace, dataConverter: converter });
     const since = new Date(performance.timeOrigin).toISOString();
     const query = `StartTime >= '${since}' AND ExecutionStatus != 'Running' AND WorkflowType IN ('deployWorkflow', 'deployNodeWorkflow', 'applicationLockWorkflow')`;
     await waitFor('this run’s workflows to be visible as closed', async () => {
@@ -48,7 +51,7 @@ describe('workflow histories of this run', () => {
 
     const replayed: string[] = [];
     const failures: string[] = [];
-    const results = Worker.runReplayHistories({ workflowsPath: require.resolve('../../workflows') }, client.workflow.list({ query }).intoHistories());
+    const results = Worker.runReplayHistories({ workflowsPath: require.resolve('../../workflows'), dataConverter: converter }, client.workflow.list({ query }).intoHistories());
     for await (const r of results) {
       replayed.push(r.workflowId);
       if (r.error) failures.push(`${r.workflowId}: ${r.error.message}`);

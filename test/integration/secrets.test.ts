@@ -1,13 +1,15 @@
 // A deployment with a secret: the application inside the container reads it (from a file
 // only its user can read), and the value appears nowhere else: not in the workflow
 // histories, not in the worker's and bridge's logs, not in any status event, not in
-// `docker inspect` of the container.
-import { spawnSync } from 'node:child_process';
+// `docker inspect` of the container. Histories are encrypted, so they are searched both as
+// stored and decrypted.
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { decodePayloads } from '../../src/codec/data-converter';
+import { payloadFromJson } from '../../src/codec/payload-json';
 import { containersOf, httpGet, removeApplication, startDeployer, type TestDeployer } from '../support/deployer';
-import { temporalBinary } from '../support/temporal-binary';
+import { exportHistory, payloadsIn } from '../support/history';
 
 jest.setTimeout(180_000);
 
@@ -42,12 +44,16 @@ afterAll(async () => {
   }
 });
 
-/** Everything a history holds, payloads decoded, as text. */
-function historyText(workflowId: string): string {
-  const show = spawnSync(temporalBinary(), ['workflow', 'show', '--workflow-id', workflowId, '--address', d.config.temporal.address, '-o', 'json'], { encoding: 'utf8' });
-  expect(show.status).toBe(0);
-  const decoded = [...show.stdout.matchAll(/"data":\s*"([A-Za-z0-9+/=]+)"/g)].map((m) => Buffer.from(m[1]!, 'base64').toString('utf8'));
-  return show.stdout + decoded.join('\n');
+/** Everything a history holds as text: as stored (payload bytes base64-decoded), and with its payloads decrypted. */
+async function historyText(workflowId: string): Promise<{ stored: string; decrypted: string }> {
+  const { text, json } = exportHistory(d.config.temporal.address, workflowId);
+  const bytes = (data: string | undefined) => Buffer.from(data ?? '', 'base64').toString('utf8');
+  const payloads = payloadsIn(json).map((p) => p.payload);
+  const decrypted = await decodePayloads(d.client.options.loadedDataConverter, payloads.map(payloadFromJson));
+  return {
+    stored: [text, ...payloads.map((p) => bytes(p.data))].join('\n'),
+    decrypted: [text, ...decrypted.map((p) => Buffer.from(p.data ?? []).toString('utf8'))].join('\n'),
+  };
 }
 
 describe('a deployment with a secret', () => {
@@ -73,8 +79,11 @@ describe('a deployment with a secret', () => {
 
     const [container] = (await containersOf(d, app))[node.id]!;
     const inspect = JSON.stringify(await d.engines.node(node.id).getContainer(container!.name).inspect());
-    const histories = [`${app}-1`, `${app}-1/${node.id}`].map(historyText).join('\n');
+    const exported = await Promise.all([`${app}-1`, `${app}-1/${node.id}`].map(historyText));
+    const histories = exported.map((h) => `${h.stored}\n${h.decrypted}`).join('\n');
     expect(histories).toContain(ref); // the reference travels; it is what the search below must not confuse with the value
+    // Encrypted: as stored, the history does not even show the request (the reference is part of it).
+    expect(exported.map((h) => h.stored).join('\n')).not.toContain(ref);
     // The logs were captured (they name the deployment), so finding nothing in them means something.
     expect(logs.join('')).toContain(`${app}-1`);
     const hits = {

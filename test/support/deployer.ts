@@ -10,6 +10,7 @@ import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporal
 import type { Admin, Consumer, Kafka } from 'kafkajs';
 import { Engines } from '../../activities/engines';
 import { createBridge } from '../../src/bridge/bridge';
+import { dataConverter } from '../../src/codec/data-converter';
 import { loadConfig, type Config } from '../../src/config';
 import { LABELS } from '../../src/container-spec';
 import { loadInventory } from '../../src/inventory';
@@ -61,7 +62,10 @@ async function collect<T>(consumer: Consumer, topic: string, parse: (v: unknown)
   });
 }
 
-export async function startDeployer(name: string, options: { worker?: boolean; bridgeLogLevel?: 'info' | 'warn' } = {}): Promise<TestDeployer> {
+export async function startDeployer(
+  name: string,
+  options: { worker?: boolean; /** false: no bridge in this process (a test runs its own). */ bridge?: boolean; bridgeLogLevel?: 'info' | 'warn'; /** An inventory other than the stack's. */ inventoryPath?: string } = {},
+): Promise<TestDeployer> {
   if (!runtimeInstalled) {
     Runtime.install({ logger: new DefaultLogger('WARN') });
     runtimeInstalled = true;
@@ -74,9 +78,11 @@ export async function startDeployer(name: string, options: { worker?: boolean; b
     DEPLOYER_EVENTS_TOPIC: `${run}.events`,
     DEPLOYER_DLQ_TOPIC: `${run}.requests.dlq`,
     KAFKA_GROUP_ID: `${run}-bridge`,
+    ...(options.inventoryPath !== undefined ? { DEPLOYER_INVENTORY: options.inventoryPath } : {}),
   };
   const config = loadConfig(env);
   const inventory = loadInventory(config.inventoryPath);
+  const converter = dataConverter(config);
   const { topics } = config.kafka;
   const kafka = createKafka(config, run);
   const admin = kafka.admin();
@@ -89,16 +95,18 @@ export async function startDeployer(name: string, options: { worker?: boolean; b
   const producer = createProducer(kafka);
   await producer.connect();
   const connection = await Connection.connect({ address: config.temporal.address });
-  const client = new Client({ connection, namespace: config.temporal.namespace });
+  const client = new Client({ connection, namespace: config.temporal.namespace, dataConverter: converter });
   const nativeConnection = await NativeConnection.connect({ address: config.temporal.address });
   const worker: Worker | undefined =
-    options.worker === false ? undefined : await createWorker({ config, producer, client, connection: nativeConnection, workflowsPath: require.resolve('../../workflows') });
+    options.worker === false ? undefined : await createWorker({ config, producer, client, connection: nativeConnection, dataConverter: converter, workflowsPath: require.resolve('../../workflows') });
   const workerRun = worker?.run();
 
-  const bridgeConsumer = kafka.consumer({ groupId: config.kafka.groupId });
-  await bridgeConsumer.connect();
-  const bridge = createBridge({ config, client, consumer: bridgeConsumer, producer, inventory: () => inventory, log: createLogger('bridge', options.bridgeLogLevel ?? 'warn') });
-  await bridge.run();
+  const bridgeConsumer = options.bridge === false ? undefined : kafka.consumer({ groupId: config.kafka.groupId });
+  if (bridgeConsumer !== undefined) {
+    await bridgeConsumer.connect();
+    const bridge = createBridge({ config, client, consumer: bridgeConsumer, producer, inventory: () => inventory, log: createLogger('bridge', options.bridgeLogLevel ?? 'warn') });
+    await bridge.run();
+  }
 
   const events: StatusEvent[] = [];
   const deadLetters: DeadLetter[] = [];
@@ -132,7 +140,7 @@ export async function startDeployer(name: string, options: { worker?: boolean; b
       return partitions.reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
     },
     async stop() {
-      await Promise.allSettled([bridgeConsumer.disconnect(), eventConsumer.disconnect(), dlqConsumer.disconnect()]);
+      await Promise.allSettled([bridgeConsumer?.disconnect(), eventConsumer.disconnect(), dlqConsumer.disconnect()]);
       worker?.shutdown();
       await workerRun;
       await producer.disconnect();
@@ -190,6 +198,20 @@ export function spawnWorker(d: TestDeployer): ChildProcess {
   if (!existsSync(entry)) throw new Error(`${entry} is missing: run npm run build first (npm test does)`);
   const child = spawn(process.execPath, [entry], { env: { ...d.env, DEPLOYER_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'ignore', 'pipe'] });
   child.stderr!.on('data', () => undefined);
+  return child;
+}
+
+/** A bridge in its own process (the compiled one), for tests that kill it; its log lines (JSON) are collected in `log`. */
+export function spawnBridge(d: TestDeployer, log: string[]): ChildProcess {
+  const entry = resolve(__dirname, '../../dist/src/bridge/main.js');
+  if (!existsSync(entry)) throw new Error(`${entry} is missing: run npm run build first (npm test does)`);
+  const child = spawn(process.execPath, [entry], { env: { ...d.env, DEPLOYER_LOG_LEVEL: 'info' }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let rest = '';
+  child.stderr!.on('data', (chunk: Buffer) => {
+    const lines = (rest + chunk.toString()).split('\n');
+    rest = lines.pop()!;
+    log.push(...lines.filter(Boolean));
+  });
   return child;
 }
 

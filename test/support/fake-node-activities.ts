@@ -6,7 +6,8 @@ import type { Activities } from '../../activities';
 import { createLockActivities } from '../../activities/lock';
 import type { NodeContainer } from '../../activities/docker';
 import { Context } from '@temporalio/activity';
-import { BuildFailedError, HealthCheckFailedError, InvalidContainerError } from '../../src/errors';
+import { BuildFailedError, DependencyNotReadyError, HealthCheckFailedError, InvalidContainerError } from '../../src/errors';
+import type { ApplicationState } from '../../src/operation-plan';
 import type { PlannedNode } from '../../src/plan';
 import type { StatusEvent } from '../../src/schemas/event';
 
@@ -17,7 +18,13 @@ export interface FakeWorld {
   hanging: Set<string>;
   /** Nodes whose restore fails for good. */
   unrestorable: Set<string>;
+  /** Nodes whose engine refuses to stop containers. */
+  unstoppable: Set<string>;
   failBuild: boolean;
+  /** What the application history answers for a Rollback, Scale or Undeploy, newest first. */
+  history: ApplicationState[];
+  /** Applications that never become ready as dependencies. */
+  missingDependencies: Set<string>;
   calls: string[];
   events: StatusEvent[];
 }
@@ -28,7 +35,10 @@ export function newWorld(nodeIds: string[]): FakeWorld {
     unhealthy: new Set(),
     hanging: new Set(),
     unrestorable: new Set(),
+    unstoppable: new Set(),
     failBuild: false,
+    history: [],
+    missingDependencies: new Set(),
     calls: [],
     events: [],
   };
@@ -83,6 +93,7 @@ export function fakeActivities(world: () => FakeWorld, taskQueue: string, client
     },
     async stopContainers({ nodeId, names }) {
       log(`stop ${nodeId}`);
+      if (world().unstoppable.has(nodeId)) throw new InvalidContainerError(`engine of ${nodeId} refuses to stop the containers`);
       for (const c of on(nodeId)) if (names.includes(c.name)) c.running = false;
     },
     async startContainer({ nodeId, name }) {
@@ -114,6 +125,24 @@ export function fakeActivities(world: () => FakeWorld, taskQueue: string, client
       }
       if (world().unhealthy.has(nodeId)) throw new HealthCheckFailedError(nodeId, container, 'GET / answered 500');
       return { probes: 1, elapsedMs: 1 };
+    },
+    async startContainers({ nodeId, names }) {
+      log(`restart ${nodeId}`);
+      for (const c of on(nodeId)) if (names.includes(c.name)) c.running = true;
+    },
+    async removeApplication({ nodeId, application }) {
+      log(`remove ${nodeId}`);
+      const removed = on(nodeId).filter((c) => c.name.startsWith(`${application}--`)).map((c) => c.name);
+      world().nodes[nodeId] = on(nodeId).filter((c) => !removed.includes(c.name));
+      return removed;
+    },
+    async applicationHistory() {
+      return world().history;
+    },
+    async waitForDependencies({ dependencies, nodeIds, deadlineMs }) {
+      log('dependencies');
+      const missing = dependencies.filter((d) => world().missingDependencies.has(d)).flatMap((d) => nodeIds.map((n) => `${d} has no running container on ${n}`));
+      if (missing.length > 0) throw new DependencyNotReadyError(missing, deadlineMs);
     },
     async publishEvents(events) {
       world().events.push(...events);

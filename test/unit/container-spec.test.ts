@@ -44,6 +44,58 @@ describe('container spec', () => {
     expect(create.HostConfig?.PortBindings).toEqual({ '80/tcp': [{ HostPort: '8081' }] });
   });
 
+  it('publishes one container port on every host port it is bound to, udp apart from tcp', () => {
+    const request = deployRequestSchema.parse({
+      ...minimal,
+      container: {
+        network: 'bridge',
+        ports: [
+          { container: 80, host: 8081 },
+          { container: 80, host: 8082 },
+          { container: 53, protocol: 'udp' },
+        ],
+      },
+    });
+    const { create } = containerSpec({ request, node, image, replica: 0, previous: [] });
+    expect(create.ExposedPorts).toEqual({ '80/tcp': {}, '53/udp': {} });
+    expect(create.HostConfig?.PortBindings).toEqual({ '80/tcp': [{ HostPort: '8081' }, { HostPort: '8082' }], '53/udp': [{ HostPort: '53' }] });
+  });
+
+  it('runs on the host network with restart policy unless-stopped, no limits and no mounts by default', () => {
+    const request = deployRequestSchema.parse({ ...minimal, container: { ports: [{ container: 80, host: 8081 }] } });
+    const { create, files } = containerSpec({ request, node, image, replica: 0, previous: [] });
+    expect(create.HostConfig).toEqual({ NetworkMode: 'host', RestartPolicy: { Name: 'unless-stopped' } });
+    expect(create.ExposedPorts).toBeUndefined();
+    expect(create.Cmd).toBeUndefined();
+    expect(files).toEqual([]);
+  });
+
+  it('carries the network mode, restart policy, read-only volumes and file modes of the request', () => {
+    const request = deployRequestSchema.parse({
+      ...minimal,
+      container: {
+        network: 'none',
+        restartPolicy: 'on-failure',
+        volumes: [{ name: 'web-data', target: '/data', readOnly: true }],
+        files: [{ path: '/usr/local/bin/start', content: '#!/bin/sh\n', mode: 0o755 }],
+        resources: { memoryMb: 6 },
+      },
+    });
+    const { create, files } = containerSpec({ request, node, image, replica: 0, previous: [] });
+    expect(create.HostConfig).toEqual({
+      NetworkMode: 'none',
+      RestartPolicy: { Name: 'on-failure' },
+      Mounts: [{ Type: 'volume', Source: 'web-data', Target: '/data', ReadOnly: true }],
+      Memory: 6 * 1024 * 1024,
+    });
+    expect(create.Labels?.[LABELS.restartPolicy]).toBe('on-failure');
+    expect(files).toEqual([{ path: '/usr/local/bin/start', content: '#!/bin/sh\n', mode: 0o755 }]);
+  });
+
+  it('accepts no memory limit below the 6 MB the engine allows', () => {
+    expect(deployRequestSchema.safeParse({ ...minimal, container: { resources: { memoryMb: 5 } } }).success).toBe(false);
+  });
+
   it('names containers deterministically, one per replica, and keeps ids that differ only in ":" apart', () => {
     expect(containerName('web', 'd-1', 0)).toBe(containerName('web', 'd-1', 0));
     expect(containerName('web', 'a:b', 0)).not.toBe(containerName('web', 'a_b', 0));
@@ -61,6 +113,14 @@ describe('container spec', () => {
       healthCheck: { tcp: { port: 80 } },
     });
     expect(healthTarget(bridged, node, bridged.healthCheck)).toEqual({ kind: 'tcp', host: '10.77.0.12', port: 8081 });
+  });
+
+  it('runs exec and docker checks through the engine, with the command as given', () => {
+    const exec = deployRequestSchema.parse({ ...minimal, healthCheck: { exec: { command: ['test', '-f', '/tmp/ready'] } } });
+    expect(healthTarget(exec, node, exec.healthCheck)).toEqual({ kind: 'exec', command: ['test', '-f', '/tmp/ready'] });
+    const docker = deployRequestSchema.parse({ ...minimal, healthCheck: { docker: {}, intervalMs: 250 } });
+    expect(healthTarget(docker, node, docker.healthCheck)).toEqual({ kind: 'docker' });
+    expect(healthPolicy(docker.healthCheck)).toEqual({ intervalMs: 250, timeoutMs: 2000, healthyAfter: 1, deadlineMs: 60000 });
   });
 
   it('checks only that the container runs when the request has no health check', () => {

@@ -1,7 +1,14 @@
 import { formatPath, parseRequest } from '../../src/bridge/parse';
+import { inventorySchema } from '../../src/schemas/inventory';
 import { contractExample } from '../fixtures/requests';
 
-const ctx = { knownNodes: new Set(['fog-1', 'fog-2', 'fog-3']), maxBytes: 4096 };
+const node = (id: string, allow?: unknown) => ({ id, docker: { host: id, port: 2375 }, address: id, ...(allow ? { allow } : {}) });
+const inventory = inventorySchema.parse({
+  registry: { push: '127.0.0.1:5000', pull: '10.77.0.1:5000' },
+  buildHost: { docker: { socketPath: '/run/docker.sock' } },
+  nodes: [node('fog-1', { capabilities: ['NET_ADMIN'], hostPaths: ['/data'] }), node('fog-2'), node('fog-3')],
+});
+const ctx = { inventory, maxBytes: 4096 };
 const buf = (v: unknown) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v));
 const withoutUnsupported = { ...contractExample, container: { ...contractExample.container, secrets: [] }, dependsOn: [] };
 
@@ -44,8 +51,37 @@ describe('parsing a request message', () => {
   });
 
   it('names unknown fields as not part of the contract', () => {
+    const parsed = parseRequest(buf({ ...withoutUnsupported, container: { capAdd: ['SYS_ADMIN'] } }), ctx);
+    expect(parsed).toMatchObject({ ok: false, reason: 'container: unknown field "capAdd": not part of the contract' });
+  });
+
+  it('rejects an option a node of the request does not allow, naming the node, and keeps the deploymentId for the Rejected event', () => {
     const parsed = parseRequest(buf({ ...withoutUnsupported, container: { privileged: true } }), ctx);
-    expect(parsed).toMatchObject({ ok: false, reason: 'container: unknown field "privileged": not part of the contract' });
+    expect(parsed).toMatchObject({
+      ok: false,
+      reason: "container.privileged: privileged mode is not allowed on node 'fog-1' (inventory: nodes[fog-1].allow.privileged) (and 2 more problems)",
+      deploymentId: 'd-20261123-0001',
+      application: 'temp-sensor',
+    });
+    if (!parsed.ok) expect(parsed.issues.map((i) => i.message.match(/node '([^']+)'/)![1])).toEqual(['fog-1', 'fog-2', 'fog-3']);
+  });
+
+  it('accepts the options the inventory allows on every node of the request, and only there', () => {
+    const container = { capabilities: ['NET_ADMIN'], mounts: [{ source: '/data/sensor', target: '/mnt/data' }] };
+    expect(parseRequest(buf({ ...withoutUnsupported, nodes: ['fog-1'], container }), ctx).ok).toBe(true);
+    expect(parseRequest(buf({ ...withoutUnsupported, nodes: ['fog-1'], container: { ...container, mounts: [{ source: '/database', target: '/mnt/data' }] } }), ctx)).toMatchObject({
+      ok: false,
+      reason: "container.mounts[0].source: a bind mount of host path /database is not allowed on node 'fog-1' (inventory: nodes[fog-1].allow.hostPaths)",
+    });
+    expect(parseRequest(buf({ ...withoutUnsupported, nodes: ['fog-1', 'fog-2'], container }), ctx)).toMatchObject({
+      ok: false,
+      reason: "container.capabilities[0]: capability NET_ADMIN is not allowed on node 'fog-2' (inventory: nodes[fog-2].allow.capabilities) (and 1 more problem)",
+    });
+  });
+
+  it('reports an unknown node before any policy question', () => {
+    const parsed = parseRequest(buf({ ...withoutUnsupported, nodes: ['fog-9'], container: { privileged: true } }), ctx);
+    expect(parsed).toMatchObject({ ok: false, reason: "nodes[0]: unknown node 'fog-9'" });
   });
 
   it('lists the valid kinds when the kind is unknown', () => {

@@ -1,18 +1,40 @@
 import { deployRequestSchema, requestSchema } from '../../src/schemas/request';
 import { contractExample, minimal } from '../fixtures/requests';
 
+/** Defaults of the options that reach past the container's sandbox: none of them. */
+const sandboxDefaults = { privileged: false, capabilities: [], devices: [], pid: 'private', ipc: 'private', mounts: [] };
+
 describe('request schema', () => {
   it('accepts the contract example unchanged', () => {
     const parsed = deployRequestSchema.parse(contractExample);
-    expect(parsed).toEqual({ ...contractExample, strategy: { ...contractExample.strategy, pauseTimeoutMs: 3600000 }, container: { ...contractExample.container, ports: [{ container: 8080, host: 8080, protocol: 'tcp' }], volumes: [{ name: 'temp-sensor-data', target: '/data', readOnly: false }], files: [{ path: '/etc/temp-sensor/config.json', content: '{"intervalSeconds": 5}' }] } });
+    expect(parsed).toEqual({
+      ...contractExample,
+      strategy: { ...contractExample.strategy, pauseTimeoutMs: 3600000, dependencyTimeoutMs: 300000 },
+      container: {
+        ...contractExample.container,
+        ports: [{ container: 8080, host: 8080, protocol: 'tcp' }],
+        volumes: [{ name: 'temp-sensor-data', target: '/data', readOnly: false }],
+        files: [{ path: '/etc/temp-sensor/config.json', content: '{"intervalSeconds": 5}' }],
+        ...sandboxDefaults,
+      },
+    });
   });
 
   it('fills the contract defaults of a minimal request', () => {
     expect(deployRequestSchema.parse(minimal)).toEqual({
       ...minimal,
       replicasPerNode: 1,
-      container: { env: {}, secrets: [], files: [], ports: [], volumes: [], network: 'host', restartPolicy: 'unless-stopped' },
-      strategy: { maxParallel: 1, onFailure: 'rollback', pauseTimeoutMs: 3600000 },
+      container: {
+        env: {},
+        secrets: [],
+        files: [],
+        ports: [],
+        volumes: [],
+        network: 'host',
+        restartPolicy: 'unless-stopped',
+        ...sandboxDefaults,
+      },
+      strategy: { maxParallel: 1, onFailure: 'rollback', pauseTimeoutMs: 3600000, dependencyTimeoutMs: 300000 },
       dependsOn: [],
     });
   });
@@ -32,7 +54,26 @@ describe('request schema', () => {
     ['a file path with ..', { container: { files: [{ path: '/etc/../root/x', content: '' }] } }, '".."'],
     ['a relative file path', { container: { files: [{ path: 'etc/x', content: '' }] } }, 'absolute path'],
     ['a build context with ..', { application: { ...contractExample.application, source: { context: '/srv/../etc' } } }, 'absolute directory'],
-    ['privileged mode', { container: { privileged: true } }, 'privileged'],
+    ['privileged mode as a string', { container: { privileged: 'true' } }, 'privileged'],
+    ['a Docker HostConfig field', { container: { capAdd: ['SYS_ADMIN'] } }, 'capAdd'],
+    ['a capability with the CAP_ prefix', { container: { capabilities: ['CAP_NET_ADMIN'] } }, 'without the CAP_ prefix'],
+    ['every capability at once', { container: { capabilities: ['ALL'] } }, 'Linux capability name'],
+    ['a capability named twice', { container: { capabilities: ['NET_ADMIN', 'NET_ADMIN'] } }, 'twice'],
+    ['more than 64 capabilities', { container: { capabilities: Array.from({ length: 65 }, () => 'NET_ADMIN') } }, 'capabilities'],
+    ['a device outside /dev', { container: { devices: [{ host: '/etc/shadow' }] } }, 'below /dev/'],
+    ['a device path that climbs out of /dev', { container: { devices: [{ host: '/dev/../etc/shadow' }] } }, '".."'],
+    ['a device given as a string', { container: { devices: ['/dev/sda'] } }, 'devices.0'],
+    ['a device permission Docker does not know', { container: { devices: [{ host: '/dev/sda', permissions: 'x' }] } }, 'permissions'],
+    ['a pid mode other than host', { container: { pid: 'container:other' } }, 'pid'],
+    ['an ipc mode other than host', { container: { ipc: 'shareable' } }, 'ipc'],
+    ['a relative mount source', { container: { mounts: [{ source: 'data', target: '/data' }] } }, 'absolute path'],
+    ['a mount source with ..', { container: { mounts: [{ source: '/data/../etc', target: '/data' }] } }, '".."'],
+    ['a mount source with a trailing slash', { container: { mounts: [{ source: '/data/', target: '/data' }] } }, 'empty segments'],
+    ['a mount source with a control character', { container: { mounts: [{ source: '/data\n/x', target: '/data' }] } }, 'control characters'],
+    ['a mount source with a colon', { container: { mounts: [{ source: '/data:/etc', target: '/data' }] } }, '":" or ","'],
+    ['a mount onto the container root', { container: { mounts: [{ source: '/data', target: '/' }] } }, 'not "/"'],
+    ['a mount with a Docker mount type', { container: { mounts: [{ type: 'bind', source: '/', target: '/host' }] } }, 'type'],
+    ['more than 32 mounts', { container: { mounts: Array.from({ length: 33 }, (_, i) => ({ source: '/data', target: `/m${i}` })) } }, 'mounts'],
     ['an unknown top-level field', { hostPid: true }, 'hostPid'],
     ['a deploymentId with a space', { deploymentId: 'a b' }, 'letters, digits'],
     ['a secret reference that climbs out', { container: { secrets: [{ name: 'S', ref: 'a/../../etc/shadow' }] } }, '".." segments'],
@@ -42,6 +83,34 @@ describe('request schema', () => {
     expect(result.success).toBe(false);
     const text = result.error!.issues.map((i) => `${i.path.join('.')}: ${i.message} ${'keys' in i ? i.keys.join(',') : ''}`).join('\n');
     expect(text).toContain(message);
+  });
+
+  it('accepts the options that reach past the sandbox, with safe defaults, leaving the nodes to the node policy', () => {
+    const parsed = deployRequestSchema.parse({
+      ...minimal,
+      container: {
+        privileged: true,
+        capabilities: ['NET_ADMIN', 'SYS_TIME'],
+        devices: [{ host: '/dev/ttyUSB0' }, { host: '/dev/i2c-1', container: '/dev/i2c', permissions: 'r' }],
+        pid: 'host',
+        ipc: 'host',
+        mounts: [{ source: '/data/sensor', target: '/mnt/data' }, { source: '/', target: '/host', readOnly: false }],
+      },
+    });
+    expect(parsed.container).toMatchObject({
+      privileged: true,
+      capabilities: ['NET_ADMIN', 'SYS_TIME'],
+      devices: [
+        { host: '/dev/ttyUSB0', permissions: 'rwm' },
+        { host: '/dev/i2c-1', container: '/dev/i2c', permissions: 'r' },
+      ],
+      pid: 'host',
+      ipc: 'host',
+      mounts: [
+        { source: '/data/sensor', target: '/mnt/data', readOnly: true },
+        { source: '/', target: '/host', readOnly: false },
+      ],
+    });
   });
 
   it('tells the request kinds apart by "kind"', () => {

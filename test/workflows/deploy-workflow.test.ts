@@ -8,7 +8,7 @@ import { deployRequestSchema, type DeployRequestInput } from '../../src/schemas/
 import { isTerminal } from '../../src/schemas/event';
 import { SEARCH_ATTRIBUTES } from '../../src/search-attributes';
 import { decideUpdate } from '../../workflows/definitions';
-import { deployWorkflow, type DeploymentResult } from '../../workflows/deploy';
+import { deployWorkflow, scaleWorkflow, undeployWorkflow, type DeploymentResult } from '../../workflows/deploy';
 import { fakeActivities, newWorld, running, type FakeWorld } from '../support/fake-node-activities';
 import { temporalBinary } from '../support/temporal-binary';
 
@@ -276,3 +276,56 @@ async function waitUntil(predicate: () => boolean, timeoutMs = 20_000): Promise<
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+describe('scale and undeploy workflows (fake node activities)', () => {
+  beforeEach(() => {
+    world = newWorld(NODES);
+    seedVersion1();
+    // What the seeded deployment left behind, as the history activity reports it.
+    world.history = [{ deploymentId: 'old', request: request({ deploymentId: 'old', application: { name: 'web', version: '1', image: 'reg:5000/web:1' }, nodes: NODES }) }];
+  });
+
+  it('takes the application off the named nodes only after reading what ran there, then removes it', async () => {
+    const result = await env.client.workflow.execute(undeployWorkflow, {
+      workflowId: `wf-undeploy-${++counter}`,
+      taskQueue,
+      args: [{ kind: 'Undeploy', deploymentId: `wf-undeploy-${counter}`, application: 'web', nodes: ['fog-1', 'fog-3'] }],
+    });
+
+    expect(result.status).toBe('Succeeded');
+    expect([running(world, 'fog-1'), running(world, 'fog-2'), running(world, 'fog-3')]).toEqual([[], ['1'], []]);
+    expect([world.nodes['fog-1'], world.nodes['fog-3']]).toEqual([[], []]);
+    expect(world.calls).toEqual(['stop fog-1', 'stop fog-3', 'remove fog-1', 'remove fog-3']);
+    expect(result.state?.request.nodes).toEqual(['fog-2']);
+  });
+
+  it('starts again what it stopped, newest first, when taking the application off a later node fails', async () => {
+    world.unstoppable.add('fog-2');
+    const id = `wf-undeploy-${++counter}`;
+    const failure = await env.client.workflow
+      .execute(undeployWorkflow, { workflowId: id, taskQueue, args: [{ kind: 'Undeploy', deploymentId: id, application: 'web' }] })
+      .catch((e: unknown) => e);
+
+    expect(failure).toBeInstanceOf(WorkflowFailedError);
+    const result = ((failure as WorkflowFailedError).cause as ApplicationFailure).details![0] as DeploymentResult;
+    expect(result.status).toBe('RolledBack');
+    expect(result.reason).toContain('refuses to stop');
+    expect(NODES.map((n) => running(world, n))).toEqual([['1'], ['1'], ['1']]);
+    expect(world.calls).toEqual(['stop fog-1', 'stop fog-2', 'restart fog-2', 'restart fog-1']);
+    expect(world.events.filter((e) => isTerminal(e.phase)).map((e) => e.phase)).toEqual(['RolledBack']);
+  });
+
+  it('scales in: rolls the current version out on the remaining nodes before taking it off the others', async () => {
+    const id = `wf-scale-${++counter}`;
+    const result = await env.client.workflow.execute(scaleWorkflow, {
+      workflowId: id,
+      taskQueue,
+      args: [{ kind: 'Scale', deploymentId: id, application: 'web', nodes: ['fog-2'], replicasPerNode: 2 }],
+    });
+
+    expect(result.status).toBe('Succeeded');
+    expect(NODES.map((n) => running(world, n))).toEqual([[], ['1', '1'], []]);
+    expect(world.calls.indexOf('verify fog-2')).toBeLessThan(world.calls.indexOf('stop fog-1'));
+    expect(world.calls.filter((c) => c === 'build')).toEqual([]);
+  });
+});

@@ -3,23 +3,64 @@
 // run, a rollback that could not reach a node, node children and an application lock)
 // are replayed against the current code. A change that would break deployments already
 // running in production fails here; make such a change with `patched()` instead.
+// The fixtures are stored decrypted; one is replayed encrypted too, as a worker with payload
+// encryption writes it, with a throwaway key, so that the replayer's codec is exercised.
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { EncryptionCodec } from '../../src/codec/encryption-codec';
+import { payloadFromJson, payloadToJson, type JsonPayload } from '../../src/codec/payload-json';
+import { loadPayloadKeys } from '../../src/codec/payload-keys';
 
 jest.setTimeout(120_000);
 
 const root = resolve(__dirname, '../..');
 const dir = join(root, 'test/fixtures/histories');
+let work: string;
+
+beforeAll(() => {
+  work = mkdtempSync(join(tmpdir(), 'replay-fixtures-'));
+});
+
+afterAll(() => {
+  rmSync(work, { recursive: true, force: true });
+});
+
+/** The history (JSON) with every workflow, activity and child input and result encrypted. */
+async function encryptHistory(value: unknown, codec: EncryptionCodec, key?: string): Promise<unknown> {
+  if (Array.isArray(value)) return Promise.all(value.map((v) => encryptHistory(v, codec)));
+  if (value === null || typeof value !== 'object') return value;
+  const o = value as Record<string, unknown>;
+  if ((key === 'input' || key === 'result') && Array.isArray(o.payloads)) {
+    return { payloads: (await codec.encode((o.payloads as JsonPayload[]).map(payloadFromJson))).map(payloadToJson) };
+  }
+  return Object.fromEntries(await Promise.all(Object.entries(o).map(async ([k, v]) => [k, await encryptHistory(v, codec, k)])));
+}
 
 describe('recorded workflow histories', () => {
-  it('replay against the current workflow code without nondeterminism errors', () => {
+  it('replay against the current workflow code without nondeterminism errors, also when their payloads are encrypted', async () => {
     const files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
     expect(files.length).toBeGreaterThanOrEqual(10);
-    const run = spawnSync(process.execPath, [join(root, 'scripts/replay-histories.js'), dir], { cwd: root, encoding: 'utf8' });
-    expect(run.status).toBe(0);
+    const histories = join(work, 'histories');
+    mkdirSync(histories);
+    for (const f of files) copyFileSync(join(dir, f), join(histories, f));
+
+    const keysFile = join(work, 'payload-keys.json');
+    writeFileSync(keysFile, JSON.stringify({ current: 'test', keys: { test: randomBytes(32).toString('base64') } }), { mode: 0o600 });
+    const encrypted = JSON.stringify(await encryptHistory(JSON.parse(readFileSync(join(dir, 'deploy-succeeded.json'), 'utf8')), new EncryptionCodec(loadPayloadKeys(keysFile))));
+    expect(encrypted).toContain(Buffer.from('binary/encrypted').toString('base64'));
+    writeFileSync(join(histories, 'deploy-succeeded.encrypted.json'), encrypted);
+
+    const run = spawnSync(process.execPath, [join(root, 'scripts/replay-histories.js'), histories], {
+      cwd: root,
+      encoding: 'utf8',
+      env: { ...process.env, DEPLOYER_PAYLOAD_ENCRYPTION: 'on', DEPLOYER_PAYLOAD_KEYS_FILE: keysFile },
+    });
+    expect({ status: run.status, stderr: run.status === 0 ? undefined : run.stderr }).toEqual({ status: 0 });
     const results = run.stdout.trim().split('\n').map((l) => JSON.parse(l) as { file: string; ok: boolean; error?: string });
-    expect(results.map((r) => r.file).sort()).toEqual(files);
+    expect(results.map((r) => r.file).sort()).toEqual([...files, 'deploy-succeeded.encrypted.json'].sort());
     expect(results.filter((r) => !r.ok)).toEqual([]);
   });
 });

@@ -1,0 +1,60 @@
+// Application history adapter: what Temporal remembers of an application's past operations.
+// Every successful Deploy, Rollback, Scale or Undeploy returns the state it left behind;
+// this reads those states back, newest first, from Temporal's visibility store (search
+// attribute DeployerApplication) so that a Rollback, Scale or Undeploy knows what runs.
+import { type Client, WorkflowNotFoundError } from '@temporalio/client';
+import type { ApplicationState } from '../src/operation-plan';
+import { SEARCH_ATTRIBUTES } from '../src/search-attributes';
+
+/** The workflow types whose results carry an application state. */
+export const OPERATION_WORKFLOWS = ['deployWorkflow', 'rollbackWorkflow', 'scaleWorkflow', 'undeployWorkflow'] as const;
+
+/** How many past states are read: enough to find the version before the current one. */
+const DEPTH = 50;
+
+/** Thrown while an earlier operation of the application is still closing; the activity retries. */
+export class EarlierOperationRunningError extends Error {
+  override readonly name = 'EarlierOperationRunningError';
+}
+
+const quoted = (s: string) => `"${s.replace(/["\\]/g, '')}"`;
+
+export function createHistoryActivities(client: Client) {
+  return {
+    /**
+     * The application's states, newest first, as left by operations that completed before
+     * `self` started. An operation that started earlier has held the application's lock
+     * before `self` and released it just before it closes; its close may not be visible yet,
+     * so this waits (by failing, and being retried) until it is.
+     */
+    async applicationHistory({ application, self }: { application: string; self: { workflowId: string; runId: string } }): Promise<ApplicationState[]> {
+      const me = await client.workflow.getHandle(self.workflowId, self.runId).describe();
+      const ofApp = `${SEARCH_ATTRIBUTES.application.name} = ${quoted(application)}`;
+      const isOperation = (type: string) => (OPERATION_WORKFLOWS as readonly string[]).includes(type);
+
+      for await (const w of client.workflow.list({ query: `${ofApp} AND ExecutionStatus = "Running" AND StartTime < "${me.startTime.toISOString()}"` })) {
+        if (isOperation(w.type) && !(w.workflowId === self.workflowId && w.runId === self.runId)) {
+          throw new EarlierOperationRunningError(`waiting for ${w.workflowId} to close`);
+        }
+      }
+      const completed: { workflowId: string; runId: string; closed: number }[] = [];
+      for await (const w of client.workflow.list({ query: `${ofApp} AND ExecutionStatus = "Completed"` })) {
+        if (isOperation(w.type)) completed.push({ workflowId: w.workflowId, runId: w.runId, closed: w.closeTime?.getTime() ?? 0 });
+      }
+      completed.sort((a, b) => b.closed - a.closed);
+      const states: ApplicationState[] = [];
+      for (const w of completed.slice(0, DEPTH)) {
+        try {
+          const result = (await client.workflow.getHandle(w.workflowId, w.runId).result()) as { state?: ApplicationState } | undefined;
+          if (result?.state !== undefined) states.push(result.state);
+        } catch (err) {
+          // Gone past the namespace's retention between the list and the read: not history any more.
+          if (!(err instanceof WorkflowNotFoundError)) throw err;
+        }
+      }
+      return states;
+    },
+  };
+}
+
+export type HistoryActivities = ReturnType<typeof createHistoryActivities>;

@@ -1,0 +1,91 @@
+// Node policy: container options that reach past the sandbox (privileged mode, added
+// capabilities, devices, the host's PID and IPC namespaces, host networking, host bind
+// mounts) would hand a node to whoever writes the request, so each is refused unless the
+// node's inventory entry allows it (`allow`, src/schemas/inventory.ts; default deny, host
+// networking excepted). The bridge checks before it starts a deployment, the worker again
+// before it touches a node. Pure: container-spec.ts, which workflow code runs, imports
+// `privilegedHostConfig`.
+import type { HostConfig } from 'dockerode';
+import { DEFAULT_NODE_ALLOW, type Inventory, type NodeAllow } from './schemas/inventory';
+import type { ContainerOptions } from './schemas/request';
+
+/**
+ * The options the policy judges. Every field is optional because requests recorded in
+ * workflow histories before these options existed lack them; absent means the default.
+ */
+export type NodeAccessOptions = Partial<Pick<ContainerOptions, 'privileged' | 'capabilities' | 'devices' | 'pid' | 'ipc' | 'network' | 'mounts'>>;
+
+export interface PolicyViolation {
+  path: (string | number)[];
+  message: string;
+}
+
+/** Segments of an absolute path; undefined when it is relative or not normalised, which no allow-list can cover. */
+function segments(path: string): string[] | undefined {
+  if (!path.startsWith('/')) return undefined;
+  const parts = path.split('/').filter((s) => s !== '');
+  return parts.some((s) => s === '.' || s === '..') ? undefined : parts;
+}
+
+/**
+ * Whether `path` is `prefix` or lies below it. Compared by segment, so that "/data" covers
+ * "/data/x" but not "/database"; a path with "." or ".." segments is never covered, since
+ * "/data/../etc" names "/etc".
+ */
+export function isWithin(path: string, prefix: string): boolean {
+  const p = segments(path);
+  const q = segments(prefix);
+  return p !== undefined && q !== undefined && q.length <= p.length && q.every((s, i) => p[i] === s);
+}
+
+/**
+ * Every option of the request that a node of it does not allow: one violation per option
+ * and node, in the order of the request's nodes, each naming the inventory entry that would
+ * allow it. Nodes the inventory does not know are left to the unknown-node check.
+ */
+export function policyViolations(request: { nodes: readonly string[]; container?: NodeAccessOptions }, inventory: Inventory): PolicyViolation[] {
+  const { privileged = false, capabilities = [], devices = [], pid = 'private', ipc = 'private', network = 'host', mounts = [] } = request.container ?? {};
+  const out: PolicyViolation[] = [];
+  for (const id of request.nodes) {
+    const node = inventory.nodes.find((n) => n.id === id);
+    if (node === undefined) continue;
+    const allow: NodeAllow = node.allow ?? DEFAULT_NODE_ALLOW;
+    const deny = (path: (string | number)[], what: string, entry: keyof NodeAllow, hint = '') =>
+      out.push({ path, message: `${what} is not allowed on node '${id}' (inventory: nodes[${id}].allow.${entry})${hint}` });
+
+    if (privileged && !allow.privileged) deny(['container', 'privileged'], 'privileged mode', 'privileged');
+    capabilities.forEach((cap, i) => {
+      if (!allow.capabilities.includes(cap)) deny(['container', 'capabilities', i], `capability ${cap}`, 'capabilities');
+    });
+    devices.forEach((device, i) => {
+      if (!allow.devices.some((d) => isWithin(device.host, d))) deny(['container', 'devices', i, 'host'], `device ${device.host}`, 'devices');
+    });
+    if (pid === 'host' && !allow.hostPid) deny(['container', 'pid'], "the host's PID namespace", 'hostPid');
+    if (ipc === 'host' && !allow.hostIpc) deny(['container', 'ipc'], "the host's IPC namespace", 'hostIpc');
+    // Host is the default network, so a request that never mentions it is refused here too: the hint says what to send instead.
+    if (network === 'host' && !allow.hostNetwork) deny(['container', 'network'], 'the host network', 'hostNetwork', '; set container.network to "bridge" or "none"');
+    mounts.forEach((mount, i) => {
+      if (!allow.hostPaths.some((prefix) => isWithin(mount.source, prefix))) deny(['container', 'mounts', i, 'source'], `a bind mount of host path ${mount.source}`, 'hostPaths');
+    });
+  }
+  return out;
+}
+
+/**
+ * The part of the create-container HostConfig that carries these options; empty for a
+ * request that uses none of them. Host mounts go in `Binds` rather than `Mounts`, which
+ * holds the request's named volumes.
+ */
+export function privilegedHostConfig(container: NodeAccessOptions): Pick<HostConfig, 'Privileged' | 'CapAdd' | 'Devices' | 'PidMode' | 'IpcMode' | 'Binds'> {
+  const { privileged = false, capabilities = [], devices = [], pid = 'private', ipc = 'private', mounts = [] } = container;
+  return {
+    ...(privileged ? { Privileged: true } : {}),
+    ...(capabilities.length > 0 ? { CapAdd: [...capabilities] } : {}),
+    ...(devices.length > 0
+      ? { Devices: devices.map((d) => ({ PathOnHost: d.host, PathInContainer: d.container ?? d.host, CgroupPermissions: d.permissions })) }
+      : {}),
+    ...(pid === 'host' ? { PidMode: 'host' } : {}),
+    ...(ipc === 'host' ? { IpcMode: 'host' } : {}),
+    ...(mounts.length > 0 ? { Binds: mounts.map((m) => `${m.source}:${m.target}:${m.readOnly ? 'ro' : 'rw'}`) } : {}),
+  };
+}

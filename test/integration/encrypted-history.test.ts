@@ -1,0 +1,134 @@
+// Encrypted workflow history on the real stack: exported with the Temporal CLI, as an
+// operator (or anyone with access to the Temporal server) would, every workflow and activity
+// payload of a deployment is ciphertext naming its key, and the application's name and the
+// deploymentId cannot be read in any payload. The codec server gives the request back to a
+// caller holding the codec token, and to no one else; it answers the Temporal UI's CORS
+// preflight.
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { createCodecServer } from '../../src/codec/codec-server';
+import { ENCRYPTED_ENCODING, EncryptionCodec, KEY_ID_METADATA } from '../../src/codec/encryption-codec';
+import type { JsonPayload } from '../../src/codec/payload-json';
+import { loadPayloadKeys } from '../../src/codec/payload-keys';
+import { Secret } from '../../src/config';
+import { createLogger } from '../../src/log';
+import { removeApplication, startDeployer, type TestDeployer } from '../support/deployer';
+import { exportHistory, payloadsIn, type FoundPayload } from '../support/history';
+
+jest.setTimeout(180_000);
+
+const app = `it-encrypted-${Date.now().toString(36)}`;
+const deploymentId = `${app}-1`;
+const port = 18140;
+const token = randomBytes(24).toString('base64url');
+const ui = 'http://127.0.0.1:8233';
+let d: TestDeployer;
+let server: Server;
+let codecUrl: string;
+let request: Record<string, unknown>;
+let workflowInput: JsonPayload;
+
+const b64 = (s: string) => Buffer.from(s).toString('base64');
+// Search attributes stay readable by design: the server indexes them for the UI's queries.
+const isSearchAttribute = (p: FoundPayload) => /\.(searchAttributes|upsertWorkflowSearchAttributesEventAttributes)\./.test(p.path);
+
+beforeAll(async () => {
+  d = await startDeployer('encrypted');
+  const keys = loadPayloadKeys(d.config.payloadEncryption.keysPath);
+  server = createCodecServer({ codec: new EncryptionCodec(keys), token: new Secret(token), origins: [ui], log: createLogger('codec-server', 'warn') });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  codecUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+afterAll(async () => {
+  server?.close();
+  if (d) {
+    await removeApplication(d, app);
+    await d.stop();
+  }
+});
+
+describe('workflow history of a deployment', () => {
+  it('holds every workflow and activity payload encrypted with the current key, the application unreadable', async () => {
+    const node = d.inventory.nodes[0]!;
+    request = {
+      kind: 'Deploy',
+      deploymentId,
+      application: { name: app, version: '1', image: `${d.inventory.registry.pull}/busybox:1` },
+      nodes: [node.id],
+      container: { command: ['sh', '-c', `trap 'exit 0' TERM; httpd -f -p ${port} -h / & wait`] },
+      healthCheck: { tcp: { port }, intervalMs: 200 },
+    };
+    await d.send(request);
+    expect((await d.terminal(deploymentId)).at(-1)!.phase).toBe('Succeeded');
+
+    const { current } = loadPayloadKeys(d.config.payloadEncryption.keysPath);
+    const found = [deploymentId, `${deploymentId}/${node.id}`].flatMap((id) => payloadsIn(exportHistory(d.config.temporal.address, id).json));
+    const payloads = found.filter((p) => !isSearchAttribute(p));
+    // The kinds of payload a deployment writes are all there, so that "every" below means something.
+    for (const kind of [
+      /workflowExecutionStartedEventAttributes\.input\./,
+      /activityTaskScheduledEventAttributes\.input\./,
+      /activityTaskCompletedEventAttributes\.result\./,
+      /startChildWorkflowExecutionInitiatedEventAttributes\.input\./,
+      /childWorkflowExecutionCompletedEventAttributes\.result\./,
+      /workflowExecutionCompletedEventAttributes\.result\./,
+    ]) {
+      expect({ kind: kind.source, found: payloads.some((p) => kind.test(p.path)) }).toEqual({ kind: kind.source, found: true });
+    }
+
+    const notEncrypted = payloads.filter((p) => p.payload.metadata?.encoding !== b64(ENCRYPTED_ENCODING) || p.payload.metadata?.[KEY_ID_METADATA] !== b64(current));
+    expect(notEncrypted).toEqual([]);
+    const stored = payloads.map((p) => Buffer.from(p.payload.data ?? '', 'base64').toString('latin1')).join('\n');
+    expect({ application: stored.includes(app), deploymentId: stored.includes(deploymentId) }).toEqual({ application: false, deploymentId: false });
+
+    workflowInput = found.find((p) => p.path === 'events.0.workflowExecutionStartedEventAttributes.input.payloads.0')!.payload;
+  });
+
+  it('is decrypted by the codec server for a caller with the token, giving back the request sent', async () => {
+    const res = await fetch(`${codecUrl}/decode`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}`, 'X-Namespace': d.config.temporal.namespace },
+      body: JSON.stringify({ payloads: [workflowInput] }),
+    });
+    expect(res.status).toBe(200);
+    const { payloads } = (await res.json()) as { payloads: JsonPayload[] };
+    expect(payloads).toHaveLength(1);
+    expect(Buffer.from(payloads[0]!.metadata!.encoding!, 'base64').toString()).toBe('json/plain');
+    const decoded = JSON.parse(Buffer.from(payloads[0]!.data!, 'base64').toString('utf8'));
+    expect(decoded).toMatchObject(request);
+    expect(decoded.application.name).toBe(app);
+    expect(decoded.nodes).toEqual([d.inventory.nodes[0]!.id]);
+  });
+
+  it('is not decrypted by the codec server for a caller without the token or with a wrong one', async () => {
+    const body = JSON.stringify({ payloads: [workflowInput] });
+    const without = await fetch(`${codecUrl}/decode`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body });
+    expect(without.status).toBe(401);
+    expect(without.headers.get('www-authenticate')).toMatch(/^Bearer/);
+    expect(await without.text()).not.toContain(app);
+    const wrong = await fetch(`${codecUrl}/decode`, { method: 'POST', headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}x` }, body });
+    expect(wrong.status).toBe(401);
+  });
+
+  it('answers the Temporal UI’s CORS preflight, and no other origin’s', async () => {
+    const preflight = (origin: string) =>
+      fetch(`${codecUrl}/decode`, {
+        method: 'OPTIONS',
+        headers: { Origin: origin, 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'content-type,authorization,x-namespace' },
+      });
+    const res = await preflight(ui);
+    expect(res.status).toBe(204);
+    expect({
+      origin: res.headers.get('access-control-allow-origin'),
+      credentials: res.headers.get('access-control-allow-credentials'),
+      methods: res.headers.get('access-control-allow-methods'),
+      headers: res.headers.get('access-control-allow-headers'),
+    }).toEqual({ origin: ui, credentials: 'true', methods: 'POST, OPTIONS', headers: 'Content-Type, Authorization, X-Namespace' });
+    const other = await preflight('http://evil.example');
+    expect(other.headers.get('access-control-allow-origin')).toBeNull();
+  });
+});

@@ -205,6 +205,29 @@ export const deployRequestSchema = z.strictObject({
   healthCheck: healthCheckSchema.optional(),
   strategy: strategySchema.default(() => strategySchema.parse({})),
   dependsOn: z.array(applicationNameSchema).max(64).default([]),
+}).superRefine((r, ctx) => {
+  // Port mappings the node could not honour are refused, not silently dropped.
+  const { network, ports } = r.container;
+  ports.forEach((p, i) => {
+    if (network === 'none') {
+      ctx.addIssue({ code: 'custom', path: ['container', 'ports', i], message: 'a container with network "none" has no ports to publish: use network "bridge" or "host"' });
+    } else if (network === 'host' && p.host !== undefined && p.host !== p.container) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['container', 'ports', i, 'host'],
+        message: `with network "host" the container's port ${p.container} is the node's port ${p.container}; omit "host" or use network "bridge" to publish it as ${p.host}`,
+      });
+    }
+  });
+  // On a bridge network a probe from outside reaches only published ports.
+  const probed = r.healthCheck?.http?.port ?? r.healthCheck?.tcp?.port;
+  if (network === 'bridge' && probed !== undefined && !ports.some((p) => p.container === probed && p.protocol === 'tcp')) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['healthCheck', r.healthCheck?.http ? 'http' : 'tcp', 'port'],
+      message: `port ${probed} is not published: with network "bridge" add { "container": ${probed} } to container.ports`,
+    });
+  }
 });
 
 export const cancelRequestSchema = z.strictObject({ kind: z.literal('Cancel'), deploymentId: deploymentIdSchema });

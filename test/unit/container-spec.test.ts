@@ -62,7 +62,7 @@ describe('container spec', () => {
   });
 
   it('runs on the host network with restart policy unless-stopped, no limits and no mounts by default', () => {
-    const request = deployRequestSchema.parse({ ...minimal, container: { ports: [{ container: 80, host: 8081 }] } });
+    const request = deployRequestSchema.parse({ ...minimal, container: { ports: [{ container: 80 }] } });
     const { create, files } = containerSpec({ request, node, image, replica: 0, previous: [] });
     expect(create.HostConfig).toEqual({ NetworkMode: 'host', RestartPolicy: { Name: 'unless-stopped' } });
     expect(create.ExposedPorts).toBeUndefined();

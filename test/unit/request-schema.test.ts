@@ -119,3 +119,30 @@ describe('request schema', () => {
     expect(requestSchema.safeParse({ kind: 'Explode', deploymentId: 'd-1' }).success).toBe(false);
   });
 });
+
+describe('port mappings a node could not honour', () => {
+  const withPorts = (container: Record<string, unknown>, healthCheck?: Record<string, unknown>) =>
+    deployRequestSchema.safeParse({ ...minimal, container, ...(healthCheck ? { healthCheck } : {}) });
+  const messages = (r: ReturnType<typeof withPorts>) => (r.success ? [] : r.error.issues.map((i) => [i.path.join('.'), i.message]));
+
+  it('refuses a host port that differs from the container port on the host network, where it would be ignored', () => {
+    expect(messages(withPorts({ network: 'host', ports: [{ container: 8080, host: 9090 }] }))).toEqual([
+      ['container.ports.0.host', `with network "host" the container's port 8080 is the node's port 8080; omit "host" or use network "bridge" to publish it as 9090`],
+    ]);
+    expect(withPorts({ network: 'host', ports: [{ container: 8080, host: 8080 }] }).success).toBe(true);
+    expect(withPorts({ network: 'bridge', ports: [{ container: 8080, host: 9090 }] }).success).toBe(true);
+  });
+
+  it('refuses ports on a container without a network', () => {
+    expect(messages(withPorts({ network: 'none', ports: [{ container: 8080 }] }))).toEqual([
+      ['container.ports.0', 'a container with network "none" has no ports to publish: use network "bridge" or "host"'],
+    ]);
+  });
+
+  it('refuses a health check on a bridge port that is not published, which no probe could reach', () => {
+    expect(messages(withPorts({ network: 'bridge', ports: [] }, { http: { port: 8080 } }))).toEqual([
+      ['healthCheck.http.port', 'port 8080 is not published: with network "bridge" add { "container": 8080 } to container.ports'],
+    ]);
+    expect(withPorts({ network: 'bridge', ports: [{ container: 8080, host: 18080 }] }, { tcp: { port: 8080 } }).success).toBe(true);
+  });
+});

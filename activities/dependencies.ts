@@ -11,7 +11,10 @@ import { engineError, type Engines } from './engines';
 export interface DependencyWait {
   dependencies: string[];
   nodeIds: string[];
-  deadlineMs: number;
+  /** When to give up, as epoch milliseconds: fixed by the workflow, so a retried attempt does not start the clock again. */
+  deadline: number;
+  /** For the reason given when the deadline passes. */
+  timeoutMs: number;
 }
 
 const POLL_MS = 1000;
@@ -19,7 +22,11 @@ const POLL_MS = 1000;
 export function createDependencyActivities(engines: Engines, client: Client) {
   const verified = new Map<string, boolean>();
 
-  /** Whether the operation that made a container ended successfully; a success is final, so it is remembered. */
+  /**
+   * Whether the operation that made a running container ended successfully; a success is
+   * final, so it is remembered. An operation Temporal no longer knows (past its retention)
+   * counts as a success: a failed one's saga would have removed its containers.
+   */
   async function succeeded(deploymentId: string): Promise<boolean> {
     if (verified.get(deploymentId)) return true;
     try {
@@ -27,7 +34,7 @@ export function createDependencyActivities(engines: Engines, client: Client) {
       if (ok) verified.set(deploymentId, true);
       return ok;
     } catch (err) {
-      if (err instanceof WorkflowNotFoundError) return false;
+      if (err instanceof WorkflowNotFoundError) return true;
       throw err;
     }
   }
@@ -40,7 +47,8 @@ export function createDependencyActivities(engines: Engines, client: Client) {
         filters: JSON.stringify({ label: [`${LABELS.managed}=true`, `${LABELS.application}=${application}`], status: ['running'] }),
       });
     } catch (err) {
-      throw engineError(nodeId, err, `listing containers of ${application}`);
+      // Not a reason to stop waiting: the engine may come back before the deadline.
+      return `${application} on ${nodeId} cannot be checked: ${engineError(nodeId, err, 'listing containers').message}`;
     }
     if (list.length === 0) return `${application} has no running container on ${nodeId}`;
     for (const c of list) {
@@ -53,20 +61,20 @@ export function createDependencyActivities(engines: Engines, client: Client) {
 
   return {
     /** Waits until every dependency runs healthy on every node, or fails at the deadline naming what is missing. */
-    async waitForDependencies({ dependencies, nodeIds, deadlineMs }: DependencyWait): Promise<void> {
+    async waitForDependencies({ dependencies, nodeIds, deadline, timeoutMs }: DependencyWait): Promise<void> {
       const ctx = Context.current();
-      const deadline = Date.now() + deadlineMs;
       for (;;) {
         const missing: string[] = [];
         for (const application of dependencies) {
           for (const nodeId of nodeIds) {
+            ctx.heartbeat();
             const problem = await problemOn(application, nodeId);
             if (problem !== undefined) missing.push(problem);
           }
         }
         ctx.heartbeat({ missing });
         if (missing.length === 0) return;
-        if (Date.now() + POLL_MS > deadline) throw new DependencyNotReadyError(missing, deadlineMs);
+        if (Date.now() + POLL_MS > deadline) throw new DependencyNotReadyError(missing, timeoutMs);
         await ctx.sleep(POLL_MS);
       }
     },

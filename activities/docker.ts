@@ -7,6 +7,7 @@ import type Docker from 'dockerode';
 import { pack } from 'tar-stream';
 import { LABELS, type ContainerSpec } from '../src/container-spec';
 import { ImageNotFoundError, RegistryError } from '../src/errors';
+import type { Whereabouts } from '../src/operation-plan';
 import { engineError, statusOf, type Engines } from './engines';
 import type { SecretProvider } from './secrets';
 
@@ -236,17 +237,45 @@ export function createDockerActivities(engines: Engines, secrets: SecretProvider
       }
     },
 
-    /** Starts containers again with their requested restart policy: the undo of taking an application off a node. Idempotent. */
-    async startContainers(input: { nodeId: string; names: string[] }): Promise<void> {
+    /**
+     * Starts containers again with their requested restart policy: the undo of taking an
+     * application off a node. Idempotent; names the containers that are gone, which no undo can bring back.
+     */
+    async startContainers(input: { nodeId: string; names: string[] }): Promise<{ started: string[]; missing: string[] }> {
       const docker = engines.node(input.nodeId);
+      const out = { started: [] as string[], missing: [] as string[] };
       for (const name of input.names) {
         try {
           await startWithPolicy(docker, name);
+          out.started.push(name);
         } catch (err) {
-          // Gone: removed after the operation that stopped it succeeded; nothing to start.
           if (statusOf(err) !== 404) throw engineError(input.nodeId, err, `starting ${name}`);
+          out.missing.push(name);
         }
       }
+      return out;
+    },
+
+    /**
+     * Where the application's containers are, asked of every node's engine at once. A node
+     * whose engine cannot be reached fails the call (and is retried): an operation must not
+     * act on a partial picture.
+     */
+    async whereabouts(input: { application: string }): Promise<Whereabouts> {
+      const nodes = engines.nodeIds();
+      const found = await Promise.all(
+        nodes.map(async (nodeId) => {
+          try {
+            return await listApplication(engines.node(nodeId), input.application);
+          } catch (err) {
+            throw engineError(nodeId, err, `listing containers of ${input.application}`);
+          }
+        }),
+      );
+      return {
+        running: nodes.filter((_, i) => found[i]!.some((c) => c.running)),
+        present: nodes.filter((_, i) => found[i]!.length > 0),
+      };
     },
 
     /** Removes every container of the application from the node; named volumes stay, so data survives. Idempotent. */

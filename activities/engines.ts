@@ -34,6 +34,11 @@ export class Engines {
     return this.client(node.docker);
   }
 
+  /** Every node of the current inventory. */
+  nodeIds(): string[] {
+    return this.inventory().nodes.map((n) => n.id);
+  }
+
   buildHost(): Docker {
     return this.client(this.inventory().buildHost.docker);
   }

@@ -3,7 +3,6 @@
 // The deadline starts when the probing starts, i.e. after the container started, so time
 // spent pulling never counts against it.
 import { connect } from 'node:net';
-import { Writable } from 'node:stream';
 import { Context } from '@temporalio/activity';
 import type Docker from 'dockerode';
 import type { HealthPolicy, HealthTarget } from '../src/container-spec';
@@ -49,26 +48,21 @@ function probeTcp(host: string, port: number, timeoutMs: number): Promise<string
   });
 }
 
-/** How much of a failing exec probe's output goes into the reason: its last words are what an operator needs. */
-const EXEC_OUTPUT_TAIL = 200;
-
+/**
+ * Runs the probe command in the container. Its output is discarded, never quoted in the
+ * reason: it can print anything the container holds, secrets included, and reasons travel
+ * into workflow history, status events and logs.
+ */
 async function probeExec(container: Docker.Container, command: string[], timeoutMs: number): Promise<string | undefined> {
   const what = `exec ${JSON.stringify(command)}`;
   try {
     const exec = await container.exec({ Cmd: command, AttachStdout: true, AttachStderr: true });
     const stream = await exec.start({ hijack: true, stdin: false });
-    let said = '';
-    const sink = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        said = (said + chunk.toString('utf8')).slice(-EXEC_OUTPUT_TAIL);
-        done();
-      },
-    });
-    container.modem.demuxStream(stream, sink, sink);
     const finished = new Promise<void>((resolve) => {
       stream.on('end', resolve);
       stream.on('close', resolve);
       stream.on('error', () => resolve());
+      stream.resume();
     });
     const timedOut = await Promise.race([finished.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), timeoutMs).unref())]);
     if (timedOut) {
@@ -76,9 +70,7 @@ async function probeExec(container: Docker.Container, command: string[], timeout
       return `${what} timed out after ${timeoutMs} ms`;
     }
     const { ExitCode } = await exec.inspect();
-    if (ExitCode === 0) return undefined;
-    const output = said.trim().replace(/\s+/g, ' ');
-    return `${what} exited with ${ExitCode}${output ? `: ${output}` : ''}`;
+    return ExitCode === 0 ? undefined : `${what} exited with ${ExitCode}`;
   } catch (err) {
     // E.g. the container stopped between inspect and exec: a failed probe, not a failed activity,
     // whose retry would start the deadline again.

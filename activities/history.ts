@@ -2,6 +2,7 @@
 // Every successful Deploy, Rollback, Scale or Undeploy returns the state it left behind;
 // this reads those states back, newest first, from Temporal's visibility store (search
 // attribute DeployerApplication) so that a Rollback, Scale or Undeploy knows what runs.
+import { Context } from '@temporalio/activity';
 import { type Client, WorkflowNotFoundError } from '@temporalio/client';
 import type { ApplicationState } from '../src/operation-plan';
 import { SEARCH_ATTRIBUTES } from '../src/search-attributes';
@@ -9,8 +10,6 @@ import { SEARCH_ATTRIBUTES } from '../src/search-attributes';
 /** The workflow types whose results carry an application state. */
 export const OPERATION_WORKFLOWS = ['deployWorkflow', 'rollbackWorkflow', 'scaleWorkflow', 'undeployWorkflow'] as const;
 
-/** How many past states are read: enough to find the version before the current one. */
-const DEPTH = 50;
 
 /** Thrown while an earlier operation of the application is still closing; the activity retries. */
 export class EarlierOperationRunningError extends Error {
@@ -22,12 +21,23 @@ const quoted = (s: string) => `"${s.replace(/["\\]/g, '')}"`;
 export function createHistoryActivities(client: Client) {
   return {
     /**
-     * The application's states, newest first, as left by operations that completed before
-     * `self` started. An operation that started earlier has held the application's lock
-     * before `self` and released it just before it closes; its close may not be visible yet,
-     * so this waits (by failing, and being retried) until it is.
+     * What an operation starts from: the state the newest operation that completed before
+     * `self` started left behind, followed, for a Rollback, by the state it goes back to
+     * (`toVersion`'s newest, or the newest of another version). Only these, so the answer
+     * stays small in the workflow's history whatever the application's past.
+     * An operation that started earlier has held the application's lock before `self` and
+     * released it just before it closes; its close may not be visible yet, so this waits
+     * (by failing, and being retried) until it is.
      */
-    async applicationHistory({ application, self }: { application: string; self: { workflowId: string; runId: string } }): Promise<ApplicationState[]> {
+    async applicationHistory({
+      application,
+      self,
+      rollback,
+    }: {
+      application: string;
+      self: { workflowId: string; runId: string };
+      rollback?: { toVersion?: string };
+    }): Promise<ApplicationState[]> {
       const me = await client.workflow.getHandle(self.workflowId, self.runId).describe();
       const ofApp = `${SEARCH_ATTRIBUTES.application.name} = ${quoted(application)}`;
       const isOperation = (type: string) => (OPERATION_WORKFLOWS as readonly string[]).includes(type);
@@ -43,13 +53,26 @@ export function createHistoryActivities(client: Client) {
       }
       completed.sort((a, b) => b.closed - a.closed);
       const states: ApplicationState[] = [];
-      for (const w of completed.slice(0, DEPTH)) {
+      for (const w of completed) {
+        Context.current().heartbeat();
+        let state: ApplicationState | undefined;
         try {
-          const result = (await client.workflow.getHandle(w.workflowId, w.runId).result()) as { state?: ApplicationState } | undefined;
-          if (result?.state !== undefined) states.push(result.state);
+          state = ((await client.workflow.getHandle(w.workflowId, w.runId).result()) as { state?: ApplicationState } | undefined)?.state;
         } catch (err) {
           // Gone past the namespace's retention between the list and the read: not history any more.
           if (!(err instanceof WorkflowNotFoundError)) throw err;
+        }
+        if (state === undefined) continue;
+        if (states.length === 0) {
+          states.push(state);
+          if (rollback === undefined) break;
+          continue;
+        }
+        const version = state.request.application.version;
+        const wanted = rollback!.toVersion !== undefined ? version === rollback!.toVersion : version !== states[0]!.request.application.version;
+        if (wanted) {
+          states.push(state);
+          break;
         }
       }
       return states;

@@ -12,6 +12,7 @@ import { createHealthActivities } from './health';
 import { createHistoryActivities } from './history';
 import { createInventoryActivities } from './inventory';
 import { createLockActivities } from './lock';
+import { createRecordActivities } from './records';
 import type { SecretProvider } from './secrets';
 
 export interface ActivityDeps {
@@ -20,10 +21,11 @@ export interface ActivityDeps {
   client: Client;
   secrets: SecretProvider;
   eventsTopic: string;
+  recordsTopic: string;
   taskQueue: string;
 }
 
-export function createActivities({ inventory, producer, client, secrets, eventsTopic, taskQueue }: ActivityDeps) {
+export function createActivities({ inventory, producer, client, secrets, eventsTopic, recordsTopic, taskQueue }: ActivityDeps) {
   const engines = new Engines(inventory);
   return {
     ...createInventoryActivities(inventory, taskQueue),
@@ -31,8 +33,9 @@ export function createActivities({ inventory, producer, client, secrets, eventsT
     ...allHeartbeating(createDockerActivities(engines, secrets)),
     ...createHealthActivities(engines),
     ...createEventActivities(producer, eventsTopic),
+    ...createRecordActivities(producer, recordsTopic),
     ...createLockActivities(client, taskQueue),
-    ...createHistoryActivities(client),
+    ...allHeartbeating(createHistoryActivities(client)),
     ...createDependencyActivities(engines, client),
   };
 }

@@ -1,30 +1,27 @@
-// Overhead benchmark: the same deployment to the same nodes, done by the Deployer (Kafka
-// request -> Succeeded event) and by a plain script making the same Docker API calls with
-// the same parallelism, alternated round by round in one run. The machine is shared and
-// noisy, so what counts is the ratio of the two measured side by side, not either time.
-//
-//   npm run bench [-- --rounds N --nodes N]
-import { parseArgs } from 'node:util';
+// Overhead: the same deployment to the same nodes, done by the Deployer (Kafka request ->
+// Succeeded event) and by a plain script making the same Docker API calls with the same
+// parallelism, alternated round by round in one run. The machine is shared and noisy, so
+// what counts is the ratio of the two measured side by side, not either time.
+import { connect } from 'node:net';
 import type Docker from 'dockerode';
 import { containerName, LABELS } from '../src/container-spec';
-import { removeApplication, startDeployer, waitFor, type TestDeployer } from '../test/support/deployer';
+import { removeApplication, waitFor } from '../test/support/deployer';
+import { median, type Bench } from './support';
 
-const { values } = parseArgs({ options: { rounds: { type: 'string', default: '5' }, nodes: { type: 'string', default: '3' } } });
-const rounds = Number(values.rounds);
 const port = 18090;
-const app = `bench-${Date.now().toString(36)}`;
 // sh as PID 1 with a TERM trap, so that stopping the previous version is prompt for both.
 const command = ['sh', '-c', `trap 'exit 0' TERM; httpd -f -p ${port} -h / & wait`];
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+export interface OverheadResult {
+  nodes: number;
+  deployerMs: number[];
+  plainMs: number[];
+  ratios: number[];
 }
 
-async function viaDeployer(d: TestDeployer, nodes: string[], image: string, round: number): Promise<number> {
+async function viaDeployer(b: Bench, app: string, nodes: string[], image: string, round: number): Promise<number> {
   const deploymentId = `${app}-deployer-${round}`;
-  const started = performance.now();
-  await d.send({
+  const producedAt = await b.produce(app, {
     kind: 'Deploy',
     deploymentId,
     application: { name: app, version: `d${round}`, image },
@@ -33,14 +30,13 @@ async function viaDeployer(d: TestDeployer, nodes: string[], image: string, roun
     healthCheck: { tcp: { port }, intervalMs: 50, healthyAfter: 1 },
     strategy: { maxParallel: nodes.length },
   });
-  const events = await d.terminal(deploymentId);
-  const elapsed = performance.now() - started;
-  if (events.at(-1)!.phase !== 'Succeeded') throw new Error(`${deploymentId} ended ${events.at(-1)!.phase}: ${events.at(-1)!.message}`);
-  return elapsed;
+  const end = await b.terminal(deploymentId);
+  if (end.event.phase !== 'Succeeded') throw new Error(`${deploymentId} ended ${end.event.phase}: ${end.event.message}`);
+  return end.receivedAt - producedAt;
 }
 
 /** The Deployer's calls per node, in its order, without Temporal or Kafka. */
-async function plainNode(docker: Docker, address: string, image: string, deploymentId: string, version: string): Promise<void> {
+async function plainNode(docker: Docker, app: string, address: string, image: string, deploymentId: string, version: string): Promise<void> {
   const filters = JSON.stringify({ label: [`${LABELS.managed}=true`, `${LABELS.application}=${app}`] });
   const before = await docker.listContainers({ all: true, filters });
   const previous = before.filter((c) => c.State === 'running').map((c) => c.Names[0]!.slice(1));
@@ -61,7 +57,6 @@ async function plainNode(docker: Docker, address: string, image: string, deploym
   await waitFor('tcp health', async () => {
     const state = (await docker.getContainer(name).inspect()).State;
     if (!state.Running) return undefined;
-    const { connect } = await import('node:net');
     return new Promise<boolean | undefined>((resolve) => {
       const s = connect({ host: address, port });
       s.once('connect', () => (s.destroy(), resolve(true)));
@@ -74,51 +69,47 @@ async function plainNode(docker: Docker, address: string, image: string, deploym
   }
 }
 
-async function viaPlainScript(d: TestDeployer, nodes: string[], image: string, round: number): Promise<number> {
+async function viaPlainScript(b: Bench, app: string, nodes: string[], image: string, round: number): Promise<number> {
   const started = performance.now();
   const deploymentId = `${app}-plain-${round}`;
   await Promise.all(
-    nodes.map((id) => plainNode(d.engines.node(id), d.inventory.nodes.find((n) => n.id === id)!.address, image, deploymentId, `p${round}`)),
+    nodes.map((id) => plainNode(b.d.engines.node(id), app, b.d.inventory.nodes.find((n) => n.id === id)!.address, image, deploymentId, `p${round}`)),
   );
   return performance.now() - started;
 }
 
-async function main(): Promise<void> {
-  const d = await startDeployer('bench');
+export async function overhead(b: Bench, nodeCount: number, rounds: number): Promise<OverheadResult> {
+  const app = `bench-oh${nodeCount}-${Date.now().toString(36)}`;
+  const nodes = b.d.inventory.nodes.slice(0, nodeCount).map((n) => n.id);
+  const image = `${b.d.inventory.registry.pull}/busybox:1`;
   try {
-    const nodes = d.inventory.nodes.slice(0, Number(values.nodes)).map((n) => n.id);
-    const image = `${d.inventory.registry.pull}/busybox:1`;
     // Warm-up: the image reaches every node and both paths have run once before measuring.
-    await viaDeployer(d, nodes, image, 0);
-    await viaPlainScript(d, nodes, image, 0);
-    const deployer: number[] = [];
-    const plain: number[] = [];
+    await viaDeployer(b, app, nodes, image, 0);
+    await viaPlainScript(b, app, nodes, image, 0);
+    const deployerMs: number[] = [];
+    const plainMs: number[] = [];
     for (let r = 1; r <= rounds; r++) {
       // Alternate which goes first, so drift on the machine hits both alike.
       if (r % 2) {
-        deployer.push(await viaDeployer(d, nodes, image, r));
-        plain.push(await viaPlainScript(d, nodes, image, r));
+        deployerMs.push(await viaDeployer(b, app, nodes, image, r));
+        plainMs.push(await viaPlainScript(b, app, nodes, image, r));
       } else {
-        plain.push(await viaPlainScript(d, nodes, image, r));
-        deployer.push(await viaDeployer(d, nodes, image, r));
+        plainMs.push(await viaPlainScript(b, app, nodes, image, r));
+        deployerMs.push(await viaDeployer(b, app, nodes, image, r));
       }
-      console.log(`round ${r}: deployer ${deployer.at(-1)!.toFixed(0)} ms, plain ${plain.at(-1)!.toFixed(0)} ms, ratio ${(deployer.at(-1)! / plain.at(-1)!).toFixed(2)}`);
+      console.log(`  overhead ${nodes.length} node(s) round ${r}: deployer ${deployerMs.at(-1)!.toFixed(0)} ms, plain ${plainMs.at(-1)!.toFixed(0)} ms`);
     }
-    const ratios = deployer.map((t, i) => t / plain[i]!);
-    console.log(`\noverhead, ${nodes.length} node(s), maxParallel ${nodes.length}, ${rounds} rounds (median):`);
-    console.log(`  deployer (Kafka request -> Succeeded event)  ${median(deployer).toFixed(0)} ms`);
-    console.log(`  plain script (same Docker API calls)         ${median(plain).toFixed(0)} ms`);
-    console.log(`  ratio deployer / plain                       ${median(ratios).toFixed(2)}  (per round: ${ratios.map((x) => x.toFixed(2)).join(', ')})`);
+    return { nodes: nodes.length, deployerMs, plainMs, ratios: deployerMs.map((t, i) => t / plainMs[i]!) };
   } finally {
-    await removeApplication(d, app);
-    await d.stop();
+    await removeApplication(b.d, app);
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (err) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+export function describeOverhead(r: OverheadResult): string {
+  return [
+    `overhead, ${r.nodes} node(s), maxParallel ${r.nodes}, ${r.ratios.length} rounds (median):`,
+    `  deployer (Kafka request -> Succeeded event)  ${median(r.deployerMs).toFixed(0)} ms`,
+    `  plain script (same Docker API calls)         ${median(r.plainMs).toFixed(0)} ms`,
+    `  ratio deployer / plain                       ${median(r.ratios).toFixed(2)}  (per round: ${r.ratios.map((x) => x.toFixed(2)).join(', ')})`,
+  ].join('\n');
+}

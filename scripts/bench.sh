@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Benchmarks on the local stack (brought up here). Prints ratios measured side by side.
+# Benchmarks on the local stack (brought up here): every figure a ratio or a distribution
+# measured within one run (see BENCHMARKS.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/npm-install.sh
 npm run --silent build
 bash scripts/stack.sh up
-node dist/bench/overhead.js "$@"
+node dist/bench/main.js "$@"

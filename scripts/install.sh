@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything the local stack needs, from package registries only:
-# Debian (Docker Engine, registry, busybox), the Go module proxy (Temporal CLI dev server)
+# Debian (Docker Engine, registry, busybox, Chromium for the Temporal UI test), the Go module proxy (Temporal CLI dev server)
 # and Maven Central (Apache Kafka). Idempotent: what is already installed is skipped.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -17,6 +17,8 @@ install_debian() {
   command -v openssl >/dev/null || missing+=(openssl)
   command -v java >/dev/null || missing+=(openjdk-17-jre-headless)
   command -v mvn >/dev/null || missing+=(maven)
+  # The browser test drives it headless (playwright-core brings no browser of its own).
+  command -v chromium >/dev/null || missing+=(chromium)
   if [ ${#missing[@]} -gt 0 ]; then
     log "installing Debian packages: ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive

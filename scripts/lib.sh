@@ -8,6 +8,8 @@
 : "${KAFKA_HOME:=$DEPLOYER_CACHE/kafka-$KAFKA_VERSION}"
 : "${TEMPORAL_PORT:=7233}"
 : "${TEMPORAL_UI_PORT:=8233}"
+# How long Temporal keeps closed workflows, the history Rollback and Scale start from.
+: "${TEMPORAL_RETENTION:=720h}"
 : "${KAFKA_PORT:=19092}"
 : "${KAFKA_CONTROLLER_PORT:=19093}"
 : "${REGISTRY_PORT:=5000}"

@@ -191,6 +191,10 @@ up_temporal() {
     --ui-port "$TEMPORAL_UI_PORT" --ui-codec-endpoint "http://127.0.0.1:${DEPLOYER_CODEC_PORT:-8234}" --db-filename "$DEPLOYER_STATE/temporal.db" --log-level warn "${sa[@]}"
   wait_for temporal 60 "$TEMPORAL_BIN" operator cluster health --address "127.0.0.1:$TEMPORAL_PORT"
   wait_for temporal 30 "$TEMPORAL_BIN" operator search-attribute list --address "127.0.0.1:$TEMPORAL_PORT"
+  # Rollback and Scale start from the application's past operations, which Temporal keeps
+  # only this long after they close (the dev server's default is one day).
+  "$TEMPORAL_BIN" operator namespace update --address "127.0.0.1:$TEMPORAL_PORT" --namespace default \
+    --retention "$TEMPORAL_RETENTION" >/dev/null
 }
 
 kafka_java() { java -Xmx512m -Xms256m -Dlog4j.configuration="file:$DEPLOYER_STATE/kafka/log4j.properties" -cp "$KAFKA_HOME/libs/*" "$@"; }
@@ -232,10 +236,13 @@ EOF
   wait_for kafka 90 bash -c "exec 3<>/dev/tcp/127.0.0.1/$KAFKA_PORT"
   local have; have=$(kafka_java org.apache.kafka.tools.TopicCommand --bootstrap-server "127.0.0.1:$KAFKA_PORT" --list 2>/dev/null)
   local topic
-  for topic in "${DEPLOYER_REQUESTS_TOPIC:-deployer.requests}" "${DEPLOYER_EVENTS_TOPIC:-deployer.events}" "${DEPLOYER_DLQ_TOPIC:-deployer.requests.dlq}"; do
+  local records="${DEPLOYER_RECORDS_TOPIC:-deployer.records}"
+  for topic in "${DEPLOYER_REQUESTS_TOPIC:-deployer.requests}" "${DEPLOYER_EVENTS_TOPIC:-deployer.events}" "${DEPLOYER_DLQ_TOPIC:-deployer.requests.dlq}" "$records"; do
     grep -qx "$topic" <<<"$have" && continue
+    # Deployment records keep the latest record per deploymentId, for as long as the topic lives.
+    local extra=(); [ "$topic" = "$records" ] && extra=(--config cleanup.policy=compact)
     kafka_java org.apache.kafka.tools.TopicCommand --bootstrap-server "127.0.0.1:$KAFKA_PORT" --create --if-not-exists \
-      --topic "$topic" --partitions 3 --replication-factor 1 --config max.message.bytes=2097152 >/dev/null
+      --topic "$topic" --partitions 3 --replication-factor 1 --config max.message.bytes=2097152 "${extra[@]}" >/dev/null
   done
 }
 

@@ -22,6 +22,7 @@ export const configSchema = z.object({
   DEPLOYER_REQUESTS_TOPIC: z.string().default('deployer.requests'),
   DEPLOYER_EVENTS_TOPIC: z.string().default('deployer.events'),
   DEPLOYER_DLQ_TOPIC: z.string().default('deployer.requests.dlq'),
+  DEPLOYER_RECORDS_TOPIC: z.string().default('deployer.records'),
   DEPLOYER_INVENTORY: z.string().min(1).optional(),
   DEPLOYER_SECRETS_DIR: z.string().min(1).optional(),
   DEPLOYER_MAX_REQUEST_BYTES: z.coerce.number().int().positive().default(1024 * 1024),
@@ -31,6 +32,9 @@ export const configSchema = z.object({
   DEPLOYER_CODEC_PORT: z.coerce.number().int().min(0).max(65535).default(8234),
   DEPLOYER_CODEC_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   DEPLOYER_CODEC_ORIGINS: list.default(['http://127.0.0.1:8233']),
+  DEPLOYER_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  DEPLOYER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
+  DEPLOYER_BRIDGE_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9465),
 });
 
 /** A setting that must never reach a log: it prints as [redacted]; only reveal() gives the value. */
@@ -57,7 +61,8 @@ export type Config = {
     brokers: string[];
     clientId: string;
     groupId: string;
-    topics: { requests: string; events: string; deadLetters: string };
+    /** `records`: one deployment record per deploymentId, on a compacted topic (README "Deployment records"). */
+    topics: { requests: string; events: string; deadLetters: string; records: string };
     maxRequestBytes: number;
   };
   inventoryPath: string;
@@ -67,6 +72,8 @@ export type Config = {
   payloadEncryption: { enabled: boolean; keysPath: string };
   /** The codec server through which the Temporal UI and CLI show encrypted payloads. */
   codecServer: { host: string; port: number; token?: Secret; origins: string[] };
+  /** Where the worker and the bridge serve their Prometheus metrics (port 0: any free port). */
+  metrics: { host: string; workerPort: number; bridgePort: number };
 };
 
 /** Thrown when the environment holds a setting the Deployer cannot use. */
@@ -89,7 +96,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       brokers: c.KAFKA_BROKERS,
       clientId: c.KAFKA_CLIENT_ID,
       groupId: c.KAFKA_GROUP_ID,
-      topics: { requests: c.DEPLOYER_REQUESTS_TOPIC, events: c.DEPLOYER_EVENTS_TOPIC, deadLetters: c.DEPLOYER_DLQ_TOPIC },
+      topics: { requests: c.DEPLOYER_REQUESTS_TOPIC, events: c.DEPLOYER_EVENTS_TOPIC, deadLetters: c.DEPLOYER_DLQ_TOPIC, records: c.DEPLOYER_RECORDS_TOPIC },
       maxRequestBytes: c.DEPLOYER_MAX_REQUEST_BYTES,
     },
     inventoryPath: c.DEPLOYER_INVENTORY ?? join(statePath, 'inventory.json'),
@@ -104,5 +111,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ...(c.DEPLOYER_CODEC_TOKEN !== undefined ? { token: new Secret(c.DEPLOYER_CODEC_TOKEN) } : {}),
       origins: c.DEPLOYER_CODEC_ORIGINS,
     },
+    metrics: { host: c.DEPLOYER_METRICS_HOST, workerPort: c.DEPLOYER_METRICS_PORT, bridgePort: c.DEPLOYER_BRIDGE_METRICS_PORT },
   };
 }

@@ -28,14 +28,15 @@ function segments(path: string): string[] | undefined {
 }
 
 /**
- * Whether `path` is `prefix` or lies below it. Compared by segment, so that "/data" covers
- * "/data/x" but not "/database"; a path with "." or ".." segments is never covered, since
- * "/data/../etc" names "/etc".
+ * Whether two paths name the same place, compared by segment; a path with "." or ".."
+ * segments never matches. Only exact matches are allowed, never "everything below": Docker
+ * follows symlinks in a bind source, so a container that can write below an allowed
+ * directory could plant a link there to "/" for the next request to mount.
  */
-export function isWithin(path: string, prefix: string): boolean {
+export function samePath(path: string, allowed: string): boolean {
   const p = segments(path);
-  const q = segments(prefix);
-  return p !== undefined && q !== undefined && q.length <= p.length && q.every((s, i) => p[i] === s);
+  const q = segments(allowed);
+  return p !== undefined && q !== undefined && p.length === q.length && q.every((s, i) => p[i] === s);
 }
 
 /**
@@ -58,14 +59,14 @@ export function policyViolations(request: { nodes: readonly string[]; container?
       if (!allow.capabilities.includes(cap)) deny(['container', 'capabilities', i], `capability ${cap}`, 'capabilities');
     });
     devices.forEach((device, i) => {
-      if (!allow.devices.some((d) => isWithin(device.host, d))) deny(['container', 'devices', i, 'host'], `device ${device.host}`, 'devices');
+      if (!allow.devices.some((d) => samePath(device.host, d))) deny(['container', 'devices', i, 'host'], `device ${device.host}`, 'devices');
     });
     if (pid === 'host' && !allow.hostPid) deny(['container', 'pid'], "the host's PID namespace", 'hostPid');
     if (ipc === 'host' && !allow.hostIpc) deny(['container', 'ipc'], "the host's IPC namespace", 'hostIpc');
     // Host is the default network, so a request that never mentions it is refused here too: the hint says what to send instead.
     if (network === 'host' && !allow.hostNetwork) deny(['container', 'network'], 'the host network', 'hostNetwork', '; set container.network to "bridge" or "none"');
     mounts.forEach((mount, i) => {
-      if (!allow.hostPaths.some((prefix) => isWithin(mount.source, prefix))) deny(['container', 'mounts', i, 'source'], `a bind mount of host path ${mount.source}`, 'hostPaths');
+      if (!allow.hostPaths.some((path) => samePath(mount.source, path))) deny(['container', 'mounts', i, 'source'], `a bind mount of host path ${mount.source}`, 'hostPaths');
     });
   }
   return out;

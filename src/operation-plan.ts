@@ -1,7 +1,8 @@
-// Planning Rollback, Scale and Undeploy: pure functions from a request and the application's
-// history (the state every successful operation left behind, newest first) to what the
+// Planning Rollback, Scale and Undeploy: pure functions from a request, the application's
+// history (the state the last successful operation left behind, then the one a Rollback
+// goes back to) and where its containers are now (read from the engines) to what the
 // deployment workflow carries out: a rollout of a known request and image to some nodes,
-// and the nodes to take the application off afterwards. Deploy needs no history.
+// and the nodes to take the application off afterwards. Deploy needs neither.
 // Pure: used inside workflow code.
 import { NotDeployedError, UnknownVersionError } from './errors';
 import type { DeployRequest, OperationRequest } from './schemas/request';
@@ -25,6 +26,14 @@ export interface OperationPlan {
   version?: string;
 }
 
+/** Where the application's containers are now, by the engines' own account. */
+export interface Whereabouts {
+  /** Nodes with a running container of the application. */
+  running: string[];
+  /** Nodes with any container of the application, running or stopped. */
+  present: string[];
+}
+
 const without = (nodes: readonly string[], gone: readonly string[]) => nodes.filter((n) => !gone.includes(n));
 
 /** The last successful state, or a clear reason why there is none to act on. */
@@ -34,14 +43,14 @@ function current(application: string, history: readonly ApplicationState[], what
   return state;
 }
 
-export function planOperation(request: OperationRequest, history: readonly ApplicationState[]): OperationPlan {
+export function planOperation(request: OperationRequest, history: readonly ApplicationState[], where: Whereabouts = { running: [], present: [] }): OperationPlan {
   switch (request.kind) {
     case 'Deploy':
       return { rollout: { request }, drop: [], version: request.application.version };
 
     case 'Rollback': {
       const now = current(request.application, history, 'roll back');
-      if (now.request.nodes.length === 0) throw new NotDeployedError(request.application, `${request.application} runs on no node; deploy it first`);
+      if (where.running.length === 0) throw new NotDeployedError(request.application, `${request.application} runs on no node; deploy it first`);
       const nowVersion = now.request.application.version;
       // Default: the newest version that was healthy before the current one.
       const target =
@@ -56,8 +65,11 @@ export function planOperation(request: OperationRequest, history: readonly Appli
             : `no version of ${request.application} before ${nowVersion} is on record`,
         );
       }
+      if (!hasImage(target)) {
+        throw new UnknownVersionError(request.application, `the image of ${request.application}:${target.request.application.version} is not on record; deploy that version again instead`);
+      }
       return {
-        rollout: { request: { ...target.request, deploymentId: request.deploymentId, nodes: now.request.nodes }, ...digestOf(target) },
+        rollout: { request: { ...target.request, deploymentId: request.deploymentId, nodes: where.running }, ...digestOf(target) },
         drop: [],
         version: target.request.application.version,
       };
@@ -65,39 +77,46 @@ export function planOperation(request: OperationRequest, history: readonly Appli
 
     case 'Scale': {
       const now = current(request.application, history, 'scale');
+      if (!hasImage(now)) throw new NotDeployedError(request.application, `the image of ${request.application}:${now.request.application.version} is not on record; deploy it again instead`);
       return {
         rollout: {
           request: { ...now.request, deploymentId: request.deploymentId, nodes: request.nodes, replicasPerNode: request.replicasPerNode },
           ...digestOf(now),
         },
-        drop: without(now.request.nodes, request.nodes),
+        drop: without(where.present, request.nodes),
         version: now.request.application.version,
       };
     }
 
     case 'Undeploy': {
+      const nodes = request.nodes ?? where.present;
+      if (nodes.length === 0) throw new NotDeployedError(request.application, `${request.application} has no container on any node of the inventory`);
+      const left = without(where.running, nodes);
       const now = history[0];
-      const nodes = request.nodes ?? now?.request.nodes ?? [];
-      if (nodes.length === 0) throw new NotDeployedError(request.application, `${request.application} runs on no node the Deployer knows of; name the nodes to undeploy from`);
-      const left = now === undefined ? [] : without(now.request.nodes, nodes);
-      return { drop: nodes, ...(left.length > 0 ? { version: now!.request.application.version } : {}) };
+      return { drop: nodes, ...(left.length > 0 && now !== undefined ? { version: now.request.application.version } : {}) };
     }
   }
 }
 
-/** The state an operation leaves behind when it succeeds: `deployed` are the nodes its rollout reached. */
+/** A built image is known by its digest; without one the version cannot run again as it was. */
+const hasImage = (s: ApplicationState) => s.request.application.image !== undefined || s.digest !== undefined;
+
+/**
+ * The state an operation leaves behind when it succeeds: `deployed` are the nodes its
+ * rollout reached, `digest` the image it ran (pushed by a Deploy, reused by the others).
+ */
 export function stateAfter(
   request: OperationRequest,
   plan: OperationPlan,
-  deployed: readonly string[],
+  result: { deployed: readonly string[]; digest?: string; where?: Whereabouts },
   history: readonly ApplicationState[],
 ): ApplicationState | undefined {
   if (plan.rollout !== undefined) {
-    return { deploymentId: request.deploymentId, request: { ...plan.rollout.request, nodes: [...deployed] }, ...digestOf(plan.rollout) };
+    return { deploymentId: request.deploymentId, request: { ...plan.rollout.request, nodes: [...result.deployed] }, ...digestOf(result) };
   }
   const now = history[0];
   if (now === undefined) return undefined;
-  return { ...now, deploymentId: request.deploymentId, request: { ...now.request, nodes: without(now.request.nodes, plan.drop) } };
+  return { ...now, deploymentId: request.deploymentId, request: { ...now.request, nodes: without(result.where?.running ?? now.request.nodes, plan.drop) } };
 }
 
 function digestOf(s: { digest?: string }): { digest?: string } {

@@ -2,8 +2,10 @@
 // number of nodes, and its activities go to the node's own task queue, where a worker at
 // the node's site can serve them. Boot is short and explicit: remember what runs, pull,
 // create (with files), stop the old, start the new, verify. Undo is the parent's business:
-// it registered `restoreNode` for this node before starting this workflow.
-import { getExternalWorkflowHandle, proxyActivities, workflowInfo } from '@temporalio/workflow';
+// it registered `restoreNode` for this node before starting this workflow. Every activity
+// carries a summary naming the node and the step, and the current details list the steps so
+// far, so that the Temporal UI reads as the node's own log.
+import { getExternalWorkflowHandle, proxyActivities, setCurrentDetails, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
 import type { DockerActivities } from '../activities/docker';
 import type { HealthActivities } from '../activities/health';
 import { containerSpecs, healthPolicy, healthTarget } from '../src/container-spec';
@@ -11,6 +13,7 @@ import type { PlannedNode } from '../src/plan';
 import type { Phase } from '../src/schemas/event';
 import type { DeployRequest } from '../src/schemas/request';
 import { nodeProgressSignal } from './definitions';
+import { describeTarget, nodeDetails, type NodeStep, type StepState } from './details';
 import { engineCall, healthWait, transfer } from './options';
 
 export interface NodeDeployInput {
@@ -34,33 +37,54 @@ export async function deployNodeWorkflow({ request, node, image }: NodeDeployInp
     const signal = { node: node.id, phase, message };
     reported = reported.then(() => getExternalWorkflowHandle(parent.workflowId).signal(nodeProgressSignal, signal));
   };
-  const onNode = { taskQueue: node.taskQueue };
-  const engine = proxyActivities<DockerActivities>({ ...engineCall, ...onNode });
-  const { pullImage } = proxyActivities<DockerActivities>({ ...transfer, ...onNode });
   const policy = healthPolicy(request.healthCheck);
-  const { waitHealthy } = proxyActivities<HealthActivities>({ ...healthWait(policy), ...onNode });
   const application = request.application.name;
+  const steps: NodeStep[] = [];
+  const show = () => setCurrentDetails(nodeDetails(node.id, steps));
+  /**
+   * Runs one step on the node: its activity's summary names both, and the current details
+   * follow it. The caller gets the activity's own promise, not a wrapper: an extra promise
+   * hop would let the progress signals get ahead of the next activity, and histories recorded
+   * in the other order would no longer replay.
+   */
+  function step<T>(what: string, options: ActivityOptions, run: (options: ActivityOptions) => Promise<T>): Promise<T> {
+    const entry: NodeStep = { step: what, state: 'running' };
+    steps.push(entry);
+    show();
+    const done = run({ ...options, taskQueue: node.taskQueue, summary: `${node.id}: ${what}` });
+    const settle = (state: StepState) => () => {
+      entry.state = state;
+      show();
+    };
+    done.then(settle('done'), settle('failed'));
+    return done;
+  }
+  // Options are per proxy, so each step gets its own (a proxy is only a name lookup).
+  const docker = (options: ActivityOptions) => proxyActivities<DockerActivities>(options);
+  const health = (options: ActivityOptions) => proxyActivities<HealthActivities>(options);
 
   try {
-    const existing = await engine.listApplicationContainers({ nodeId: node.id, application });
+    const existing = await step(`list ${application} containers`, engineCall, (o) => docker(o).listApplicationContainers({ nodeId: node.id, application }));
     // A rerun of this deployment may find its own containers: they are not "previous".
     const previous = existing.filter((c) => c.running && c.deploymentId !== request.deploymentId).map((c) => c.name);
     const specs = containerSpecs(request, node, image, previous);
 
     report('Configuring', `${specs.length} container(s), ${request.container.files.length} file(s), ${Object.keys(request.container.env).length} env var(s)`);
     report('Deploying', `pulling ${image}`);
-    await pullImage({ nodeId: node.id, image });
-    for (const spec of specs) await engine.createContainer({ nodeId: node.id, spec });
+    await step(`pull ${image}`, transfer, (o) => docker(o).pullImage({ nodeId: node.id, image }));
+    for (const spec of specs) await step(`create ${spec.name}`, engineCall, (o) => docker(o).createContainer({ nodeId: node.id, spec }));
     if (previous.length > 0) {
-      await engine.stopContainers({ nodeId: node.id, names: previous });
+      await step(`stop ${previous.join(', ')}`, engineCall, (o) => docker(o).stopContainers({ nodeId: node.id, names: previous }));
       report('Deploying', `stopped previous ${previous.join(', ')}`);
     }
-    for (const spec of specs) await engine.startContainer({ nodeId: node.id, name: spec.name });
+    for (const spec of specs) await step(`start ${spec.name}`, engineCall, (o) => docker(o).startContainer({ nodeId: node.id, name: spec.name }));
     report('Deploying', `container started: ${specs.map((s) => s.name).join(', ')}`);
 
     const target = healthTarget(request, node, request.healthCheck);
     report('Verifying', `waiting for ${target.kind} health check (${policy.healthyAfter} in a row within ${policy.deadlineMs} ms)`);
-    await Promise.all(specs.map((spec) => waitHealthy({ nodeId: node.id, container: spec.name, target, policy })));
+    await Promise.all(
+      specs.map((spec) => step(`verify ${describeTarget(target)}${specs.length > 1 ? ` (${spec.name})` : ''}`, healthWait(policy), (o) => health(o).waitHealthy({ nodeId: node.id, container: spec.name, target, policy }))),
+    );
     report('Verifying', 'healthy');
     return { node: node.id, containers: specs.map((s) => s.name), replaced: previous };
   } finally {

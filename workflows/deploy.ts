@@ -16,7 +16,9 @@ import {
   executeChild,
   getExternalWorkflowHandle,
   isCancellation,
+  patched,
   proxyActivities,
+  setCurrentDetails,
   setHandler,
   upsertMemo,
   upsertSearchAttributes,
@@ -28,9 +30,11 @@ import type { DockerActivities } from '../activities/docker';
 import type { HistoryActivities } from '../activities/history';
 import type { InventoryActivities } from '../activities/inventory';
 import type { LockActivities } from '../activities/lock';
+import type { RecordActivities } from '../activities/records';
 import { planOperation, stateAfter, type ApplicationState } from '../src/operation-plan';
 import { batchesOf, nodeImage, type PlannedNode } from '../src/plan';
 import type { Phase } from '../src/schemas/event';
+import { deploymentRecord } from '../src/schemas/record';
 import type { DeployRequest, OperationRequest, RollbackRequest, ScaleRequest, UndeployRequest } from '../src/schemas/request';
 import { SEARCH_ATTRIBUTES } from '../src/search-attributes';
 import {
@@ -46,8 +50,9 @@ import {
   type NodeState,
 } from './definitions';
 import { deployNodeWorkflow } from './deploy-node';
+import { progressDetails } from './details';
 import { EventLog } from './event-log';
-import { compensation, dependencyWait, engineCall, transfer } from './options';
+import { compensation, dependencyWait, engineCall, publishing, transfer } from './options';
 
 export interface NodeOutcome {
   state: NodeState;
@@ -74,11 +79,15 @@ export const ROLLED_BACK = 'DeploymentRolledBack';
 /** Failure type of a deployment whose rollback could not restore every node. */
 export const ROLLBACK_INCOMPLETE = 'DeploymentRollbackIncomplete';
 
-const { resolveNodes } = proxyActivities<InventoryActivities>(engineCall);
-const { enqueueForLock } = proxyActivities<LockActivities>(engineCall);
-const { buildImage, pushImage } = proxyActivities<BuildActivities>(transfer);
-const { applicationHistory } = proxyActivities<HistoryActivities>(engineCall);
-const { waitForDependencies } = proxyActivities<DependencyActivities>(dependencyWait);
+// Summaries are what the Temporal UI lists for each activity; node steps name their node.
+const { resolveNodes } = proxyActivities<InventoryActivities>({ ...engineCall, summary: 'resolve the nodes in the inventory' });
+const { enqueueForLock } = proxyActivities<LockActivities>({ ...engineCall, summary: "queue for the application's lock" });
+const { buildImage } = proxyActivities<BuildActivities>({ ...transfer, summary: 'build the image on the build host' });
+const { pushImage } = proxyActivities<BuildActivities>({ ...transfer, summary: 'push the image to the registry' });
+const { applicationHistory } = proxyActivities<HistoryActivities>({ ...engineCall, summary: "read the application's history" });
+const { waitForDependencies } = proxyActivities<DependencyActivities>({ ...dependencyWait, summary: 'wait for the applications it depends on' });
+const { whereabouts } = proxyActivities<DockerActivities>({ ...engineCall, summary: "find the application's containers on every node" });
+const { recordDeployment } = proxyActivities<RecordActivities>({ ...publishing, summary: 'write the deployment record' });
 
 /**
  * What actually went wrong: the first application failure in the chain (a named Deployer
@@ -150,8 +159,10 @@ async function runOperation(request: OperationRequest, options: DeployOptions): 
     upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.status, value: p }]);
     events.emit(p, message);
   };
+  // Every change of a node's state redraws the per-node table the UI shows as current details.
   const nodeState = (node: string, state: NodeState, message: string) => {
     progress.nodes[node] = { state, message };
+    setCurrentDetails(progressDetails(progress));
   };
   let granted = false;
   let paused: string[] | undefined;
@@ -190,8 +201,12 @@ async function runOperation(request: OperationRequest, options: DeployOptions): 
     }
 
     // A Deploy says everything itself; the other kinds start from what the application runs now.
-    const history = request.kind === 'Deploy' ? [] : await applicationHistory({ application: application.name, self: me });
-    const plan = planOperation(request, history);
+    const history =
+      request.kind === 'Deploy'
+        ? []
+        : await applicationHistory({ application: application.name, self: me, ...(request.kind === 'Rollback' ? { rollback: { toVersion: request.toVersion } } : {}) });
+    const where = request.kind === 'Deploy' ? undefined : await whereabouts({ application: application.name });
+    const plan = planOperation(request, history, where);
     const rollout = plan.rollout?.request;
     if (request.kind !== 'Deploy') {
       events.about.version = plan.version;
@@ -208,7 +223,8 @@ async function runOperation(request: OperationRequest, options: DeployOptions): 
     const nodes = rollout !== undefined ? await resolveNodes({ nodeIds: rollout.nodes, container: rollout.container }) : [];
     if (rollout !== undefined && rollout.dependsOn.length > 0) {
       events.emit('Accepted', `waiting up to ${rollout.strategy.dependencyTimeoutMs} ms for ${rollout.dependsOn.join(', ')} to run healthy on ${rollout.nodes.join(', ')}`);
-      await waitForDependencies({ dependencies: rollout.dependsOn, nodeIds: rollout.nodes, deadlineMs: rollout.strategy.dependencyTimeoutMs });
+      const timeoutMs = rollout.strategy.dependencyTimeoutMs;
+      await waitForDependencies({ dependencies: rollout.dependsOn, nodeIds: rollout.nodes, deadline: Date.now() + timeoutMs, timeoutMs });
     }
     if (rollout?.application.source !== undefined && digest === undefined) {
       const { source, name, version } = rollout.application;
@@ -252,24 +268,37 @@ async function runOperation(request: OperationRequest, options: DeployOptions): 
     const deployed = nodes.filter((n) => !skipped.has(n.id));
     const dropped = plan.drop.length > 0 ? await resolveNodes({ nodeIds: plan.drop }) : [];
     for (const node of dropped) await takeOff(node);
-    for (const node of dropped) {
-      const removed = await proxyActivities<DockerActivities>({ ...engineCall, taskQueue: node.taskQueue }).removeApplication({ nodeId: node.id, application: application.name });
-      nodeState(node.id, 'Removed', `removed ${removed.join(', ') || 'nothing'}`);
-      events.emit('Deploying', `removed ${removed.join(', ') || 'nothing'}`, node.id);
-    }
     await Promise.all(
       deployed.map((node) =>
-        proxyActivities<DockerActivities>({ ...engineCall, taskQueue: node.taskQueue }).retireOlder({
+        proxyActivities<DockerActivities>({ ...engineCall, taskQueue: node.taskQueue, summary: `${node.id}: retire older versions of ${application.name}` }).retireOlder({
           nodeId: node.id,
           application: application.name,
           deploymentId,
         }),
       ),
     );
+    // The point of no return: the operation has succeeded, so what it stopped goes for good,
+    // even if a cancel arrives now. An engine that refuses leaves the containers stopped
+    // (restart policy "no"), which is said, not undone.
+    await CancellationScope.nonCancellable(async () => {
+      for (const node of dropped) {
+        try {
+          const removed = await proxyActivities<DockerActivities>({ ...compensation, taskQueue: node.taskQueue, summary: `${node.id}: remove ${application.name}` }).removeApplication({
+            nodeId: node.id,
+            application: application.name,
+          });
+          nodeState(node.id, 'Removed', `removed ${removed.join(', ') || 'nothing'}`);
+          events.emit('Deploying', `removed ${removed.join(', ') || 'nothing'}`, node.id);
+        } catch (err) {
+          nodeState(node.id, 'Removed', `stopped; not removed: ${rootMessage(err)}`);
+          events.emit('Deploying', `stopped, but could not remove: ${rootMessage(err)}`, node.id);
+        }
+      }
+    });
     const skippedNote = skipped.size > 0 ? `; skipped ${[...skipped].join(', ')}` : '';
     const droppedNote = dropped.length > 0 ? `${rollout !== undefined ? '; ' : ''}${application.name} removed from ${dropped.map((n) => n.id).join(', ')}` : '';
     const healthyNote = rollout !== undefined ? `${application.name}:${rollout.application.version} healthy on ${deployed.length} node(s)` : '';
-    const state = stateAfter(request, plan, deployed.map((n) => n.id), history);
+    const state = stateAfter(request, plan, { deployed: deployed.map((n) => n.id), ...(digest !== undefined ? { digest } : {}), ...(where ? { where } : {}) }, history);
     return await finish(
       { deploymentId, status: 'Succeeded', image, nodes: outcomes(progress), ...(state !== undefined ? { state } : {}) },
       `${healthyNote}${skippedNote}${droppedNote}`,
@@ -305,6 +334,7 @@ async function runOperation(request: OperationRequest, options: DeployOptions): 
   }
 
   async function deployBatch(rollout: DeployRequest, batch: PlannedNode[], attempt: number): Promise<Record<string, string>> {
+    const { name, version } = rollout.application;
     const settled = await Promise.allSettled(
       batch.map((node) => {
         // Registered before the node is touched: the child may change the node and fail to say so.
@@ -313,10 +343,20 @@ async function runOperation(request: OperationRequest, options: DeployOptions): 
           undo.push({ node: node.id, run: () => restore(node, events, nodeState) });
         }
         nodeState(node.id, 'Deploying', attempt === 0 ? 'starting' : `retry ${attempt}`);
-        return executeChild(deployNodeWorkflow, {
+        const image = nodeImage(rollout, node, digest);
+        const child = executeChild(deployNodeWorkflow, {
           workflowId: attempt === 0 ? `${deploymentId}/${node.id}` : `${deploymentId}/${node.id}/retry-${attempt}`,
-          args: [{ request: rollout, node, image: nodeImage(rollout, node, digest) }],
+          args: [{ request: rollout, node, image }],
+          staticSummary: `${node.id}: deploy ${name}:${version}${attempt === 0 ? '' : ` (retry ${attempt})`}`,
+          staticDetails: `Node **${node.id}** of deployment \`${deploymentId}\`: ${name}:${version} from \`${image}\``,
         });
+        // Healthy as soon as its own child ends, not when the slowest node of the batch does.
+        // Beside the batch, not in its way: one more promise hop would reorder commands.
+        child.then(
+          (result) => nodeState(node.id, 'Healthy', `running ${result.containers.join(', ')}`),
+          () => undefined,
+        );
+        return child;
       }),
     );
     const failed: Record<string, string> = {};
@@ -339,7 +379,7 @@ async function runOperation(request: OperationRequest, options: DeployOptions): 
    * whole operation has succeeded.
    */
   async function takeOff(node: PlannedNode): Promise<void> {
-    const engine = proxyActivities<DockerActivities>({ ...engineCall, taskQueue: node.taskQueue });
+    const engine = proxyActivities<DockerActivities>({ ...engineCall, taskQueue: node.taskQueue, summary: `${node.id}: take ${application.name} off` });
     const running = (await engine.listApplicationContainers({ nodeId: node.id, application: application.name })).filter((c) => c.running).map((c) => c.name);
     undo.push({ node: node.id, run: () => restart(node, running, events, nodeState) });
     nodeState(node.id, 'Deploying', `stopping ${running.join(', ') || 'nothing (not running)'}`);
@@ -348,6 +388,25 @@ async function runOperation(request: OperationRequest, options: DeployOptions): 
   }
 
   async function finish(result: DeploymentResult, message: string): Promise<DeploymentResult> {
+    // Histories recorded before deployment records existed replay without the record. It is
+    // written before the terminal event, so whoever saw that event finds the record too.
+    if (patched('deployment-records')) {
+      const { version } = events.about;
+      const record = deploymentRecord({
+        deploymentId,
+        kind: request.kind,
+        application: application.name,
+        ...(version !== undefined ? { version } : {}),
+        status: result.status,
+        ...(result.reason !== undefined ? { reason: result.reason } : {}),
+        ...(result.image !== undefined ? { image: result.image } : {}),
+        nodes: result.nodes,
+        startedAt: workflowInfo().runStartTime.toISOString(),
+        endedAt: new Date().toISOString(),
+        runId: me.runId,
+      });
+      await CancellationScope.nonCancellable(() => recordDeployment(record));
+    }
     phase(result.status, message);
     await events.flushed();
     // A Retry of this deployment continues the event numbering from here.
@@ -358,7 +417,7 @@ async function runOperation(request: OperationRequest, options: DeployOptions): 
 
 /** The undo of one node; true when the node is back as it was. */
 async function restore(node: PlannedNode, events: EventLog, nodeState: (node: string, state: NodeState, message: string) => void): Promise<boolean> {
-  const { restoreNode } = proxyActivities<DockerActivities>({ ...compensation, taskQueue: node.taskQueue });
+  const { restoreNode } = proxyActivities<DockerActivities>({ ...compensation, taskQueue: node.taskQueue, summary: `${node.id}: restore ${events.about.application}` });
   const { application, deploymentId } = events.about;
   try {
     const { removed, restarted } = await restoreNode({ nodeId: node.id, application, deploymentId });
@@ -375,10 +434,15 @@ async function restore(node: PlannedNode, events: EventLog, nodeState: (node: st
 
 /** The undo of taking an application off a node: start again what ran there. */
 async function restart(node: PlannedNode, names: string[], events: EventLog, nodeState: (node: string, state: NodeState, message: string) => void): Promise<boolean> {
-  const { startContainers } = proxyActivities<DockerActivities>({ ...compensation, taskQueue: node.taskQueue });
+  const { startContainers } = proxyActivities<DockerActivities>({ ...compensation, taskQueue: node.taskQueue, summary: `${node.id}: restart ${names.join(', ') || 'nothing'}` });
   try {
-    await startContainers({ nodeId: node.id, names });
-    const message = `restarted ${names.length ? names.join(', ') : 'nothing'}`;
+    const { started, missing } = await startContainers({ nodeId: node.id, names });
+    if (missing.length > 0) {
+      nodeState(node.id, 'RestoreFailed', `gone: ${missing.join(', ')}`);
+      events.emit('RollingBack', `could not restart ${missing.join(', ')}: the containers are gone`, node.id);
+      return false;
+    }
+    const message = `restarted ${started.length ? started.join(', ') : 'nothing'}`;
     nodeState(node.id, 'RolledBack', message);
     events.emit('RollingBack', message, node.id);
     return true;

@@ -2,18 +2,16 @@
 // contract and acts on it in Temporal. At least once, with the effect of exactly once:
 // the offset is committed only after the request was acted on (workflow started) or
 // dead-lettered, and workflow id = deploymentId makes a redelivered request start nothing.
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { createLockActivities } from '../../activities/lock';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Consumer, KafkaMessage, Producer } from 'kafkajs';
-import { decodePayload } from '../codec/data-converter';
 import type { Config } from '../config';
 import type { Logger } from '../log';
+import { bridgeMetrics } from '../metrics';
 import type { DeadLetter } from '../schemas/dead-letter';
 import type { StatusEvent } from '../schemas/event';
 import type { Inventory } from '../schemas/inventory';
-import { requestSchema, type OperationRequest, type Request } from '../schemas/request';
-import { SEARCH_ATTRIBUTES } from '../search-attributes';
-import type { DeployOptions } from '../../workflows/deploy';
+import type { Request } from '../schemas/request';
+import { createOperations } from '../operations/start';
 import { parseRequest, type Issue } from './parse';
 
 export interface BridgeDeps {
@@ -30,42 +28,12 @@ const MAX_BACKOFF_MS = 30_000;
 
 export type Handled = 'started' | 'duplicate' | 'dead-lettered' | 'cancelled' | 'ignored';
 
-/** The workflow type that carries out each kind of operation. */
-const WORKFLOW_TYPES = { Deploy: 'deployWorkflow', Rollback: 'rollbackWorkflow', Scale: 'scaleWorkflow', Undeploy: 'undeployWorkflow' } as const;
-
-/** What an operator filters on in the Temporal UI, as far as the request says it; the workflow adds the rest once planned. */
-function searchAttributes(request: OperationRequest) {
-  const application = request.kind === 'Deploy' ? request.application.name : request.application;
-  const version = request.kind === 'Deploy' ? request.application.version : request.kind === 'Rollback' ? request.toVersion : undefined;
-  const nodes = request.kind === 'Deploy' || request.kind === 'Scale' ? request.nodes : request.kind === 'Undeploy' ? request.nodes : undefined;
-  return [
-    { key: SEARCH_ATTRIBUTES.application, value: application },
-    ...(version !== undefined ? [{ key: SEARCH_ATTRIBUTES.version, value: version }] : []),
-    { key: SEARCH_ATTRIBUTES.status, value: 'Accepted' },
-    ...(nodes !== undefined ? [{ key: SEARCH_ATTRIBUTES.nodes, value: nodes }] : []),
-  ];
-}
-
-function summary(request: OperationRequest, retry: boolean): string {
-  const prefix = retry ? 'Retry of ' : '';
-  switch (request.kind) {
-    case 'Deploy':
-      return `${prefix}Deploy ${request.application.name}:${request.application.version} to ${request.nodes.join(', ')}`;
-    case 'Rollback':
-      return `${prefix}Rollback ${request.application} to ${request.toVersion ?? 'the previous healthy version'}`;
-    case 'Scale':
-      return `${prefix}Scale ${request.application} to ${request.nodes.join(', ')} x${request.replicasPerNode}`;
-    case 'Undeploy':
-      return `${prefix}Undeploy ${request.application} from ${request.nodes?.join(', ') ?? 'every node'}`;
-  }
-}
-
 /** Where a request came from: what a Retry run remembers, so that a redelivered Retry is recognised. */
 const coordinates = (w: { topic: string; partition: number; offset: string }) => `${w.topic}/${w.partition}/${w.offset}`;
 
 export function createBridge({ config, client, consumer, producer, inventory, log }: BridgeDeps) {
   const { topics } = config.kafka;
-  const { enqueueForLock } = createLockActivities(client, config.temporal.taskQueue);
+  const { startOperation, requestOf } = createOperations(client, config.temporal.taskQueue);
 
   async function deadLetter(where: { topic: string; partition: number; message: KafkaMessage }, reason: string, issues: Issue[]): Promise<void> {
     const value = where.message.value ?? Buffer.alloc(0);
@@ -103,38 +71,6 @@ export function createBridge({ config, client, consumer, producer, inventory, lo
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) return false;
       throw err;
-    }
-  }
-
-  /** The request a deployment's latest run was started with (its first history event). */
-  async function requestOf(deploymentId: string): Promise<OperationRequest> {
-    const history = await client.workflow.getHandle(deploymentId).fetchHistory();
-    const input = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
-    return requestSchema.parse(await decodePayload(client.options.loadedDataConverter, input!)) as OperationRequest;
-  }
-
-  async function startOperation(request: OperationRequest, retry?: { options: DeployOptions; retriedBy: string }): Promise<Handled | Issue[]> {
-    const application = request.kind === 'Deploy' ? request.application.name : request.application;
-    try {
-      const handle = await client.workflow.start(WORKFLOW_TYPES[request.kind], {
-        workflowId: request.deploymentId,
-        taskQueue: config.temporal.taskQueue,
-        args: [request, retry?.options ?? {}],
-        // A deploymentId names one deployment forever: a redelivery, even after it ended,
-        // starts nothing. Only a Retry starts a new run, and only of one that did not succeed.
-        workflowIdReusePolicy: retry ? 'ALLOW_DUPLICATE_FAILED_ONLY' : 'REJECT_DUPLICATE',
-        ...(retry ? { memo: { retriedBy: retry.retriedBy } } : {}),
-        typedSearchAttributes: searchAttributes(request),
-        staticSummary: summary(request, retry !== undefined),
-      });
-      // Queued for the application's lock now, in Kafka order; the workflow enqueues itself too (idempotent).
-      await enqueueForLock({ application, requester: { workflowId: handle.workflowId, runId: handle.firstExecutionRunId } });
-      return 'started';
-    } catch (err) {
-      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-      // The same request again is a redelivery; a different one reusing the id is a mistake to report.
-      if (retry || JSON.stringify(await requestOf(request.deploymentId)) === JSON.stringify(request)) return 'duplicate';
-      return [{ path: ['deploymentId'], message: `'${request.deploymentId}' already names a different deployment; every request needs a new deploymentId` }];
     }
   }
 
@@ -176,6 +112,12 @@ export function createBridge({ config, client, consumer, producer, inventory, lo
   /** Acts on one message. Throws only when it could not act (Temporal or Kafka unreachable): then nothing is committed. */
   async function handle(topic: string, partition: number, message: KafkaMessage): Promise<Handled> {
     const where = { topic, partition, offset: message.offset };
+    // Counted when acted on, so a message handled again after an outage counts once, its whole wait as lag.
+    const acted = (outcome: Handled): Handled => {
+      bridgeMetrics.requests.inc({ outcome });
+      bridgeMetrics.lag.observe(Math.max(0, Date.now() - Number(message.timestamp)) / 1000);
+      return outcome;
+    };
     const parsed = parseRequest(message.value, {
       inventory: inventory(),
       maxBytes: config.kafka.maxRequestBytes,
@@ -187,7 +129,7 @@ export function createBridge({ config, client, consumer, producer, inventory, lo
         await rejected(parsed.deploymentId, parsed.application, parsed.reason);
       }
       log.warn('request rejected', { ...where, deploymentId: parsed.deploymentId, reason: parsed.reason });
-      return 'dead-lettered';
+      return acted('dead-lettered');
     }
     const request: Request = parsed.request;
     const outcome =
@@ -197,10 +139,10 @@ export function createBridge({ config, client, consumer, producer, inventory, lo
       const reason = outcome.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
       await deadLetter({ topic, partition, message }, reason, outcome);
       log.warn('request rejected', { ...where, kind: request.kind, deploymentId: request.deploymentId, reason });
-      return 'dead-lettered';
+      return acted('dead-lettered');
     }
     log.info(`${request.kind} request: ${outcome}`, { ...where, deploymentId: request.deploymentId });
-    return outcome;
+    return acted(outcome);
   }
 
   return {

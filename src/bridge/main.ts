@@ -5,12 +5,14 @@ import { loadConfig } from '../config';
 import { loadInventory } from '../inventory';
 import { createKafka, createProducer } from '../kafka/client';
 import { createLogger } from '../log';
+import { bridgeRegistry, serveMetrics } from '../metrics';
 import { createBridge } from './bridge';
 
 async function main(): Promise<void> {
   const log = createLogger('bridge');
   const config = loadConfig();
   loadInventory(config.inventoryPath); // fail at start, not at the first request
+  const metrics = await serveMetrics(bridgeRegistry, { host: config.metrics.host, port: config.metrics.bridgePort });
   const converter = dataConverter(config);
   const kafka = createKafka(config, `${config.kafka.clientId}-bridge`);
   const producer = createProducer(kafka);
@@ -21,7 +23,7 @@ async function main(): Promise<void> {
   await consumer.connect();
   const bridge = createBridge({ config, client, consumer, producer, inventory: () => loadInventory(config.inventoryPath), log });
   await bridge.run();
-  log.info('bridge started', { topic: config.kafka.topics.requests, group: config.kafka.groupId });
+  log.info('bridge started', { topic: config.kafka.topics.requests, group: config.kafka.groupId, metrics: metrics.url });
 
   const stop = async (signal: string) => {
     log.info('bridge stopping', { signal });

@@ -88,7 +88,8 @@ export function createCodecServer(options: CodecServerOptions): Server {
 
   function authenticated(req: IncomingMessage): boolean {
     const bearer = /^Bearer (.+)$/i.exec(req.headers.authorization ?? '');
-    if (bearer) return isToken(bearer[1]!);
+    if (bearer && isToken(bearer[1]!)) return true;
+    // A UI behind its own login sends that login's token as a bearer too: a session still counts.
     // A cookie rides along with any request the browser makes, whichever page asks; only the UI may use it.
     return hasSession(req) && origins.includes(req.headers.origin ?? '');
   }

@@ -25,22 +25,35 @@ export const dockerEndpointSchema = z.union([
   }),
 ]);
 
+/** Whether `inner` lies strictly below `outer`, compared by segment ("/data" holds "/data/x", not "/database"). */
+const below = (inner: string, outer: string) => {
+  const i = inner.split('/').filter(Boolean);
+  const o = outer.split('/').filter(Boolean);
+  return i.length > o.length && o.every((seg, n) => i[n] === seg);
+};
+
 /**
  * What a node lets a container do beyond the default sandbox. Default deny: whatever is not
  * named here is refused on the node; only host networking is allowed unless set to false,
- * since it is every request's default network. Paths are allowed with
- * everything below them, compared by segment ("/data" covers "/data/x", not "/database").
+ * since it is every request's default network. Paths are allowed exactly as listed, never
+ * what lies below them, and no listed host path may lie below another: a container that
+ * writes in one allowed directory must not be able to put a symlink where another allowed
+ * mount's source is resolved.
  */
 export const nodeAllowSchema = z.strictObject({
   privileged: z.boolean().default(false),
   capabilities: z.array(capabilitySchema).max(64).default([]),
-  /** Host device paths (or directories of them) that containers may be given. */
+  /** Host device paths that containers may be given, each exactly. */
   devices: z.array(devicePathSchema).max(256).default([]),
   hostPid: z.boolean().default(false),
   hostIpc: z.boolean().default(false),
   hostNetwork: z.boolean().default(true),
-  /** Host directories that containers may bind-mount, with everything below them. */
-  hostPaths: z.array(hostPathSchema).max(256).default([]),
+  /** Host paths that containers may bind-mount, each exactly. */
+  hostPaths: z
+    .array(hostPathSchema)
+    .max(256)
+    .default([])
+    .refine((ps) => !ps.some((p) => ps.some((q) => below(p, q))), 'must not list a path below another listed path: a container writing in the outer one could replace the inner one with a symlink'),
 });
 
 /** What a node without an `allow` block allows. */

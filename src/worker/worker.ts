@@ -35,6 +35,7 @@ export async function createWorker({ config, producer, client, connection, dataC
       client,
       secrets: directorySecretProvider(config.secretsPath),
       eventsTopic: config.kafka.topics.events,
+      recordsTopic: config.kafka.topics.records,
       taskQueue: config.temporal.taskQueue,
     }),
   });

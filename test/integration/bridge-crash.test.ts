@@ -4,7 +4,7 @@
 // every request is deployed exactly once.
 import { type ChildProcess } from 'node:child_process';
 import { isTerminal } from '../../src/schemas/event';
-import { containersOf, removeApplication, spawnBridge, startDeployer, waitFor, type TestDeployer } from '../support/deployer';
+import { IDLE, containersOf, removeApplication, spawnBridge, startDeployer, waitFor, type TestDeployer } from '../support/deployer';
 
 jest.setTimeout(240_000);
 
@@ -37,7 +37,7 @@ describe('a bridge crash between starting a workflow and committing its request'
         deploymentId: id,
         application: { name: app, version: id, image: `${d.inventory.registry.pull}/busybox:1` },
         nodes: [d.inventory.nodes[0]!.id],
-        container: { command: ['sleep', '3600'] },
+        container: { command: IDLE },
       });
     }
 

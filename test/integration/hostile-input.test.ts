@@ -5,7 +5,7 @@
 // bridge keeps consuming throughout, and no engine ever sees a container of a bad one.
 import { LABELS } from '../../src/container-spec';
 import { isTerminal } from '../../src/schemas/event';
-import { engineEvents, removeApplication, startDeployer, waitFor, type TestDeployer } from '../support/deployer';
+import { IDLE, engineEvents, removeApplication, startDeployer, waitFor, type TestDeployer } from '../support/deployer';
 
 jest.setTimeout(600_000);
 
@@ -41,7 +41,7 @@ describe('hostile input on the real stack', () => {
       deploymentId: `${apps[i]}-${n}`,
       application: { name: apps[i]!, version: `v${n}`, image: `${d.inventory.registry.pull}/busybox:1` },
       nodes: [node(i)],
-      container: { command: ['sleep', '3600'], env: { N: String(n) } as Record<string, string>, files: [{ path: '/etc/app/n', content: String(n) }] },
+      container: { command: IDLE, env: { N: String(n) } as Record<string, string>, files: [{ path: '/etc/app/n', content: String(n) }] },
     });
     const good: Message[] = [];
     for (let n = 1; n <= 2; n++) for (let i = 0; i < apps.length; i++) good.push({ value: JSON.stringify(valid(i, n)), key: apps[i]!, bad: false, id: `${apps[i]}-${n}` });

@@ -1,11 +1,12 @@
 // Rollback, Scale, Undeploy and dependsOn through Kafka on the real stack: each is a
 // workflow with the same saga as Deploy, and each starts from what the application ran
-// after its last successful operation. Images are really built and pushed; a rollback
-// runs the earlier version's own image again, by digest.
+// after its last successful operation and from where the engines say its containers are.
+// Images are really built and pushed; a rollback runs the earlier version's own image
+// again, by digest.
 import { resolve } from 'node:path';
 import { LABELS } from '../../src/container-spec';
 import { isTerminal, type StatusEvent } from '../../src/schemas/event';
-import { containersOf, httpGet, removeApplication, startDeployer, type TestDeployer } from '../support/deployer';
+import { IDLE, containersOf, httpGet, removeApplication, startDeployer, type TestDeployer } from '../support/deployer';
 
 jest.setTimeout(300_000);
 
@@ -50,7 +51,7 @@ function bgDeploy(deploymentId: string, application: string, nodes: string[], ex
     deploymentId,
     application: { name: application, version: '1', image: `${d.inventory.registry.pull}/busybox:1` },
     nodes,
-    container: { command: ['sleep', '3600'] },
+    container: { command: IDLE },
     strategy: { maxParallel: 3 },
     ...extra,
   };
@@ -70,6 +71,13 @@ async function serving(node: string): Promise<{ version: string; page: string }>
   return { version: 'body' in version ? version.body : version.error, page: 'body' in page ? page.body : page.error };
 }
 
+/** The image a deployment's container on a node was created from. */
+async function imageOn(node: string, deploymentId: string): Promise<string> {
+  const docker = d.engines.node(node);
+  const [c] = await docker.listContainers({ all: true, filters: JSON.stringify({ label: [`${LABELS.deployment}=${deploymentId}`] }) });
+  return (await docker.getContainer(c!.Id).inspect()).Config.Image;
+}
+
 /** Running containers of an application per node, as "version" strings. */
 async function runningVersions(application: string): Promise<Record<string, string[]>> {
   const all = await containersOf(d, application);
@@ -79,12 +87,17 @@ async function runningVersions(application: string): Promise<Record<string, stri
 describe('Rollback', () => {
   it('rolls back by default to the version that was healthy before the current one, with that version\'s own image', async () => {
     expect(await run(webDeploy(`${web}-v1`, 'v1', fog.slice(0, 2)), web)).toMatchObject({ phase: 'Succeeded' });
+    const v1Image = await imageOn(fog[0]!, `${web}-v1`);
+    expect(v1Image).toMatch(/@sha256:[0-9a-f]{64}$/);
     expect(await run(webDeploy(`${web}-v2`, 'v2', fog.slice(0, 2)), web)).toMatchObject({ phase: 'Succeeded' });
     expect(await serving(fog[0]!)).toEqual({ version: 'v2', page: expect.stringContaining('built as v2') });
 
     const end = await run({ kind: 'Rollback', deploymentId: `${web}-rb1`, application: web }, web);
 
     expect(end).toMatchObject({ phase: 'Succeeded', version: 'v1' });
+    // v1's own image, by the digest pushed for it; nothing was built again.
+    expect(await imageOn(fog[0]!, `${web}-rb1`)).toBe(v1Image);
+    expect(d.events.filter((e) => e.deploymentId === `${web}-rb1` && (e.phase === 'Building' || e.phase === 'Pushing'))).toEqual([]);
     for (const node of fog.slice(0, 2)) {
       expect(await serving(node)).toEqual({ version: 'v1', page: expect.stringContaining('built as v1') });
     }
@@ -154,19 +167,22 @@ describe('Scale', () => {
 });
 
 describe('Undeploy', () => {
-  it('takes the application off some nodes, then off every node it still runs on', async () => {
-    expect(await run(bgDeploy(`${bg}-u0`, `${bg}-orphan`, fog), `${bg}-orphan`)).toMatchObject({ phase: 'Succeeded' });
+  it('takes the application off some nodes, then off every node it still runs on, including one the last request did not name', async () => {
+    const orphan = `${bg}-orphan`;
+    expect(await run(bgDeploy(`${bg}-u0`, orphan, fog), orphan)).toMatchObject({ phase: 'Succeeded' });
+    // Version 2 goes to two nodes only: the third keeps running version 1.
+    expect(await run({ ...bgDeploy(`${bg}-u0b`, orphan, fog.slice(0, 2)), application: { name: orphan, version: '2', image: `${d.inventory.registry.pull}/busybox:1` } }, orphan)).toMatchObject({ phase: 'Succeeded' });
 
-    const some = await run({ kind: 'Undeploy', deploymentId: `${bg}-u1`, application: `${bg}-orphan`, nodes: [fog[0]!, fog[2]!] }, `${bg}-orphan`);
+    const some = await run({ kind: 'Undeploy', deploymentId: `${bg}-u1`, application: orphan, nodes: [fog[0]!] }, orphan);
     expect(some.phase).toBe('Succeeded');
-    let all = await containersOf(d, `${bg}-orphan`);
-    expect([all[fog[0]!], all[fog[2]!]]).toEqual([[], []]);
-    expect(all[fog[1]!]!.map((c) => c.state)).toEqual(['running']);
+    let all = await containersOf(d, orphan);
+    expect(all[fog[0]!]).toEqual([]);
+    expect([fog[1]!, fog[2]!].map((n) => all[n]!.filter((c) => c.state === 'running').map((c) => c.version))).toEqual([['2'], ['1']]);
 
-    const rest = await run({ kind: 'Undeploy', deploymentId: `${bg}-u2`, application: `${bg}-orphan` }, `${bg}-orphan`);
+    const rest = await run({ kind: 'Undeploy', deploymentId: `${bg}-u2`, application: orphan }, orphan);
     expect(rest.phase).toBe('Succeeded');
-    expect(rest.message).toContain(`removed from ${fog[1]}`);
-    all = await containersOf(d, `${bg}-orphan`);
+    expect(rest.message).toContain(`removed from ${fog[1]}, ${fog[2]}`);
+    all = await containersOf(d, orphan);
     expect(fog.map((n) => all[n])).toEqual([[], [], []]);
   });
 });

@@ -77,6 +77,7 @@ export async function startDeployer(
     DEPLOYER_REQUESTS_TOPIC: `${run}.requests`,
     DEPLOYER_EVENTS_TOPIC: `${run}.events`,
     DEPLOYER_DLQ_TOPIC: `${run}.requests.dlq`,
+    DEPLOYER_RECORDS_TOPIC: `${run}.records`,
     KAFKA_GROUP_ID: `${run}-bridge`,
     ...(options.inventoryPath !== undefined ? { DEPLOYER_INVENTORY: options.inventoryPath } : {}),
   };
@@ -89,7 +90,10 @@ export async function startDeployer(
   await admin.connect();
   await admin.createTopics({
     waitForLeaders: true,
-    topics: [topics.requests, topics.events, topics.deadLetters].map((topic) => ({ topic, numPartitions: 3, replicationFactor: 1 })),
+    topics: [
+      ...[topics.requests, topics.events, topics.deadLetters].map((topic) => ({ topic, numPartitions: 3, replicationFactor: 1 })),
+      { topic: topics.records, numPartitions: 3, replicationFactor: 1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] },
+    ],
   });
 
   const producer = createProducer(kafka);
@@ -144,13 +148,19 @@ export async function startDeployer(
       worker?.shutdown();
       await workerRun;
       await producer.disconnect();
-      await admin.deleteTopics({ topics: [topics.requests, topics.events, topics.deadLetters] }).catch(() => undefined);
+      await admin.deleteTopics({ topics: [topics.requests, topics.events, topics.deadLetters, topics.records] }).catch(() => undefined);
       await admin.disconnect();
       await connection.close();
       await nativeConnection.close();
     },
   };
 }
+
+/**
+ * A container command that idles until stopped. Not a bare `sleep`: as PID 1 it ignores
+ * SIGTERM, so every stop would wait out the engine's full grace period.
+ */
+export const IDLE = ['sh', '-c', "trap 'exit 0' TERM; sleep 3600 & wait"];
 
 export interface NodeContainerView {
   name: string;

@@ -10,6 +10,7 @@ import { BuildFailedError, DependencyNotReadyError, HealthCheckFailedError, Inva
 import type { ApplicationState } from '../../src/operation-plan';
 import type { PlannedNode } from '../../src/plan';
 import type { StatusEvent } from '../../src/schemas/event';
+import type { DeploymentRecord } from '../../src/schemas/record';
 
 export interface FakeWorld {
   nodes: Record<string, NodeContainer[]>;
@@ -27,6 +28,8 @@ export interface FakeWorld {
   missingDependencies: Set<string>;
   calls: string[];
   events: StatusEvent[];
+  /** Deployment records as written, repeats included. */
+  records: DeploymentRecord[];
 }
 
 export function newWorld(nodeIds: string[]): FakeWorld {
@@ -41,6 +44,7 @@ export function newWorld(nodeIds: string[]): FakeWorld {
     missingDependencies: new Set(),
     calls: [],
     events: [],
+    records: [],
   };
 }
 
@@ -129,6 +133,13 @@ export function fakeActivities(world: () => FakeWorld, taskQueue: string, client
     async startContainers({ nodeId, names }) {
       log(`restart ${nodeId}`);
       for (const c of on(nodeId)) if (names.includes(c.name)) c.running = true;
+      const here = new Set(on(nodeId).map((c) => c.name));
+      return { started: names.filter((n) => here.has(n)), missing: names.filter((n) => !here.has(n)) };
+    },
+    async whereabouts({ application }) {
+      const mine = (n: string) => on(n).filter((c) => c.name.startsWith(`${application}--`));
+      const nodes = Object.keys(world().nodes);
+      return { running: nodes.filter((n) => mine(n).some((c) => c.running)), present: nodes.filter((n) => mine(n).length > 0) };
     },
     async removeApplication({ nodeId, application }) {
       log(`remove ${nodeId}`);
@@ -139,13 +150,16 @@ export function fakeActivities(world: () => FakeWorld, taskQueue: string, client
     async applicationHistory() {
       return world().history;
     },
-    async waitForDependencies({ dependencies, nodeIds, deadlineMs }) {
+    async waitForDependencies({ dependencies, nodeIds, timeoutMs }) {
       log('dependencies');
       const missing = dependencies.filter((d) => world().missingDependencies.has(d)).flatMap((d) => nodeIds.map((n) => `${d} has no running container on ${n}`));
-      if (missing.length > 0) throw new DependencyNotReadyError(missing, deadlineMs);
+      if (missing.length > 0) throw new DependencyNotReadyError(missing, timeoutMs);
     },
     async publishEvents(events) {
       world().events.push(...events);
+    },
+    async recordDeployment(record) {
+      world().records.push(record);
     },
   };
 }

@@ -58,6 +58,9 @@ describe('the codec server', () => {
     expect(defaultPayloadConverter.fromPayload(payloadFromJson(((await fromUi.json()) as { payloads: JsonPayload[] }).payloads[0]!))).toBe('x');
     expect((await post('/decode', encrypted, { 'Content-Type': 'application/json', Cookie: cookie, Origin: 'http://127.0.0.1:9999' })).status).toBe(401);
     expect((await post('/decode', encrypted, { 'Content-Type': 'application/json', Cookie: 'deployer-codec-session=forged', Origin: ui })).status).toBe(401);
+    // A UI behind its own login also sends that login's token as a bearer: the session still counts, the foreign token alone does not.
+    expect((await post('/decode', encrypted, { 'Content-Type': 'application/json', Cookie: cookie, Origin: ui, Authorization: 'Bearer ui-login-token' })).status).toBe(200);
+    expect((await post('/decode', encrypted, { 'Content-Type': 'application/json', Origin: ui, Authorization: 'Bearer ui-login-token' })).status).toBe(401);
   });
 
   it('answers 422, naming the key, for a payload it cannot decrypt', async () => {

@@ -1,6 +1,6 @@
 import { createInventoryActivities } from '../../activities/inventory';
 import { NodePolicyViolationError } from '../../src/errors';
-import { isWithin, policyViolations, privilegedHostConfig } from '../../src/node-policy';
+import { policyViolations, privilegedHostConfig, samePath } from '../../src/node-policy';
 import { inventorySchema, type Inventory } from '../../src/schemas/inventory';
 import { deployRequestSchema, type DeployRequestInput } from '../../src/schemas/request';
 import { minimal } from '../fixtures/requests';
@@ -16,7 +16,7 @@ const open = inventoryWith(
   node('fog-1', {
     privileged: true,
     capabilities: ['NET_ADMIN', 'SYS_TIME'],
-    devices: ['/dev/ttyUSB0', '/dev/bus/usb'],
+    devices: ['/dev/ttyUSB0', '/dev/bus/usb/001/002'],
     hostPid: true,
     hostIpc: true,
     hostPaths: ['/data', '/srv/apps/sensor'],
@@ -31,7 +31,7 @@ const everything: DeployRequestInput['container'] = {
   devices: [{ host: '/dev/ttyUSB0' }],
   pid: 'host',
   ipc: 'host',
-  mounts: [{ source: '/data/sensor', target: '/mnt/data' }],
+  mounts: [{ source: '/data', target: '/mnt/data' }],
 };
 
 describe('node policy', () => {
@@ -46,7 +46,7 @@ describe('node policy', () => {
       { path: ['container', 'devices', 0, 'host'], message: "device /dev/ttyUSB0 is not allowed on node 'fog-2' (inventory: nodes[fog-2].allow.devices)" },
       { path: ['container', 'pid'], message: "the host's PID namespace is not allowed on node 'fog-2' (inventory: nodes[fog-2].allow.hostPid)" },
       { path: ['container', 'ipc'], message: "the host's IPC namespace is not allowed on node 'fog-2' (inventory: nodes[fog-2].allow.hostIpc)" },
-      { path: ['container', 'mounts', 0, 'source'], message: "a bind mount of host path /data/sensor is not allowed on node 'fog-2' (inventory: nodes[fog-2].allow.hostPaths)" },
+      { path: ['container', 'mounts', 0, 'source'], message: "a bind mount of host path /data is not allowed on node 'fog-2' (inventory: nodes[fog-2].allow.hostPaths)" },
     ]);
   });
 
@@ -83,34 +83,35 @@ describe('node policy', () => {
 
   it.each([
     ['the allowed directory itself', '/data', true],
-    ['a path below it', '/data/sensor/today', true],
+    ['a path below it, where a container may have planted a symlink', '/data/sensor/today', false],
     ['a sibling that shares its first letters', '/database', false],
     ['a sibling below a shared prefix', '/data2/x', false],
     ['a path that climbs out of it', '/data/../etc', false],
     ['a path with a "." segment', '/data/./x', false],
     ['a parent of it', '/', false],
     ['an unrelated path', '/etc', false],
-    ['a deeper allowed directory', '/srv/apps/sensor/cache', true],
+    ['a deeper allowed directory', '/srv/apps/sensor', true],
+    ['a path below a deeper allowed directory', '/srv/apps/sensor/cache', false],
     ['the parent of a deeper allowed directory', '/srv/apps', false],
   ])('decides a bind mount of %s', (_what, source, allowed) => {
     const violations = policyViolations({ nodes: ['fog-1'], container: { mounts: [{ source, target: '/mnt', readOnly: true }] } }, open);
     expect(violations.length === 0).toBe(allowed);
   });
 
-  it('compares paths by segment, never by text', () => {
-    expect(isWithin('/data', '/data')).toBe(true);
-    expect(isWithin('/data/x', '/data')).toBe(true);
-    expect(isWithin('/database', '/data')).toBe(false);
-    expect(isWithin('/data/../etc', '/data')).toBe(false);
-    expect(isWithin('/anything/at/all', '/')).toBe(true);
-    expect(isWithin('data/x', '/data')).toBe(false);
-    expect(isWithin('/data/x', 'data')).toBe(false);
+  it('compares paths by segment, never by text, and only exactly', () => {
+    expect(samePath('/data', '/data')).toBe(true);
+    expect(samePath('/data//', '/data')).toBe(true);
+    expect(samePath('/data/x', '/data')).toBe(false);
+    expect(samePath('/database', '/data')).toBe(false);
+    expect(samePath('/data/../data', '/data')).toBe(false);
+    expect(samePath('data', '/data')).toBe(false);
   });
 
-  it('allows a device that is listed or lies in a listed device directory', () => {
+  it('allows a device only when it is listed itself', () => {
     const devices = (host: string) => policyViolations(request({ devices: [{ host }] }), open).length === 0;
     expect(devices('/dev/ttyUSB0')).toBe(true);
     expect(devices('/dev/bus/usb/001/002')).toBe(true);
+    expect(devices('/dev/bus/usb/001/003')).toBe(false);
     expect(devices('/dev/ttyUSB1')).toBe(false);
     expect(devices('/dev/sda')).toBe(false);
   });
@@ -139,6 +140,7 @@ describe('the allow block of the node inventory', () => {
     ['a host path with a trailing slash', { hostPaths: ['/data/'] }],
     ['a capability that is not one', { capabilities: ['ALL'] }],
     ['a device outside /dev', { devices: ['/etc/passwd'] }],
+    ['a host path below another listed one', { hostPaths: ['/srv', '/data', '/srv/data'] }],
   ])('rejects %s', (_what, allow) => {
     expect(() => inventoryWith(node('fog-1', allow))).toThrow();
   });
@@ -155,7 +157,7 @@ describe('the Docker host configuration of the options', () => {
       ...everything,
       devices: [{ host: '/dev/ttyUSB0' }, { host: '/dev/i2c-1', container: '/dev/i2c', permissions: 'rw' }],
       mounts: [
-        { source: '/data/sensor', target: '/mnt/data' },
+        { source: '/data', target: '/mnt/data' },
         { source: '/srv/apps/sensor', target: '/srv', readOnly: false },
       ],
     }).container;
@@ -168,7 +170,7 @@ describe('the Docker host configuration of the options', () => {
       ],
       PidMode: 'host',
       IpcMode: 'host',
-      Binds: ['/data/sensor:/mnt/data:ro', '/srv/apps/sensor:/srv:rw'],
+      Binds: ['/data:/mnt/data:ro', '/srv/apps/sensor:/srv:rw'],
     });
   });
 });

@@ -67,7 +67,7 @@ describe('parsing a request message', () => {
   });
 
   it('accepts the options the inventory allows on every node of the request, and only there', () => {
-    const container = { capabilities: ['NET_ADMIN'], mounts: [{ source: '/data/sensor', target: '/mnt/data' }] };
+    const container = { capabilities: ['NET_ADMIN'], mounts: [{ source: '/data', target: '/mnt/data' }] };
     expect(parseRequest(buf({ ...withoutUnsupported, nodes: ['fog-1'], container }), ctx).ok).toBe(true);
     expect(parseRequest(buf({ ...withoutUnsupported, nodes: ['fog-1'], container: { ...container, mounts: [{ source: '/database', target: '/mnt/data' }] } }), ctx)).toMatchObject({
       ok: false,

@@ -282,7 +282,8 @@ describe('scale and undeploy workflows (fake node activities)', () => {
     world = newWorld(NODES);
     seedVersion1();
     // What the seeded deployment left behind, as the history activity reports it.
-    world.history = [{ deploymentId: 'old', request: request({ deploymentId: 'old', application: { name: 'web', version: '1', image: 'reg:5000/web:1' }, nodes: NODES }) }];
+    // Built from source: running it again must reuse its digest, never rebuild.
+    world.history = [{ deploymentId: 'old', request: request({ deploymentId: 'old', application: { name: 'web', version: '1', source: { context: '/srv/web' } }, nodes: NODES }), digest: 'sha256:old' }];
   });
 
   it('takes the application off the named nodes only after reading what ran there, then removes it', async () => {
@@ -326,6 +327,12 @@ describe('scale and undeploy workflows (fake node activities)', () => {
     expect(result.status).toBe('Succeeded');
     expect(NODES.map((n) => running(world, n))).toEqual([[], ['1', '1'], []]);
     expect(world.calls.indexOf('verify fog-2')).toBeLessThan(world.calls.indexOf('stop fog-1'));
-    expect(world.calls.filter((c) => c === 'build')).toEqual([]);
+    expect(world.calls.filter((c) => c === 'build' || c === 'push')).toEqual([]);
+    expect(result.state).toMatchObject({ digest: 'sha256:old', request: { nodes: ['fog-2'], replicasPerNode: 2 } });
+  });
+
+  it('records the digest a Deploy pushed in the state it leaves, for a later Rollback or Scale', async () => {
+    const result = await run(request());
+    expect(result.state).toMatchObject({ digest: 'sha256:feed', request: { nodes: NODES, application: { version: '2' } } });
   });
 });

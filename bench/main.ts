@@ -1,0 +1,63 @@
+// The Deployer's benchmarks, in one run on the local stack. Every figure is a ratio or a
+// distribution measured within this run: the machine is shared and its absolute speed
+// says little, so compare figures only with others of the same run.
+//
+//   npm run bench [-- --only overhead,latency,healthy,rollback,throughput --rounds 5 --runs 10 --rate 1,5 --seconds 30 --burst 24]
+import { cpus, totalmem } from 'node:os';
+import { parseArgs } from 'node:util';
+import { describeOverhead, overhead } from './overhead';
+import { describeRollback, rollbackVsForward } from './rollback';
+import { describeStartLatency, startLatency } from './start-latency';
+import { startBench } from './support';
+import { describeThroughput, throughput } from './throughput';
+import { describeTimeToHealthy, timeToHealthy } from './time-to-healthy';
+
+const ALL = ['overhead', 'latency', 'healthy', 'rollback', 'throughput'] as const;
+
+const { values } = parseArgs({
+  options: {
+    only: { type: 'string', default: ALL.join(',') },
+    rounds: { type: 'string', default: '5' },
+    runs: { type: 'string', default: '10' },
+    rate: { type: 'string', default: '1,5' },
+    seconds: { type: 'string', default: '30' },
+    burst: { type: 'string', default: '24' },
+  },
+});
+const only = new Set(values.only.split(','));
+const n = (v: string) => Number(v);
+
+async function main(): Promise<void> {
+  const b = await startBench();
+  const summary: string[] = [];
+  const report = (text: string) => {
+    console.log(`${text}\n`);
+    summary.push(text);
+  };
+  const began = Date.now();
+  try {
+    if (only.has('overhead')) {
+      report(describeOverhead(await overhead(b, 1, n(values.rounds))));
+      report(describeOverhead(await overhead(b, b.d.inventory.nodes.length, n(values.rounds))));
+    }
+    if (only.has('latency')) {
+      // A rate the Deployer keeps up with, and one above what it sustains, to show where waiting starts.
+      for (const rate of values.rate.split(',').map(Number)) report(describeStartLatency(await startLatency(b, rate, n(values.seconds))));
+    }
+    if (only.has('healthy')) report(describeTimeToHealthy(await timeToHealthy(b, n(values.runs))));
+    if (only.has('rollback')) report(describeRollback(await rollbackVsForward(b, Math.max(1, Math.round(n(values.rounds) / 2)))));
+    if (only.has('throughput')) report(describeThroughput(await throughput(b, n(values.burst))));
+  } finally {
+    await b.stop();
+  }
+  const machine = `${cpus().length} CPU(s) (${cpus()[0]?.model ?? 'unknown'}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB, ${new Date().toISOString()}, ${((Date.now() - began) / 1000).toFixed(0)} s`;
+  console.log(`===== summary (${machine}) =====\n\n${summary.join('\n\n')}`);
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,156 @@
+// The command line of `deployer`, turned into one validated command. Pure: no I/O, so every
+// rule here is tested by equality. Each command accepts only its own options; a value that
+// cannot be used is refused with the option's name and what it must be.
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { DECISIONS } from '../../workflows/definitions';
+import { PHASES } from '../schemas/event';
+import { RECORD_STATUSES } from '../schemas/record';
+import { applicationNameSchema, deploymentIdSchema, versionSchema } from '../schemas/request';
+import { UsageError } from './errors';
+
+export const USAGE = `usage: deployer COMMAND [ARGS] [--json]
+
+  deploy FILE [--id ID] [--version VERSION] [--direct] [--wait] [--timeout SECONDS]
+      Send the request in FILE (JSON or YAML, in the contract's form) to deployer.requests.
+      A relative source.context is taken relative to FILE. --direct starts the workflow in
+      Temporal without Kafka (as the bridge would); --wait follows the deployment until it ends.
+  events ID [--timeout SECONDS]
+      Print the status events of deployment ID until its terminal event.
+  status ID [--follow] [--interval SECONDS] [--timeout SECONDS]
+      Where deployment ID stands, per node (from Temporal; from its record once Temporal has
+      forgotten it). --follow redraws it until the deployment ends, then prints the outcome.
+  list [--app APP] [--status STATUS] [--since DURATION|DATE] [--limit N]
+      Running and recent deployments, newest first, from Temporal (Running or a phase).
+  history [--app APP] [--status STATUS] [--since DURATION|DATE] [--limit N]
+      Deployment records (Succeeded, RolledBack, Cancelled, Failed), kept past Temporal's retention.
+  cancel ID                       Send a Cancel request: the deployment rolls back and ends Cancelled.
+  retry ID                        Send a Retry request: a failed, cancelled or rolled-back deployment runs again.
+  rollback APP [--to VERSION] [--id ID] [--wait] [--timeout SECONDS]
+      Send a Rollback request (default: the version healthy before the current one).
+  decide ID retry|skip|rollback   Steer a paused deployment.
+  nodes                           The inventory's nodes and what runs on each, from their engines.
+
+  DURATION is a number and a unit (s, m, h, d, w), e.g. 30m or 7d; DATE is ISO 8601.
+  --json prints one JSON document (one JSON object per line for --follow and --wait).
+
+exit codes: 0 success; 1 the deployment did not succeed, was not found or cannot do that now;
+            2 bad usage or input; 3 the platform (Temporal, Kafka) could not be reached`;
+
+export const LIST_STATUSES = ['Running', ...PHASES.filter((p) => p !== 'Rejected')] as const;
+
+const UNITS_MS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 } as const;
+const SINCE_HELP = 'must be a duration such as 30m, 12h or 7d, or an ISO 8601 date such as 2026-11-23 or 2026-11-23T17:40:00Z';
+
+/** The moment `text` names: a duration back from `now`, or an ISO 8601 date or date-time. */
+export function parseSince(text: string, now: Date): Date | undefined {
+  const duration = /^(\d{1,6})([smhdw])$/.exec(text);
+  if (duration) return new Date(now.getTime() - Number(duration[1]) * UNITS_MS[duration[2] as keyof typeof UNITS_MS]);
+  if (!z.iso.date().safeParse(text).success && !z.iso.datetime({ offset: true, local: true }).safeParse(text).success) return undefined;
+  const at = new Date(text);
+  return Number.isNaN(at.getTime()) ? undefined : at;
+}
+
+const seconds = z.coerce.number().positive('must be a positive number of seconds');
+const json = z.boolean().default(false);
+
+function sinceSchema(now: Date) {
+  return z.string().transform((text, ctx) => {
+    const at = parseSince(text, now);
+    if (at === undefined) ctx.addIssue({ code: 'custom', message: SINCE_HELP });
+    return at ?? now;
+  });
+}
+
+function filterOptions(now: Date, statuses: readonly [string, ...string[]]) {
+  return {
+    app: applicationNameSchema.optional(),
+    status: z.enum(statuses, { error: `must be one of ${statuses.join(', ')}` }).optional(),
+    since: sinceSchema(now).optional(),
+    limit: z.coerce.number().int().min(1).max(10_000).default(50),
+    json,
+  };
+}
+
+/** Each command: its positional arguments, by name, and its options. */
+function commands(now: Date) {
+  return {
+    deploy: { args: ['FILE'], options: { file: z.string().min(1), id: deploymentIdSchema.optional(), version: versionSchema.optional(), direct: z.boolean().default(false), wait: z.boolean().default(false), timeout: seconds.default(600), json } },
+    events: { args: ['ID'], options: { id: deploymentIdSchema, timeout: seconds.default(600), json } },
+    status: { args: ['ID'], options: { id: deploymentIdSchema, follow: z.boolean().default(false), interval: seconds.default(1), timeout: seconds.default(600), json } },
+    list: { args: [], options: filterOptions(now, LIST_STATUSES) },
+    history: { args: [], options: filterOptions(now, RECORD_STATUSES) },
+    cancel: { args: ['ID'], options: { id: deploymentIdSchema, json } },
+    retry: { args: ['ID'], options: { id: deploymentIdSchema, json } },
+    rollback: { args: ['APP'], options: { app: applicationNameSchema, to: versionSchema.optional(), id: deploymentIdSchema.optional(), wait: z.boolean().default(false), timeout: seconds.default(600), json } },
+    decide: { args: ['ID', 'DECISION'], options: { id: deploymentIdSchema, decision: z.enum(DECISIONS, { error: `must be one of ${DECISIONS.join(', ')}` }), json } },
+    nodes: { args: [], options: { json } },
+  } as const;
+}
+
+type Commands = ReturnType<typeof commands>;
+export type CommandName = keyof Commands;
+type Parsed<N extends CommandName> = { command: N } & z.infer<z.ZodObject<Commands[N]['options']>>;
+export type Command = { [N in CommandName]: Parsed<N> }[CommandName];
+export type CommandOf<N extends CommandName> = Extract<Command, { command: N }>;
+
+/** Where a positional argument lands among a command's options. */
+const POSITIONAL_KEYS: Record<string, string> = { FILE: 'file', ID: 'id', APP: 'app', DECISION: 'decision' };
+
+const OPTIONS = {
+  id: { type: 'string' },
+  version: { type: 'string' },
+  direct: { type: 'boolean' },
+  wait: { type: 'boolean' },
+  timeout: { type: 'string' },
+  follow: { type: 'boolean' },
+  interval: { type: 'string' },
+  app: { type: 'string' },
+  status: { type: 'string' },
+  since: { type: 'string' },
+  limit: { type: 'string' },
+  to: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** `help` when usage was asked for; otherwise the validated command. Throws UsageError. */
+export function parseCommandLine(argv: string[], now = new Date()): Command | 'help' {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, allowPositionals: true, strict: true, options: OPTIONS });
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message}\n\n${USAGE}`);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) return 'help';
+  const [name, ...rest] = positionals;
+  if (name === undefined) throw new UsageError(`no command given\n\n${USAGE}`);
+  const all = commands(now);
+  if (!Object.hasOwn(all, name)) throw new UsageError(`unknown command '${name}'\n\n${USAGE}`);
+  const spec = all[name as CommandName];
+  if (rest.length !== spec.args.length) {
+    const expected = spec.args.length === 0 ? 'no arguments' : spec.args.join(' ');
+    throw new UsageError(`${name} takes ${expected}, not ${rest.length === 0 ? 'none' : rest.map((a) => `'${a}'`).join(' ')}`);
+  }
+  const input: Record<string, unknown> = { ...values };
+  spec.args.forEach((arg, i) => {
+    const key = POSITIONAL_KEYS[arg]!;
+    if (input[key] !== undefined) throw new UsageError(`${name}: ${arg} is given as an argument, not as --${key}`);
+    input[key] = rest[i];
+  });
+  const result = z.strictObject(spec.options as z.ZodRawShape).safeParse(input);
+  if (!result.success) throw new UsageError(describeIssues(name, spec.args, result.error));
+  return { command: name, ...result.data } as Command;
+}
+
+function describeIssues(command: string, args: readonly string[], error: z.ZodError): string {
+  const positional = Object.fromEntries(args.map((a) => [POSITIONAL_KEYS[a]!, a]));
+  return error.issues
+    .map((issue) => {
+      if (issue.code === 'unrecognized_keys') return `${command}: ${issue.keys.map((k) => `--${k}`).join(', ')} ${issue.keys.length > 1 ? 'are not options' : 'is not an option'} of ${command}`;
+      const key = String(issue.path[0] ?? '');
+      return `${command}: ${positional[key] ?? `--${key}`} ${issue.message}`;
+    })
+    .join('\n');
+}

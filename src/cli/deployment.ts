@@ -1,0 +1,95 @@
+// Where one deployment stands, read from Temporal: its description, its live `progress`
+// query while it runs, and its result (or the DeploymentResult its failure carries) once it
+// has ended. Undefined when Temporal no longer knows it (past retention): the caller falls
+// back to the deployment's record.
+import { WorkflowFailedError, WorkflowNotFoundError, type WorkflowExecutionDescription } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import type { DeploymentResult } from '../../workflows/deploy';
+import { progressQuery, type DeploymentProgress } from '../../workflows/definitions';
+import type { Phase } from '../schemas/event';
+import type { DeploymentRecord } from '../schemas/record';
+import { SEARCH_ATTRIBUTES } from '../search-attributes';
+import { WORKFLOW_TYPES } from '../operations/start';
+import type { DeploymentView } from './format';
+import type { Temporal } from './platform';
+
+/** A query is answered by a worker replaying the workflow; without one it would wait for good. */
+const QUERY_DEADLINE_MS = 5_000;
+
+const KINDS = Object.fromEntries(Object.entries(WORKFLOW_TYPES).map(([kind, type]) => [type, kind]));
+
+/** Temporal's name for how a closed workflow ended, where the workflow gave no outcome of its own. */
+const CLOSED: Record<string, string> = { CANCELLED: 'Cancelled', TERMINATED: 'Terminated', TIMED_OUT: 'TimedOut', CONTINUED_AS_NEW: 'ContinuedAsNew' };
+
+export function viewOfRecord(r: DeploymentRecord): DeploymentView {
+  return {
+    deploymentId: r.deploymentId,
+    kind: r.kind,
+    application: r.application,
+    ...(r.version !== undefined ? { version: r.version } : {}),
+    status: r.status,
+    ...(r.reason !== undefined ? { reason: r.reason } : {}),
+    ...(r.image !== undefined ? { image: r.image } : {}),
+    nodes: Object.fromEntries(Object.entries(r.nodes).map(([node, n]) => [node, { state: n.state, ...(n.reason !== undefined ? { message: n.reason } : {}) }])),
+    startedAt: r.startedAt,
+    endedAt: r.endedAt,
+    runId: r.runId,
+    source: 'record',
+  };
+}
+
+function nodesOf(result: Pick<DeploymentResult, 'nodes'>): DeploymentView['nodes'] {
+  return Object.fromEntries(Object.entries(result.nodes).map(([node, n]) => [node, { state: n.state, ...(n.reason !== undefined ? { message: n.reason } : {}) }]));
+}
+
+export async function describeDeployment(temporal: Temporal, deploymentId: string): Promise<DeploymentView | undefined> {
+  const handle = temporal.client.workflow.getHandle(deploymentId);
+  let description: WorkflowExecutionDescription;
+  try {
+    description = await handle.describe();
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return undefined;
+    throw err;
+  }
+  const attributes = description.typedSearchAttributes;
+  const version = attributes.get(SEARCH_ATTRIBUTES.version);
+  const base = {
+    deploymentId,
+    kind: KINDS[description.type] ?? description.type,
+    ...(attributes.get(SEARCH_ATTRIBUTES.application) !== undefined ? { application: attributes.get(SEARCH_ATTRIBUTES.application)! } : {}),
+    ...(version !== undefined ? { version } : {}),
+    startedAt: description.startTime.toISOString(),
+    ...(description.closeTime !== undefined ? { endedAt: description.closeTime.toISOString() } : {}),
+    runId: description.runId,
+    source: 'temporal' as const,
+  };
+  const progress = () => temporal.withDeadline(QUERY_DEADLINE_MS, () => handle.query(progressQuery)).catch(() => undefined);
+  const nodesFrom = (p: DeploymentProgress | undefined) => Object.fromEntries(Object.entries(p?.nodes ?? {}).map(([node, n]) => [node, { state: n.state, message: n.message }]));
+
+  switch (description.status.name) {
+    case 'RUNNING': {
+      // Before the first workflow task the query has no answer yet; the search attribute already has the phase.
+      const p = await progress();
+      const phase = p?.phase ?? (attributes.get(SEARCH_ATTRIBUTES.status) as Phase | undefined);
+      return { ...base, status: 'Running', ...(phase !== undefined ? { phase } : {}), nodes: nodesFrom(p) };
+    }
+    case 'COMPLETED': {
+      const result = (await handle.result()) as DeploymentResult;
+      return { ...base, status: result.status, ...(result.image !== undefined ? { image: result.image } : {}), nodes: nodesOf(result) };
+    }
+    case 'FAILED': {
+      const failure = await handle.result().then(
+        () => undefined,
+        (err: unknown) => (err instanceof WorkflowFailedError ? err.cause : err),
+      );
+      const result = failure instanceof ApplicationFailure ? (failure.details?.[0] as DeploymentResult | undefined) : undefined;
+      if (result?.nodes !== undefined) return { ...base, status: result.status, ...(result.reason !== undefined ? { reason: result.reason } : {}), nodes: nodesOf(result) };
+      return { ...base, status: 'Failed', reason: (failure as Error | undefined)?.message ?? 'failed', nodes: nodesFrom(await progress()) };
+    }
+    default: {
+      // A cancelled deployment's failure carries no result: its nodes come from the progress query.
+      const p = await progress();
+      return { ...base, status: CLOSED[description.status.name] ?? description.status.name, nodes: nodesFrom(p) };
+    }
+  }
+}

@@ -1,0 +1,122 @@
+// What the CLI prints for people: plain-text tables built from plain data, no I/O, so each is
+// tested by equality. The same data is what --json prints.
+import type { Phase, StatusEvent } from '../schemas/event';
+import type { DeploymentRecord } from '../schemas/record';
+
+/** A deployment as `status` shows it: live from Temporal, or from its record once Temporal has forgotten it. */
+export interface DeploymentView {
+  deploymentId: string;
+  kind?: string;
+  application?: string;
+  version?: string;
+  /** `Running` until the deployment ends; then its outcome (or how Temporal closed it). */
+  status: string;
+  /** The deployment's current phase while it runs. */
+  phase?: Phase;
+  reason?: string;
+  image?: string;
+  nodes: Record<string, { state: string; message?: string }>;
+  startedAt?: string;
+  endedAt?: string;
+  runId?: string;
+  source: 'temporal' | 'record';
+}
+
+/** One deployment in `list`. */
+export interface DeploymentRow {
+  deploymentId: string;
+  kind: string;
+  application?: string;
+  version?: string;
+  /** The Deployer's status (its last phase); `execution` is Temporal's. */
+  status?: string;
+  execution: string;
+  startedAt: string;
+  endedAt?: string;
+}
+
+export interface NodeContainer {
+  name: string;
+  application: string;
+  version: string;
+  deploymentId: string;
+  replica: string;
+  state: string;
+}
+
+/** One inventory node in `nodes`: what its engine says runs, or why it could not say. */
+export type NodeView = { node: string; address: string } & ({ reachable: true; containers: NodeContainer[] } | { reachable: false; error: string });
+
+/** Columns padded to their widest cell; the last column is not padded. */
+export function table(header: string[], rows: string[][]): string[] {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  return [header, ...rows].map((r) =>
+    r
+      .map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd(),
+  );
+}
+
+const appVersion = (application?: string, version?: string) => (application === undefined ? '' : version === undefined ? application : `${application}:${version}`);
+
+/** The outcome line of a deployment that ended. */
+export function outcomeLine(view: DeploymentView): string {
+  return `outcome: ${view.status}${view.reason !== undefined ? `: ${view.reason}` : ''}`;
+}
+
+/** `status`: a heading, one line per node, and the outcome once the deployment has ended. */
+export function renderDeployment(view: DeploymentView): string[] {
+  const what = [view.kind, appVersion(view.application, view.version)].filter(Boolean).join(' ');
+  const state = view.status === 'Running' && view.phase !== undefined ? `Running (${view.phase})` : view.status;
+  const lines = [[view.deploymentId, what, state].filter(Boolean).join('  ')];
+  const times = [view.startedAt && `started ${view.startedAt}`, view.endedAt && `ended ${view.endedAt}`, view.source === 'record' && 'from its record'].filter(Boolean);
+  if (times.length > 0) lines.push(times.join(', '));
+  const nodes = Object.entries(view.nodes);
+  if (nodes.length > 0) lines.push(...table(['NODE', 'STATE', 'MESSAGE'], nodes.map(([node, n]) => [node, n.state, n.message ?? ''])));
+  if (view.status !== 'Running') lines.push(outcomeLine(view));
+  return lines;
+}
+
+export function renderDeployments(rows: DeploymentRow[]): string[] {
+  if (rows.length === 0) return ['no deployments'];
+  return table(
+    ['DEPLOYMENT', 'KIND', 'APPLICATION', 'STATUS', 'STARTED', 'ENDED'],
+    rows.map((r) => [r.deploymentId, r.kind, appVersion(r.application, r.version), r.status ?? r.execution, r.startedAt, r.endedAt ?? '']),
+  );
+}
+
+export function renderRecords(records: DeploymentRecord[]): string[] {
+  if (records.length === 0) return ['no records'];
+  return table(
+    ['DEPLOYMENT', 'KIND', 'APPLICATION', 'STATUS', 'NODES', 'ENDED', 'REASON'],
+    records.map((r) => [
+      r.deploymentId,
+      r.kind,
+      appVersion(r.application, r.version),
+      r.status,
+      Object.entries(r.nodes)
+        .map(([node, n]) => `${node}=${n.state}`)
+        .join(','),
+      r.endedAt,
+      r.reason ?? '',
+    ]),
+  );
+}
+
+export function renderNodes(nodes: NodeView[]): string[] {
+  return nodes.flatMap((n) => {
+    if (!n.reachable) return [`${n.node}  ${n.address}  unreachable: ${n.error}`];
+    const head = `${n.node}  ${n.address}  ${n.containers.length === 0 ? 'nothing deployed' : `${n.containers.length} container(s)`}`;
+    if (n.containers.length === 0) return [head];
+    const rows = table(
+      ['APPLICATION', 'DEPLOYMENT', 'STATE', 'CONTAINER'],
+      n.containers.map((c) => [appVersion(c.application, c.version), c.deploymentId, c.state, c.name]),
+    );
+    return [head, ...rows.map((r) => `  ${r}`)];
+  });
+}
+
+export function renderEvent(e: StatusEvent): string {
+  return `${e.at}  ${e.phase.padEnd(11)} ${(e.node ?? '').padEnd(8)} ${e.message}`;
+}

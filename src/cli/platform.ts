@@ -1,0 +1,66 @@
+// The CLI's connections to the platform. A person is waiting at the terminal, so each fails
+// within seconds and says once what it could not reach (exit 3), instead of the services'
+// patient retries and their logs.
+import { Client, Connection } from '@temporalio/client';
+import { Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
+import { dataConverter } from '../codec/data-converter';
+import type { Config } from '../config';
+import { PlatformUnreachableError } from './errors';
+
+const CONNECT_TIMEOUT_MS = 5_000;
+
+export interface Temporal {
+  client: Client;
+  /** Runs a call that would otherwise wait for a worker without end (a query), up to a deadline. */
+  withDeadline<T>(ms: number, fn: () => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+export async function connectTemporal(config: Config): Promise<Temporal> {
+  // The keys are read first: without them nothing the Deployer wrote can be read (exit 2, not 3).
+  const converter = dataConverter(config);
+  let connection: Connection;
+  try {
+    connection = await Connection.connect({ address: config.temporal.address, connectTimeout: CONNECT_TIMEOUT_MS });
+  } catch (err) {
+    throw new PlatformUnreachableError('Temporal', config.temporal.address, { cause: err });
+  }
+  return {
+    client: new Client({ connection, namespace: config.temporal.namespace, dataConverter: converter }),
+    withDeadline: (ms, fn) => connection.withDeadline(Date.now() + ms, fn),
+    close: () => connection.close(),
+  };
+}
+
+export function cliKafka(config: Config): Kafka {
+  return new Kafka({
+    clientId: `${config.kafka.clientId}-cli`,
+    brokers: config.kafka.brokers,
+    connectionTimeout: CONNECT_TIMEOUT_MS,
+    logLevel: logLevel.NOTHING,
+    retry: { initialRetryTime: 300, retries: 2 },
+  });
+}
+
+/** Runs `fn` and turns a Kafka failure into PlatformUnreachableError naming the brokers. */
+export async function onKafka<T>(config: Config, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if ((err as Error).name?.startsWith('KafkaJS')) throw new PlatformUnreachableError('Kafka', config.kafka.brokers.join(','), { cause: err });
+    throw err;
+  }
+}
+
+/** Sends one request to the requests topic, keyed by application like the Scheduler's. */
+export async function sendRequest(config: Config, key: string, value: unknown): Promise<void> {
+  const producer: Producer = cliKafka(config).producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  await onKafka(config, async () => {
+    await producer.connect();
+    try {
+      await producer.send({ topic: config.kafka.topics.requests, acks: -1, messages: [{ key, value: JSON.stringify(value) }] });
+    } finally {
+      await producer.disconnect();
+    }
+  });
+}

@@ -1,0 +1,91 @@
+// Starting an operation (Deploy, Rollback, Scale, Undeploy) in Temporal: what the bridge does
+// for a request from Kafka and what `deployer deploy --direct` does without Kafka, in one
+// place so that both start the same workflow the same way. The workflow id is the
+// deploymentId, so a request started twice starts one deployment.
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import { createLockActivities } from '../../activities/lock';
+import type { DeployOptions } from '../../workflows/deploy';
+import type { Issue } from '../bridge/parse';
+import { decodePayload } from '../codec/data-converter';
+import { requestSchema, type OperationRequest } from '../schemas/request';
+import { SEARCH_ATTRIBUTES } from '../search-attributes';
+import { startDetails, startMemo } from '../../workflows/details';
+
+/** The workflow type that carries out each kind of operation. */
+export const WORKFLOW_TYPES = { Deploy: 'deployWorkflow', Rollback: 'rollbackWorkflow', Scale: 'scaleWorkflow', Undeploy: 'undeployWorkflow' } as const;
+
+/** `started`, or `duplicate` when the deploymentId already names this very request (a redelivery). */
+export type Started = 'started' | 'duplicate';
+
+/** A Retry's new run: where its events continue, and the request that asked for it. */
+export interface RetryRun {
+  options: DeployOptions;
+  retriedBy: string;
+}
+
+export const applicationOf = (request: OperationRequest): string => (request.kind === 'Deploy' ? request.application.name : request.application);
+
+/** What an operator filters on in the Temporal UI, as far as the request says it; the workflow adds the rest once planned. */
+function searchAttributes(request: OperationRequest) {
+  const version = request.kind === 'Deploy' ? request.application.version : request.kind === 'Rollback' ? request.toVersion : undefined;
+  const nodes = request.kind === 'Deploy' || request.kind === 'Scale' ? request.nodes : request.kind === 'Undeploy' ? request.nodes : undefined;
+  return [
+    { key: SEARCH_ATTRIBUTES.application, value: applicationOf(request) },
+    ...(version !== undefined ? [{ key: SEARCH_ATTRIBUTES.version, value: version }] : []),
+    { key: SEARCH_ATTRIBUTES.status, value: 'Accepted' },
+    ...(nodes !== undefined ? [{ key: SEARCH_ATTRIBUTES.nodes, value: nodes }] : []),
+  ];
+}
+
+function summary(request: OperationRequest, retry: boolean): string {
+  const prefix = retry ? 'Retry of ' : '';
+  switch (request.kind) {
+    case 'Deploy':
+      return `${prefix}Deploy ${request.application.name}:${request.application.version} to ${request.nodes.join(', ')}`;
+    case 'Rollback':
+      return `${prefix}Rollback ${request.application} to ${request.toVersion ?? 'the previous healthy version'}`;
+    case 'Scale':
+      return `${prefix}Scale ${request.application} to ${request.nodes.join(', ')} x${request.replicasPerNode}`;
+    case 'Undeploy':
+      return `${prefix}Undeploy ${request.application} from ${request.nodes?.join(', ') ?? 'every node'}`;
+  }
+}
+
+export function createOperations(client: Client, taskQueue: string) {
+  const { enqueueForLock } = createLockActivities(client, taskQueue);
+
+  /** The request a deployment's latest run was started with (its first history event). */
+  async function requestOf(deploymentId: string): Promise<OperationRequest> {
+    const history = await client.workflow.getHandle(deploymentId).fetchHistory();
+    const input = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+    return requestSchema.parse(await decodePayload(client.options.loadedDataConverter, input!)) as OperationRequest;
+  }
+
+  /** Starts the operation's workflow and queues it for its application's lock. Issues: the id already names a different deployment. */
+  async function startOperation(request: OperationRequest, retry?: RetryRun): Promise<Started | Issue[]> {
+    try {
+      const handle = await client.workflow.start(WORKFLOW_TYPES[request.kind], {
+        workflowId: request.deploymentId,
+        taskQueue,
+        args: [request, retry?.options ?? {}],
+        // A deploymentId names one deployment forever: a redelivery, even after it ended,
+        // starts nothing. Only a Retry starts a new run, and only of one that did not succeed.
+        workflowIdReusePolicy: retry ? 'ALLOW_DUPLICATE_FAILED_ONLY' : 'REJECT_DUPLICATE',
+        memo: { ...startMemo(request), ...(retry ? { retriedBy: retry.retriedBy } : {}) },
+        typedSearchAttributes: searchAttributes(request),
+        staticSummary: summary(request, retry !== undefined),
+        staticDetails: startDetails(request),
+      });
+      // Queued for the application's lock now, in the order requests arrive; the workflow enqueues itself too (idempotent).
+      await enqueueForLock({ application: applicationOf(request), requester: { workflowId: handle.workflowId, runId: handle.firstExecutionRunId } });
+      return 'started';
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      // The same request again is a redelivery; a different one reusing the id is a mistake to report.
+      if (retry || JSON.stringify(await requestOf(request.deploymentId)) === JSON.stringify(request)) return 'duplicate';
+      return [{ path: ['deploymentId'], message: `'${request.deploymentId}' already names a different deployment; every request needs a new deploymentId` }];
+    }
+  }
+
+  return { startOperation, requestOf };
+}

@@ -1,0 +1,202 @@
+// The compiled `deployer` CLI (dist/, as operators run it) as a child process against the real
+// stack and a test Deployer: deploy and wait, status (once and followed), list, history from
+// the deployment records, nodes from the engines, rollback, cancel and decide for paused
+// deployments, retry of a rolled-back one, a direct start without Kafka, and the exit codes.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { isTerminal } from '../../src/schemas/event';
+import { IDLE, removeApplication, startDeployer, waitFor, type TestDeployer } from '../support/deployer';
+
+jest.setTimeout(240_000);
+
+const CLI = resolve(__dirname, '../../dist/src/cli/main.js');
+const app = `it-cli-${Date.now().toString(36)}`;
+let d: TestDeployer;
+let dir: string;
+let node: string;
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function cli(args: string[], env: NodeJS.ProcessEnv = d.env): Promise<Run> {
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env: { ...env, DEPLOYER_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.on('error', fail);
+    child.on('close', (code) => done({ code, stdout, stderr }));
+  });
+}
+
+/** A request file for version `version` of the test application on one node; `failing` adds a health check that never passes. */
+function requestFile(deploymentId: string, version: string, failing?: { onFailure: 'rollback' | 'pause' }): string {
+  const request = {
+    kind: 'Deploy',
+    deploymentId,
+    application: { name: app, version, image: `${d.inventory.registry.pull}/busybox:1` },
+    nodes: [node],
+    container: { command: IDLE },
+    ...(failing ? { healthCheck: { tcp: { port: 9 }, intervalMs: 100, timeoutMs: 200, deadlineMs: 1000 }, strategy: { onFailure: failing.onFailure } } : {}),
+  };
+  const file = join(dir, `${deploymentId}.json`);
+  writeFileSync(file, JSON.stringify(request));
+  return file;
+}
+
+const terminals = (id: string) => d.events.filter((e) => e.deploymentId === id && isTerminal(e.phase)).map((e) => e.phase);
+const paused = (id: string) => () => d.events.some((e) => e.deploymentId === id && e.phase === 'Paused' && e.node === undefined);
+
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as { port: number };
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+beforeAll(async () => {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first (npm test does)`);
+  d = await startDeployer('cli');
+  node = d.inventory.nodes[0]!.id;
+  dir = mkdtempSync(join(tmpdir(), 'deployer-cli-'));
+});
+
+afterAll(async () => {
+  if (d) {
+    await removeApplication(d, app);
+    await d.stop();
+  }
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+const id = (n: string) => `${app}-${n}`;
+
+describe('the deployer CLI', () => {
+  it('deploys through Kafka and waits for the outcome, exit 0', async () => {
+    const run = await cli(['deploy', requestFile(id('v1'), '1'), '--wait']);
+    expect(run).toMatchObject({ code: 0 });
+    expect(run.stdout).toContain(`sent Deploy ${id('v1')}`);
+    expect(run.stdout.trim().split('\n').at(-1)).toMatch(/Succeeded/);
+  });
+
+  it('shows a deployment that ended as JSON, with its outcome per node', async () => {
+    const run = await cli(['status', id('v1'), '--json']);
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ deploymentId: id('v1'), kind: 'Deploy', application: app, version: '1', status: 'Succeeded', nodes: { [node]: { state: 'Healthy' } }, source: 'temporal' });
+  });
+
+  it('follows a deployment per node until it ends, then prints the outcome', async () => {
+    expect((await cli(['deploy', requestFile(id('v2'), '2')])).code).toBe(0);
+    const run = await cli(['status', id('v2'), '--follow', '--interval', '0.3']);
+    expect(run.code).toBe(0);
+    const lines = run.stdout.trim().split('\n');
+    expect(lines.some((l) => l.startsWith(node) && l.includes('Healthy'))).toBe(true);
+    expect(lines.at(-1)).toBe('outcome: Succeeded');
+  });
+
+  it('lists the application’s deployments from Temporal', async () => {
+    const rows = await waitFor('both deployments listed as Succeeded', async () => {
+      const run = await cli(['list', '--app', app, '--since', '1h', '--json']);
+      expect(run.code).toBe(0);
+      const list = JSON.parse(run.stdout) as { deploymentId: string; status: string }[];
+      return list.filter((r) => r.status === 'Succeeded').length >= 2 ? list : undefined;
+    });
+    expect(rows.map((r) => r.deploymentId)).toEqual(expect.arrayContaining([id('v1'), id('v2')]));
+  });
+
+  it('reads the deployment records back, with every node and the outcome', async () => {
+    const run = await cli(['history', '--app', app, '--json']);
+    expect(run.code).toBe(0);
+    const records = JSON.parse(run.stdout) as { deploymentId: string }[];
+    expect(records.find((r) => r.deploymentId === id('v2'))).toMatchObject({ kind: 'Deploy', application: app, version: '2', status: 'Succeeded', nodes: { [node]: { state: 'Healthy' } } });
+    expect(records.map((r) => r.deploymentId)).toContain(id('v1'));
+  });
+
+  it('shows the application running on its node, as the node’s engine reports it', async () => {
+    const run = await cli(['nodes', '--json']);
+    expect(run.code).toBe(0);
+    const nodes = JSON.parse(run.stdout) as { node: string; reachable: boolean; containers: { application: string; version: string; deploymentId: string; state: string }[] }[];
+    const mine = nodes.find((n) => n.node === node)!;
+    expect(mine.reachable).toBe(true);
+    expect(mine.containers.filter((c) => c.application === app && c.state === 'running')).toEqual([expect.objectContaining({ version: '2', deploymentId: id('v2') })]);
+  });
+
+  it('sends a Rollback to a named version and prints its deploymentId', async () => {
+    const run = await cli(['rollback', app, '--to', '1', '--json']);
+    expect(run.code).toBe(0);
+    const sent = JSON.parse(run.stdout) as { kind: string; deploymentId: string; toVersion: string };
+    expect(sent).toMatchObject({ kind: 'Rollback', application: app, toVersion: '1' });
+    expect((await d.terminal(sent.deploymentId)).at(-1)!.phase).toBe('Succeeded');
+  });
+
+  it('starts a deployment in Temporal directly, without Kafka, and follows it to its outcome', async () => {
+    const run = await cli(['deploy', requestFile(id('v3'), '3'), '--direct', '--wait']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain(`Deploy ${id('v3')} started in Temporal`);
+    expect(run.stdout.trim().split('\n').at(-1)).toBe('outcome: Succeeded');
+  });
+
+  it('exits 1 when the deployment it waited for was rolled back, and retries it', async () => {
+    const failing = id('bad');
+    const run = await cli(['deploy', requestFile(failing, '4', { onFailure: 'rollback' }), '--wait']);
+    expect(run.code).toBe(1);
+    expect(run.stdout.trim().split('\n').at(-1)).toMatch(/RolledBack/);
+
+    // Asked right after the terminal event, while the workflow is still closing.
+    const retry = await cli(['retry', failing, '--json']);
+    expect(retry).toMatchObject({ code: 0, stderr: '' });
+    expect(JSON.parse(retry.stdout)).toMatchObject({ kind: 'Retry', deploymentId: failing });
+    await waitFor('the retried run to end', () => terminals(failing).length >= 2, 120_000);
+    expect(terminals(failing)).toEqual(['RolledBack', 'RolledBack']);
+  });
+
+  it('cancels a paused deployment', async () => {
+    const p = id('pause-cancel');
+    expect((await cli(['deploy', requestFile(p, '5', { onFailure: 'pause' })])).code).toBe(0);
+    await waitFor(`${p} to pause`, paused(p), 120_000);
+    const run = await cli(['cancel', p]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain(`sent Cancel ${p}`);
+    expect((await d.terminal(p)).at(-1)!.phase).toBe('Cancelled');
+  });
+
+  it('decides rollback for a paused deployment, and refuses a decision once it has ended', async () => {
+    const p = id('pause-decide');
+    expect((await cli(['deploy', requestFile(p, '6', { onFailure: 'pause' })])).code).toBe(0);
+    await waitFor(`${p} to pause`, paused(p), 120_000);
+    const run = await cli(['decide', p, 'rollback', '--json']);
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toEqual({ deploymentId: p, accepted: 'rollback', failedNodes: [node] });
+    expect((await d.terminal(p)).at(-1)!.phase).toBe('RolledBack');
+
+    const late = await cli(['decide', p, 'retry']);
+    expect(late.code).toBe(1);
+    expect(late.stderr).toMatch(/^deployer: /);
+  });
+
+  it('exits 1 for a deployment nobody knows, 2 for bad usage with the reason on stderr, and 3 when the platform cannot be reached', async () => {
+    const unknown = await cli(['status', `${app}-never`]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('no deployment');
+
+    const bad = await cli(['list', '--since', 'yesterday']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--since must be a duration');
+
+    const port = await closedPort();
+    const noTemporal = await cli(['status', id('v1')], { ...d.env, TEMPORAL_ADDRESS: `127.0.0.1:${port}` });
+    expect(noTemporal.code).toBe(3);
+    expect(noTemporal.stderr).toContain(`cannot reach Temporal at 127.0.0.1:${port}`);
+    const noKafka = await cli(['history'], { ...d.env, KAFKA_BROKERS: `127.0.0.1:${port}` });
+    expect(noKafka.code).toBe(3);
+    expect(noKafka.stderr).toContain(`cannot reach Kafka at 127.0.0.1:${port}`);
+  });
+});

@@ -1,0 +1,101 @@
+import { viewOfRecord } from '../../src/cli/deployment';
+import { renderDeployment, renderDeployments, renderNodes, renderRecords, table, type DeploymentView } from '../../src/cli/format';
+import type { DeploymentRecord } from '../../src/schemas/record';
+
+const running: DeploymentView = {
+  deploymentId: 'd-7',
+  kind: 'Deploy',
+  application: 'hello',
+  version: '2.0',
+  status: 'Running',
+  phase: 'Deploying',
+  nodes: {
+    'fog-1': { state: 'Healthy', message: 'running hello--d-7--ab12--r0' },
+    'fog-2': { state: 'Deploying', message: 'pulling' },
+    'fog-10': { state: 'Pending', message: 'waiting' },
+  },
+  startedAt: '2026-11-23T17:40:00.000Z',
+  source: 'temporal',
+};
+
+const record: DeploymentRecord = {
+  deploymentId: 'd-6',
+  kind: 'Rollback',
+  application: 'hello',
+  version: '1.0',
+  status: 'RolledBack',
+  reason: 'fog-1: GET / answered 500',
+  nodes: { 'fog-1': { state: 'RolledBack', reason: 'removed hello--d-6--cd34--r0; restarted nothing' } },
+  startedAt: '2026-11-23T17:30:00.000Z',
+  endedAt: '2026-11-23T17:31:00.000Z',
+  runId: 'run-1',
+};
+
+describe('CLI output', () => {
+  it('pads every column but the last to its widest cell', () => {
+    expect(table(['A', 'LONGER'], [['wide cell', 'x'], ['y', '']])).toEqual(['A          LONGER', 'wide cell  x', 'y']);
+  });
+
+  it('shows a running deployment with its phase and one line per node', () => {
+    expect(renderDeployment(running)).toEqual([
+      'd-7  Deploy hello:2.0  Running (Deploying)',
+      'started 2026-11-23T17:40:00.000Z',
+      'NODE    STATE      MESSAGE',
+      'fog-1   Healthy    running hello--d-7--ab12--r0',
+      'fog-2   Deploying  pulling',
+      'fog-10  Pending    waiting',
+    ]);
+  });
+
+  it('ends the view of a deployment that ended with its outcome and reason', () => {
+    expect(renderDeployment(viewOfRecord(record))).toEqual([
+      'd-6  Rollback hello:1.0  RolledBack',
+      'started 2026-11-23T17:30:00.000Z, ended 2026-11-23T17:31:00.000Z, from its record',
+      'NODE   STATE       MESSAGE',
+      'fog-1  RolledBack  removed hello--d-6--cd34--r0; restarted nothing',
+      'outcome: RolledBack: fog-1: GET / answered 500',
+    ]);
+  });
+
+  it('shows a deployment Temporal knows only by id without empty columns', () => {
+    expect(renderDeployment({ deploymentId: 'd-8', status: 'Succeeded', nodes: {}, source: 'temporal' })).toEqual(['d-8  Succeeded', 'outcome: Succeeded']);
+  });
+
+  it('lists deployments with their Deployer status, or Temporal’s when they have none yet', () => {
+    expect(
+      renderDeployments([
+        { deploymentId: 'd-7', kind: 'Deploy', application: 'hello', version: '2.0', status: 'Deploying', execution: 'RUNNING', startedAt: '2026-11-23T17:40:00.000Z' },
+        { deploymentId: 'd-6', kind: 'Rollback', application: 'hello', execution: 'FAILED', startedAt: '2026-11-23T17:30:00.000Z', endedAt: '2026-11-23T17:31:00.000Z' },
+      ]),
+    ).toEqual([
+      'DEPLOYMENT  KIND      APPLICATION  STATUS     STARTED                   ENDED',
+      'd-7         Deploy    hello:2.0    Deploying  2026-11-23T17:40:00.000Z',
+      'd-6         Rollback  hello        FAILED     2026-11-23T17:30:00.000Z  2026-11-23T17:31:00.000Z',
+    ]);
+    expect(renderDeployments([])).toEqual(['no deployments']);
+  });
+
+  it('lists records with each node’s final state and the reason', () => {
+    expect(renderRecords([record])).toEqual([
+      'DEPLOYMENT  KIND      APPLICATION  STATUS      NODES             ENDED                     REASON',
+      'd-6         Rollback  hello:1.0    RolledBack  fog-1=RolledBack  2026-11-23T17:31:00.000Z  fog-1: GET / answered 500',
+    ]);
+    expect(renderRecords([])).toEqual(['no records']);
+  });
+
+  it('shows what runs on each node, and a node whose engine does not answer as unreachable', () => {
+    expect(
+      renderNodes([
+        { node: 'fog-1', address: '10.77.0.11', reachable: true, containers: [{ name: 'hello--d-7--ab12--r0', application: 'hello', version: '2.0', deploymentId: 'd-7', replica: '0', state: 'running' }] },
+        { node: 'fog-2', address: '10.77.0.12', reachable: true, containers: [] },
+        { node: 'fog-3', address: '10.77.0.13', reachable: false, error: 'connect ECONNREFUSED 10.77.0.13:2376' },
+      ]),
+    ).toEqual([
+      'fog-1  10.77.0.11  1 container(s)',
+      '  APPLICATION  DEPLOYMENT  STATE    CONTAINER',
+      '  hello:2.0    d-7         running  hello--d-7--ab12--r0',
+      'fog-2  10.77.0.12  nothing deployed',
+      'fog-3  10.77.0.13  unreachable: connect ECONNREFUSED 10.77.0.13:2376',
+    ]);
+  });
+});

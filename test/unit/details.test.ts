@@ -1,0 +1,67 @@
+import { deployRequestSchema, rollbackRequestSchema, undeployRequestSchema } from '../../src/schemas/request';
+import { cell, describeTarget, nodeDetails, progressDetails, startDetails, startMemo } from '../../workflows/details';
+import { contractExample, minimal } from '../fixtures/requests';
+
+describe('what the Temporal UI shows about a deployment', () => {
+  it('gives a Deploy built from source static details naming application, version, nodes, strategy and source', () => {
+    expect(startDetails(deployRequestSchema.parse(contractExample))).toBe(
+      [
+        '**Deploy** `d-20261123-0001`',
+        '',
+        '|  |  |',
+        '| --- | --- |',
+        '| application | temp-sensor |',
+        '| version | 1.4.0 |',
+        '| nodes | fog-1, fog-2, fog-3 |',
+        '| replicas per node | 1 |',
+        '| strategy | 2 node(s) at a time; on failure rollback |',
+        '| source | `/srv/apps/temp-sensor`, `Dockerfile` |',
+        '| depends on | mqtt-broker |',
+      ].join('\n'),
+    );
+  });
+
+  it('gives a Deploy of a prebuilt image static details naming the image', () => {
+    expect(startDetails(deployRequestSchema.parse(minimal))).toContain('| image | `10.0.0.1:5000/web:1` |');
+  });
+
+  it('gives Rollback and Undeploy static details saying what they default to', () => {
+    expect(startDetails(rollbackRequestSchema.parse({ kind: 'Rollback', deploymentId: 'r-1', application: 'web' }))).toContain('| to version | the version before the current one |');
+    expect(startDetails(undeployRequestSchema.parse({ kind: 'Undeploy', deploymentId: 'u-1', application: 'web' }))).toContain('| nodes | every node it runs on |');
+  });
+
+  it('puts the kind and the application in the memo', () => {
+    expect(startMemo(deployRequestSchema.parse(minimal))).toEqual({ kind: 'Deploy', application: 'web' });
+    expect(startMemo(rollbackRequestSchema.parse({ kind: 'Rollback', deploymentId: 'r-1', application: 'web' }))).toEqual({ kind: 'Rollback', application: 'web' });
+  });
+
+  it('shows one row per node with its state and last step as current details', () => {
+    const details = progressDetails({
+      phase: 'Deploying',
+      nodes: { 'fog-1': { state: 'Healthy', message: 'running web--d-min--r0' }, 'fog-2': { state: 'Deploying', message: 'pulling 10.0.0.1:5000/web:1' } },
+    });
+    expect(details).toBe(
+      ['| node | state | last step |', '| --- | --- | --- |', '| fog-1 | Healthy | running web--d-min--r0 |', '| fog-2 | Deploying | pulling 10.0.0.1:5000/web:1 |'].join('\n'),
+    );
+  });
+
+  it('lists the steps of a node and how each went', () => {
+    expect(
+      nodeDetails('fog-2', [
+        { step: 'pull 10.0.0.1:5000/web:1', state: 'done' },
+        { step: 'start web--d-min--r0', state: 'running' },
+      ]),
+    ).toBe(['**fog-2**', '', '| step | state |', '| --- | --- |', '| pull 10.0.0.1:5000/web:1 | done |', '| start web--d-min--r0 | running |'].join('\n'));
+  });
+
+  it('keeps a failure message with pipes and line breaks inside its table cell', () => {
+    expect(cell('exit 1 | grep\nfailed\r\n  twice')).toBe('exit 1 \\| grep failed twice');
+  });
+
+  it('names what a health check probes', () => {
+    expect(describeTarget({ kind: 'http', url: 'http://10.77.0.11:8080/' })).toBe('http://10.77.0.11:8080/');
+    expect(describeTarget({ kind: 'tcp', host: '10.77.0.11', port: 1883 })).toBe('tcp 10.77.0.11:1883');
+    expect(describeTarget({ kind: 'exec', command: ['test', '-f', '/ready'] })).toBe('exec test -f /ready');
+    expect(describeTarget({ kind: 'running' })).toBe('running');
+  });
+});

@@ -2,42 +2,28 @@
 // the node, build and event adapters replaced by in-memory fakes.
 import { WorkflowFailedError } from '@temporalio/client';
 import { type ApplicationFailure, CancelledFailure } from '@temporalio/common';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Runtime, DefaultLogger, Worker } from '@temporalio/worker';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { deployRequestSchema, type DeployRequestInput } from '../../src/schemas/request';
 import { isTerminal } from '../../src/schemas/event';
-import { SEARCH_ATTRIBUTES } from '../../src/search-attributes';
 import { decideUpdate } from '../../workflows/definitions';
 import { deployWorkflow, scaleWorkflow, undeployWorkflow, type DeploymentResult } from '../../workflows/deploy';
-import { fakeActivities, newWorld, running, type FakeWorld } from '../support/fake-node-activities';
-import { temporalBinary } from '../support/temporal-binary';
+import { newWorld, running, type FakeWorld } from '../support/fake-node-activities';
+import { startFakeEnvironment, type FakeEnvironment } from '../support/fake-environment';
 
 jest.setTimeout(90_000);
 
 let env: TestWorkflowEnvironment;
-let worker: Worker;
+let fake: FakeEnvironment;
 let world: FakeWorld;
-let workerDone: Promise<void>;
 const taskQueue = 'deploy-workflow-test';
 
 beforeAll(async () => {
-  Runtime.install({ logger: new DefaultLogger('WARN') });
-  env = await TestWorkflowEnvironment.createLocal({
-    server: { executable: { type: 'existing-path', path: temporalBinary() }, searchAttributes: Object.values(SEARCH_ATTRIBUTES) },
-  });
-  worker = await Worker.create({
-    connection: env.nativeConnection,
-    taskQueue,
-    workflowsPath: require.resolve('../../workflows'),
-    activities: fakeActivities(() => world, taskQueue, env.client),
-  });
-  workerDone = worker.run();
+  fake = await startFakeEnvironment(taskQueue, () => world);
+  env = fake.env;
 });
 
 afterAll(async () => {
-  worker?.shutdown();
-  await workerDone;
-  await env?.teardown();
+  await fake?.stop();
 });
 
 const NODES = ['fog-1', 'fog-2', 'fog-3'];

@@ -2,38 +2,29 @@
 // node, build, event and record adapters replaced by in-memory fakes: one record for every
 // outcome, with what ran where, when, and why.
 import { WorkflowFailedError } from '@temporalio/client';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { deploymentRecordSchema } from '../../src/schemas/record';
 import { deployRequestSchema, type DeployRequestInput } from '../../src/schemas/request';
-import { SEARCH_ATTRIBUTES } from '../../src/search-attributes';
 import { deployWorkflow } from '../../workflows/deploy';
-import { fakeActivities, newWorld, type FakeWorld } from '../support/fake-node-activities';
-import { temporalBinary } from '../support/temporal-binary';
+import { newWorld, type FakeWorld } from '../support/fake-node-activities';
+import { startFakeEnvironment, type FakeEnvironment } from '../support/fake-environment';
 
 jest.setTimeout(90_000);
 
 let env: TestWorkflowEnvironment;
-let worker: Worker;
+let fake: FakeEnvironment;
 let world: FakeWorld;
-let workerDone: Promise<void>;
 const taskQueue = 'deployment-records-test';
 const NODES = ['fog-1', 'fog-2'];
 let counter = 0;
 
 beforeAll(async () => {
-  Runtime.install({ logger: new DefaultLogger('WARN') });
-  env = await TestWorkflowEnvironment.createLocal({
-    server: { executable: { type: 'existing-path', path: temporalBinary() }, searchAttributes: Object.values(SEARCH_ATTRIBUTES) },
-  });
-  worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowsPath: require.resolve('../../workflows'), activities: fakeActivities(() => world, taskQueue, env.client) });
-  workerDone = worker.run();
+  fake = await startFakeEnvironment(taskQueue, () => world);
+  env = fake.env;
 });
 
 afterAll(async () => {
-  worker?.shutdown();
-  await workerDone;
-  await env?.teardown();
+  await fake?.stop();
 });
 
 beforeEach(() => {

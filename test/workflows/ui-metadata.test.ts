@@ -3,37 +3,25 @@
 // details (the built-in workflow metadata query). In the Temporal test environment, with the
 // node, build and event adapters replaced by in-memory fakes.
 import type { Payload } from '@temporalio/common';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { workflowMetadataQuery } from '@temporalio/workflow';
 import { deployRequestSchema } from '../../src/schemas/request';
-import { SEARCH_ATTRIBUTES } from '../../src/search-attributes';
 import { deployWorkflow } from '../../workflows/deploy';
-import { fakeActivities, newWorld, type FakeWorld } from '../support/fake-node-activities';
-import { temporalBinary } from '../support/temporal-binary';
+import { newWorld, type FakeWorld } from '../support/fake-node-activities';
+import { startFakeEnvironment, type FakeEnvironment } from '../support/fake-environment';
 
 jest.setTimeout(90_000);
 
 let env: TestWorkflowEnvironment;
-let worker: Worker;
+let fake: FakeEnvironment;
 let world: FakeWorld;
-let workerDone: Promise<void>;
 const taskQueue = 'ui-metadata-test';
 const NODES = ['fog-1', 'fog-2'];
 
 beforeAll(async () => {
-  Runtime.install({ logger: new DefaultLogger('WARN') });
-  env = await TestWorkflowEnvironment.createLocal({
-    server: { executable: { type: 'existing-path', path: temporalBinary() }, searchAttributes: Object.values(SEARCH_ATTRIBUTES) },
-  });
+  fake = await startFakeEnvironment(taskQueue, () => world);
+  env = fake.env;
   world = newWorld(NODES);
-  worker = await Worker.create({
-    connection: env.nativeConnection,
-    taskQueue,
-    workflowsPath: require.resolve('../../workflows'),
-    activities: fakeActivities(() => world, taskQueue, env.client),
-  });
-  workerDone = worker.run();
   const request = deployRequestSchema.parse({
     kind: 'Deploy',
     deploymentId: 'ui-1',
@@ -46,9 +34,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  worker?.shutdown();
-  await workerDone;
-  await env?.teardown();
+  await fake?.stop();
 });
 
 const text = (payload: Payload | null | undefined) => (payload ? env.client.options.loadedDataConverter.payloadConverter.fromPayload<string>(payload) : undefined);

@@ -1,6 +1,12 @@
-// Lint rules. The one that matters most: workflow code (and the pure modules it imports)
-// must stay deterministic, so it may not import Node built-ins or I/O clients.
+// Lint rules. The ones that matter most keep the layers apart:
+// - deterministic code (workflows/ and the pure core, src/core/) imports no Node built-in
+//   and no I/O client, and calls activities only through proxies (type imports);
+// - apps (bridge, CLI, operations, codec) never import activity implementations; the
+//   worker, the one composition root, imports only their factory (activities/index);
+// - nothing outside test/ imports test/.
 import { builtinModules } from 'node:module';
+import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
+import importX from 'eslint-plugin-import-x';
 import tseslint from 'typescript-eslint';
 
 const nodeOnly = [
@@ -9,40 +15,75 @@ const nodeOnly = [
   'dockerode',
   'kafkajs',
   'yaml',
+  'tar-stream',
+  'prom-client',
   '@temporalio/client',
   '@temporalio/worker',
   '@temporalio/activity',
   '@temporalio/testing',
 ];
 
+const testCode = { group: ['**/test/**', '**/test'], message: 'only tests import test code' };
+
+/** Layers by resolved path: who may import whom (eslint-plugin-import-x's no-restricted-paths). */
+const zones = [
+  { target: './src/core', from: '.', except: ['./src/core', './node_modules'], message: 'the core (src/core/) is pure: it imports only itself' },
+  // Workflows may also import activity *types* (checked below, with no-restricted-imports, which tells type imports apart).
+  { target: './workflows', from: ['./src', './test'], except: ['./core'], message: 'workflows import only the core' },
+  { target: './activities', from: ['./src/bridge', './src/cli', './src/worker', './test'], message: 'activities are adapters: they never import the apps or tests' },
+  { target: ['./src', './activities', './workflows'], from: './test', message: 'only tests import test code' },
+];
+
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'test-results/**', '**/*.js', '**/*.mjs'] },
   ...tseslint.configs.recommended,
   {
+    plugins: { 'import-x': importX },
+    settings: { 'import-x/resolver-next': [createTypeScriptImportResolver({ project: './tsconfig.json' })] },
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
     rules: {
+      'import-x/no-restricted-paths': ['error', { zones }],
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/no-misused-promises': 'error',
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
+      '@typescript-eslint/no-restricted-imports': ['error', { patterns: [testCode] }],
     },
   },
   {
-    // Deterministic code: workflows and the pure modules they import.
-    files: ['workflows/**/*.ts', 'src/schemas/**/*.ts', 'src/plan.ts', 'src/operation-plan.ts', 'src/node-policy.ts', 'src/container-spec.ts', 'src/errors.ts', 'src/search-attributes.ts'],
+    files: ['workflows/**/*.ts', 'src/core/**/*.ts'],
     rules: {
       '@typescript-eslint/no-restricted-imports': [
         'error',
         {
           paths: nodeOnly.map((name) => ({
             name,
-            message: 'workflow code must be deterministic: no Node built-ins or I/O clients (use an activity)',
+            message: 'workflow code and the core must be deterministic: no Node built-ins or I/O clients (use an activity)',
             allowTypeImports: true,
           })),
           patterns: [
-            { group: ['**/activities', '**/activities/*'], allowTypeImports: true, message: 'workflows call activities through proxyActivities; import their types only' },
-            { group: ['**/src/config', '**/src/inventory', '**/src/log', '**/src/kafka/*', '**/src/bridge/*', '**/src/worker/*', '**/src/cli/*'], message: 'workflow code must not import I/O modules' },
+            testCode,
+            { group: ['**/activities', '**/activities/**'], allowTypeImports: true, message: 'workflows call activities through proxies; import their types only' },
+            { group: ['**/src/*', '!**/src/core', '**/src/*/**', '!**/src/core/**'], allowTypeImports: true, message: 'workflow code and the core import only the core (src/core/)' },
           ],
         },
+      ],
+    },
+  },
+  {
+    files: ['src/bridge/**/*.ts', 'src/cli/**/*.ts', 'src/operations/**/*.ts', 'src/codec/**/*.ts', 'src/kafka/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        { patterns: [testCode, { group: ['**/activities', '**/activities/**'], message: 'apps reach activities through Temporal, never by import' }] },
+      ],
+    },
+  },
+  {
+    files: ['src/worker/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        { patterns: [testCode, { group: ['**/activities/**'], message: 'the worker wires activities through their factory, activities/index' }] },
       ],
     },
   },

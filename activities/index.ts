@@ -1,42 +1,74 @@
-// All activities, built from their adapters. The worker is the only place that wires them.
+// Every activity, built from its adapter. The worker is the only place that wires them: a
+// control worker serves the workflows' own activities and the nodes of its task queue; a
+// site worker, next to its nodes, serves only the node activities of its site's queue.
 import type { Client } from '@temporalio/client';
 import type { Producer } from 'kafkajs';
-import type { Inventory } from '../src/schemas/inventory';
-import { createBuildActivities } from './build';
-import { createDependencyActivities } from './dependencies';
-import { createDockerActivities } from './docker';
-import { allHeartbeating } from './heartbeat';
-import { Engines } from './engines';
-import { createEventActivities } from './events';
-import { createHealthActivities } from './health';
-import { createHistoryActivities } from './history';
-import { createInventoryActivities } from './inventory';
-import { createLockActivities } from './lock';
-import { createRecordActivities } from './records';
-import type { SecretProvider } from './secrets';
+import type { Inventory } from '../src/core/schemas/inventory';
+import { createBuildActivities } from './control/build';
+import { createDependencyActivities } from './control/dependencies';
+import { createEventActivities } from './control/events';
+import { allHeartbeating } from './control/heartbeat';
+import { createHistoryActivities } from './control/history';
+import { createInventoryActivities } from './control/inventory';
+import { createLockActivities } from './control/lock';
+import { createRecordActivities } from './control/records';
+import type { SecretProvider } from './control/secrets';
+export { directorySecretProvider, type SecretProvider } from './control/secrets';
+export type { TargetFactories } from './targets/node-activities';
+import { Engines } from './targets/docker-engine/engines';
+import { createLegacyDockerActivities } from './targets/docker-engine/legacy-v1';
+import { createLegacyHealthActivities } from './targets/docker-engine/legacy-v1-health';
+import { dockerEngineTarget } from './targets/docker-engine/target';
+import { createNodeActivities, type TargetFactories } from './targets/node-activities';
 
-export interface ActivityDeps {
+export interface NodeDeps {
   inventory: () => Inventory;
-  producer: Producer;
-  client: Client;
   secrets: SecretProvider;
-  eventsTopic: string;
-  recordsTopic: string;
-  taskQueue: string;
+  client: Client;
+  /** The queue of nodes without a task queue of their own (the control workers'). */
+  defaultTaskQueue: string;
+  /** Replaces a kind of target, e.g. with a simulation in a benchmark that says so. */
+  targets?: Partial<TargetFactories>;
 }
 
-export function createActivities({ inventory, producer, client, secrets, eventsTopic, recordsTopic, taskQueue }: ActivityDeps) {
+export interface ActivityDeps extends NodeDeps {
+  producer: Producer;
+  eventsTopic: string;
+  recordsTopic: string;
+}
+
+/** What runs next to the nodes: the target verbs and the dependency checks that ask nodes. */
+export function createNodeSideActivities({ inventory, secrets, client, defaultTaskQueue, targets }: NodeDeps) {
+  const engines = new Engines(inventory);
+  const factories: TargetFactories = { 'docker-engine': dockerEngineTarget(engines, secrets), ...targets };
+  const nodes = createNodeActivities(inventory, factories, defaultTaskQueue);
+  const nodeOf = (id: string) => inventory().nodes.find((n) => n.id === id);
+  return {
+    ...allHeartbeating(nodes),
+    ...createDependencyActivities(
+      {
+        locate: async (nodeId, application) => (await nodes.locateNodes({ application, nodeIds: [nodeId] }))[nodeId]!,
+        queueOf: (nodeId) => nodeOf(nodeId)?.taskQueue ?? defaultTaskQueue,
+      },
+      client,
+    ),
+  };
+}
+
+export function createActivities(deps: ActivityDeps) {
+  const { inventory, producer, client, secrets, eventsTopic, recordsTopic, defaultTaskQueue } = deps;
   const engines = new Engines(inventory);
   return {
-    ...createInventoryActivities(inventory, taskQueue),
+    ...createInventoryActivities(inventory, defaultTaskQueue),
     ...allHeartbeating(createBuildActivities(engines, () => inventory().registry.push)),
-    ...allHeartbeating(createDockerActivities(engines, secrets)),
-    ...createHealthActivities(engines),
     ...createEventActivities(producer, eventsTopic),
     ...createRecordActivities(producer, recordsTopic),
-    ...createLockActivities(client, taskQueue),
+    ...createLockActivities(client, defaultTaskQueue),
     ...allHeartbeating(createHistoryActivities(client)),
-    ...createDependencyActivities(engines, client),
+    ...createNodeSideActivities(deps),
+    // Served until no deployment of the first workflow shape runs (workflows/patches.ts).
+    ...allHeartbeating(createLegacyDockerActivities(engines, secrets, () => inventory().nodes)),
+    ...createLegacyHealthActivities(engines),
   };
 }
 

@@ -6,4 +6,4 @@ cd "$(dirname "$0")/.."
 bash scripts/npm-install.sh
 npm run --silent build
 bash scripts/stack.sh up
-node dist/bench/main.js "$@"
+node dist/test/bench/main.js "$@"

@@ -27,6 +27,33 @@ install_debian() {
   fi
 }
 
+# The local Kubernetes cluster (scripts/kube.sh): containerd is each node's CRI runtime,
+# the CNI plugins (bridge, host-local, portmap, loopback) give pods their network and
+# hostPorts, iptables carries portmap's rules inside each node. etcd is only unpacked into
+# the cache: installing the package would start a daemon of its own.
+install_kube_parts() {
+  local missing=()
+  command -v containerd >/dev/null || missing+=(containerd)
+  command -v runc >/dev/null || missing+=(runc)
+  command -v iptables >/dev/null || missing+=(iptables)
+  [ -x /usr/lib/cni/portmap ] || missing+=(containernetworking-plugins)
+  if [ ${#missing[@]} -gt 0 ]; then
+    log "installing Debian packages for Kubernetes nodes: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+  [ -f "$ETCD_HOME/.complete" ] && return
+  log "unpacking Debian's etcd into $ETCD_HOME"
+  local tmp; tmp=$(mktemp -d)
+  # apt downloads as its sandbox user, who must own the folder (else it warns and goes on as root).
+  chown _apt "$tmp" 2>/dev/null || true
+  (cd "$tmp" && apt-get download -qq etcd-server etcd-client >/dev/null)
+  for deb in "$tmp"/*.deb; do dpkg -x "$deb" "$ETCD_HOME"; done
+  rm -rf "$tmp"
+  touch "$ETCD_HOME/.complete"
+}
+
 # The Temporal CLI carries the dev server and the Web UI. Built from its Go module because
 # no binary can be downloaded; cached outside the work tree, keyed by version.
 install_temporal() {
@@ -69,6 +96,7 @@ POM
 }
 
 install_debian
+install_kube_parts
 install_kafka &
 kafka_pid=$!
 install_temporal

@@ -6,6 +6,9 @@
 : "${TEMPORAL_BIN:=$DEPLOYER_CACHE/temporal-$TEMPORAL_CLI_VERSION/temporal}"
 : "${KAFKA_VERSION:=3.9.1}"
 : "${KAFKA_HOME:=$DEPLOYER_CACHE/kafka-$KAFKA_VERSION}"
+: "${KUBE_VERSION:=v1.37.2}"
+: "${KUBE_HOME:=$DEPLOYER_CACHE/kubernetes-$KUBE_VERSION}"
+: "${ETCD_HOME:=$DEPLOYER_CACHE/etcd}"
 : "${TEMPORAL_PORT:=7233}"
 : "${TEMPORAL_UI_PORT:=8233}"
 # How long Temporal keeps closed workflows, the history Rollback and Scale start from.
@@ -19,6 +22,17 @@
 : "${FOG_BRIDGE_PREFIX:=10.78}"
 # Nodes (by number) whose engines accept only TLS with client certificates, as real nodes do.
 : "${FOG_TLS_NODES:=3}"
-export DEPLOYER_CACHE DEPLOYER_STATE TEMPORAL_CLI_VERSION TEMPORAL_BIN KAFKA_VERSION KAFKA_HOME
+# The local Kubernetes cluster (scripts/kube.sh): node N is network namespace kube-N at
+# FOG_SUBNET.(70+N); the API server listens on the fog bridge, FOG_SUBNET.1.
+: "${KUBE_NODES:=2}"
+: "${KUBE_API_PORT:=6443}"
+# etcd's client port on loopback (its peer port is the next one); not 2379, which a system etcd may hold.
+: "${KUBE_ETCD_PORT:=12379}"
+: "${KUBE_SERVICE_CIDR:=10.96.0.0/16}"
+# Node N's pods get PREFIX.N.0/24, on a bridge inside node N's namespace.
+: "${KUBE_POD_PREFIX:=10.88}"
+# How long a node whose kubelet went silent stays Ready (kube-controller-manager's grace period).
+: "${KUBE_NODE_GRACE:=20s}"
+export DEPLOYER_CACHE DEPLOYER_STATE TEMPORAL_CLI_VERSION TEMPORAL_BIN KAFKA_VERSION KAFKA_HOME KUBE_VERSION KUBE_HOME ETCD_HOME
 
 log() { printf '[stack] %s\n' "$*" >&2; }

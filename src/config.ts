@@ -16,6 +16,7 @@ export const configSchema = z.object({
   TEMPORAL_ADDRESS: z.string().default('127.0.0.1:7233'),
   TEMPORAL_NAMESPACE: z.string().default('default'),
   DEPLOYER_TASK_QUEUE: z.string().default('deployer'),
+  DEPLOYER_SITE_TASK_QUEUE: z.string().min(1).optional(),
   KAFKA_BROKERS: list.default(['127.0.0.1:19092']),
   KAFKA_CLIENT_ID: z.string().default('deployer'),
   KAFKA_GROUP_ID: z.string().default('deployer-bridge'),
@@ -56,7 +57,11 @@ export class Secret {
 
 export type Config = {
   statePath: string;
-  temporal: { address: string; namespace: string; taskQueue: string };
+  /**
+   * `taskQueue`: the main queue (workflows, and nodes without a queue of their own).
+   * `siteTaskQueue`: set for a site worker, which serves only the nodes of that queue.
+   */
+  temporal: { address: string; namespace: string; taskQueue: string; siteTaskQueue?: string };
   kafka: {
     brokers: string[];
     clientId: string;
@@ -91,7 +96,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const statePath = c.DEPLOYER_STATE ?? join(c.XDG_STATE_HOME ?? join(homedir(), '.local', 'state'), 'deployer');
   return {
     statePath,
-    temporal: { address: c.TEMPORAL_ADDRESS, namespace: c.TEMPORAL_NAMESPACE, taskQueue: c.DEPLOYER_TASK_QUEUE },
+    temporal: {
+      address: c.TEMPORAL_ADDRESS,
+      namespace: c.TEMPORAL_NAMESPACE,
+      taskQueue: c.DEPLOYER_TASK_QUEUE,
+      ...(c.DEPLOYER_SITE_TASK_QUEUE !== undefined ? { siteTaskQueue: c.DEPLOYER_SITE_TASK_QUEUE } : {}),
+    },
     kafka: {
       brokers: c.KAFKA_BROKERS,
       clientId: c.KAFKA_CLIENT_ID,

@@ -2,9 +2,9 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { InvalidInventoryError, UnknownNodeError } from './errors';
-import type { PlannedNode } from './plan';
-import { inventorySchema, type Inventory } from './schemas/inventory';
+import { InvalidInventoryError, UnknownNodeError } from './core/errors';
+import type { PlannedNode } from './core/plan';
+import { inventorySchema, type Inventory } from './core/schemas/inventory';
 
 /** Reads and validates the inventory (JSON or YAML). */
 export function loadInventory(path: string): Inventory {

@@ -59,12 +59,17 @@ export interface MetricsEndpointOptions {
   port: number;
   /** More exposition text to append, such as the Temporal SDK's own metrics. */
   extra?: () => Promise<string>;
+  /**
+   * Called when `port` is taken (another worker or bridge on the same machine): the endpoint
+   * then listens on any free port, which its URL names, instead of the process failing.
+   */
+  onPortTaken?: (port: number) => void;
 }
 
 const withProcessMetrics = new WeakSet<Registry>();
 
 /** Serves `GET /metrics` in the Prometheus text format: the registry, then `extra`'s text. */
-export async function serveMetrics(registry: Registry, { host, port, extra }: MetricsEndpointOptions): Promise<MetricsEndpoint> {
+export async function serveMetrics(registry: Registry, { host, port, extra, onPortTaken }: MetricsEndpointOptions): Promise<MetricsEndpoint> {
   if (!withProcessMetrics.has(registry)) {
     collectDefaultMetrics({ register: registry });
     withProcessMetrics.add(registry);
@@ -84,10 +89,21 @@ export async function serveMetrics(registry: Registry, { host, port, extra }: Me
       }
     })();
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => resolve());
-  });
+  const listen = (p: number) =>
+    new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(p, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  try {
+    await listen(port);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || port === 0 || onPortTaken === undefined) throw err;
+    onPortTaken(port);
+    await listen(0);
+  }
   const address = server.address() as AddressInfo;
   const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return {

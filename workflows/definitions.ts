@@ -1,18 +1,36 @@
-// Signals and queries of the deployment workflows. Clients import this module without
-// importing workflow code.
+// Signals, queries and updates of the deployment workflows, and every type a client reads
+// from them (results, progress, decisions). Clients import this module, never workflow code.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { Phase } from '../src/schemas/event';
+import type { NodeState } from '../src/core/node-states';
+import type { ApplicationState } from '../src/core/operation-plan';
+import type { Phase } from '../src/core/schemas/event';
 
-/** Sent by a node's child workflow to its deployment: one step on one node. */
-export interface NodeProgress {
-  node: string;
-  phase: Phase;
-  message: string;
+export type { NodeState };
+
+export interface NodeOutcome {
+  state: NodeState;
+  reason?: string;
 }
 
-export const nodeProgressSignal = defineSignal<[NodeProgress]>('nodeProgress');
+export interface DeploymentResult {
+  deploymentId: string;
+  status: 'Succeeded' | 'RolledBack' | 'Failed' | 'Cancelled';
+  reason?: string;
+  image?: string;
+  nodes: Record<string, NodeOutcome>;
+  /** What runs after a successful operation: what a later Rollback, Scale or Undeploy starts from. */
+  state?: ApplicationState;
+}
 
-export type NodeState = 'Pending' | 'Deploying' | 'Healthy' | 'Removed' | 'Failed' | 'Skipped' | 'RolledBack' | 'RestoreFailed';
+export interface DeployOptions {
+  /** Last `seq` an earlier run of this deployment published (a Retry continues the numbering). */
+  seqStart?: number;
+}
+
+/** Failure type of a deployment that was rolled back; its details carry the DeploymentResult. */
+export const ROLLED_BACK = 'DeploymentRolledBack';
+/** Failure type of a deployment whose rollback could not restore every node. */
+export const ROLLBACK_INCOMPLETE = 'DeploymentRollbackIncomplete';
 
 export interface DeploymentProgress {
   phase: Phase;
@@ -26,13 +44,33 @@ export const progressQuery = defineQuery<DeploymentProgress>('progress');
 export interface LockRequester {
   workflowId: string;
   runId: string;
+  /**
+   * Set by a run that continued as new from the holder: it takes the lock over without
+   * queueing. The lock checks the claim against its holder.
+   */
+  continuing?: string;
 }
 
-export const lockWorkflowId = (application: string) => `lock/${application}`;
 export const enqueueLockSignal = defineSignal<[LockRequester]>('enqueue');
 export const releaseLockSignal = defineSignal<[LockRequester]>('release');
+
 /** Sent by the lock workflow to the deployment whose turn it is. */
-export const lockGrantedSignal = defineSignal<[]>('lockGranted');
+export interface LockGrant {
+  /** The run the lock is granted to: a run reset from another must not take that one's grant for its own. */
+  runId: string;
+}
+
+/** Older lock workflows grant without naming the run. */
+export const lockGrantedSignal = defineSignal<[LockGrant?]>('lockGranted');
+
+/** Sent by a node's child workflow of the first workflow shape (workflows/v1/) to its deployment. */
+export interface NodeProgress {
+  node: string;
+  phase: Phase;
+  message: string;
+}
+
+export const nodeProgressSignal = defineSignal<[NodeProgress]>('nodeProgress');
 
 export const DECISIONS = ['retry', 'skip', 'rollback'] as const;
 export type Decision = (typeof DECISIONS)[number];

@@ -1,66 +1,30 @@
-// What the Temporal UI shows about a deployment besides its history: the static details and
-// memo it is started with, and the "current details" its workflows keep up to date. Temporal
-// renders details as markdown; a table cell cannot hold a pipe or a line break, so free text
-// (node messages, image references) is flattened before it goes into one. Pure: the bridge
-// and the workflows both use it.
-import type { HealthTarget } from '../src/container-spec';
-import type { OperationRequest } from '../src/schemas/request';
-import type { DeploymentProgress } from './definitions';
+// The current details the Temporal UI shows for a running deployment (one row per node) and
+// for a node's workflow (its steps). Pure.
+import type { NodeState } from '../src/core/node-states';
+import { table } from '../src/core/details';
 
-/** A markdown table cell: one line, pipes escaped. */
-export function cell(text: string): string {
-  return text.replace(/\s*[\r\n]+\s*/g, ' ').replace(/\|/g, '\\|');
-}
-
-function table(header: string[], rows: string[][]): string {
-  return [`| ${header.join(' | ')} |`, `| ${header.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${r.map(cell).join(' | ')} |`)].join('\n');
-}
-
-const code = (text: string) => `\`${text.replace(/`/g, "'")}\``;
-
-/** The static details of a deployment's workflow: what was asked for, as the request says it. */
-export function startDetails(request: OperationRequest): string {
-  const rows: string[][] = [];
-  switch (request.kind) {
-    case 'Deploy': {
-      const { name, version, image, source } = request.application;
-      const { maxParallel, onFailure } = request.strategy;
-      rows.push(['application', name], ['version', version], ['nodes', request.nodes.join(', ')], ['replicas per node', String(request.replicasPerNode)]);
-      rows.push(['strategy', `${maxParallel} node(s) at a time; on failure ${onFailure}`]);
-      if (image !== undefined) rows.push(['image', code(image)]);
-      if (source !== undefined) rows.push(['source', `${code(source.context)}, ${code(source.dockerfile)}`]);
-      if (request.dependsOn.length > 0) rows.push(['depends on', request.dependsOn.join(', ')]);
-      break;
-    }
-    case 'Rollback':
-      rows.push(['application', request.application], ['to version', request.toVersion ?? 'the version before the current one']);
-      break;
-    case 'Scale':
-      rows.push(['application', request.application], ['nodes', request.nodes.join(', ')], ['replicas per node', String(request.replicasPerNode)]);
-      break;
-    case 'Undeploy':
-      rows.push(['application', request.application], ['nodes', request.nodes?.join(', ') ?? 'every node it runs on']);
-      break;
-  }
-  return `**${request.kind}** \`${request.deploymentId}\`\n\n${table(['', ''], rows)}`;
-}
-
-/** The memo a deployment's workflow starts with: what it is, readable (with the codec) without decoding its input. */
-export function startMemo(request: OperationRequest): { kind: OperationRequest['kind']; application: string } {
-  return { kind: request.kind, application: request.kind === 'Deploy' ? request.application.name : request.application };
-}
+/** Rows shown one by one; beyond this the table lists the nodes that need a look and counts the rest. */
+export const MAX_ROWS = 50;
 
 /**
  * A deployment's current details: one row per node, as the `progress` query returns them.
- * Without the phase, which the workflow's status and the DeployerStatus search attribute show.
+ * Without the phase, which the workflow's status and the DeployerStatus search attribute
+ * show. A wide deployment shows the counts per state and the nodes that are not simply
+ * pending or healthy.
  */
-export function progressDetails(progress: DeploymentProgress): string {
-  return table(['node', 'state', 'last step'], Object.entries(progress.nodes).map(([node, { state, message }]) => [node, state, message]));
+export function progressDetails(nodes: Record<string, { state: NodeState; message: string }>): string {
+  const entries = Object.entries(nodes);
+  if (entries.length <= MAX_ROWS) return table(['node', 'state', 'last step'], entries.map(([node, { state, message }]) => [node, state, message]));
+  const counts = new Map<NodeState, number>();
+  for (const [, { state }] of entries) counts.set(state, (counts.get(state) ?? 0) + 1);
+  const notable = entries.filter(([, { state }]) => state !== 'Pending' && state !== 'Healthy').slice(0, MAX_ROWS);
+  const summary = table(['state', 'nodes'], [...counts].map(([state, n]) => [state, String(n)]));
+  return notable.length === 0 ? summary : `${summary}\n\n${table(['node', 'state', 'last step'], notable.map(([node, { state, message }]) => [node, state, message]))}`;
 }
 
 export type StepState = 'running' | 'done' | 'failed';
 
-/** One step of a node's rollout, as its child workflow shows it. */
+/** One step of a node's rollout, as its workflow shows it. */
 export interface NodeStep {
   step: string;
   state: StepState;
@@ -69,20 +33,4 @@ export interface NodeStep {
 /** A node's current details: every step so far and how it went. */
 export function nodeDetails(node: string, steps: NodeStep[]): string {
   return `**${node}**\n\n${table(['step', 'state'], steps.map((s) => [s.step, s.state]))}`;
-}
-
-/** What a health check probes, in a few words. */
-export function describeTarget(target: HealthTarget): string {
-  switch (target.kind) {
-    case 'http':
-      return target.url;
-    case 'tcp':
-      return `tcp ${target.host}:${target.port}`;
-    case 'exec':
-      return `exec ${target.command.join(' ')}`;
-    case 'docker':
-      return "the image's Docker health check";
-    case 'running':
-      return 'running';
-  }
 }

@@ -1,14 +1,18 @@
-// The deployment's status events, numbered and published in order (batched: one activity
-// carries all events queued while the previous batch was being published). `seq` is assigned here,
+// The deployment's status events, numbered and published in order. `seq` is assigned here,
 // in workflow code, so a replay or a retried publish never renumbers an event. Publishing
-// runs beside the deployment (a slow broker does not hold up the rollout) and outside any
-// cancellation, so a cancelled deployment still reports how it ended.
-import { CancellationScope, condition, proxyActivities } from '@temporalio/workflow';
-import type { EventActivities } from '../activities/events';
-import type { Phase, StatusEvent } from '../src/schemas/event';
+// is a local activity beside the rollout: no durable round trip of its own, no workflow task
+// per event, and everything emitted while one batch is being published goes in the next.
+// It runs outside any cancellation, so a cancelled deployment still reports how it ended.
+// After every batch the memo says the last seq published, so that a run that follows this
+// one (a Retry, a Reset) numbers its events after this one's.
+import { CancellationScope, condition, proxyLocalActivities, upsertMemo } from '@temporalio/workflow';
+import type { EventActivities } from '../activities/control/events';
+import type { Phase, StatusEvent } from '../src/core/schemas/event';
 import { publishing } from './options';
 
-const { publishEvents } = proxyActivities<EventActivities>(publishing);
+const { publishEvents } = proxyLocalActivities<EventActivities>({ ...publishing, summary: 'publish status events' });
+
+const MAX_MESSAGE = 4096;
 
 export class EventLog {
   private seq: number;
@@ -26,13 +30,19 @@ export class EventLog {
     return this.seq;
   }
 
-  emit(phase: Phase, message: string, node?: string): void {
+  /** Numbers the next event after `seq`, when runs before this one published that far. */
+  continueAfter(seq: number): void {
+    this.seq = Math.max(this.seq, seq);
+  }
+
+  /** `at`: when it happened, for a step a node reported after the fact; now by default. */
+  emit(phase: Phase, message: string, node?: string, at?: string): void {
     this.queue.push({
       ...this.about,
       phase,
       ...(node !== undefined ? { node } : {}),
-      message: message.length > 4096 ? `${message.slice(0, 4093)}...` : message,
-      at: new Date().toISOString(),
+      message: message.length > MAX_MESSAGE ? `${message.slice(0, MAX_MESSAGE - 3)}...` : message,
+      at: at ?? new Date().toISOString(),
       seq: ++this.seq,
     });
     if (!this.draining) {
@@ -46,10 +56,11 @@ export class EventLog {
     await CancellationScope.nonCancellable(() => condition(() => !this.draining));
   }
 
-  /** Publishes what is queued, in one batch per round trip, so events never wait behind one another for long. */
   private async drain(): Promise<void> {
     while (this.queue.length > 0) {
-      await publishEvents(this.queue.splice(0, this.queue.length));
+      const batch = this.queue.splice(0, this.queue.length);
+      await publishEvents(batch);
+      upsertMemo({ lastSeq: batch.at(-1)!.seq });
     }
     this.draining = false;
   }

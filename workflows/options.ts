@@ -1,10 +1,13 @@
 // Activity option groups. Retries are decided by failure type (NON_RETRYABLE), never by
-// message. Every node and build activity heartbeats, so a worker killed mid-step is noticed
-// within HEARTBEAT and the step moves to another worker; each step is idempotent, so
-// running it again finds its own earlier work.
-import type { ActivityOptions, RetryPolicy } from '@temporalio/workflow';
-import type { HealthPolicy } from '../src/container-spec';
-import { NON_RETRYABLE } from '../src/errors';
+// message. Node steps run as local activities when the node is served by the workflow's own
+// task queue (no durable round trip per step: the workflow task itself is their liveness,
+// so a worker that dies mid-step is noticed within the node workflow's task timeout), and as
+// activities on the node's own task queue otherwise, bounded by schedule-to-close because
+// that queue dies with its site's worker; those heartbeat, so a worker killed mid-step is
+// noticed within HEARTBEAT and the step moves to another worker. Every step is idempotent.
+import type { ActivityOptions, LocalActivityOptions, RetryPolicy } from '@temporalio/workflow';
+import { NON_RETRYABLE } from '../src/core/errors';
+import type { HealthPolicy } from '../src/core/intent';
 
 const HEARTBEAT = '10s';
 
@@ -16,28 +19,56 @@ const retryUntilDeadline: RetryPolicy = {
   nonRetryableErrorTypes: [...NON_RETRYABLE],
 };
 
+/** Eight attempts: an engine unreachable for about 70 s fails the step. */
 const retry: RetryPolicy = { ...retryUntilDeadline, maximumAttempts: 8 };
 
-/** Short engine calls: list, create, start, stop. An engine unreachable for 90 s fails the step. */
-export const engineCall: ActivityOptions = { startToCloseTimeout: '60s', scheduleToCloseTimeout: '90s', heartbeatTimeout: HEARTBEAT, retry };
+/** Either kind of call, for a step that may run locally or on a node's queue. */
+export interface StepOptions {
+  local: LocalActivityOptions;
+  remote: ActivityOptions;
+}
 
-/** Builds, pushes and pulls: long, heartbeating. */
+/** Apply: may pull an image, so long; heartbeating on a remote queue. */
+export const applyStep: StepOptions = {
+  local: { startToCloseTimeout: '60m', retry },
+  remote: { startToCloseTimeout: '60m', scheduleToCloseTimeout: '70m', heartbeatTimeout: HEARTBEAT, retry },
+};
+
+/** Health waits run to their own deadline; the timeouts only guard against a lost worker. */
+export function verifyStep(policy: HealthPolicy): StepOptions {
+  const timeout = policy.deadlineMs + 60_000;
+  return {
+    local: { startToCloseTimeout: timeout, retry },
+    remote: { startToCloseTimeout: timeout, scheduleToCloseTimeout: timeout * 2, heartbeatTimeout: Math.max(10_000, policy.intervalMs + policy.timeoutMs + 5_000), retry },
+  };
+}
+
+/** Short engine calls (retire, locate): a few attempts; an unanswered one is not worth holding the rollout for. */
+export const engineStep: StepOptions = {
+  local: { startToCloseTimeout: '60s', scheduleToCloseTimeout: '90s', retry },
+  remote: { startToCloseTimeout: '60s', scheduleToCloseTimeout: '90s', heartbeatTimeout: HEARTBEAT, retry },
+};
+
+/** How long a compensating verb keeps trying each node before it is reported as not restored. */
+export const COMPENSATION_DEADLINE_MS = 120_000;
+
+/** Undo, stop and remove of a group of nodes: each node is retried inside the call until COMPENSATION_DEADLINE_MS. */
+export const groupStep: StepOptions = {
+  local: { startToCloseTimeout: '5m', scheduleToCloseTimeout: '10m', retry: retryUntilDeadline },
+  remote: { startToCloseTimeout: '5m', scheduleToCloseTimeout: '10m', heartbeatTimeout: HEARTBEAT, retry: retryUntilDeadline },
+};
+
+/** Reading the inventory and Temporal itself (the application's history): local, retried. */
+export const lookup: LocalActivityOptions = { startToCloseTimeout: '60s', scheduleToCloseTimeout: '10m', retry: retryUntilDeadline };
+
+/** Status events and records: never given up on, so no event of a deployment is lost. */
+export const publishing: LocalActivityOptions = { startToCloseTimeout: '30s', retry: { initialInterval: '200ms', maximumInterval: '10s' } };
+
+/** Builds and pushes: long, heartbeating, on the control queue. */
 export const transfer: ActivityOptions = { startToCloseTimeout: '60m', heartbeatTimeout: HEARTBEAT, retry };
-
-/** Undo steps: tried for two minutes, then the node is reported as not restored. */
-export const compensation: ActivityOptions = { startToCloseTimeout: '60s', scheduleToCloseTimeout: '120s', heartbeatTimeout: HEARTBEAT, retry: retryUntilDeadline };
-
-/** Status events and bookkeeping: never given up on, so no event of a deployment is lost. */
-export const publishing: ActivityOptions = { startToCloseTimeout: '30s', retry: { initialInterval: '500ms', maximumInterval: '10s' } };
 
 /** Waiting for dependencies runs to the request's own deadline (strategy.dependencyTimeoutMs); the timeouts only guard against a lost worker. */
 export const dependencyWait: ActivityOptions = { startToCloseTimeout: '25h', heartbeatTimeout: HEARTBEAT, retry };
 
-/** Health waits run to their own deadline; the timeouts only guard against a lost worker. */
-export function healthWait(policy: HealthPolicy): ActivityOptions {
-  return {
-    startToCloseTimeout: policy.deadlineMs + 60_000,
-    heartbeatTimeout: Math.max(10_000, policy.intervalMs + policy.timeoutMs + 5_000),
-    retry,
-  };
-}
+/** The lock's Temporal calls. */
+export const lockCall: ActivityOptions = { startToCloseTimeout: '60s', scheduleToCloseTimeout: '10m', heartbeatTimeout: HEARTBEAT, retry };

@@ -7,10 +7,10 @@ import type { Consumer, KafkaMessage, Producer } from 'kafkajs';
 import type { Config } from '../config';
 import type { Logger } from '../log';
 import { bridgeMetrics } from '../metrics';
-import type { DeadLetter } from '../schemas/dead-letter';
-import type { StatusEvent } from '../schemas/event';
-import type { Inventory } from '../schemas/inventory';
-import type { Request } from '../schemas/request';
+import type { DeadLetter } from '../core/schemas/dead-letter';
+import type { StatusEvent } from '../core/schemas/event';
+import type { Inventory } from '../core/schemas/inventory';
+import type { Request } from '../core/schemas/request';
 import { createOperations } from '../operations/start';
 import { parseRequest, type Issue } from './parse';
 

@@ -12,7 +12,7 @@ async function main(): Promise<void> {
   const log = createLogger('bridge');
   const config = loadConfig();
   loadInventory(config.inventoryPath); // fail at start, not at the first request
-  const metrics = await serveMetrics(bridgeRegistry, { host: config.metrics.host, port: config.metrics.bridgePort });
+  const metrics = await serveMetrics(bridgeRegistry, { host: config.metrics.host, port: config.metrics.bridgePort, onPortTaken: (port) => log.warn('metrics port taken; serving metrics on a free port instead', { port }) });
   const converter = dataConverter(config);
   const kafka = createKafka(config, `${config.kafka.clientId}-bridge`);
   const producer = createProducer(kafka);

@@ -1,9 +1,9 @@
 // Turning one Kafka message into a valid request, or into a rejection that says, in words a
 // person can act on, what is wrong and where. Pure: no Kafka, no Temporal.
 import { type z } from 'zod';
-import { policyViolations } from '../node-policy';
-import type { Inventory } from '../schemas/inventory';
-import { deploymentIdSchema, requestSchema, type Request } from '../schemas/request';
+import { policyViolations } from '../core/node-policy';
+import type { Inventory } from '../core/schemas/inventory';
+import { deploymentIdSchema, requestSchema, type Request } from '../core/schemas/request';
 
 export interface Issue {
   path: (string | number)[];

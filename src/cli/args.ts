@@ -4,9 +4,9 @@
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { DECISIONS } from '../../workflows/definitions';
-import { PHASES } from '../schemas/event';
-import { RECORD_STATUSES } from '../schemas/record';
-import { applicationNameSchema, deploymentIdSchema, versionSchema } from '../schemas/request';
+import { PHASES } from '../core/schemas/event';
+import { RECORD_STATUSES } from '../core/schemas/record';
+import { applicationNameSchema, deploymentIdSchema, versionSchema } from '../core/schemas/request';
 import { UsageError } from './errors';
 
 export const USAGE = `usage: deployer COMMAND [ARGS] [--json]

@@ -4,19 +4,18 @@
 // back to the deployment's record.
 import { WorkflowFailedError, WorkflowNotFoundError, type WorkflowExecutionDescription } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import type { DeploymentResult } from '../../workflows/deploy';
+import type { DeploymentResult } from '../../workflows/definitions';
 import { progressQuery, type DeploymentProgress } from '../../workflows/definitions';
-import type { Phase } from '../schemas/event';
-import type { DeploymentRecord } from '../schemas/record';
-import { SEARCH_ATTRIBUTES } from '../search-attributes';
-import { WORKFLOW_TYPES } from '../operations/start';
+import type { Phase } from '../core/schemas/event';
+import type { DeploymentRecord } from '../core/schemas/record';
+import { SEARCH_ATTRIBUTES } from '../core/search-attributes';
+import { kindOfWorkflowType } from '../core/operation-kinds';
 import type { DeploymentView } from './format';
 import type { Temporal } from './platform';
 
 /** A query is answered by a worker replaying the workflow; without one it would wait for good. */
 const QUERY_DEADLINE_MS = 5_000;
 
-const KINDS = Object.fromEntries(Object.entries(WORKFLOW_TYPES).map(([kind, type]) => [type, kind]));
 
 /** Temporal's name for how a closed workflow ended, where the workflow gave no outcome of its own. */
 const CLOSED: Record<string, string> = { CANCELLED: 'Cancelled', TERMINATED: 'Terminated', TIMED_OUT: 'TimedOut', CONTINUED_AS_NEW: 'ContinuedAsNew' };
@@ -55,7 +54,7 @@ export async function describeDeployment(temporal: Temporal, deploymentId: strin
   const version = attributes.get(SEARCH_ATTRIBUTES.version);
   const base = {
     deploymentId,
-    kind: KINDS[description.type] ?? description.type,
+    kind: kindOfWorkflowType(description.type) ?? description.type,
     ...(attributes.get(SEARCH_ATTRIBUTES.application) !== undefined ? { application: attributes.get(SEARCH_ATTRIBUTES.application)! } : {}),
     ...(version !== undefined ? { version } : {}),
     startedAt: description.startTime.toISOString(),

@@ -1,7 +1,7 @@
 // What can end a CLI command, each with its exit code (README "Command line").
 import { ConfigError } from '../config';
 import { PayloadKeysError } from '../codec/errors';
-import { InvalidInventoryError } from '../errors';
+import { InvalidInventoryError } from '../core/errors';
 
 export const EXIT = { ok: 0, notSucceeded: 1, usage: 2, unreachable: 3 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];

@@ -1,9 +1,9 @@
 // The filters of `list` and `history`, as a Temporal visibility query and as a predicate on
 // records. Pure. Values reach the query only after validation (application names, statuses),
 // and quotes are dropped from the one free-text value, the task queue.
-import { OPERATION_WORKFLOWS } from '../../activities/history';
-import type { DeploymentRecord } from '../schemas/record';
-import { SEARCH_ATTRIBUTES } from '../search-attributes';
+import { OPERATION_WORKFLOWS } from '../core/operation-kinds';
+import type { DeploymentRecord } from '../core/schemas/record';
+import { SEARCH_ATTRIBUTES } from '../core/search-attributes';
 
 export interface Filters {
   app?: string;

@@ -1,7 +1,8 @@
 // What the CLI prints for people: plain-text tables built from plain data, no I/O, so each is
 // tested by equality. The same data is what --json prints.
-import type { Phase, StatusEvent } from '../schemas/event';
-import type { DeploymentRecord } from '../schemas/record';
+import type { NodeView } from '../core/node-facts';
+import type { Phase, StatusEvent } from '../core/schemas/event';
+import type { DeploymentRecord } from '../core/schemas/record';
 
 /** A deployment as `status` shows it: live from Temporal, or from its record once Temporal has forgotten it. */
 export interface DeploymentView {
@@ -34,18 +35,6 @@ export interface DeploymentRow {
   startedAt: string;
   endedAt?: string;
 }
-
-export interface NodeContainer {
-  name: string;
-  application: string;
-  version: string;
-  deploymentId: string;
-  replica: string;
-  state: string;
-}
-
-/** One inventory node in `nodes`: what its engine says runs, or why it could not say. */
-export type NodeView = { node: string; address: string } & ({ reachable: true; containers: NodeContainer[] } | { reachable: false; error: string });
 
 /** Columns padded to their widest cell; the last column is not padded. */
 export function table(header: string[], rows: string[][]): string[] {
@@ -104,14 +93,17 @@ export function renderRecords(records: DeploymentRecord[]): string[] {
   );
 }
 
+/** `nodes`: one line per node (its target, platform and readiness), then what the Deployer runs there. */
 export function renderNodes(nodes: NodeView[]): string[] {
   return nodes.flatMap((n) => {
-    if (!n.reachable) return [`${n.node}  ${n.address}  unreachable: ${n.error}`];
-    const head = `${n.node}  ${n.address}  ${n.containers.length === 0 ? 'nothing deployed' : `${n.containers.length} container(s)`}`;
-    if (n.containers.length === 0) return [head];
+    const platform = n.status.platform !== undefined ? `  ${n.status.platform.os}/${n.status.platform.architecture}` : '';
+    const where = `${n.node}  ${n.address}  ${n.target}${platform}`;
+    if (!n.status.ready) return [`${where}  not ready: ${n.status.detail ?? 'no reason given'}`];
+    const head = `${where}  ${n.instances.length === 0 ? 'nothing deployed' : `${n.instances.length} instance(s)`}`;
+    if (n.instances.length === 0) return [head];
     const rows = table(
-      ['APPLICATION', 'DEPLOYMENT', 'STATE', 'CONTAINER'],
-      n.containers.map((c) => [appVersion(c.application, c.version), c.deploymentId, c.state, c.name]),
+      ['APPLICATION', 'DEPLOYMENT', 'STATE', 'INSTANCE'],
+      [...n.instances].sort((a, b) => a.application.localeCompare(b.application) || a.name.localeCompare(b.name)).map((c) => [appVersion(c.application, c.version), c.deploymentId, c.state, c.name]),
     );
     return [head, ...rows.map((r) => `  ${r}`)];
   });

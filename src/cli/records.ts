@@ -2,7 +2,7 @@
 // start to the end it had when the read began, keeping the latest record per deploymentId
 // (compaction may not have folded older ones yet, and a null value deletes one).
 import type { Kafka } from 'kafkajs';
-import { deploymentRecordSchema, type DeploymentRecord } from '../schemas/record';
+import { deploymentRecordSchema, type DeploymentRecord } from '../core/schemas/record';
 
 /** How long a scan may take before it gives up: the records a topic holds in the tens of thousands take seconds. */
 const SCAN_TIMEOUT_MS = 60_000;

@@ -3,16 +3,14 @@
 // place so that both start the same workflow the same way. The workflow id is the
 // deploymentId, so a request started twice starts one deployment.
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
-import { createLockActivities } from '../../activities/lock';
-import type { DeployOptions } from '../../workflows/deploy';
+import type { DeployOptions } from '../../workflows/definitions';
 import type { Issue } from '../bridge/parse';
 import { decodePayload } from '../codec/data-converter';
-import { requestSchema, type OperationRequest } from '../schemas/request';
-import { SEARCH_ATTRIBUTES } from '../search-attributes';
-import { startDetails, startMemo } from '../../workflows/details';
-
-/** The workflow type that carries out each kind of operation. */
-export const WORKFLOW_TYPES = { Deploy: 'deployWorkflow', Rollback: 'rollbackWorkflow', Scale: 'scaleWorkflow', Undeploy: 'undeployWorkflow' } as const;
+import { requestSchema, type OperationRequest } from '../core/schemas/request';
+import { applicationOf, WORKFLOW_TYPES } from '../core/operation-kinds';
+import { SEARCH_ATTRIBUTES } from '../core/search-attributes';
+import { enqueueForLock } from './lock';
+import { startDetails, startMemo } from '../core/details';
 
 /** `started`, or `duplicate` when the deploymentId already names this very request (a redelivery). */
 export type Started = 'started' | 'duplicate';
@@ -22,8 +20,6 @@ export interface RetryRun {
   options: DeployOptions;
   retriedBy: string;
 }
-
-export const applicationOf = (request: OperationRequest): string => (request.kind === 'Deploy' ? request.application.name : request.application);
 
 /** What an operator filters on in the Temporal UI, as far as the request says it; the workflow adds the rest once planned. */
 function searchAttributes(request: OperationRequest) {
@@ -52,8 +48,6 @@ function summary(request: OperationRequest, retry: boolean): string {
 }
 
 export function createOperations(client: Client, taskQueue: string) {
-  const { enqueueForLock } = createLockActivities(client, taskQueue);
-
   /** The request a deployment's latest run was started with (its first history event). */
   async function requestOf(deploymentId: string): Promise<OperationRequest> {
     const history = await client.workflow.getHandle(deploymentId).fetchHistory();
@@ -77,7 +71,7 @@ export function createOperations(client: Client, taskQueue: string) {
         staticDetails: startDetails(request),
       });
       // Queued for the application's lock now, in the order requests arrive; the workflow enqueues itself too (idempotent).
-      await enqueueForLock({ application: applicationOf(request), requester: { workflowId: handle.workflowId, runId: handle.firstExecutionRunId } });
+      await enqueueForLock(client, taskQueue, applicationOf(request), { workflowId: handle.workflowId, runId: handle.firstExecutionRunId });
       return 'started';
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;

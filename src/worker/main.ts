@@ -32,7 +32,7 @@ async function main(): Promise<void> {
     logger: sdkLogger(log),
     telemetryOptions: { logging: { forward: {} }, metrics: { prometheus: { bindAddress: sdkMetrics } } },
   });
-  const metrics = await serveMetrics(workerRegistry, { host: config.metrics.host, port: config.metrics.workerPort, extra: scrapeText(`http://${sdkMetrics}/metrics`) });
+  const metrics = await serveMetrics(workerRegistry, { host: config.metrics.host, port: config.metrics.workerPort, onPortTaken: (port) => log.warn('metrics port taken; serving metrics on a free port instead', { port }), extra: scrapeText(`http://${sdkMetrics}/metrics`) });
   const converter = dataConverter(config);
   const producer = createProducer(createKafka(config, `${config.kafka.clientId}-worker`));
   await producer.connect();
@@ -40,7 +40,8 @@ async function main(): Promise<void> {
   const clientConnection = await Connection.connect({ address: config.temporal.address });
   const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace, dataConverter: converter });
   const worker = await createWorker({ config, producer, client, connection, dataConverter: converter, workflowsPath: require.resolve('../../workflows') });
-  log.info('worker started', { taskQueue: config.temporal.taskQueue, temporal: config.temporal.address, metrics: metrics.url });
+  const site = config.temporal.siteTaskQueue;
+  log.info('worker started', { role: site !== undefined ? 'site' : 'control', taskQueue: site ?? config.temporal.taskQueue, temporal: config.temporal.address, metrics: metrics.url });
   try {
     await worker.run();
   } finally {

@@ -1,18 +1,19 @@
-// The worker: the one place where activities get their clients. It serves the main task
-// queue (workflows, build host, and every node without a task queue of its own).
+// The worker: the one place where activities get their clients. A control worker serves the
+// main task queue (workflows, build host, and every node without a task queue of its own);
+// a site worker (`siteTaskQueue` set) serves only the node activities of its site's queue,
+// next to its nodes, and runs no workflows.
 import type { Client } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import { type NativeConnection, Worker } from '@temporalio/worker';
 import type { Producer } from 'kafkajs';
-import { createActivities } from '../../activities';
-import { directorySecretProvider } from '../../activities/secrets';
+import { createActivities, createNodeSideActivities, directorySecretProvider, type TargetFactories } from '../../activities';
 import type { Config } from '../config';
 import { loadInventory } from '../inventory';
 
 export interface WorkerOptions {
   config: Config;
   producer: Producer;
-  /** For the activities that talk to Temporal itself (the application locks). */
+  /** For the activities that talk to Temporal itself (the application locks, history). */
   client: Client;
   connection: NativeConnection;
   /** The same converter as the client's (src/codec), so both read what the other wrote. */
@@ -20,23 +21,29 @@ export interface WorkerOptions {
   /** Path of workflows/index (.ts under ts-jest, .js when compiled). */
   workflowsPath: string;
   taskQueue?: string;
+  /** Replaces a kind of target: only a benchmark that says it simulates nodes does this. */
+  targets?: Partial<TargetFactories>;
 }
 
-export async function createWorker({ config, producer, client, connection, dataConverter, workflowsPath, taskQueue }: WorkerOptions): Promise<Worker> {
+export async function createWorker({ config, producer, client, connection, dataConverter, workflowsPath, taskQueue, targets }: WorkerOptions): Promise<Worker> {
+  const inventory = () => loadInventory(config.inventoryPath);
+  const nodeDeps = {
+    inventory,
+    client,
+    secrets: directorySecretProvider(config.secretsPath),
+    defaultTaskQueue: config.temporal.taskQueue,
+    ...(targets !== undefined ? { targets } : {}),
+  };
+  if (config.temporal.siteTaskQueue !== undefined) {
+    // No workflows for this queue: it dies with its site, so the workflows bound every call they send here.
+    return Worker.create({ connection, namespace: config.temporal.namespace, taskQueue: config.temporal.siteTaskQueue, dataConverter, activities: createNodeSideActivities(nodeDeps) });
+  }
   return Worker.create({
     connection,
     namespace: config.temporal.namespace,
     taskQueue: taskQueue ?? config.temporal.taskQueue,
     workflowsPath,
     dataConverter,
-    activities: createActivities({
-      inventory: () => loadInventory(config.inventoryPath),
-      producer,
-      client,
-      secrets: directorySecretProvider(config.secretsPath),
-      eventsTopic: config.kafka.topics.events,
-      recordsTopic: config.kafka.topics.records,
-      taskQueue: config.temporal.taskQueue,
-    }),
+    activities: createActivities({ ...nodeDeps, producer, eventsTopic: config.kafka.topics.events, recordsTopic: config.kafka.topics.records }),
   });
 }

@@ -3,7 +3,7 @@
 // it): its successor receives those requests again, recognises each one as started, and
 // every request is deployed exactly once.
 import { type ChildProcess } from 'node:child_process';
-import { isTerminal } from '../../src/schemas/event';
+import { isTerminal } from '../../src/core/schemas/event';
 import { IDLE, containersOf, removeApplication, spawnBridge, startDeployer, waitFor, type TestDeployer } from '../support/deployer';
 
 jest.setTimeout(240_000);

@@ -1,7 +1,7 @@
 // The Temporal server is stopped during a burst of 100 requests and started again: the
 // bridge commits nothing while it cannot act, and afterwards all 100 deployments happen,
 // each exactly once.
-import { isTerminal } from '../../src/schemas/event';
+import { isTerminal } from '../../src/core/schemas/event';
 import { removeApplication, startDeployer, waitFor, type TestDeployer } from '../support/deployer';
 import { stack } from '../support/stack-control';
 

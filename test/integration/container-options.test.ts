@@ -5,8 +5,8 @@
 import { resolve } from 'node:path';
 import { PassThrough } from 'node:stream';
 import type Docker from 'dockerode';
-import type { StatusEvent } from '../../src/schemas/event';
-import type { Inventory } from '../../src/schemas/inventory';
+import type { StatusEvent } from '../../src/core/schemas/event';
+import type { Inventory } from '../../src/core/schemas/inventory';
 import { containersOf, httpGet, removeApplication, startDeployer, waitFor, type TestDeployer } from '../support/deployer';
 
 jest.setTimeout(180_000);

@@ -2,7 +2,7 @@
 // ends RolledBack with v1 serving again on all 3. Real stack: Kafka, Temporal, registry,
 // three fog nodes' Docker Engines; the image is really built and pushed.
 import { resolve } from 'node:path';
-import { isTerminal } from '../../src/schemas/event';
+import { isTerminal } from '../../src/core/schemas/event';
 import { containersOf, httpGet, removeApplication, startDeployer, type TestDeployer } from '../support/deployer';
 
 jest.setTimeout(240_000);
@@ -61,9 +61,9 @@ describe('a deployment through Kafka on the real stack', () => {
   });
 
   it('reached a node whose engine accepts only TLS with a client certificate', async () => {
-    const tlsNode = d.inventory.nodes.slice(0, 3).find((n) => 'tls' in n.docker && n.docker.tls !== undefined);
+    const tlsNode = d.inventory.nodes.slice(0, 3).find((n) => n.target.kind === 'docker-engine' && 'tls' in n.target.docker && n.target.docker.tls !== undefined);
     expect(tlsNode).toBeDefined();
-    const { host, port: enginePort } = tlsNode!.docker as { host: string; port: number };
+    const { host, port: enginePort } = (tlsNode!.target as { docker: { host: string; port: number } }).docker;
     // Without a client certificate the engine refuses: only the Deployer's TLS client got through.
     const plain = await httpGet(`http://${host}:${enginePort}/version`);
     expect(plain).toMatchObject({ status: 400, body: expect.stringContaining('HTTPS') });

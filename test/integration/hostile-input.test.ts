@@ -3,8 +3,8 @@
 // look-alike unicode, bytes that are not UTF-8) mixed with 20 valid ones. Every bad one is
 // in the dead-letter topic with a reason, every valid one is deployed exactly once, the
 // bridge keeps consuming throughout, and no engine ever sees a container of a bad one.
-import { LABELS } from '../../src/container-spec';
-import { isTerminal } from '../../src/schemas/event';
+import { LABELS } from '../../src/core/labels';
+import { isTerminal } from '../../src/core/schemas/event';
 import { IDLE, engineEvents, removeApplication, startDeployer, waitFor, type TestDeployer } from '../support/deployer';
 
 jest.setTimeout(600_000);

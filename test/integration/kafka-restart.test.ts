@@ -1,7 +1,7 @@
 // The Kafka broker restarts while a deployment runs: the worker's events and the bridge's
 // consumer come back by themselves, the running deployment still reports how it ended,
 // and a request sent after the restart is deployed.
-import { isTerminal } from '../../src/schemas/event';
+import { isTerminal } from '../../src/core/schemas/event';
 import { removeApplication, startDeployer, waitFor, type TestDeployer } from '../support/deployer';
 import { stack } from '../support/stack-control';
 

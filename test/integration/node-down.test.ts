@@ -2,7 +2,7 @@
 // names the unreachable node, and ends Failed (its rollback could not reach that node).
 // When the node is back, the documented action, a Retry of the deployment, brings every
 // node to a known version.
-import { isTerminal } from '../../src/schemas/event';
+import { isTerminal } from '../../src/core/schemas/event';
 import { containersOf, httpGet, removeApplication, startDeployer, waitFor, type TestDeployer } from '../support/deployer';
 import { stack } from '../support/stack-control';
 

@@ -7,10 +7,10 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { LABELS } from '../../src/container-spec';
+import { LABELS } from '../../src/core/labels';
 import { loadConfig } from '../../src/config';
 import { loadInventory } from '../../src/inventory';
-import { nodeAllowSchema, type Inventory } from '../../src/schemas/inventory';
+import { nodeAllowSchema, type Inventory } from '../../src/core/schemas/inventory';
 import { containersOf, engineEvents, removeApplication, startDeployer, waitFor, type TestDeployer } from '../support/deployer';
 
 jest.setTimeout(180_000);

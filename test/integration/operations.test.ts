@@ -4,8 +4,8 @@
 // Images are really built and pushed; a rollback runs the earlier version's own image
 // again, by digest.
 import { resolve } from 'node:path';
-import { LABELS } from '../../src/container-spec';
-import { isTerminal, type StatusEvent } from '../../src/schemas/event';
+import { LABELS } from '../../src/core/labels';
+import { isTerminal, type StatusEvent } from '../../src/core/schemas/event';
 import { IDLE, containersOf, httpGet, removeApplication, startDeployer, type TestDeployer } from '../support/deployer';
 
 jest.setTimeout(300_000);

@@ -5,8 +5,8 @@
 import { spawnSync } from 'node:child_process';
 import { CancelledFailure } from '@temporalio/common';
 import { type WorkflowFailedError } from '@temporalio/client';
-import { LABELS } from '../../src/container-spec';
-import { isTerminal, type StatusEvent } from '../../src/schemas/event';
+import { LABELS } from '../../src/core/labels';
+import { isTerminal, type StatusEvent } from '../../src/core/schemas/event';
 import { decideUpdate } from '../../workflows/definitions';
 import { containersOf, engineEvents, httpGet, removeApplication, startDeployer, waitFor, type TestDeployer } from '../support/deployer';
 import { temporalBinary } from '../support/temporal-binary';

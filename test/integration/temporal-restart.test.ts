@@ -1,6 +1,6 @@
 // The Temporal server is restarted mid-deployment with its database file kept: the
 // deployments resume where they were and complete.
-import { isTerminal } from '../../src/schemas/event';
+import { isTerminal } from '../../src/core/schemas/event';
 import { containersOf, removeApplication, startDeployer, waitFor, type TestDeployer } from '../support/deployer';
 import { stack } from '../support/stack-control';
 

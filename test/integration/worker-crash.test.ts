@@ -4,7 +4,7 @@
 // has exactly one terminal event, every node runs exactly the expected version of each
 // application, and there is no duplicate and no orphaned container.
 import type { ChildProcess } from 'node:child_process';
-import { isTerminal } from '../../src/schemas/event';
+import { isTerminal } from '../../src/core/schemas/event';
 import { containersOf, removeApplication, spawnWorker, startDeployer, waitFor, type TestDeployer } from '../support/deployer';
 
 jest.setTimeout(900_000);

@@ -8,17 +8,17 @@ import { resolve } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import type { Admin, Consumer, Kafka } from 'kafkajs';
-import { Engines } from '../../activities/engines';
+import { Engines } from '../../activities/targets/docker-engine/engines';
 import { createBridge } from '../../src/bridge/bridge';
 import { dataConverter } from '../../src/codec/data-converter';
 import { loadConfig, type Config } from '../../src/config';
-import { LABELS } from '../../src/container-spec';
+import { LABELS } from '../../src/core/labels';
 import { loadInventory } from '../../src/inventory';
 import { createKafka, createProducer } from '../../src/kafka/client';
 import { createLogger } from '../../src/log';
-import { deadLetterSchema, type DeadLetter } from '../../src/schemas/dead-letter';
-import { isTerminal, statusEventSchema, type StatusEvent } from '../../src/schemas/event';
-import type { Inventory } from '../../src/schemas/inventory';
+import { deadLetterSchema, type DeadLetter } from '../../src/core/schemas/dead-letter';
+import { isTerminal, statusEventSchema, type StatusEvent } from '../../src/core/schemas/event';
+import type { Inventory } from '../../src/core/schemas/inventory';
 import { createWorker } from '../../src/worker/worker';
 
 export interface TestDeployer {

@@ -2,7 +2,7 @@ import { parseCommandLine, parseSince } from '../../src/cli/args';
 import { rollbackId } from '../../src/cli/commands/requests';
 import { UsageError } from '../../src/cli/errors';
 import { recordMatches, visibilityQuery } from '../../src/cli/filters';
-import type { DeploymentRecord } from '../../src/schemas/record';
+import type { DeploymentRecord } from '../../src/core/schemas/record';
 
 const now = new Date('2026-11-23T18:00:00.000Z');
 

@@ -1,6 +1,6 @@
 import { viewOfRecord } from '../../src/cli/deployment';
 import { renderDeployment, renderDeployments, renderNodes, renderRecords, table, type DeploymentView } from '../../src/cli/format';
-import type { DeploymentRecord } from '../../src/schemas/record';
+import type { DeploymentRecord } from '../../src/core/schemas/record';
 
 const running: DeploymentView = {
   deploymentId: 'd-7',
@@ -83,19 +83,22 @@ describe('CLI output', () => {
     expect(renderRecords([])).toEqual(['no records']);
   });
 
-  it('shows what runs on each node, and a node whose engine does not answer as unreachable', () => {
+  it('shows each node with its target and platform, what runs there, and a node that does not answer as not ready', () => {
+    const running = { name: 'hello--d-7--ab12--r0', application: 'hello', version: '2.0', deploymentId: 'd-7', running: true, state: 'running' };
+    const ready = { ready: true, platform: { os: 'linux', architecture: 'amd64' } };
     expect(
       renderNodes([
-        { node: 'fog-1', address: '10.77.0.11', reachable: true, containers: [{ name: 'hello--d-7--ab12--r0', application: 'hello', version: '2.0', deploymentId: 'd-7', replica: '0', state: 'running' }] },
-        { node: 'fog-2', address: '10.77.0.12', reachable: true, containers: [] },
-        { node: 'fog-3', address: '10.77.0.13', reachable: false, error: 'connect ECONNREFUSED 10.77.0.13:2376' },
+        { node: 'fog-1', address: '10.77.0.11', target: 'docker-engine', status: ready, instances: [running] },
+        { node: 'fog-2', address: '10.77.0.12', target: 'docker-engine', status: ready, instances: [] },
+        { node: 'fog-3', address: '10.77.0.13', target: 'docker-engine', status: { ready: false, detail: 'unreachable: connect ECONNREFUSED 10.77.0.13:2376' }, instances: [] },
       ]),
     ).toEqual([
-      'fog-1  10.77.0.11  1 container(s)',
-      '  APPLICATION  DEPLOYMENT  STATE    CONTAINER',
+      'fog-1  10.77.0.11  docker-engine  linux/amd64  1 instance(s)',
+      '  APPLICATION  DEPLOYMENT  STATE    INSTANCE',
       '  hello:2.0    d-7         running  hello--d-7--ab12--r0',
-      'fog-2  10.77.0.12  nothing deployed',
-      'fog-3  10.77.0.13  unreachable: connect ECONNREFUSED 10.77.0.13:2376',
+      'fog-2  10.77.0.12  docker-engine  linux/amd64  nothing deployed',
+      'fog-3  10.77.0.13  docker-engine  not ready: unreachable: connect ECONNREFUSED 10.77.0.13:2376',
     ]);
   });
+
 });

@@ -1,5 +1,7 @@
-import { deployRequestSchema, rollbackRequestSchema, undeployRequestSchema } from '../../src/schemas/request';
-import { cell, describeTarget, nodeDetails, progressDetails, startDetails, startMemo } from '../../workflows/details';
+import { deployRequestSchema, rollbackRequestSchema, undeployRequestSchema } from '../../src/core/schemas/request';
+import { cell, startDetails, startMemo } from '../../src/core/details';
+import { MAX_ROWS, nodeDetails, progressDetails } from '../../workflows/details';
+import type { NodeState } from '../../src/core/node-states';
 import { contractExample, minimal } from '../fixtures/requests';
 
 describe('what the Temporal UI shows about a deployment', () => {
@@ -36,10 +38,7 @@ describe('what the Temporal UI shows about a deployment', () => {
   });
 
   it('shows one row per node with its state and last step as current details', () => {
-    const details = progressDetails({
-      phase: 'Deploying',
-      nodes: { 'fog-1': { state: 'Healthy', message: 'running web--d-min--r0' }, 'fog-2': { state: 'Deploying', message: 'pulling 10.0.0.1:5000/web:1' } },
-    });
+    const details = progressDetails({ 'fog-1': { state: 'Healthy', message: 'running web--d-min--r0' }, 'fog-2': { state: 'Deploying', message: 'pulling 10.0.0.1:5000/web:1' } });
     expect(details).toBe(
       ['| node | state | last step |', '| --- | --- | --- |', '| fog-1 | Healthy | running web--d-min--r0 |', '| fog-2 | Deploying | pulling 10.0.0.1:5000/web:1 |'].join('\n'),
     );
@@ -58,10 +57,11 @@ describe('what the Temporal UI shows about a deployment', () => {
     expect(cell('exit 1 | grep\nfailed\r\n  twice')).toBe('exit 1 \\| grep failed twice');
   });
 
-  it('names what a health check probes', () => {
-    expect(describeTarget({ kind: 'http', url: 'http://10.77.0.11:8080/' })).toBe('http://10.77.0.11:8080/');
-    expect(describeTarget({ kind: 'tcp', host: '10.77.0.11', port: 1883 })).toBe('tcp 10.77.0.11:1883');
-    expect(describeTarget({ kind: 'exec', command: ['test', '-f', '/ready'] })).toBe('exec test -f /ready');
-    expect(describeTarget({ kind: 'running' })).toBe('running');
+  it('shows a wide deployment as counts per state, and the nodes that are neither pending nor healthy', () => {
+    const nodes: Record<string, { state: NodeState; message: string }> = Object.fromEntries(Array.from({ length: MAX_ROWS + 10 }, (_, i) => [`n-${i}`, { state: i < 40 ? ('Healthy' as const) : ('Pending' as const), message: 'x' }]));
+    nodes['n-7'] = { state: 'Failed', message: 'GET / answered 500' };
+    expect(progressDetails(nodes)).toBe(
+      ['| state | nodes |', '| --- | --- |', '| Healthy | 39 |', '| Failed | 1 |', '| Pending | 20 |', '', '| node | state | last step |', '| --- | --- | --- |', '| n-7 | Failed | GET / answered 500 |'].join('\n'),
+    );
   });
 });

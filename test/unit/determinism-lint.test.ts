@@ -1,5 +1,6 @@
-// The lint rule that keeps workflow code deterministic really rejects Node-only imports.
-// ESLint runs as its own process: its config is an ES module, which jest's VM cannot load.
+// The lint rules that keep the layers apart really fire: workflow code and the pure core stay
+// deterministic, apps never import activity implementations, nothing outside test/ imports
+// test/. ESLint runs as its own process: its config is an ES module, which jest's VM cannot load.
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -7,8 +8,10 @@ import { resolve } from 'node:path';
 jest.setTimeout(60_000);
 
 const root = resolve(__dirname, '../..');
+const RULES = ['@typescript-eslint/no-restricted-imports', 'import-x/no-restricted-paths'];
 
-async function restrictedImports(file: string, prepend: string): Promise<string[]> {
+/** The lint messages about imports for `file` with `prepend` added at its top, as "rule: specifier". */
+function restrictedImports(file: string, prepend: string): string[] {
   const path = resolve(root, file);
   const out = spawnSync(resolve(root, 'node_modules/.bin/eslint'), ['--stdin', '--stdin-filename', path, '--format', 'json'], {
     cwd: root,
@@ -16,25 +19,41 @@ async function restrictedImports(file: string, prepend: string): Promise<string[
     encoding: 'utf8',
   });
   const [result] = JSON.parse(out.stdout) as { messages: { ruleId: string; message: string }[] }[];
-  return result!.messages.filter((m) => m.ruleId === '@typescript-eslint/no-restricted-imports').map((m) => m.message);
+  return result!.messages.filter((m) => RULES.includes(m.ruleId)).map((m) => `${m.ruleId.split('/')[0]}: ${/["']([^"']+)["']/.exec(m.message)?.[1]}`);
 }
 
-describe('determinism lint rule', () => {
-  it('rejects Node built-ins, I/O clients and activity implementations in workflow code, but not type imports', async () => {
-    const messages = await restrictedImports(
-      'workflows/deploy.ts',
+describe('layer lint rules', () => {
+  it('reject Node built-ins, I/O clients, activity implementations and apps in workflow code, but not activity types', () => {
+    const messages = restrictedImports(
+      'workflows/operation.ts',
       [
         "import { readFileSync } from 'node:fs';",
         "import Docker from 'dockerode';",
-        "import { Engines } from '../activities/engines';",
+        "import { Engines } from '../activities/targets/docker-engine/engines';",
         "import { loadConfig } from '../src/config';",
         "import type { Activities } from '../activities';",
       ].join('\n'),
     );
-    expect(messages.map((m) => m.split(' import')[0])).toEqual(["'node:fs'", "'dockerode'", "'../activities/engines'", "'../src/config'"]);
+    expect(messages).toEqual(
+      expect.arrayContaining(['@typescript-eslint: node:fs', '@typescript-eslint: dockerode', '@typescript-eslint: ../activities/targets/docker-engine/engines', 'import-x: ../src/config']),
+    );
+    expect(messages.some((m) => m.endsWith(': ../activities'))).toBe(false);
   });
 
-  it('rejects them in the pure modules that workflow code imports', async () => {
-    expect(await restrictedImports('src/container-spec.ts', "import { createHash } from 'crypto';")).toHaveLength(1);
+  it('keep the core pure: no Node built-in, and nothing outside src/core, even by a relative path', () => {
+    expect(restrictedImports('src/core/intent.ts', ["import { createHash } from 'crypto';", "import { loadInventory } from '../inventory';"].join('\n'))).toEqual([
+      '@typescript-eslint: crypto',
+      'import-x: ../inventory',
+    ]);
+  });
+
+  it('keep activity implementations out of the apps, and let the worker wire them only through their factory', () => {
+    expect(restrictedImports('src/bridge/bridge.ts', "import { Engines } from '../../activities/targets/docker-engine/engines';")).toContain('@typescript-eslint: ../../activities/targets/docker-engine/engines');
+    expect(restrictedImports('src/worker/worker.ts', "import { Engines } from '../../activities/targets/docker-engine/engines';")).toContain('@typescript-eslint: ../../activities/targets/docker-engine/engines');
+    expect(restrictedImports('src/worker/worker.ts', '')).toEqual([]);
+  });
+
+  it('keep test code out of everything but the tests', () => {
+    expect(restrictedImports('activities/index.ts', "import { startDeployer } from '../test/support/deployer';")).toContain('import-x: ../test/support/deployer');
   });
 });

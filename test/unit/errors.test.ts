@@ -1,4 +1,4 @@
-import * as errors from '../../src/errors';
+import * as errors from '../../src/core/errors';
 
 describe('named errors', () => {
   it('lists as non-retryable only names of real error classes', () => {

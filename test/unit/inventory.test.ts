@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { InvalidInventoryError, UnknownNodeError } from '../../src/errors';
+import { InvalidInventoryError, UnknownNodeError } from '../../src/core/errors';
 import { loadInventory, resolveNodes, unknownNodes } from '../../src/inventory';
 
 const dir = mkdtempSync(join(tmpdir(), 'inventory-'));
@@ -25,10 +25,17 @@ nodes:
 `;
 
 describe('node inventory', () => {
-  it('reads YAML with unix, plain TCP and TLS endpoints', () => {
+  it('reads YAML with unix, plain TCP and TLS endpoints, `docker:` as the short form of a Docker Engine target', () => {
     const inv = loadInventory(write('ok.yaml', yaml));
     expect(inv.nodes.map((n) => n.id)).toEqual(['fog-1', 'fog-2']);
-    expect(inv.nodes[1]!.docker).toEqual({ host: 'fog-2.example', port: 2376, tls: { ca: '/tls/ca.pem', cert: '/tls/cert.pem', key: '/tls/key.pem' } });
+    expect(inv.nodes[1]!.target).toEqual({ kind: 'docker-engine', docker: { host: 'fog-2.example', port: 2376, tls: { ca: '/tls/ca.pem', cert: '/tls/cert.pem', key: '/tls/key.pem' } } });
+  });
+
+  it('reads the target of a node in its long form, and names the kinds a target may be', () => {
+    const long = yaml.replace('docker: { host: 10.77.0.11, port: 2375 }', 'target: { kind: docker-engine, docker: { host: 10.77.0.11, port: 2375 } }');
+    expect(loadInventory(write('long.yaml', long)).nodes[0]!.target).toEqual({ kind: 'docker-engine', docker: { host: '10.77.0.11', port: 2375 } });
+    const unknown = yaml.replace('docker: { host: 10.77.0.11, port: 2375 }', 'target: { kind: mainframe }');
+    expect(() => loadInventory(write('unknown.yaml', unknown))).toThrow(/must be a target such as[\s\S]*nodes\[0\]\.target/);
   });
 
   it('resolves nodes with their task queue and registry, defaulting to the main ones', () => {

@@ -1,8 +1,8 @@
-import { createInventoryActivities } from '../../activities/inventory';
-import { NodePolicyViolationError } from '../../src/errors';
-import { policyViolations, privilegedHostConfig, samePath } from '../../src/node-policy';
-import { inventorySchema, type Inventory } from '../../src/schemas/inventory';
-import { deployRequestSchema, type DeployRequestInput } from '../../src/schemas/request';
+import { createInventoryActivities } from '../../activities/control/inventory';
+import { NodePolicyViolationError } from '../../src/core/errors';
+import { policyViolations, privilegedHostConfig, samePath } from '../../src/core/node-policy';
+import { inventorySchema, type Inventory } from '../../src/core/schemas/inventory';
+import { deployRequestSchema, type DeployRequestInput } from '../../src/core/schemas/request';
 import { minimal } from '../fixtures/requests';
 
 const node = (id: string, allow?: unknown) => ({ id, docker: { host: `10.77.0.${id.slice(4)}`, port: 2375 }, address: '10.77.0.1', ...(allow ? { allow } : {}) });

@@ -1,6 +1,6 @@
-import { NotDeployedError, UnknownVersionError } from '../../src/errors';
-import { planOperation, stateAfter, type ApplicationState } from '../../src/operation-plan';
-import { deployRequestSchema, requestSchema, type OperationRequest } from '../../src/schemas/request';
+import { NotDeployedError, UnknownVersionError } from '../../src/core/errors';
+import { planOperation, stateAfter, type ApplicationState } from '../../src/core/operation-plan';
+import { deployRequestSchema, requestSchema, type OperationRequest } from '../../src/core/schemas/request';
 import { minimal } from '../fixtures/requests';
 
 function state(deploymentId: string, version: string, nodes: string[], digest?: string): ApplicationState {

@@ -1,5 +1,5 @@
 import { formatPath, parseRequest } from '../../src/bridge/parse';
-import { inventorySchema } from '../../src/schemas/inventory';
+import { inventorySchema } from '../../src/core/schemas/inventory';
 import { contractExample } from '../fixtures/requests';
 
 const node = (id: string, allow?: unknown) => ({ id, docker: { host: id, port: 2375 }, address: id, ...(allow ? { allow } : {}) });

@@ -1,8 +1,8 @@
 import { Counter, Histogram, Registry } from 'prom-client';
-import { createDeploymentRecorder } from '../../activities/events';
+import { createDeploymentRecorder } from '../../activities/control/events';
 import type { WorkerMetrics } from '../../src/metrics';
-import { deploymentIdOf, kindOfWorkflowType, nextPhase, type PhaseTrack } from '../../src/phase-durations';
-import type { Phase, StatusEvent } from '../../src/schemas/event';
+import { deploymentIdOf, kindOfWorkflowType, nextPhase, type PhaseTrack } from '../../src/core/phase-durations';
+import type { Phase, StatusEvent } from '../../src/core/schemas/event';
 
 const T0 = Date.parse('2026-01-01T00:00:00.000Z');
 const ev = (seq: number, phase: Phase, ms: number, node?: string): StatusEvent => ({

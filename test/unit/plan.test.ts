@@ -1,5 +1,5 @@
-import { deployRequestSchema } from '../../src/schemas/request';
-import { batchesOf, nodeImage, pushTag, type PlannedNode } from '../../src/plan';
+import { deployRequestSchema } from '../../src/core/schemas/request';
+import { batchesOf, nodeImage, pushTag, type PlannedNode } from '../../src/core/plan';
 import { contractExample, minimal } from '../fixtures/requests';
 
 const node: PlannedNode = { id: 'fog-1', address: '10.77.0.11', taskQueue: 'deployer', registry: '10.77.0.1:5000' };

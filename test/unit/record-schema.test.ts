@@ -1,4 +1,4 @@
-import { deploymentRecord, deploymentRecordSchema, type DeploymentRecord } from '../../src/schemas/record';
+import { deploymentRecord, deploymentRecordSchema, type DeploymentRecord } from '../../src/core/schemas/record';
 
 const record: DeploymentRecord = {
   deploymentId: 'd-20261123-0001',

@@ -1,4 +1,4 @@
-import { deployRequestSchema, requestSchema } from '../../src/schemas/request';
+import { deployRequestSchema, requestSchema } from '../../src/core/schemas/request';
 import { contractExample, minimal } from '../fixtures/requests';
 
 /** Defaults of the options that reach past the container's sandbox: none of them. */

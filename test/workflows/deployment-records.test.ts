@@ -3,10 +3,10 @@
 // outcome, with what ran where, when, and why.
 import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { deploymentRecordSchema } from '../../src/schemas/record';
-import { deployRequestSchema, type DeployRequestInput } from '../../src/schemas/request';
-import { deployWorkflow } from '../../workflows/deploy';
-import { newWorld, type FakeWorld } from '../support/fake-node-activities';
+import { deploymentRecordSchema } from '../../src/core/schemas/record';
+import { deployRequestSchema, type DeployRequestInput } from '../../src/core/schemas/request';
+import { deployWorkflow } from '../../workflows/operation';
+import { newWorld, type FakeWorld } from '../support/fake-target';
 import { startFakeEnvironment, type FakeEnvironment } from '../support/fake-environment';
 
 jest.setTimeout(90_000);

@@ -1,7 +1,7 @@
 // `deployer events ID`, and following a deployment's status events for `deploy --wait` and
 // `rollback --wait`: read from the events topic until the deployment's terminal event.
 import type { Config } from '../../config';
-import { isTerminal, statusEventSchema, type StatusEvent } from '../../schemas/event';
+import { isTerminal, statusEventSchema, type StatusEvent } from '../../core/schemas/event';
 import { DeploymentError, EXIT, type ExitCode } from '../errors';
 import type { CommandOf } from '../args';
 import { renderEvent } from '../format';

@@ -1,15 +1,13 @@
 // `deployer list`: running and recent deployments, from Temporal's visibility store.
 import type { Config } from '../../config';
-import { SEARCH_ATTRIBUTES } from '../../search-attributes';
-import { WORKFLOW_TYPES } from '../../operations/start';
+import { SEARCH_ATTRIBUTES } from '../../core/search-attributes';
+import { kindOfWorkflowType } from '../../core/operation-kinds';
 import type { CommandOf } from '../args';
 import { EXIT, type ExitCode } from '../errors';
 import { visibilityQuery } from '../filters';
 import { renderDeployments, type DeploymentRow } from '../format';
 import type { Output } from '../output';
 import { connectTemporal } from '../platform';
-
-const KINDS = Object.fromEntries(Object.entries(WORKFLOW_TYPES).map(([kind, type]) => [type, kind]));
 
 export async function listCommand(cmd: CommandOf<'list'>, config: Config, out: Output): Promise<ExitCode> {
   const temporal = await connectTemporal(config);
@@ -21,7 +19,7 @@ export async function listCommand(cmd: CommandOf<'list'>, config: Config, out: O
       const [application, version, status] = [a.get(SEARCH_ATTRIBUTES.application), a.get(SEARCH_ATTRIBUTES.version), a.get(SEARCH_ATTRIBUTES.status)];
       rows.push({
         deploymentId: w.workflowId,
-        kind: KINDS[w.type] ?? w.type,
+        kind: kindOfWorkflowType(w.type) ?? w.type,
         ...(application !== undefined ? { application } : {}),
         ...(version !== undefined ? { version } : {}),
         ...(status !== undefined ? { status } : {}),

@@ -1,39 +1,24 @@
 // `deployer nodes`: the inventory's nodes and what the Deployer runs on each, as each node's
-// own Docker Engine reports it (the labels of src/container-spec.ts). A node whose engine
-// does not answer is listed as unreachable; the others are still shown.
-import { dockerClient } from '../../../activities/engines';
+// target reports it, asked through the Deployer's workers (only the worker of a node's site
+// reaches it). A node that does not answer is listed as unreachable; the others are still shown.
 import type { Config } from '../../config';
-import { LABELS } from '../../container-spec';
-import { loadInventory } from '../../inventory';
+import { describeNodes } from '../../operations/nodes';
 import type { CommandOf } from '../args';
 import { EXIT, type ExitCode } from '../errors';
-import { renderNodes, type NodeView } from '../format';
+import { renderNodes } from '../format';
 import type { Output } from '../output';
+import { connectTemporal } from '../platform';
 
-const ENGINE_TIMEOUT_MS = 5_000;
+/** The workers answer within seconds; past this, no worker serves the Deployer's queue. */
+const ANSWER_TIMEOUT_MS = 60_000;
 
 export async function nodesCommand(_cmd: CommandOf<'nodes'>, config: Config, out: Output): Promise<ExitCode> {
-  const inventory = loadInventory(config.inventoryPath);
-  const nodes = await Promise.all(
-    inventory.nodes.map(async (node): Promise<NodeView> => {
-      try {
-        const list = await dockerClient(node.docker, ENGINE_TIMEOUT_MS).listContainers({ all: true, filters: JSON.stringify({ label: [`${LABELS.managed}=true`] }) });
-        const containers = list
-          .map((c) => ({
-            name: (c.Names[0] ?? c.Id).replace(/^\//, ''),
-            application: c.Labels[LABELS.application] ?? '',
-            version: c.Labels[LABELS.version] ?? '',
-            deploymentId: c.Labels[LABELS.deployment] ?? '',
-            replica: c.Labels[LABELS.replica] ?? '',
-            state: c.State,
-          }))
-          .sort((a, b) => a.application.localeCompare(b.application) || a.name.localeCompare(b.name));
-        return { node: node.id, address: node.address, reachable: true, containers };
-      } catch (err) {
-        return { node: node.id, address: node.address, reachable: false, error: (err as Error).message || String(err) };
-      }
-    }),
-  );
-  out.answer(nodes, renderNodes(nodes));
-  return EXIT.ok;
+  const temporal = await connectTemporal(config);
+  try {
+    const nodes = await temporal.withDeadline(ANSWER_TIMEOUT_MS, () => describeNodes(temporal.client, config.temporal.taskQueue));
+    out.answer(nodes, renderNodes(nodes));
+    return EXIT.ok;
+  } finally {
+    await temporal.close();
+  }
 }

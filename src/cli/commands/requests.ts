@@ -4,8 +4,8 @@
 // a request the bridge would ignore or dead-letter is refused here with the reason.
 import { randomBytes } from 'node:crypto';
 import type { Config } from '../../config';
-import { isTerminal } from '../../schemas/event';
-import { rollbackRequestSchema, type Request } from '../../schemas/request';
+import { isTerminal } from '../../core/schemas/event';
+import { rollbackRequestSchema, type Request } from '../../core/schemas/request';
 import type { CommandOf } from '../args';
 import { describeDeployment } from '../deployment';
 import { DeploymentError, EXIT, type ExitCode } from '../errors';

@@ -1,0 +1,83 @@
+// Image builder adapter: builds the application's image on the build host's Docker Engine
+// and pushes it to the registry, returning the digest that nodes then pull.
+import { readdirSync, statSync } from 'node:fs';
+import { Context } from '@temporalio/activity';
+import { BuildFailedError, InvalidBuildContextError, RegistryError } from '../../src/core/errors';
+import { pushTag } from '../../src/core/plan';
+import type { DeployRequest } from '../../src/core/schemas/request';
+import type { Engines } from '../targets/docker-engine/engines';
+import { followProgress, type ProgressEvent } from '../targets/docker-engine/containers';
+
+type Source = NonNullable<DeployRequest['application']['source']>;
+
+export interface BuildInput {
+  application: string;
+  version: string;
+  source: Source;
+}
+
+const isGitUrl = (context: string) => !context.startsWith('/');
+
+export function createBuildActivities(engines: Engines, registryPush: () => string) {
+  return {
+    /** Builds `<registry>/<app>:<version>` from a directory on the build host or a git URL. */
+    async buildImage({ application, version, source }: BuildInput): Promise<{ tag: string }> {
+      const docker = engines.buildHost();
+      const tag = pushTag(registryPush(), application, version);
+      const options = {
+        t: tag,
+        dockerfile: source.dockerfile,
+        buildargs: source.buildArgs,
+        labels: { 'io.deployer.application': application, 'io.deployer.version': version },
+        abortSignal: abortOnCancel(),
+      };
+      let context: { context: string; src: string[] } | undefined;
+      if (isGitUrl(source.context)) {
+        // The engine clones the repository itself (Docker Engine API: POST /build?remote=).
+        Object.assign(options, { remote: source.context });
+      } else {
+        try {
+          if (!statSync(source.context).isDirectory()) throw new Error('not a directory');
+          context = { context: source.context, src: readdirSync(source.context) };
+        } catch (err) {
+          throw new InvalidBuildContextError(`build context ${source.context} is not a readable directory on the build host: ${(err as Error).message}`);
+        }
+      }
+      const log: string[] = [];
+      try {
+        const stream = await docker.buildImage(context as never, options);
+        await followProgress(docker, stream, (e: ProgressEvent) => {
+          if (e.stream) log.push(e.stream.trimEnd());
+        });
+      } catch (err) {
+        const tail = log.slice(-10).join('\n');
+        throw new BuildFailedError(`building ${tag} failed: ${(err as Error).message}${tail ? `\n${tail}` : ''}`, { cause: err });
+      }
+      return { tag };
+    },
+
+    /** Pushes the tag and returns the registry's digest for it. */
+    async pushImage({ tag }: { tag: string }): Promise<{ digest: string }> {
+      const docker = engines.buildHost();
+      let digest: string | undefined;
+      try {
+        // The engine insists on an X-Registry-Auth header even for a registry without auth.
+        const push = { authconfig: { serveraddress: tag.slice(0, tag.indexOf('/')) }, abortSignal: abortOnCancel() };
+        const stream = (await docker.getImage(tag).push(push as never)) as unknown as NodeJS.ReadableStream;
+        await followProgress(docker, stream, (e) => {
+          if (e.aux?.Digest) digest = e.aux.Digest;
+        });
+      } catch (err) {
+        throw new RegistryError(`pushing ${tag} failed: ${(err as Error).message}`, { cause: err });
+      }
+      if (digest === undefined) throw new RegistryError(`pushing ${tag} reported no digest`);
+      return { digest };
+    },
+  };
+}
+
+function abortOnCancel(): AbortSignal {
+  return Context.current().cancellationSignal;
+}
+
+export type BuildActivities = ReturnType<typeof createBuildActivities>;

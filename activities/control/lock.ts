@@ -1,0 +1,39 @@
+// Lock adapter: the Temporal calls a workflow cannot make itself (signal-with-start of the
+// application's lock workflow, and how a lock's holder is doing).
+import { type Client, WorkflowNotFoundError } from '@temporalio/client';
+import { enqueueForLock } from '../../src/operations/lock';
+import type { LockRequester } from '../../workflows/definitions';
+
+/** How a lock's holder is doing: still running, continued as a new run (which takes the lock over), or closed. */
+export type HolderStatus = { status: 'running' } | { status: 'continued' } | { status: 'closed'; closedAs: string };
+
+export function createLockActivities(client: Client, taskQueue: string) {
+  const describe = async ({ workflowId, runId }: LockRequester) => {
+    try {
+      return (await client.workflow.getHandle(workflowId, runId).describe()).status.name;
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return 'NOT_FOUND';
+      throw err;
+    }
+  };
+  return {
+    /** Puts a deployment in its application's queue, starting the lock workflow if needed. Idempotent. */
+    async enqueueForLock({ application, requester }: { application: string; requester: LockRequester }): Promise<void> {
+      await enqueueForLock(client, taskQueue, application, requester);
+    },
+
+    /** Whether a holder still runs (locks of the first shape ask this). */
+    async deploymentRunning(requester: LockRequester): Promise<boolean> {
+      return (await describe(requester)) === 'RUNNING';
+    },
+
+    async holderStatus(requester: LockRequester): Promise<HolderStatus> {
+      const status = await describe(requester);
+      if (status === 'RUNNING') return { status: 'running' };
+      if (status === 'CONTINUED_AS_NEW') return { status: 'continued' };
+      return { status: 'closed', closedAs: status };
+    },
+  };
+}
+
+export type LockActivities = ReturnType<typeof createLockActivities>;

@@ -1,0 +1,17 @@
+// Deployment records adapter: writes the record of a deployment that ended to the compacted
+// `deployer.records` topic, keyed by deploymentId, so that compaction keeps the latest
+// record of each deployment (a Retry's run replaces the one before it).
+import type { Producer } from 'kafkajs';
+import { deploymentRecordSchema, type DeploymentRecord } from '../../src/core/schemas/record';
+
+export function createRecordActivities(producer: Producer, topic: string) {
+  return {
+    /** Idempotent: a repeat writes the same record under the same key, which compaction folds into one. */
+    async recordDeployment(record: DeploymentRecord): Promise<void> {
+      const valid = deploymentRecordSchema.parse(record);
+      await producer.send({ topic, acks: -1, messages: [{ key: valid.deploymentId, value: JSON.stringify(valid) }] });
+    },
+  };
+}
+
+export type RecordActivities = ReturnType<typeof createRecordActivities>;

@@ -1,0 +1,190 @@
+// The Docker Engine target: a node that is one bare Docker Engine. Apply renders the intent
+// into create bodies (src/core/renderers/docker-engine.ts), pulls the image if the node
+// lacks it, creates the new containers with their files and secrets, stops the previous
+// ones (kept, stopped, for a restore) and starts the new; the labels on the containers are
+// the record of what replaced what, so every verb can be run again and needs no memory.
+import { Context } from '@temporalio/activity';
+import { DeployerError, HealthCheckFailedError } from '../../../src/core/errors';
+import type { HealthProbe, NodeIntent } from '../../../src/core/intent';
+import { reachablePort, renderContainers } from '../../../src/core/renderers/docker-engine';
+import type { InventoryNode } from '../../../src/core/schemas/inventory';
+import type { SecretProvider } from '../../control/secrets';
+import { httpProbe, httpUrl, tcpProbe, type Probe } from '../probes';
+import type { Instance, Target } from '../target';
+import { definesHealthcheck, execProbe } from './health';
+import { heartbeat } from '../../control/heartbeat';
+import { createWithFiles, ensureImage, listManaged, removeContainers, startWithPolicy, stopForGood, type NodeContainer } from './containers';
+import { engineError, type Engines } from './engines';
+
+const unique = (xs: readonly string[]) => [...new Set(xs)];
+
+/** `docker ps` shows a HEALTHCHECK's state in the status line, e.g. "Up 5 seconds (unhealthy)". */
+function healthOf(status: string): Instance['health'] {
+  if (status.includes('(unhealthy)')) return 'unhealthy';
+  if (status.includes('(health: starting)')) return 'starting';
+  if (status.includes('(healthy)')) return 'healthy';
+  return undefined;
+}
+
+const asInstance = (c: NodeContainer): Instance => ({
+  name: c.name,
+  application: c.application,
+  version: c.version,
+  deploymentId: c.deploymentId,
+  running: c.running,
+  state: c.state,
+  ...(healthOf(c.status) !== undefined ? { health: healthOf(c.status)! } : {}),
+});
+
+/** What a health check probes, in a few words. */
+export function describeProbe(probe: HealthProbe): string {
+  switch (probe.kind) {
+    case 'image':
+      return "the image's";
+    default:
+      return probe.kind;
+  }
+}
+
+export function dockerEngineTarget(engines: Engines, secrets: SecretProvider) {
+  return (node: InventoryNode): Target => {
+    if (node.target.kind !== 'docker-engine') throw new Error(`${node.id} is not a Docker Engine node`);
+    const docker = engines.client(node.target.docker);
+    const on = async <T>(what: string, call: () => Promise<T>): Promise<T> => {
+      try {
+        return await call();
+      } catch (err) {
+        if (err instanceof DeployerError) throw err;
+        throw engineError(node.id, err, what);
+      }
+    };
+
+    /** Waits until one container passes its probe `healthyAfter` times in a row, or fails at the deadline. */
+    async function waitHealthy(name: string, intent: NodeIntent, started: number): Promise<number> {
+      const { probe, policy } = intent.health;
+      const handle = docker.getContainer(name);
+      let streak = 0;
+      let probes = 0;
+      let lastProblem = 'never probed';
+      const outside: Probe | undefined =
+        probe.kind === 'http'
+          ? httpProbe(httpUrl(node.address, reachablePort(intent, probe.port), probe.path), policy.timeoutMs)
+          : probe.kind === 'tcp'
+            ? tcpProbe(node.address, reachablePort(intent, probe.port), policy.timeoutMs)
+            : undefined;
+      for (;;) {
+        heartbeat({ container: name, streak, probes, lastProblem });
+        const info = await on(`inspecting ${name}`, () => handle.inspect());
+        const state = info.State;
+        probes++;
+        // Exited and nothing will restart it: it can never become healthy, so waiting for the deadline is pointless.
+        if (!state.Running && !state.Restarting && (info.HostConfig.RestartPolicy?.Name ?? 'no') === 'no' && state.Status !== 'created') {
+          throw new HealthCheckFailedError(node.id, name, `container is ${state.Status} (exit code ${state.ExitCode}) and will not be restarted`);
+        }
+        // Without a HEALTHCHECK the engine never reports a health status, so waiting could not help.
+        if (probe.kind === 'image' && !definesHealthcheck(info.Config.Healthcheck)) {
+          throw new HealthCheckFailedError(node.id, name, 'the image defines no HEALTHCHECK, so an image ("docker") health check can never pass');
+        }
+        let problem: string | undefined;
+        if (!state.Running || state.Restarting) problem = `container is ${state.Status} (exit code ${state.ExitCode})`;
+        else if (outside !== undefined) problem = await outside();
+        else if (probe.kind === 'exec') problem = await execProbe(handle, probe.command, policy.timeoutMs);
+        else if (probe.kind === 'image') problem = state.Health?.Status === 'healthy' ? undefined : `Docker health status is ${state.Health?.Status ?? 'not reported yet'}`;
+        if (problem === undefined) {
+          streak++;
+          if (streak >= policy.healthyAfter) return probes;
+        } else {
+          streak = 0;
+          lastProblem = problem;
+        }
+        if (Date.now() - started + policy.intervalMs > policy.deadlineMs) {
+          throw new HealthCheckFailedError(node.id, name, `${lastProblem} (after ${probes} probes in ${Date.now() - started} ms)`);
+        }
+        await Context.current().sleep(policy.intervalMs);
+      }
+    }
+
+    return {
+      async apply(intent, step) {
+        const existing = await on('listing containers', () => listManaged(docker, intent.application));
+        const ours = existing.filter((c) => c.deploymentId === intent.deploymentId);
+        // Run again after a crash, this finds its own containers: what they replaced is in their labels.
+        const replaced = unique([...ours.flatMap((c) => c.previous), ...existing.filter((c) => c.running && c.deploymentId !== intent.deploymentId).map((c) => c.name)]);
+        const containers = renderContainers(intent, replaced);
+        step('Configuring', `${containers.length} container(s), ${intent.files.length} file(s), ${Object.keys(intent.env).length} env var(s)`);
+        const pulled = await ensureImage(docker, node.id, intent.image);
+        step('Deploying', pulled ? `pulled ${intent.image}` : `${intent.image} is on the node`);
+        for (const c of containers) await createWithFiles(docker, node.id, c, secrets);
+        if (replaced.length > 0) {
+          await on(`stopping ${replaced.join(', ')}`, () => stopForGood(docker, replaced));
+          step('Deploying', `stopped previous ${replaced.join(', ')}`);
+        }
+        for (const c of containers) await on(`starting ${c.name}`, () => startWithPolicy(docker, c.name));
+        const instances = containers.map((c) => c.name);
+        step('Deploying', `container started: ${instances.join(', ')}`);
+        return { instances, replaced };
+      },
+
+      async verify(intent, step) {
+        const { probe, policy } = intent.health;
+        step('Verifying', `waiting for ${describeProbe(probe)} health check (${policy.healthyAfter} in a row within ${policy.deadlineMs} ms)`);
+        // The deadline starts now, after the containers started: time spent pulling never counts against it.
+        const started = Date.now();
+        const names = renderContainers(intent, []).map((c) => c.name);
+        const probes = await Promise.all(names.map((name) => waitHealthy(name, intent, started)));
+        step('Verifying', 'healthy');
+        return { probes: probes.reduce((a, b) => a + b, 0), elapsedMs: Date.now() - started };
+      },
+
+      async restore({ application, deploymentId, restart }) {
+        return on(`restoring ${application}`, async () => {
+          const containers = await listManaged(docker, application);
+          const ours = containers.filter((c) => c.deploymentId === deploymentId);
+          const wanted = unique([...ours.flatMap((c) => c.previous), ...restart]);
+          await removeContainers(docker, ours.map((c) => c.id));
+          const restarted: string[] = [];
+          for (const c of containers) {
+            if (!wanted.includes(c.name) || c.deploymentId === deploymentId) continue;
+            await startWithPolicy(docker, c.id);
+            restarted.push(c.name);
+          }
+          return { removed: ours.map((c) => c.name), restarted, missing: wanted.filter((n) => !restarted.includes(n)) };
+        });
+      },
+
+      async retire({ application, deploymentId }) {
+        return on(`retiring older containers of ${application}`, async () => {
+          const containers = await listManaged(docker, application);
+          const ours = containers.filter((c) => c.deploymentId === deploymentId);
+          const keep = new Set([...ours.map((c) => c.name), ...ours.flatMap((c) => c.previous)]);
+          const older = containers.filter((c) => !keep.has(c.name));
+          await removeContainers(docker, older.map((c) => c.id));
+          return older.map((c) => c.name);
+        });
+      },
+
+      async stop({ application, names }) {
+        await on(`stopping ${application}`, () => stopForGood(docker, names));
+        return [...names];
+      },
+
+      async remove({ application }) {
+        return on(`removing ${application}`, async () => {
+          const containers = await listManaged(docker, application);
+          await removeContainers(docker, containers.map((c) => c.id));
+          return containers.map((c) => c.name);
+        });
+      },
+
+      async describe() {
+        const info = await on('asking the engine', () => docker.info() as Promise<{ OSType?: string; Architecture?: string }>);
+        return { ready: true, platform: { os: info.OSType ?? 'unknown', architecture: info.Architecture ?? 'unknown' } };
+      },
+
+      async locate(application) {
+        const containers = await on('listing containers', () => listManaged(docker, application));
+        return containers.map(asInstance);
+      },
+    };
+  };
+}

@@ -1,0 +1,167 @@
+// The activities a node workflow calls: the target verbs, each looked up by the node's id in
+// the current inventory and carried out by the node's kind of target. They run on the
+// node's task queue (a worker at the node's site) or, for nodes of the worker's own queue,
+// as local activities. Verbs that a deployment applies to many nodes at once (restore,
+// stop, remove, locate) take a group of nodes of one queue, so that a deployment to
+// thousands of nodes stays within Temporal's history limits; within a group every node is
+// tried on its own until the deadline, and the outcome of each is returned.
+import { activityInfo } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import { NON_RETRYABLE, UnknownNodeError } from '../../src/core/errors';
+import type { NodeIntent } from '../../src/core/intent';
+import type { NodeView } from '../../src/core/node-facts';
+import type { Inventory, InventoryNode, TargetKind } from '../../src/core/schemas/inventory';
+import { heartbeat } from '../control/heartbeat';
+import type { ApplyOutcome, Instance, RestoreOutcome, StepRecord, StepReporter, Target, VerifyOutcome } from './target';
+
+export type TargetFactories = Record<TargetKind, (node: InventoryNode, inventory: Inventory) => Target>;
+
+/** The outcome of a verb on one node of a group: its value, or why it failed. */
+export type NodeOutcome<T> = { ok: true; value: T } | { ok: false; error: string };
+
+/** Nodes of a group acted on at once. */
+const CONCURRENCY = 16;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Runs `fn` on every item with at most `limit` at a time; results in the items' order. */
+async function pool<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < items.length; i = next++) out[i] = await fn(items[i]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+/** `promise`, or a rejection once `ms` have passed. */
+function within<T>(ms: number, promise: Promise<T>): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    promise.then(resolve, reject).finally(() => clearTimeout(timer));
+  });
+}
+
+const retryable = (err: unknown) => !(err instanceof Error && (NON_RETRYABLE as readonly string[]).includes(err.name));
+
+/**
+ * Tries `fn` until it succeeds, fails for good (a non-retryable type), or `deadline` (epoch
+ * ms, fixed by the workflow so that a retried activity does not start the clock again) passes.
+ */
+async function untilDeadline<T>(deadline: number, fn: () => Promise<T>): Promise<NodeOutcome<T>> {
+  for (let wait = 500; ; wait = Math.min(wait * 2, 10_000)) {
+    try {
+      return { ok: true, value: await fn() };
+    } catch (err) {
+      if (!retryable(err) || Date.now() + wait > deadline) return { ok: false, error: (err as Error).message ?? String(err) };
+      heartbeat();
+      await sleep(wait);
+    }
+  }
+}
+
+export function createNodeActivities(inventory: () => Inventory, factories: TargetFactories, defaultTaskQueue: string) {
+  const nodeOf = (nodeId: string): InventoryNode => {
+    const node = inventory().nodes.find((n) => n.id === nodeId);
+    if (node === undefined) throw new UnknownNodeError(nodeId);
+    return node;
+  };
+  /** The nodes of the inventory that this activity's task queue serves. */
+  const served = () => {
+    const queue = activityInfo().taskQueue;
+    return inventory().nodes.filter((n) => (n.taskQueue ?? defaultTaskQueue) === queue);
+  };
+  const target = (nodeId: string): Target => {
+    const node = nodeOf(nodeId);
+    return factories[node.target.kind](node, inventory());
+  };
+  /**
+   * Runs a verb that reports steps: they are shown in the heartbeat details while it runs and
+   * come back in the result, or in the failure's details (same type, so retries are still
+   * decided by it), so that the workflow can tell what happened on the node either way.
+   */
+  const withSteps = async <T>(verb: (step: StepReporter) => Promise<T>): Promise<T & { steps: StepRecord[] }> => {
+    const steps: StepRecord[] = [];
+    const step: StepReporter = (phase, message) => {
+      steps.push({ at: new Date().toISOString(), phase, message });
+      heartbeat({ steps });
+    };
+    try {
+      return { ...(await verb(step)), steps };
+    } catch (err) {
+      const e = err instanceof Error ? err : new Error(String(err));
+      throw ApplicationFailure.create({ type: e.name, message: e.message, nonRetryable: !retryable(e), details: [{ steps }], cause: e });
+    }
+  };
+  const group = <I extends { nodeId: string }, T>(items: readonly I[], deadline: number, fn: (item: I) => Promise<T>) =>
+    pool(items, CONCURRENCY, (item) => untilDeadline(deadline, () => fn(item))).then((outcomes) => Object.fromEntries(items.map((item, i) => [item.nodeId, outcomes[i]!])));
+
+  return {
+    async applyNode({ nodeId, intent }: { nodeId: string; intent: NodeIntent }): Promise<ApplyOutcome & { steps: StepRecord[] }> {
+      return withSteps((step) => target(nodeId).apply(intent, step));
+    },
+
+    async verifyNode({ nodeId, intent }: { nodeId: string; intent: NodeIntent }): Promise<VerifyOutcome & { steps: StepRecord[] }> {
+      return withSteps((step) => target(nodeId).verify(intent, step));
+    },
+
+    async retireNode({ nodeId, application, deploymentId }: { nodeId: string; application: string; deploymentId: string }): Promise<string[]> {
+      return target(nodeId).retire({ application, deploymentId });
+    },
+
+    /** Undoes `deploymentId` on each node: what it created goes, what it replaced or stopped (`restart`) runs again. */
+    async restoreNodes(input: { application: string; deploymentId: string; nodes: { nodeId: string; restart: string[] }[]; deadline: number }): Promise<Record<string, NodeOutcome<RestoreOutcome>>> {
+      return group(input.nodes, input.deadline, ({ nodeId, restart }) => target(nodeId).restore({ application: input.application, deploymentId: input.deploymentId, restart }));
+    },
+
+    async stopNodes(input: { application: string; nodes: { nodeId: string; names: string[] }[]; deadline: number }): Promise<Record<string, NodeOutcome<string[]>>> {
+      return group(input.nodes, input.deadline, ({ nodeId, names }) => target(nodeId).stop({ application: input.application, names }));
+    },
+
+    async removeNodes(input: { application: string; nodeIds: string[]; deadline: number }): Promise<Record<string, NodeOutcome<string[]>>> {
+      return group(input.nodeIds.map((nodeId) => ({ nodeId })), input.deadline, ({ nodeId }) => target(nodeId).remove({ application: input.application }));
+    },
+
+    /** The application's instances on each node. A node that cannot be asked fails the call (retried): nothing may act on a partial picture. */
+    async locateNodes({ application, nodeIds }: { application?: string; nodeIds: string[] }): Promise<Record<string, Instance[]>> {
+      const found = await pool(nodeIds, CONCURRENCY, (id) => target(id).locate(application));
+      return Object.fromEntries(nodeIds.map((id, i) => [id, found[i]!]));
+    },
+
+    /**
+     * Every node this activity's task queue serves, as its target sees it, with the
+     * Deployer's instances there. A node that does not answer within `timeoutMs` is shown as
+     * not ready, with the reason; the others are still shown.
+     */
+    async describeNodes({ timeoutMs }: { timeoutMs: number }): Promise<NodeView[]> {
+      const mine = served();
+      return pool(mine, CONCURRENCY, async (node): Promise<NodeView> => {
+        const view = { node: node.id, address: node.address, target: node.target.kind };
+        try {
+          const t = target(node.id);
+          const [status, instances] = await within(timeoutMs, Promise.all([t.describe(), t.locate()]));
+          return { ...view, status, instances };
+        } catch (err) {
+          return { ...view, status: { ready: false, detail: `unreachable: ${(err as Error).message ?? String(err)}` }, instances: [] };
+        }
+      });
+    },
+
+    /**
+     * Where the application is on every node this activity's task queue serves: the nodes
+     * with a running instance and the nodes with any. Only those ids come back, so the answer
+     * stays small whatever the size of the inventory.
+     */
+    async locateApplication({ application }: { application: string }): Promise<{ running: string[]; present: string[] }> {
+      const ids = served().map((n) => n.id);
+      const found = await pool(ids, CONCURRENCY, (id) => {
+        heartbeat();
+        return target(id).locate(application);
+      });
+      return { running: ids.filter((_, i) => found[i]!.some((c) => c.running)), present: ids.filter((_, i) => found[i]!.length > 0) };
+    },
+  };
+}
+
+export type NodeActivities = ReturnType<typeof createNodeActivities>;

@@ -1,0 +1,112 @@
+// Named errors. Their class name travels as the Temporal failure type, and the type alone
+// decides whether a failed activity is retried (see NON_RETRYABLE below): never the message.
+// Pure: imported by workflow code.
+
+/** The base of every named Deployer error. */
+export abstract class DeployerError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** Thrown when a request names a node the inventory does not know. */
+export class UnknownNodeError extends DeployerError {
+  constructor(readonly nodeId: string) {
+    super(`unknown node '${nodeId}'`);
+  }
+}
+
+/** Thrown when the inventory file is missing or invalid. */
+export class InvalidInventoryError extends DeployerError {}
+
+/** Thrown when `docker build` fails: the Dockerfile or context is wrong; retrying will not help. */
+export class BuildFailedError extends DeployerError {}
+
+/** Thrown when the build context is not a readable directory on the build host. */
+export class InvalidBuildContextError extends DeployerError {}
+
+/** Thrown when a registry or engine reports that an image does not exist. */
+export class ImageNotFoundError extends DeployerError {
+  constructor(readonly image: string, options?: { cause?: unknown }) {
+    super(`image not found: ${image}`, options);
+  }
+}
+
+/** Thrown when the engine rejects a container definition (bad option, name clash with a foreign container). */
+export class InvalidContainerError extends DeployerError {}
+
+/** Thrown when the secret provider has no secret for a reference. Carries the reference, never a value. */
+export class SecretNotFoundError extends DeployerError {
+  constructor(readonly ref: string, options?: { cause?: unknown }) {
+    super(`secret '${ref}' not found`, options);
+  }
+}
+
+/**
+ * Thrown when a request asks a node for an option its inventory entry does not allow
+ * (privileged mode, capabilities, devices, host namespaces or paths); only the inventory can change that.
+ */
+export class NodePolicyViolationError extends DeployerError {
+  constructor(readonly violations: readonly { path: (string | number)[]; message: string }[]) {
+    super(violations.map((v) => v.message).join('; '));
+  }
+}
+
+/** Thrown when a Docker Engine cannot be reached; transient, retried with backoff. */
+export class EngineUnreachableError extends DeployerError {
+  constructor(readonly nodeId: string, options?: { cause?: unknown }) {
+    super(`Docker Engine of '${nodeId}' is unreachable`, options);
+  }
+}
+
+/** Thrown when a push or pull fails for a reason other than a missing image; transient. */
+export class RegistryError extends DeployerError {}
+
+/** Thrown when a container does not pass its health check before the deadline. */
+export class HealthCheckFailedError extends DeployerError {
+  constructor(readonly nodeId: string, readonly container: string, readonly lastProblem: string) {
+    super(`container ${container} on ${nodeId} did not become healthy: ${lastProblem}`);
+  }
+}
+
+/** Thrown when a Rollback, Scale or Undeploy finds no deployment of the application to act on. */
+export class NotDeployedError extends DeployerError {
+  constructor(readonly application: string, message: string) {
+    super(message);
+  }
+}
+
+/** Thrown when a Rollback names (or defaults to) a version that no successful deployment ran. */
+export class UnknownVersionError extends DeployerError {
+  constructor(readonly application: string, message: string) {
+    super(message);
+  }
+}
+
+/** Thrown when an application a deployment depends on does not run healthy on its nodes before the deadline. */
+export class DependencyNotReadyError extends DeployerError {
+  constructor(readonly missing: string[], readonly waitedMs: number) {
+    super(`dependencies did not run healthy within ${waitedMs} ms: ${missing.join('; ')}`);
+  }
+}
+
+/**
+ * Failure types that no retry can fix: activities raising them fail at once. Literal names,
+ * not `X.name`, so that a bundler renaming classes cannot change them (a unit test checks
+ * that they match the classes).
+ */
+export const NON_RETRYABLE = [
+  'UnknownNodeError',
+  'InvalidInventoryError',
+  'BuildFailedError',
+  'InvalidBuildContextError',
+  'ImageNotFoundError',
+  'InvalidContainerError',
+  'HealthCheckFailedError',
+  'SecretNotFoundError',
+  'NodePolicyViolationError',
+  'NotDeployedError',
+  'UnknownVersionError',
+  'DependencyNotReadyError',
+] as const;

@@ -1,0 +1,19 @@
+// Labels the Deployer puts on what it creates on a node (containers, services, workloads):
+// the targets themselves are the record of what runs where.
+// Pure: imported by renderers that workflow code may use.
+
+export const LABELS = {
+  managed: 'io.deployer.managed',
+  application: 'io.deployer.application',
+  version: 'io.deployer.version',
+  deployment: 'io.deployer.deployment',
+  replica: 'io.deployer.replica',
+  /** Names of the instances this one replaced on its node; what a restore starts again. */
+  previous: 'io.deployer.previous',
+  /**
+   * The restart policy the request asked for. A stopped previous version runs with policy
+   * "no" (so a restarting engine cannot bring it back beside the new one); a restore puts
+   * this policy back.
+   */
+  restartPolicy: 'io.deployer.restart-policy',
+} as const;

@@ -1,0 +1,114 @@
+// The node inventory: which fog nodes exist, which target each is (how the Deployer runs
+// containers there), where health checks reach their containers, what each lets a
+// container do beyond the default sandbox, and the registry addresses as the build host and
+// as the nodes see them. Kept by the Node Manager (here: written by scripts/stack.sh).
+import { z } from 'zod';
+import { capabilitySchema, devicePathSchema, hostPathSchema, nodeIdSchema } from './request';
+
+const hostPort = z
+  .string()
+  .regex(/^[A-Za-z0-9.-]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$/, 'must be HOST:PORT');
+
+/** How to reach one Docker Engine. TLS material is named by file path, never inlined. */
+export const dockerEndpointSchema = z.union([
+  z.strictObject({ socketPath: z.string().startsWith('/', 'must be an absolute path to the engine socket') }),
+  z.strictObject({
+    host: z.string().min(1),
+    port: z.number().int().min(1).max(65535),
+    tls: z
+      .strictObject({
+        ca: z.string().startsWith('/', 'must be an absolute file path'),
+        cert: z.string().startsWith('/', 'must be an absolute file path'),
+        key: z.string().startsWith('/', 'must be an absolute file path'),
+      })
+      .optional(),
+  }),
+]);
+
+/** Whether `inner` lies strictly below `outer`, compared by segment ("/data" holds "/data/x", not "/database"). */
+const below = (inner: string, outer: string) => {
+  const i = inner.split('/').filter(Boolean);
+  const o = outer.split('/').filter(Boolean);
+  return i.length > o.length && o.every((seg, n) => i[n] === seg);
+};
+
+/**
+ * What a node lets a container do beyond the default sandbox. Default deny: whatever is not
+ * named here is refused on the node; only host networking is allowed unless set to false,
+ * since it is every request's default network. Paths are allowed exactly as listed, never
+ * what lies below them, and no listed host path may lie below another: a container that
+ * writes in one allowed directory must not be able to put a symlink where another allowed
+ * mount's source is resolved.
+ */
+export const nodeAllowSchema = z.strictObject({
+  privileged: z.boolean().default(false),
+  capabilities: z.array(capabilitySchema).max(64).default([]),
+  /** Host device paths that containers may be given, each exactly. */
+  devices: z.array(devicePathSchema).max(256).default([]),
+  hostPid: z.boolean().default(false),
+  hostIpc: z.boolean().default(false),
+  hostNetwork: z.boolean().default(true),
+  /** Host paths that containers may bind-mount, each exactly. */
+  hostPaths: z
+    .array(hostPathSchema)
+    .max(256)
+    .default([])
+    .refine((ps) => !ps.some((p) => ps.some((q) => below(p, q))), 'must not list a path below another listed path: a container writing in the outer one could replace the inner one with a symlink'),
+});
+
+/** What a node without an `allow` block allows. */
+export const DEFAULT_NODE_ALLOW = nodeAllowSchema.parse({});
+
+/** A bare Docker Engine: the node's own containers, created and started one by one. */
+export const dockerEngineTargetSchema = z.strictObject({
+  kind: z.literal('docker-engine'),
+  docker: dockerEndpointSchema,
+});
+
+/** What a node is, and how the Deployer reaches it: one kind of target per kind of node. */
+export const nodeTargetSchema = z.discriminatedUnion('kind', [dockerEngineTargetSchema], {
+  error: 'must be a target such as { "kind": "docker-engine", "docker": { ... } }',
+});
+
+/** `docker: {...}` is the short form of a Docker Engine target, as inventories written before targets existed say it. */
+function withTarget(node: unknown): unknown {
+  if (node === null || typeof node !== 'object' || !('docker' in node) || 'target' in node) return node;
+  const { docker, ...rest } = node as { docker: unknown };
+  return { ...rest, target: { kind: 'docker-engine', docker } };
+}
+
+export const inventoryNodeSchema = z.preprocess(withTarget, z.strictObject({
+  id: nodeIdSchema,
+  target: nodeTargetSchema,
+  /** Address (IP or host name) at which health checks reach the node's containers. */
+  address: z.string().min(1).max(253),
+  labels: z.record(z.string(), z.string()).default({}),
+  /** Where the node's Docker work runs: a worker at the node's own site serves this queue. Default: the main queue. */
+  taskQueue: z.string().min(1).optional(),
+  /** Registry address as this node sees it, when it differs from the inventory-wide one. */
+  registry: hostPort.optional(),
+  allow: nodeAllowSchema.optional(),
+}));
+
+export const inventorySchema = z
+  .strictObject({
+    registry: z.strictObject({
+      /** Where the build host pushes. */
+      push: hostPort,
+      /** Where nodes pull from. */
+      pull: hostPort,
+    }),
+    buildHost: z.strictObject({ docker: dockerEndpointSchema }),
+    nodes: z.array(inventoryNodeSchema).min(1),
+  })
+  .refine((inv) => new Set(inv.nodes.map((n) => n.id)).size === inv.nodes.length, {
+    message: 'node ids must be unique',
+    path: ['nodes'],
+  });
+
+export type DockerEndpoint = z.infer<typeof dockerEndpointSchema>;
+export type InventoryNode = z.infer<typeof inventoryNodeSchema>;
+export type NodeTarget = z.infer<typeof nodeTargetSchema>;
+export type TargetKind = NodeTarget['kind'];
+export type NodeAllow = z.infer<typeof nodeAllowSchema>;
+export type Inventory = z.infer<typeof inventorySchema>;

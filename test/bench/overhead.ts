@@ -1,0 +1,116 @@
+// Overhead: the same deployment to the same nodes, done by the Deployer (Kafka request ->
+// Succeeded event) and by a plain script making the same Docker API calls with the same
+// parallelism, alternated round by round in one run. The machine is shared and noisy, so
+// what counts is the ratio of the two measured side by side, not either time.
+import { connect } from 'node:net';
+import type Docker from 'dockerode';
+import { LABELS } from '../../src/core/labels';
+import { containerName } from '../../src/core/renderers/docker-engine';
+import { removeApplication, waitFor } from '../support/deployer';
+import { median, type Bench } from './support';
+
+const port = 18090;
+// sh as PID 1 with a TERM trap, so that stopping the previous version is prompt for both.
+const command = ['sh', '-c', `trap 'exit 0' TERM; httpd -f -p ${port} -h / & wait`];
+
+export interface OverheadResult {
+  nodes: number;
+  deployerMs: number[];
+  plainMs: number[];
+  ratios: number[];
+}
+
+async function viaDeployer(b: Bench, app: string, nodes: string[], image: string, round: number): Promise<number> {
+  const deploymentId = `${app}-deployer-${round}`;
+  const producedAt = await b.produce(app, {
+    kind: 'Deploy',
+    deploymentId,
+    application: { name: app, version: `d${round}`, image },
+    nodes,
+    container: { command },
+    healthCheck: { tcp: { port }, intervalMs: 50, healthyAfter: 1 },
+    strategy: { maxParallel: nodes.length },
+  });
+  const end = await b.terminal(deploymentId);
+  if (end.event.phase !== 'Succeeded') throw new Error(`${deploymentId} ended ${end.event.phase}: ${end.event.message}`);
+  return end.receivedAt - producedAt;
+}
+
+/** The Deployer's calls per node, in its order, without Temporal or Kafka. */
+async function plainNode(docker: Docker, app: string, address: string, image: string, deploymentId: string, version: string): Promise<void> {
+  const filters = JSON.stringify({ label: [`${LABELS.managed}=true`, `${LABELS.application}=${app}`] });
+  const before = await docker.listContainers({ all: true, filters });
+  const previous = before.filter((c) => c.State === 'running').map((c) => c.Names[0]!.slice(1));
+  await docker.getImage(image).inspect().catch(async () => {
+    const stream = await docker.pull(image);
+    await new Promise((res, rej) => docker.modem.followProgress(stream, (e: Error | null) => (e ? rej(e) : res(undefined))));
+  });
+  const name = containerName(app, deploymentId, 0);
+  await docker.createContainer({
+    name,
+    Image: image,
+    Cmd: command,
+    Labels: { [LABELS.managed]: 'true', [LABELS.application]: app, [LABELS.version]: version, [LABELS.deployment]: deploymentId, [LABELS.previous]: previous.join(',') },
+    HostConfig: { NetworkMode: 'host', RestartPolicy: { Name: 'unless-stopped' } },
+  });
+  for (const p of previous) await docker.getContainer(p).stop({ t: 10 }).catch(() => undefined);
+  await docker.getContainer(name).start();
+  await waitFor('tcp health', async () => {
+    const state = (await docker.getContainer(name).inspect()).State;
+    if (!state.Running) return undefined;
+    return new Promise<boolean | undefined>((resolve) => {
+      const s = connect({ host: address, port });
+      s.once('connect', () => (s.destroy(), resolve(true)));
+      s.once('error', () => (s.destroy(), resolve(undefined)));
+    });
+  }, 30_000, 50);
+  const keep = new Set([name, ...previous]);
+  for (const c of await docker.listContainers({ all: true, filters })) {
+    if (!keep.has(c.Names[0]!.slice(1))) await docker.getContainer(c.Id).remove({ force: true });
+  }
+}
+
+async function viaPlainScript(b: Bench, app: string, nodes: string[], image: string, round: number): Promise<number> {
+  const started = performance.now();
+  const deploymentId = `${app}-plain-${round}`;
+  await Promise.all(
+    nodes.map((id) => plainNode(b.d.engines.node(id), app, b.d.inventory.nodes.find((n) => n.id === id)!.address, image, deploymentId, `p${round}`)),
+  );
+  return performance.now() - started;
+}
+
+export async function overhead(b: Bench, nodeCount: number, rounds: number): Promise<OverheadResult> {
+  const app = `bench-oh${nodeCount}-${Date.now().toString(36)}`;
+  const nodes = b.d.inventory.nodes.slice(0, nodeCount).map((n) => n.id);
+  const image = `${b.d.inventory.registry.pull}/busybox:1`;
+  try {
+    // Warm-up: the image reaches every node and both paths have run once before measuring.
+    await viaDeployer(b, app, nodes, image, 0);
+    await viaPlainScript(b, app, nodes, image, 0);
+    const deployerMs: number[] = [];
+    const plainMs: number[] = [];
+    for (let r = 1; r <= rounds; r++) {
+      // Alternate which goes first, so drift on the machine hits both alike.
+      if (r % 2) {
+        deployerMs.push(await viaDeployer(b, app, nodes, image, r));
+        plainMs.push(await viaPlainScript(b, app, nodes, image, r));
+      } else {
+        plainMs.push(await viaPlainScript(b, app, nodes, image, r));
+        deployerMs.push(await viaDeployer(b, app, nodes, image, r));
+      }
+      console.log(`  overhead ${nodes.length} node(s) round ${r}: deployer ${deployerMs.at(-1)!.toFixed(0)} ms, plain ${plainMs.at(-1)!.toFixed(0)} ms`);
+    }
+    return { nodes: nodes.length, deployerMs, plainMs, ratios: deployerMs.map((t, i) => t / plainMs[i]!) };
+  } finally {
+    await removeApplication(b.d, app);
+  }
+}
+
+export function describeOverhead(r: OverheadResult): string {
+  return [
+    `overhead, ${r.nodes} node(s), maxParallel ${r.nodes}, ${r.ratios.length} rounds (median):`,
+    `  deployer (Kafka request -> Succeeded event)  ${median(r.deployerMs).toFixed(0)} ms`,
+    `  plain script (same Docker API calls)         ${median(r.plainMs).toFixed(0)} ms`,
+    `  ratio deployer / plain                       ${median(r.ratios).toFixed(2)}  (per round: ${r.ratios.map((x) => x.toFixed(2)).join(', ')})`,
+  ].join('\n');
+}

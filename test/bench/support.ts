@@ -1,0 +1,198 @@
+// What every benchmark shares: a Deployer whose worker and bridge are the compiled
+// processes, as in production; requests produced with a known timestamp; status events
+// timed as they arrive (not polled); percentiles; and CPU use per process from /proc.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Consumer, Producer } from 'kafkajs';
+import { createProducer } from '../../src/kafka/client';
+import { isTerminal, statusEventSchema, type StatusEvent } from '../../src/core/schemas/event';
+import { startDeployer, type TestDeployer } from '../support/deployer';
+
+export interface TimedEvent {
+  event: StatusEvent;
+  /** Date.now() when the bench's consumer received it. */
+  receivedAt: number;
+}
+
+export interface Bench {
+  d: TestDeployer;
+  worker: ChildProcess;
+  bridge: ChildProcess;
+  /** Produces a request keyed by its application, as the Scheduler does; returns its Kafka timestamp (ms). */
+  produce(application: string, request: object): Promise<number>;
+  events(deploymentId: string): TimedEvent[];
+  /** Resolves with the terminal event of the deployment as it arrives. */
+  terminal(deploymentId: string, timeoutMs?: number): Promise<TimedEvent>;
+  stop(): Promise<void>;
+}
+
+function spawnEntry(d: TestDeployer, path: string): ChildProcess {
+  const entry = resolve(__dirname, '../..', path);
+  if (!existsSync(entry)) throw new Error(`${entry} is missing: npm run build first`);
+  // Metrics on any free port: the stack's own worker and bridge may hold the defaults.
+  const env = { ...d.env, DEPLOYER_LOG_LEVEL: 'error', DEPLOYER_METRICS_PORT: '0', DEPLOYER_BRIDGE_METRICS_PORT: '0' };
+  const child = spawn(process.execPath, [entry], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+  child.once('exit', (code, signal) => {
+    if (signal !== 'SIGTERM') console.error(`${path} exited (${code ?? signal})`);
+  });
+  return child;
+}
+
+export async function startBench(): Promise<Bench> {
+  const d = await startDeployer('bench', { worker: false, bridge: false });
+  const worker = spawnEntry(d, 'src/worker/main.js');
+  const bridge = spawnEntry(d, 'src/bridge/main.js');
+  const producer: Producer = createProducer(d.kafka);
+  await producer.connect();
+
+  const seen = new Map<string, TimedEvent[]>();
+  const waiters = new Map<string, (e: TimedEvent) => void>();
+  const consumer: Consumer = d.kafka.consumer({ groupId: `${d.config.kafka.groupId}-bench-events` });
+  await consumer.connect();
+  await consumer.subscribe({ topic: d.config.kafka.topics.events, fromBeginning: true });
+  await consumer.run({
+    eachMessage: async ({ message }) => {
+      const receivedAt = Date.now();
+      const event = statusEventSchema.parse(JSON.parse(message.value!.toString()));
+      const timed = { event, receivedAt };
+      seen.set(event.deploymentId, [...(seen.get(event.deploymentId) ?? []), timed]);
+      if (isTerminal(event.phase)) waiters.get(event.deploymentId)?.(timed);
+    },
+  });
+
+  return {
+    d,
+    worker,
+    bridge,
+    async produce(application, request) {
+      const timestamp = Date.now();
+      await producer.send({ topic: d.config.kafka.topics.requests, acks: -1, messages: [{ key: application, value: JSON.stringify(request), timestamp: String(timestamp) }] });
+      return timestamp;
+    },
+    events: (id) => seen.get(id) ?? [],
+    terminal(id, timeoutMs = 180_000) {
+      const done = seen.get(id)?.find((t) => isTerminal(t.event.phase));
+      if (done) return Promise.resolve(done);
+      return new Promise((resolvePromise, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no terminal event of ${id} within ${timeoutMs} ms`)), timeoutMs);
+        waiters.set(id, (e) => {
+          clearTimeout(timer);
+          waiters.delete(id);
+          resolvePromise(e);
+        });
+      });
+    },
+    async stop() {
+      worker.kill('SIGTERM');
+      bridge.kill('SIGTERM');
+      await Promise.all([worker, bridge].map((c) => (c.exitCode !== null ? undefined : new Promise((r) => c.once('exit', r)))));
+      await consumer.disconnect();
+      await producer.disconnect();
+      await d.stop();
+    },
+  };
+}
+
+/** Nearest-rank percentile. */
+export function percentile(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
+}
+
+export const median = (xs: number[]) => percentile(xs, 50);
+
+export function distribution(xs: number[], unit = 'ms'): string {
+  const f = (x: number) => x.toFixed(0);
+  return `n=${xs.length} min ${f(Math.min(...xs))} p50 ${f(percentile(xs, 50))} p90 ${f(percentile(xs, 90))} p99 ${f(percentile(xs, 99))} max ${f(Math.max(...xs))} ${unit}`;
+}
+
+// --- CPU per process -------------------------------------------------------------------
+
+const TICKS_PER_SECOND = 100; // USER_HZ on Linux
+
+/** The process and everything below it (dockerd's containerd and shims, a JVM's children). */
+function tree(pid: number): number[] {
+  const out = [pid];
+  let children: string[] = [];
+  try {
+    children = readdirSync(`/proc/${pid}/task`).flatMap((tid) => readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean));
+  } catch {
+    return out;
+  }
+  for (const c of children) out.push(...tree(Number(c)));
+  return out;
+}
+
+/** utime + stime of a process, in seconds; 0 when it is gone. */
+function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+  } catch {
+    return 0;
+  }
+}
+
+/** Busy and total CPU time of the whole machine (all cores), in seconds. */
+function machineSeconds(): { busy: number; total: number } {
+  const [, ...values] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/);
+  const n = values.map(Number);
+  const total = n.reduce((a, b) => a + b, 0);
+  const idle = n[3]! + n[4]!;
+  return { busy: (total - idle) / TICKS_PER_SECOND, total: total / TICKS_PER_SECOND };
+}
+
+export interface CpuReport {
+  seconds: number;
+  /** Per part: CPU seconds used during the window, as % of one core (average and busiest second). */
+  parts: { name: string; averagePct: number; peakPct: number }[];
+  machineBusyPct: number;
+}
+
+/**
+ * Samples, once a second, the CPU time of each named process tree, and of each process in
+ * `alone` without its children (the bench's own process, whose children are the worker and
+ * the bridge). A tree is read anew at every sample, so containers started meanwhile count
+ * under their engine.
+ */
+export function sampleCpu(trees: Record<string, number>, alone: Record<string, number> = {}): { stop(): CpuReport } {
+  const pids = { ...trees, ...alone };
+  const read = () =>
+    Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, (name in alone ? [pid] : tree(pid)).reduce((s, p) => s + cpuSeconds(p), 0)]));
+  const start = { at: performance.now(), cpu: read(), machine: machineSeconds() };
+  let last = start;
+  const peak: Record<string, number> = Object.fromEntries(Object.keys(pids).map((n) => [n, 0]));
+  const timer = setInterval(() => {
+    const now = { at: performance.now(), cpu: read(), machine: machineSeconds() };
+    const dt = (now.at - last.at) / 1000;
+    for (const name of Object.keys(pids)) peak[name] = Math.max(peak[name]!, (100 * (now.cpu[name]! - last.cpu[name]!)) / dt);
+    last = now;
+  }, 1000);
+  return {
+    stop() {
+      clearInterval(timer);
+      const end = { at: performance.now(), cpu: read(), machine: machineSeconds() };
+      const seconds = (end.at - start.at) / 1000;
+      const parts = Object.keys(pids)
+        .map((name) => ({ name, averagePct: (100 * (end.cpu[name]! - start.cpu[name]!)) / seconds, peakPct: peak[name]! }))
+        .sort((a, b) => b.averagePct - a.averagePct);
+      const machineBusyPct = (100 * (end.machine.busy - start.machine.busy)) / (end.machine.total - start.machine.total);
+      return { seconds, parts, machineBusyPct };
+    },
+  };
+}
+
+/** The stack's processes, from the pid files it keeps in its run folder. */
+export function stackPids(statePath: string): Record<string, number> {
+  const run = join(statePath, 'run');
+  const out: Record<string, number> = {};
+  for (const file of existsSync(run) ? readdirSync(run) : []) {
+    if (!file.endsWith('.pid')) continue;
+    const pid = Number(readFileSync(join(run, file), 'utf8').trim());
+    if (Number.isInteger(pid) && existsSync(`/proc/${pid}`)) out[file.slice(0, -'.pid'.length)] = pid;
+  }
+  return out;
+}

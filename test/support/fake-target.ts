@@ -1,0 +1,218 @@
+// In-memory stand-ins for the workflow tests only: a fake target (the node verbs, with the
+// same rules as the Docker Engine target: a deployment's instances name what they
+// replaced; a restore removes ours and starts those again) plugged into the real node
+// activities, and fakes of the control adapters (build, registry, history, dependencies,
+// events, records). Typed against the real activity types.
+import { Context } from '@temporalio/activity';
+import type { Client } from '@temporalio/client';
+import type { Activities } from '../../activities';
+import { createLockActivities } from '../../activities/control/lock';
+import { createNodeActivities } from '../../activities/targets/node-activities';
+import type { Target } from '../../activities/targets/target';
+import { BuildFailedError, DependencyNotReadyError, EngineUnreachableError, HealthCheckFailedError, InvalidContainerError } from '../../src/core/errors';
+import type { ApplicationState } from '../../src/core/operation-plan';
+import type { StatusEvent } from '../../src/core/schemas/event';
+import type { Inventory } from '../../src/core/schemas/inventory';
+import type { DeploymentRecord } from '../../src/core/schemas/record';
+
+export interface FakeInstance {
+  name: string;
+  version: string;
+  deploymentId: string;
+  running: boolean;
+  previous: string[];
+}
+
+export interface FakeWorld {
+  nodes: Record<string, FakeInstance[]>;
+  unhealthy: Set<string>;
+  /** Nodes whose health check hangs (so that a cancel can reach it) until taken out of the set. */
+  hanging: Set<string>;
+  /** Nodes whose restore fails for good. */
+  unrestorable: Set<string>;
+  /** Nodes whose engine refuses to stop instances. */
+  unstoppable: Set<string>;
+  /** Nodes that do not answer at all (retried until the verb's deadline). */
+  unreachable: Set<string>;
+  failBuild: boolean;
+  /** What the application history answers for a Rollback, Scale or Undeploy, newest first. */
+  history: ApplicationState[];
+  /** Applications that never become ready as dependencies. */
+  missingDependencies: Set<string>;
+  /** The last seq earlier runs published, as the history adapter reads it from their memos. */
+  lastSeq: number;
+  calls: string[];
+  events: StatusEvent[];
+  /** Deployment records as written, repeats included. */
+  records: DeploymentRecord[];
+}
+
+export function newWorld(nodeIds: string[]): FakeWorld {
+  return {
+    nodes: Object.fromEntries(nodeIds.map((n) => [n, []])),
+    unhealthy: new Set(),
+    hanging: new Set(),
+    unrestorable: new Set(),
+    unstoppable: new Set(),
+    unreachable: new Set(),
+    failBuild: false,
+    history: [],
+    missingDependencies: new Set(),
+    lastSeq: 0,
+    calls: [],
+    events: [],
+    records: [],
+  };
+}
+
+/** The versions running on a node. */
+export function running(world: FakeWorld, node: string): string[] {
+  return world.nodes[node]!.filter((c) => c.running).map((c) => c.version);
+}
+
+/** An inventory of `ids`, every node served by `taskQueue` (or by the queue `queueOf` names). */
+export function fakeInventory(ids: () => string[], taskQueue: string, queueOf: (id: string) => string | undefined = () => undefined): () => Inventory {
+  return () => ({
+    registry: { push: '127.0.0.1:5000', pull: 'reg:5000' },
+    buildHost: { docker: { socketPath: '/nonexistent' } },
+    nodes: ids().map((id) => ({ id, target: { kind: 'docker-engine', docker: { host: '192.0.2.1', port: 2375 } }, address: `10.0.0.${id.slice(-1)}`, labels: {}, taskQueue: queueOf(id) ?? taskQueue })),
+  });
+}
+
+/** A target that keeps the node's instances in `world`, read anew on every call. */
+export function fakeTarget(world: () => FakeWorld) {
+  return (node: { id: string }): Target => {
+    const on = () => world().nodes[node.id]!;
+    const log = (call: string) => world().calls.push(`${call} ${node.id}`);
+    const reachable = () => {
+      if (world().unreachable.has(node.id)) throw new EngineUnreachableError(node.id);
+    };
+    const mine = (application: string) => on().filter((c) => c.name.startsWith(`${application}--`));
+    return {
+      async apply(intent, step) {
+        log('apply');
+        reachable();
+        const previous = mine(intent.application).filter((c) => c.running && c.deploymentId !== intent.deploymentId).map((c) => c.name);
+        const names = Array.from({ length: intent.replicas }, (_, r) => `${intent.application}--${intent.deploymentId}--r${r}`);
+        step('Configuring', `${names.length} container(s)`);
+        for (const name of names) {
+          if (!on().some((c) => c.name === name)) on().push({ name, version: intent.version, deploymentId: intent.deploymentId, running: false, previous });
+        }
+        if (world().unstoppable.has(node.id) && previous.length > 0) throw new InvalidContainerError(`engine of ${node.id} refuses to stop the containers`);
+        for (const c of on()) if (previous.includes(c.name)) c.running = false;
+        for (const c of on()) if (names.includes(c.name)) c.running = true;
+        step('Deploying', `container started: ${names.join(', ')}`);
+        return { instances: names, replaced: previous };
+      },
+      async verify(_intent, step) {
+        log('verify');
+        step('Verifying', 'waiting for http health check');
+        while (world().hanging.has(node.id)) {
+          Context.current().heartbeat();
+          await Context.current().sleep(100);
+        }
+        if (world().unhealthy.has(node.id)) throw new HealthCheckFailedError(node.id, 'c', 'GET / answered 500');
+        step('Verifying', 'healthy');
+        return { probes: 1, elapsedMs: 1 };
+      },
+      async restore({ application, deploymentId, restart }) {
+        log('restore');
+        reachable();
+        if (world().unrestorable.has(node.id)) throw new InvalidContainerError(`engine of ${node.id} refuses to remove the container`);
+        const ours = mine(application).filter((c) => c.deploymentId === deploymentId);
+        const wanted = [...new Set([...ours.flatMap((c) => c.previous), ...restart])];
+        world().nodes[node.id] = on().filter((c) => c.deploymentId !== deploymentId);
+        const restarted = on().filter((c) => wanted.includes(c.name));
+        for (const c of restarted) c.running = true;
+        return { removed: ours.map((c) => c.name), restarted: restarted.map((c) => c.name), missing: wanted.filter((n) => !restarted.some((c) => c.name === n)) };
+      },
+      async retire({ application, deploymentId }) {
+        log('retire');
+        const ours = mine(application).filter((c) => c.deploymentId === deploymentId);
+        const keep = new Set([...ours.map((c) => c.name), ...ours.flatMap((c) => c.previous)]);
+        const gone = mine(application).filter((c) => !keep.has(c.name)).map((c) => c.name);
+        world().nodes[node.id] = on().filter((c) => !gone.includes(c.name));
+        return gone;
+      },
+      async stop({ names }) {
+        log('stop');
+        reachable();
+        if (world().unstoppable.has(node.id)) throw new InvalidContainerError(`engine of ${node.id} refuses to stop the containers`);
+        for (const c of on()) if (names.includes(c.name)) c.running = false;
+        return [...names];
+      },
+      async remove({ application }) {
+        log('remove');
+        const gone = mine(application).map((c) => c.name);
+        world().nodes[node.id] = on().filter((c) => !gone.includes(c.name));
+        return gone;
+      },
+      async locate(application) {
+        reachable();
+        return (application !== undefined ? mine(application) : on()).map((c) => ({
+          name: c.name,
+          application: c.name.split('--')[0]!,
+          version: c.version,
+          deploymentId: c.deploymentId,
+          running: c.running,
+          state: c.running ? 'running' : 'exited',
+        }));
+      },
+      async describe() {
+        reachable();
+        return { ready: true, platform: { os: 'linux', architecture: 'amd64' } };
+      },
+    };
+  };
+}
+
+type FakeActivities = Omit<Activities, 'listApplicationContainers' | 'pullImage' | 'createContainer' | 'stopContainers' | 'startContainer' | 'restoreNode' | 'startContainers' | 'whereabouts' | 'removeApplication' | 'retireOlder' | 'waitHealthy'>;
+
+/** `world` is read on every call, so one worker can serve tests that each start from a new world. */
+export function fakeActivities(world: () => FakeWorld, taskQueue: string, client: Client, inventory = fakeInventory(() => Object.keys(world().nodes), taskQueue)): FakeActivities {
+  const log = (call: string) => world().calls.push(call);
+  const nodes = createNodeActivities(inventory, { 'docker-engine': fakeTarget(world) }, taskQueue);
+  return {
+    // The application lock is the real one: it only needs Temporal.
+    ...createLockActivities(client, taskQueue),
+    ...nodes,
+    async resolveNodes({ nodeIds }) {
+      return nodeIds.map((id) => {
+        const node = inventory().nodes.find((n) => n.id === id)!;
+        return { id, address: node.address, taskQueue: node.taskQueue!, registry: 'reg:5000' };
+      });
+    },
+    async checkNodes({ nodeIds }) {
+      return { queues: [...new Set(nodeIds.map((id) => inventory().nodes.find((n) => n.id === id)!.taskQueue!))] };
+    },
+    async inventoryQueues() {
+      return [...new Set(inventory().nodes.map((n) => n.taskQueue!))];
+    },
+    async buildImage({ application, version }) {
+      log('build');
+      if (world().failBuild) throw new BuildFailedError('Dockerfile: unknown instruction FORM');
+      return { tag: `reg:5000/${application}:${version}` };
+    },
+    async pushImage() {
+      log('push');
+      return { digest: 'sha256:feed' };
+    },
+    async applicationHistory() {
+      return world().history;
+    },
+    async lastPublishedSeq() {
+      return world().lastSeq;
+    },
+    async waitForDependencies({ dependencies, nodeIds, timeoutMs }) {
+      log('dependencies');
+      const missing = dependencies.filter((d) => world().missingDependencies.has(d)).flatMap((d) => nodeIds.map((n) => `${d} has no running container on ${n}`));
+      if (missing.length > 0) throw new DependencyNotReadyError(missing, timeoutMs);
+    },
+    async publishEvents(events) {
+      world().events.push(...events);
+    },
+    async recordDeployment(record) {
+      world().records.push(record);
+    },
+  };
+}

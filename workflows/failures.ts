@@ -1,0 +1,37 @@
+// How the workflows read failures: the reason an operator should see, and the failure a
+// node workflow ends with.
+import { ApplicationFailure } from '@temporalio/workflow';
+
+/** Failure type of a node workflow whose rollout failed; details: the steps it took. */
+export const NODE_ROLLOUT_FAILED = 'NodeRolloutFailed';
+
+/**
+ * What actually went wrong: the first application failure in the chain (a named Deployer
+ * error raised by an activity), not the child-workflow and activity wrappers around it.
+ */
+export function rootMessage(err: unknown): string {
+  for (let e = err; e instanceof Error; e = e.cause) {
+    if (e instanceof ApplicationFailure) return e.message;
+    if (!(e.cause instanceof Error)) return e.message;
+  }
+  return String(err);
+}
+
+/** The steps a failed node verb took, from its failure's details (activities/targets/node-activities.ts). */
+export function stepsOf<T>(err: unknown): T[] {
+  for (let e = err; e instanceof Error; e = e.cause) {
+    const steps = e instanceof ApplicationFailure ? (e.details?.[0] as { steps?: T[] } | undefined)?.steps : undefined;
+    if (Array.isArray(steps)) return steps;
+  }
+  return [];
+}
+
+/** Thrown inside an operation when nodes failed and it is to be rolled back. */
+export class NodesFailed extends Error {
+  constructor(
+    readonly reasons: Record<string, string>,
+    prefix = '',
+  ) {
+    super(prefix + Object.entries(reasons).map(([node, reason]) => `${node}: ${reason}`).join('; '));
+  }
+}

@@ -1,0 +1,67 @@
+// What a deployment knows about each of its nodes: the `progress` query's answer, the
+// per-node table of the Temporal UI's current details, and the outcome in its result and
+// record. The table is redrawn once per workflow activation however many nodes changed in
+// it, so a wide deployment does not redraw thousands of rows for every node.
+import { setCurrentDetails } from '@temporalio/workflow';
+import type { NodeState } from '../src/core/node-states';
+import type { Phase } from '../src/core/schemas/event';
+import type { DeploymentProgress, NodeOutcome } from './definitions';
+import { progressDetails } from './details';
+
+/** The board in the input of a run that continues as new: plain states by id, messages only where they say more than the state. */
+export interface CarriedBoard {
+  phase: Phase;
+  plain: Partial<Record<NodeState, string[]>>;
+  noted: Record<string, { state: NodeState; message: string }>;
+}
+
+const PLAIN: readonly NodeState[] = ['Pending', 'Healthy'];
+
+export class NodeBoard {
+  phase: Phase = 'Accepted';
+  readonly nodes: Record<string, { state: NodeState; message: string }> = {};
+  private redraw = false;
+
+  set(node: string, state: NodeState, message: string): void {
+    this.nodes[node] = { state, message };
+    if (this.redraw) return;
+    this.redraw = true;
+    // No command is issued here, so running it a microtask later cannot reorder commands.
+    void Promise.resolve().then(() => {
+      this.redraw = false;
+      setCurrentDetails(progressDetails(this.nodes));
+    });
+  }
+
+  state(node: string): NodeState | undefined {
+    return this.nodes[node]?.state;
+  }
+
+  progress(): DeploymentProgress {
+    return { phase: this.phase, nodes: this.nodes };
+  }
+
+  outcomes(): Record<string, NodeOutcome> {
+    return Object.fromEntries(Object.entries(this.nodes).map(([node, { state, message }]) => [node, { state, reason: message }]));
+  }
+
+  carry(): CarriedBoard {
+    const plain: Partial<Record<NodeState, string[]>> = {};
+    const noted: CarriedBoard['noted'] = {};
+    for (const [node, entry] of Object.entries(this.nodes)) {
+      if (PLAIN.includes(entry.state)) (plain[entry.state] ??= []).push(node);
+      else noted[node] = entry;
+    }
+    return { phase: this.phase, plain, noted };
+  }
+
+  static from(carried: CarriedBoard): NodeBoard {
+    const board = new NodeBoard();
+    board.phase = carried.phase;
+    for (const [state, ids] of Object.entries(carried.plain) as [NodeState, string[]][]) {
+      for (const id of ids) board.nodes[id] = { state, message: state === 'Healthy' ? 'healthy' : 'waiting' };
+    }
+    Object.assign(board.nodes, carried.noted);
+    return board;
+  }
+}

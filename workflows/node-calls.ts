@@ -1,0 +1,18 @@
+// Calls to the node activities (the target verbs) of one task queue: local activities when
+// it is this workflow's own queue (the common case on one site: no durable round trip per
+// step), activities on that queue otherwise (a worker at the node's site serves it).
+import { proxyActivities, proxyLocalActivities, workflowInfo } from '@temporalio/workflow';
+import type { NodeActivities } from '../activities/targets/node-activities';
+import type { StepOptions } from './options';
+
+/** `summary` is what the Temporal UI lists for the call: name the node(s) and the step. */
+export function nodeCalls(taskQueue: string, options: StepOptions, summary: string): NodeActivities {
+  return taskQueue === workflowInfo().taskQueue
+    ? proxyLocalActivities<NodeActivities>({ ...options.local, summary })
+    : proxyActivities<NodeActivities>({ ...options.remote, taskQueue, summary });
+}
+
+/** A short list of node ids for a summary: the first few and how many more. */
+export function someNodes(ids: readonly string[], shown = 3): string {
+  return ids.length <= shown ? ids.join(', ') : `${ids.slice(0, shown).join(', ')} and ${ids.length - shown} more`;
+}

@@ -1,0 +1,75 @@
+// One node of a deployment, as a child workflow: its history stays small whatever the
+// number of nodes, and its page in the Temporal UI reads as the node's own log. The boot is
+// short and explicit, as the node's target carries it out: apply (the new version runs, the
+// previous one is stopped and kept), verify (healthy `healthyAfter` times in a row), retire
+// (versions older than the one just replaced go: a restore never needs them). Undo is the
+// parent's business: it registered the node's restore before starting this workflow. What
+// each step did comes back in the result (or in the failure's details), and the parent
+// publishes it as the node's status events.
+import { ApplicationFailure, isCancellation, setCurrentDetails } from '@temporalio/workflow';
+import type { StepRecord } from '../activities/targets/target';
+import type { NodeIntent } from '../src/core/intent';
+import type { PlannedNode } from '../src/core/plan';
+import { nodeDetails, type NodeStep } from './details';
+import { NODE_ROLLOUT_FAILED, rootMessage, stepsOf } from './failures';
+import { nodeCalls } from './node-calls';
+import { applyStep, engineStep, verifyStep } from './options';
+
+export interface NodeRolloutInput {
+  node: PlannedNode;
+  intent: NodeIntent;
+}
+
+export interface NodeRolloutResult {
+  node: string;
+  instances: string[];
+  replaced: string[];
+  steps: StepRecord[];
+}
+
+/** The details of a node workflow's failure: the steps it took before it failed. */
+export interface NodeRolloutFailure {
+  steps: StepRecord[];
+}
+
+export async function nodeRolloutWorkflow({ node, intent }: NodeRolloutInput): Promise<NodeRolloutResult> {
+  const steps: StepRecord[] = [];
+  const shown: NodeStep[] = [];
+  const label = `${intent.application}:${intent.version}`;
+  /** Runs one step on the node; the current details follow it. */
+  async function step<T>(what: string, run: () => Promise<T>): Promise<T> {
+    const entry: NodeStep = { step: what, state: 'running' };
+    shown.push(entry);
+    setCurrentDetails(nodeDetails(node.id, shown));
+    try {
+      const result = await run();
+      entry.state = 'done';
+      return result;
+    } catch (err) {
+      entry.state = 'failed';
+      throw err;
+    } finally {
+      setCurrentDetails(nodeDetails(node.id, shown));
+    }
+  }
+  const on = (options: Parameters<typeof nodeCalls>[1], what: string) => nodeCalls(node.taskQueue, options, `${node.id}: ${what}`);
+
+  try {
+    const applied = await step(`apply ${label}`, () => on(applyStep, `apply ${label} (${intent.image})`).applyNode({ nodeId: node.id, intent }));
+    steps.push(...applied.steps);
+    const { probe } = intent.health;
+    const verified = await step(`verify ${probe.kind}`, () => on(verifyStep(intent.health.policy), `verify ${label} (${probe.kind} health check)`).verifyNode({ nodeId: node.id, intent }));
+    steps.push(...verified.steps);
+    await step(`retire older versions of ${intent.application}`, () =>
+      on(engineStep, `retire older versions of ${intent.application}`)
+        .retireNode({ nodeId: node.id, application: intent.application, deploymentId: intent.deploymentId })
+        // Leftovers of older versions do not make the node unhealthy: the next retire takes them.
+        .catch(() => []),
+    );
+    return { node: node.id, instances: applied.instances, replaced: applied.replaced, steps };
+  } catch (err) {
+    if (isCancellation(err)) throw err;
+    steps.push(...stepsOf<StepRecord>(err));
+    throw ApplicationFailure.create({ type: NODE_ROLLOUT_FAILED, message: rootMessage(err), details: [{ steps } satisfies NodeRolloutFailure], nonRetryable: true });
+  }
+}

@@ -1,0 +1,500 @@
+// One deployment = one workflow, id = the request's deploymentId. Deploy, Rollback, Scale and
+// Undeploy are one body under four workflow types, read top to bottom in `Operation.run`:
+// begin (the application's lock; the plan — for all but Deploy, from the application's
+// history; the nodes checked, the dependencies awaited, the image built and pushed), roll out
+// (batches of `strategy.maxParallel`, each node a child workflow that speaks the target
+// verbs), take off (the nodes a Scale or Undeploy leaves), then succeed, or compensate: the
+// saga (saga.ts) registered each node's undo before the node was touched, and runs them
+// newest first outside cancellation. With `onFailure: pause` a failed batch waits for an
+// operator's decision instead. A deployment to thousands of nodes continues as new between
+// waves of nodes, carrying its saga and its board, so that no run outgrows Temporal's limits.
+import {
+  ApplicationFailure,
+  CancellationScope,
+  CancelledFailure,
+  condition,
+  continueAsNew,
+  ContinueAsNew,
+  executeChild,
+  isCancellation,
+  patched,
+  proxyActivities,
+  proxyLocalActivities,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { BuildActivities } from '../activities/control/build';
+import type { DependencyActivities } from '../activities/control/dependencies';
+import type { HistoryActivities } from '../activities/control/history';
+import type { InventoryActivities } from '../activities/control/inventory';
+import type { RecordActivities } from '../activities/control/records';
+import type { StepRecord } from '../activities/targets/target';
+import { nodeIntent } from '../src/core/intent';
+import { applicationOf } from '../src/core/operation-kinds';
+import { planOperation, stateAfter, type ApplicationState, type OperationPlan, type Whereabouts } from '../src/core/operation-plan';
+import { batchesOf, nodeImage, type PlannedNode } from '../src/core/plan';
+import type { Phase } from '../src/core/schemas/event';
+import { deploymentRecord } from '../src/core/schemas/record';
+import type { DeployRequest, OperationRequest, RollbackRequest, ScaleRequest, UndeployRequest } from '../src/core/schemas/request';
+import { SEARCH_ATTRIBUTES } from '../src/core/search-attributes';
+import { nodeWorkflowId } from '../src/core/workflow-ids';
+import { ApplicationLock } from './application-lock';
+import {
+  decideUpdate,
+  DECISIONS,
+  progressQuery,
+  ROLLBACK_INCOMPLETE,
+  ROLLED_BACK,
+  type Decision,
+  type DeploymentResult,
+  type DeployOptions,
+} from './definitions';
+import { EventLog } from './event-log';
+import { NodesFailed, rootMessage, stepsOf } from './failures';
+import { nodeRolloutWorkflow } from './node';
+import { nodeCalls, someNodes } from './node-calls';
+import { NodeBoard, type CarriedBoard } from './node-board';
+import { COMPENSATION_DEADLINE_MS, dependencyWait, engineStep, groupStep, lookup, publishing, transfer } from './options';
+import { PATCHES } from './patches';
+import { GROUP, Saga, type UndoEntry } from './saga';
+import * as v1 from './v1/deploy';
+
+/** What a run that continues as new hands to the next: where the rollout stands, and what it must be able to undo. */
+export interface CarriedRollout {
+  plan: OperationPlan;
+  history: ApplicationState[];
+  where?: Whereabouts;
+  digest?: string;
+  image?: string;
+  queues: string[];
+  nextBatch: number;
+  nextWave: number;
+  skipped: string[];
+  saga: UndoEntry[];
+  board: CarriedBoard;
+}
+
+export interface OperationOptions extends DeployOptions {
+  /** Set only by the run this one continues (continue-as-new). */
+  carried?: CarriedRollout;
+}
+
+/** Node workflows a run keeps open at once at most (Temporal refuses more than 500 pending children). */
+export const WAVE = 400;
+/** History events a run may reach before it continues as new (well below Temporal's 10,240 warning). */
+export const HISTORY_BUDGET = 8_000;
+/** History events one node's child workflow costs its parent, with room for the events and memo around it. */
+const EVENTS_PER_NODE = 8;
+
+const { resolveNodes, checkNodes, inventoryQueues } = proxyLocalActivities<InventoryActivities>({ ...lookup, summary: 'look the nodes up in the inventory' });
+const { applicationHistory } = proxyLocalActivities<HistoryActivities>({ ...lookup, summary: "read the application's history" });
+const { lastPublishedSeq } = proxyLocalActivities<HistoryActivities>({ ...lookup, summary: 'read the last event seq of the runs before this one' });
+const { buildImage } = proxyActivities<BuildActivities>({ ...transfer, summary: 'build the image on the build host' });
+const { pushImage } = proxyActivities<BuildActivities>({ ...transfer, summary: 'push the image to the registry' });
+const { recordDeployment } = proxyLocalActivities<RecordActivities>({ ...publishing, summary: 'write the deployment record' });
+
+export async function deployWorkflow(request: DeployRequest, options: OperationOptions = {}): Promise<DeploymentResult> {
+  return patched(PATCHES.targetSeam) ? new Operation(request, options).run() : v1.deployWorkflow(request, options);
+}
+
+/** Rolls the application back to `toVersion`, or to the version that was healthy before the current one, on the nodes it runs on. */
+export async function rollbackWorkflow(request: RollbackRequest, options: OperationOptions = {}): Promise<DeploymentResult> {
+  return patched(PATCHES.targetSeam) ? new Operation(request, options).run() : v1.rollbackWorkflow(request, options);
+}
+
+/** Runs the current version on exactly `nodes` with `replicasPerNode`: rolled out there, taken off the other nodes. */
+export async function scaleWorkflow(request: ScaleRequest, options: OperationOptions = {}): Promise<DeploymentResult> {
+  return patched(PATCHES.targetSeam) ? new Operation(request, options).run() : v1.scaleWorkflow(request, options);
+}
+
+/** Takes the application off `nodes` (default: every node it runs on). */
+export async function undeployWorkflow(request: UndeployRequest, options: OperationOptions = {}): Promise<DeploymentResult> {
+  return patched(PATCHES.targetSeam) ? new Operation(request, options).run() : v1.undeployWorkflow(request, options);
+}
+
+function acceptedMessage(request: OperationRequest): string {
+  switch (request.kind) {
+    case 'Deploy':
+      return `deploying ${request.application.name}:${request.application.version} to ${request.nodes.length} node(s)`;
+    case 'Rollback':
+      return `rolling ${request.application} back to ${request.toVersion ?? 'the version before the current one'}`;
+    case 'Scale':
+      return `scaling ${request.application} to ${request.nodes.join(', ')} with ${request.replicasPerNode} replica(s) per node`;
+    case 'Undeploy':
+      return `undeploying ${request.application} from ${request.nodes?.join(', ') ?? 'every node it runs on'}`;
+  }
+}
+
+function describePlan(application: string, version: string | undefined, rollout: string[], drop: string[]): string {
+  const parts = [];
+  if (rollout.length > 0) parts.push(`${application}:${version} to ${someNodes(rollout, 20)}`);
+  if (drop.length > 0) parts.push(`off ${someNodes(drop, 20)}`);
+  return `plan: ${parts.join('; ')}`;
+}
+
+class Operation {
+  private readonly application: string;
+  private readonly deploymentId: string;
+  private readonly events: EventLog;
+  private readonly board: NodeBoard;
+  private readonly saga: Saga;
+  private readonly lock: ApplicationLock;
+  private plan: OperationPlan = { drop: [] };
+  private history: ApplicationState[] = [];
+  private where: Whereabouts | undefined;
+  private digest: string | undefined;
+  private image: string | undefined;
+  /** The task queues that serve the rollout's nodes. */
+  private queues: string[] = [];
+  private nextBatch = 0;
+  private nextWave = 0;
+  private readonly skipped = new Set<string>();
+  private paused: string[] | undefined;
+  private decision: Decision | undefined;
+  private continuing = false;
+
+  constructor(
+    private readonly request: OperationRequest,
+    private readonly options: OperationOptions,
+  ) {
+    this.application = applicationOf(request);
+    this.deploymentId = request.deploymentId;
+    const carried = options.carried;
+    const version = carried?.plan.version ?? (request.kind === 'Deploy' ? request.application.version : undefined);
+    this.events = new EventLog({ deploymentId: this.deploymentId, application: this.application, ...(version !== undefined ? { version } : {}) }, options.seqStart ?? 0);
+    this.board = carried !== undefined ? NodeBoard.from(carried.board) : new NodeBoard();
+    this.saga = new Saga(carried?.saga);
+    this.lock = new ApplicationLock(this.application);
+    if (carried !== undefined) {
+      ({ plan: this.plan, history: this.history, where: this.where, digest: this.digest, image: this.image, queues: this.queues, nextBatch: this.nextBatch, nextWave: this.nextWave } = carried);
+      for (const n of carried.skipped) this.skipped.add(n);
+    }
+    setHandler(progressQuery, () => this.board.progress());
+    setHandler(
+      decideUpdate,
+      (d) => {
+        this.decision = d;
+        return { accepted: d, failedNodes: this.paused ?? [] };
+      },
+      {
+        validator: (d) => {
+          if (!DECISIONS.includes(d)) throw new Error(`unknown decision '${d}': one of ${DECISIONS.join(', ')}`);
+          if (this.paused === undefined || this.decision !== undefined) throw new Error(`deployment ${this.deploymentId} is not paused`);
+        },
+      },
+    );
+  }
+
+  async run(): Promise<DeploymentResult> {
+    try {
+      if (this.options.carried === undefined) await this.begin();
+      else await this.lock.acquire(() => undefined);
+      await this.rollOut();
+      const dropped = await this.takeOff();
+      return await this.succeed(dropped);
+    } catch (err) {
+      if (err instanceof ContinueAsNew) throw err;
+      return await this.compensate(err);
+    } finally {
+      if (!this.continuing) await this.lock.release();
+    }
+  }
+
+  /** Accepted; then the lock, the plan and everything that comes before the first node is touched. */
+  private async begin(): Promise<void> {
+    const { runId, originalExecutionRunId } = workflowInfo();
+    // A run reset from another numbers its events after everything the runs before it published.
+    if (runId !== originalExecutionRunId) this.events.continueAfter(await lastPublishedSeq({ workflowId: this.deploymentId }));
+    this.phase('Accepted', acceptedMessage(this.request));
+    const waiting = () => this.events.emit('Accepted', `waiting for the deployment of ${this.application} ahead of this one`);
+    if (this.request.kind === 'Deploy') {
+      for (const n of this.request.nodes) this.board.set(n, 'Pending', 'waiting');
+      this.plan = planOperation(this.request, []);
+      // Nothing here touches a node, so it goes on while the lock is awaited.
+      await Promise.all([this.lock.acquire(waiting), this.prepare(this.request)]);
+      return;
+    }
+    await this.lock.acquire(waiting);
+    this.history = await applicationHistory({
+      application: this.application,
+      self: { workflowId: this.deploymentId, runId },
+      ...(this.request.kind === 'Rollback' ? { rollback: { ...(this.request.toVersion !== undefined ? { toVersion: this.request.toVersion } : {}) } } : {}),
+    });
+    this.where = await this.locate();
+    this.plan = planOperation(this.request, this.history, this.where);
+    const rollout = this.plan.rollout?.request.nodes ?? [];
+    this.events.about.version = this.plan.version;
+    for (const n of [...rollout, ...this.plan.drop]) this.board.set(n, 'Pending', 'waiting');
+    upsertSearchAttributes([
+      ...(this.plan.version !== undefined ? [{ key: SEARCH_ATTRIBUTES.version, value: this.plan.version }] : []),
+      { key: SEARCH_ATTRIBUTES.nodes, value: [...rollout, ...this.plan.drop] },
+    ]);
+    this.events.emit('Accepted', describePlan(this.application, this.plan.version, rollout, this.plan.drop));
+    this.digest = this.plan.rollout?.digest;
+    if (this.plan.rollout !== undefined) await this.prepare(this.plan.rollout.request);
+  }
+
+  /** The nodes checked (the inventory may have changed since the bridge did), the dependencies awaited, the image built and pushed. */
+  private async prepare(rollout: DeployRequest): Promise<void> {
+    ({ queues: this.queues } = await checkNodes({ nodeIds: rollout.nodes, container: rollout.container }));
+    if (rollout.dependsOn.length > 0) {
+      const timeoutMs = rollout.strategy.dependencyTimeoutMs;
+      this.events.emit('Accepted', `waiting up to ${timeoutMs} ms for ${rollout.dependsOn.join(', ')} to run healthy on ${someNodes(rollout.nodes, 20)}`);
+      const wait = { dependencies: rollout.dependsOn, nodeIds: rollout.nodes, deadline: Date.now() + timeoutMs, timeoutMs };
+      await Promise.all(
+        this.queues.map((taskQueue) => proxyActivities<DependencyActivities>({ ...dependencyWait, taskQueue, summary: 'wait for the applications it depends on' }).waitForDependencies(wait)),
+      );
+    }
+    const { source, name, version } = rollout.application;
+    if (source !== undefined && this.digest === undefined) {
+      this.phase('Building', `building from ${source.context}`);
+      const { tag } = await buildImage({ application: name, version, source });
+      this.phase('Pushing', `pushing ${tag}`);
+      ({ digest: this.digest } = await pushImage({ tag }));
+      this.events.emit('Pushing', `pushed ${tag} as ${this.digest}`);
+    }
+  }
+
+  /** Where the application is, asked of every node of the inventory through the task queue that serves it. */
+  private async locate(): Promise<Whereabouts> {
+    const queues = await inventoryQueues();
+    const found = await Promise.all(
+      queues.map((q) => nodeCalls(q, engineStep, `find ${this.application} on the nodes of ${q}`).locateApplication({ application: this.application })),
+    );
+    return { running: found.flatMap((f) => f.running), present: found.flatMap((f) => f.present) };
+  }
+
+  /** Batches of `maxParallel` nodes, each in waves of at most WAVE node workflows. */
+  private async rollOut(): Promise<void> {
+    const rollout = this.plan.rollout?.request;
+    if (rollout === undefined) return;
+    const batches = batchesOf(rollout.nodes, rollout.strategy.maxParallel);
+    if (this.options.carried === undefined) this.phase('Deploying', `rolling out to ${rollout.nodes.length} node(s), ${rollout.strategy.maxParallel} at a time`);
+    for (; this.nextBatch < batches.length; this.nextBatch++, this.nextWave = 0) {
+      const waves = batchesOf(batches[this.nextBatch]!, WAVE);
+      for (; this.nextWave < waves.length; this.nextWave++) {
+        await this.continueAsNewIfFull(waves[this.nextWave]!.length);
+        const nodes = await resolveNodes({ nodeIds: waves[this.nextWave]! });
+        await this.deployWave(rollout, nodes);
+        this.image ??= nodeImage(rollout, nodes[0]!, this.digest);
+      }
+    }
+  }
+
+  /** One wave of nodes at once; with `onFailure: pause` its failed nodes wait for an operator's decision. */
+  private async deployWave(rollout: DeployRequest, wave: PlannedNode[]): Promise<void> {
+    let pending = wave;
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      const failed = await this.deployNodes(rollout, pending, attempt);
+      if (Object.keys(failed).length === 0) return;
+      if (rollout.strategy.onFailure !== 'pause') throw new NodesFailed(failed);
+
+      this.paused = Object.keys(failed);
+      this.decision = undefined;
+      const { pauseTimeoutMs } = rollout.strategy;
+      this.phase('Paused', `failed on ${Object.entries(failed).map(([n, r]) => `${n}: ${r}`).join('; ')}; waiting for a decision (retry, skip or rollback) for up to ${pauseTimeoutMs} ms`);
+      const decided = await condition(() => this.decision !== undefined, pauseTimeoutMs);
+      const chosen = this.decision ?? 'rollback';
+      this.paused = undefined;
+      if (chosen === 'rollback') throw new NodesFailed(failed, decided ? 'operator chose rollback after ' : 'no decision before the pause timed out after ');
+      // The failed nodes go back to what they ran before either way.
+      const failedIds = Object.keys(failed);
+      await this.saga.restore(failedIds, { application: this.application, deploymentId: this.deploymentId }, this.board, this.events);
+      this.phase('Deploying', `operator chose ${chosen} for ${failedIds.join(', ')}`);
+      if (chosen === 'skip') {
+        for (const id of failedIds) {
+          this.skipped.add(id);
+          this.board.set(id, 'Skipped', `skipped by operator after: ${failed[id]}`);
+        }
+        return;
+      }
+      pending = pending.filter((n) => failed[n.id] !== undefined);
+    }
+  }
+
+  /** Each node as a child workflow; what each reports becomes its status events as soon as it ends. Returns the reasons of the failed ones. */
+  private async deployNodes(rollout: DeployRequest, nodes: PlannedNode[], attempt: number): Promise<Record<string, string>> {
+    const { name, version } = rollout.application;
+    const emitSteps = (node: string, steps: StepRecord[]) => {
+      for (const s of steps) this.events.emit(s.phase, s.message, node, s.at);
+    };
+    const settled = await Promise.allSettled(
+      nodes.map((node) => {
+        // Registered before the node is touched: the child may change the node and fail to say so.
+        this.saga.register(this.nextBatch, node);
+        this.board.set(node.id, 'Deploying', attempt === 0 ? 'starting' : `retry ${attempt}`);
+        const intent = nodeIntent(rollout, nodeImage(rollout, node, this.digest));
+        return executeChild(nodeRolloutWorkflow, {
+          workflowId: nodeWorkflowId(this.deploymentId, node.id, attempt),
+          args: [{ node, intent }],
+          staticSummary: `${node.id}: deploy ${name}:${version}${attempt === 0 ? '' : ` (retry ${attempt})`}`,
+          staticDetails: `Node **${node.id}** of deployment \`${this.deploymentId}\`: ${name}:${version} from \`${intent.image}\``,
+        }).then(
+          (result) => {
+            emitSteps(node.id, result.steps);
+            this.board.set(node.id, 'Healthy', `running ${result.instances.join(', ')}`);
+            return result;
+          },
+          (err: unknown) => {
+            if (!isCancellation(err)) emitSteps(node.id, stepsOf<StepRecord>(err));
+            throw err;
+          },
+        );
+      }),
+    );
+    const failed: Record<string, string> = {};
+    settled.forEach((s, i) => {
+      const node = nodes[i]!.id;
+      if (s.status === 'fulfilled') return;
+      if (isCancellation(s.reason)) throw s.reason;
+      failed[node] = rootMessage(s.reason);
+      this.board.set(node, 'Failed', failed[node]);
+      this.events.emit(rollout.strategy.onFailure === 'pause' ? 'Paused' : 'RollingBack', `failed: ${failed[node]}`, node);
+    });
+    return failed;
+  }
+
+  /**
+   * Takes the application off the nodes a Scale or Undeploy leaves. On each, what runs is
+   * read first and its restart registered as the undo before anything stops; the instances
+   * are removed only once the whole operation has succeeded.
+   */
+  private async takeOff(): Promise<string[]> {
+    const drop = this.plan.drop;
+    const batchBase = batchesOf(this.plan.rollout?.request.nodes ?? [], this.plan.rollout?.request.strategy.maxParallel ?? 1).length;
+    for (const [k, ids] of batchesOf(drop, GROUP).entries()) {
+      const nodes = await resolveNodes({ nodeIds: ids });
+      for (const [taskQueue, group] of byQueue(nodes)) {
+        const calls = nodeCalls(taskQueue, groupStep, `${someNodes(group.map((n) => n.id))}: take ${this.application} off`);
+        const found = await calls.locateNodes({ application: this.application, nodeIds: group.map((n) => n.id) });
+        const running = Object.fromEntries(group.map((n) => [n.id, found[n.id]!.filter((i) => i.running).map((i) => i.name)]));
+        for (const n of group) {
+          this.saga.register(batchBase + k, n, running[n.id]!);
+          this.board.set(n.id, 'Deploying', `stopping ${running[n.id]!.join(', ') || 'nothing (not running)'}`);
+        }
+        const stopped = await calls.stopNodes({ application: this.application, nodes: group.map((n) => ({ nodeId: n.id, names: running[n.id]! })), deadline: Date.now() + COMPENSATION_DEADLINE_MS });
+        const refused = group.filter((n) => !stopped[n.id]!.ok);
+        if (refused.length > 0) {
+          throw new NodesFailed(Object.fromEntries(refused.map((n) => [n.id, (stopped[n.id] as { error: string }).error])));
+        }
+        for (const n of group) this.events.emit('Deploying', `stopped ${running[n.id]!.join(', ') || 'nothing (not running)'}`, n.id);
+      }
+    }
+    return drop;
+  }
+
+  /**
+   * The point of no return: the operation has succeeded, so what it took off goes for good,
+   * even if a cancel arrives now (an engine that refuses leaves it stopped, which is said,
+   * not undone). Then the lock is released, the record written and the terminal event sent.
+   */
+  private async succeed(dropped: string[]): Promise<DeploymentResult> {
+    await CancellationScope.nonCancellable(async () => {
+      for (const ids of batchesOf(dropped, GROUP)) {
+        const nodes = await resolveNodes({ nodeIds: ids });
+        for (const [taskQueue, group] of byQueue(nodes)) {
+          const { removeNodes } = nodeCalls(taskQueue, groupStep, `${someNodes(group.map((n) => n.id))}: remove ${this.application}`);
+          const removed = await removeNodes({ application: this.application, nodeIds: group.map((n) => n.id), deadline: Date.now() + COMPENSATION_DEADLINE_MS });
+          for (const n of group) {
+            const outcome = removed[n.id]!;
+            const message = outcome.ok ? `removed ${outcome.value.join(', ') || 'nothing'}` : `stopped; not removed: ${outcome.error}`;
+            this.board.set(n.id, 'Removed', message);
+            this.events.emit('Deploying', outcome.ok ? message : `stopped, but could not remove: ${outcome.error}`, n.id);
+          }
+        }
+      }
+    });
+    const rollout = this.plan.rollout?.request;
+    const deployed = (rollout?.nodes ?? []).filter((n) => !this.skipped.has(n));
+    const skippedNote = this.skipped.size > 0 ? `; skipped ${[...this.skipped].join(', ')}` : '';
+    const droppedNote = dropped.length > 0 ? `${rollout !== undefined ? '; ' : ''}${this.application} removed from ${someNodes(dropped, 20)}` : '';
+    const healthyNote = rollout !== undefined ? `${this.application}:${rollout.application.version} healthy on ${deployed.length} node(s)` : '';
+    const state = stateAfter(this.request, this.plan, { deployed, ...(this.digest !== undefined ? { digest: this.digest } : {}), ...(this.where ? { where: this.where } : {}) }, this.history);
+    const released = this.lock.release();
+    const result = await this.finish(
+      { deploymentId: this.deploymentId, status: 'Succeeded', ...(this.image !== undefined ? { image: this.image } : {}), nodes: this.board.outcomes(), ...(state !== undefined ? { state } : {}) },
+      `${healthyNote}${skippedNote}${droppedNote}`,
+    );
+    await released;
+    return result;
+  }
+
+  /** Every registered undo, newest first, outside cancellation; then the outcome. Ends the workflow as Canceled or Failed. */
+  private async compensate(err: unknown): Promise<never> {
+    const cancelled = isCancellation(err) || CancellationScope.current().consideredCancelled;
+    const reason = cancelled ? 'cancelled by an operator' : err instanceof NodesFailed ? err.message : rootMessage(err);
+    this.phase('RollingBack', reason);
+    const incomplete = await this.saga.compensate({ application: this.application, deploymentId: this.deploymentId }, this.board, this.events);
+    const status = incomplete.length > 0 ? 'Failed' : cancelled ? 'Cancelled' : 'RolledBack';
+    const message =
+      status === 'Failed' ? `rollback incomplete on ${incomplete.join(', ')}; cause: ${reason}` : status === 'Cancelled' ? `cancelled; every node restored` : `rolled back: ${reason}`;
+    const released = this.lock.release();
+    const result = await CancellationScope.nonCancellable(() => this.finish({ deploymentId: this.deploymentId, status, reason, nodes: this.board.outcomes() }, message));
+    await released;
+    // Thrown as a cancellation, so that Temporal shows the workflow as Canceled.
+    if (status === 'Cancelled') throw isCancellation(err) ? err : new CancelledFailure(message);
+    throw ApplicationFailure.create({ type: status === 'Failed' ? ROLLBACK_INCOMPLETE : ROLLED_BACK, message, details: [result], nonRetryable: true });
+  }
+
+  /** The record first, so that whoever saw the terminal event finds the record too; then the terminal event. */
+  private async finish(result: DeploymentResult, message: string): Promise<DeploymentResult> {
+    const { version } = this.events.about;
+    const record = deploymentRecord({
+      deploymentId: this.deploymentId,
+      kind: this.request.kind,
+      application: this.application,
+      ...(version !== undefined ? { version } : {}),
+      status: result.status,
+      ...(result.reason !== undefined ? { reason: result.reason } : {}),
+      ...(result.image !== undefined ? { image: result.image } : {}),
+      nodes: result.nodes,
+      startedAt: workflowInfo().startTime.toISOString(),
+      endedAt: new Date().toISOString(),
+      runId: workflowInfo().runId,
+    });
+    await CancellationScope.nonCancellable(() => recordDeployment(record));
+    this.phase(result.status, message);
+    await this.events.flushed();
+    return result;
+  }
+
+  private phase(p: Phase, message: string): void {
+    this.board.phase = p;
+    upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.status, value: p }]);
+    this.events.emit(p, message);
+  }
+
+  /** Continues as new before a wave that would take this run's history past its budget. */
+  private async continueAsNewIfFull(waveSize: number): Promise<void> {
+    const { historyLength, continueAsNewSuggested } = workflowInfo();
+    if (!continueAsNewSuggested && historyLength + EVENTS_PER_NODE * waveSize < HISTORY_BUDGET) return;
+    await this.events.flushed();
+    this.continuing = true;
+    const carried: CarriedRollout = {
+      plan: this.plan,
+      history: this.history,
+      ...(this.where !== undefined ? { where: this.where } : {}),
+      ...(this.digest !== undefined ? { digest: this.digest } : {}),
+      ...(this.image !== undefined ? { image: this.image } : {}),
+      queues: this.queues,
+      nextBatch: this.nextBatch,
+      nextWave: this.nextWave,
+      skipped: [...this.skipped],
+      saga: this.saga.carry(),
+      board: this.board.carry(),
+    };
+    await continueAsNew<(request: OperationRequest, options: OperationOptions) => Promise<DeploymentResult>>(this.request, { seqStart: this.events.lastSeq, carried });
+  }
+}
+
+/** Nodes by the task queue that serves them, in their order. */
+function byQueue(nodes: PlannedNode[]): Map<string, PlannedNode[]> {
+  const out = new Map<string, PlannedNode[]>();
+  for (const n of nodes) {
+    const list = out.get(n.taskQueue);
+    if (list === undefined) out.set(n.taskQueue, [n]);
+    else list.push(n);
+  }
+  return out;
+}

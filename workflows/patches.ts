@@ -1,0 +1,25 @@
+// Every patch of the workflow code, in one place, with the rule for retiring it. A patch
+// lets a changed workflow replay the histories its earlier shape recorded: `patched(id)` is
+// false while replaying a history made without the change, true (and recorded) otherwise.
+// Its life (the Temporal SDK's patching API): `patched` -> `deprecatePatch` once no history
+// without the marker can still be replayed -> removed.
+
+export const PATCHES = {
+  /**
+   * Deployment records written at the end of a run (workflows/v1/ only). Retire with v1.
+   */
+  deploymentRecords: 'deployment-records',
+  /**
+   * The node seam: operations that speak the target verbs (workflows/operation.ts) instead
+   * of the Docker Engine steps of workflows/v1/. Retire when no v1 run is open and the
+   * namespace's retention has passed since the last one closed: then `deprecatePatch`, and
+   * one release later remove the check, workflows/v1/ and activities/targets/docker-engine/legacy-v1*.
+   */
+  targetSeam: 'target-seam',
+  /**
+   * Lock grants that name the run they are for (a reset run must not take its base run's
+   * grant). Retire once every lock workflow has continued as new since: locks idle out after
+   * minutes, so one retention period after the release that added it.
+   */
+  lockGrantsName: 'lock-grants-name',
+} as const;

@@ -1,0 +1,111 @@
+// The saga of an operation: before a node is touched, its undo is registered here; when the
+// operation fails or is cancelled, the undos run newest first, outside cancellation. Each
+// undo is the target's `restore` of the node: what this deployment created goes, what it
+// replaced (and, for a node it took the application off, what it stopped) runs again. The
+// nodes of one batch were touched together and are restored together, in one call per task
+// queue and group; batches go newest first. An undo that fails is reported and the others
+// still run.
+import { CancellationScope } from '@temporalio/workflow';
+import type { PlannedNode } from '../src/core/plan';
+import type { EventLog } from './event-log';
+import { rootMessage } from './failures';
+import { nodeCalls, someNodes } from './node-calls';
+import type { NodeBoard } from './node-board';
+import { COMPENSATION_DEADLINE_MS, groupStep } from './options';
+
+/** Nodes one compensating call acts on at most, so that each call's input and result stay small. */
+export const GROUP = 100;
+
+/** One registered undo: [batch, node id, task queue, instances to start again]. Tuples keep a wide saga small in a continued run's input. */
+export type UndoEntry = [batch: number, nodeId: string, taskQueue: string, restart: string[]];
+
+export class Saga {
+  private readonly entries: UndoEntry[];
+  private readonly seen: Set<string>;
+
+  constructor(entries: UndoEntry[] = []) {
+    this.entries = [...entries];
+    this.seen = new Set(entries.map(([, id]) => id));
+  }
+
+  /** Registers the node's undo unless it has one (a node retried after a pause keeps its first). */
+  register(batch: number, node: PlannedNode, restart: string[] = []): void {
+    if (this.seen.has(node.id)) return;
+    this.seen.add(node.id);
+    this.entries.push([batch, node.id, node.taskQueue, restart]);
+  }
+
+  has(nodeId: string): boolean {
+    return this.seen.has(nodeId);
+  }
+
+  carry(): UndoEntry[] {
+    return this.entries;
+  }
+
+  /** Runs the undos of some nodes now (they stay registered: a restore is idempotent); returns the nodes that could not be restored. */
+  async restore(nodeIds: readonly string[], about: { application: string; deploymentId: string }, board: NodeBoard, events: EventLog): Promise<string[]> {
+    const failed: string[] = [];
+    const entries = this.entries.filter(([, id]) => nodeIds.includes(id));
+    await Promise.all(chunks(entries, GROUP).map((group) => restoreGroup(about, group, board, events, failed)));
+    return failed;
+  }
+
+  /** Runs every undo, newest batch first; returns the nodes that could not be restored. */
+  async compensate(about: { application: string; deploymentId: string }, board: NodeBoard, events: EventLog): Promise<string[]> {
+    return CancellationScope.nonCancellable(async () => {
+      const failed: string[] = [];
+      const batches = [...new Set(this.entries.map(([batch]) => batch))].sort((a, b) => b - a);
+      for (const batch of batches) {
+        const ofBatch = this.entries.filter(([b]) => b === batch);
+        const groups = chunks(ofBatch, GROUP);
+        await Promise.all(groups.map((group) => restoreGroup(about, group, board, events, failed)));
+      }
+      return failed;
+    });
+  }
+}
+
+/** Entries cut into groups of one task queue each, at most `size` long, in their order. */
+function chunks(entries: UndoEntry[], size: number): UndoEntry[][] {
+  const byQueue = new Map<string, UndoEntry[]>();
+  for (const e of entries) {
+    const list = byQueue.get(e[2]);
+    if (list === undefined) byQueue.set(e[2], [e]);
+    else list.push(e);
+  }
+  const out: UndoEntry[][] = [];
+  for (const list of byQueue.values()) for (let i = 0; i < list.length; i += size) out.push(list.slice(i, i + size));
+  return out;
+}
+
+async function restoreGroup(about: { application: string; deploymentId: string }, group: UndoEntry[], board: NodeBoard, events: EventLog, failed: string[]): Promise<void> {
+  const ids = group.map(([, id]) => id);
+  const { restoreNodes } = nodeCalls(group[0]![2], groupStep, `${someNodes(ids)}: restore ${about.application}`);
+  let outcomes;
+  try {
+    outcomes = await restoreNodes({ ...about, nodes: group.map(([, nodeId, , restart]) => ({ nodeId, restart })), deadline: Date.now() + COMPENSATION_DEADLINE_MS });
+  } catch (err) {
+    // The call itself failed (its worker never answered): none of its nodes is known to be back.
+    for (const id of ids) {
+      failed.push(id);
+      board.set(id, 'RestoreFailed', rootMessage(err));
+      events.emit('RollingBack', `could not restore: ${rootMessage(err)}`, id);
+    }
+    return;
+  }
+  for (const id of ids) {
+    const outcome = outcomes[id]!;
+    if (outcome.ok && outcome.value.missing.length === 0) {
+      const { removed, restarted } = outcome.value;
+      const message = `removed ${removed.length ? removed.join(', ') : 'nothing'}; restarted ${restarted.length ? restarted.join(', ') : 'nothing'}`;
+      board.set(id, 'RolledBack', message);
+      events.emit('RollingBack', message, id);
+    } else {
+      const reason = outcome.ok ? `gone: ${outcome.value.missing.join(', ')}` : outcome.error;
+      failed.push(id);
+      board.set(id, 'RestoreFailed', reason);
+      events.emit('RollingBack', `could not restore: ${reason}`, id);
+    }
+  }
+}

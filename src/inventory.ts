@@ -43,6 +43,7 @@ export function resolveNodes(inventory: Inventory, ids: readonly string[], defau
       address: node.address,
       taskQueue: node.taskQueue ?? defaultTaskQueue,
       registry: node.registry ?? inventory.registry.pull,
+      local: (node.taskQueue ?? defaultTaskQueue) === defaultTaskQueue,
     };
   });
 }

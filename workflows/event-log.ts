@@ -3,9 +3,13 @@
 // is a local activity beside the rollout: no durable round trip of its own, no workflow task
 // per event, and everything emitted while one batch is being published goes in the next.
 // It runs outside any cancellation, so a cancelled deployment still reports how it ended.
-// After every batch the memo says the last seq published, so that a run that follows this
-// one (a Retry, a Reset) numbers its events after this one's.
-import { CancellationScope, condition, proxyLocalActivities, upsertMemo } from '@temporalio/workflow';
+// Each publish returns the last seq it published, which the history keeps: a run that
+// follows this one (a Retry, a Reset) numbers its events after it (see lastPublishedSeq).
+// Replay-critical: the drain runs beside the workflow's main flow, so when a publish
+// returns it may issue nothing but the next publish (another local activity). Any other
+// command issued there (a memo upsert, say) would land among the main flow's commands in an
+// order that a replay, which resolves local activities at other moments, does not repeat.
+import { CancellationScope, condition, proxyLocalActivities } from '@temporalio/workflow';
 import type { EventActivities } from '../activities/control/events';
 import type { Phase, StatusEvent } from '../src/core/schemas/event';
 import { publishing } from './options';
@@ -60,7 +64,6 @@ export class EventLog {
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, this.queue.length);
       await publishEvents(batch);
-      upsertMemo({ lastSeq: batch.at(-1)!.seq });
     }
     this.draining = false;
   }

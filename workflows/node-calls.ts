@@ -1,16 +1,18 @@
 // Calls to the node activities (the target verbs) of one task queue: local activities when
-// it is this workflow's own queue (the common case on one site: no durable round trip per
+// it is the workflows' own queue (the common case on one site: no durable round trip per
 // step), activities on that queue otherwise (a worker at the node's site serves it).
-import { proxyActivities, proxyLocalActivities, workflowInfo } from '@temporalio/workflow';
+import { proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import type { NodeActivities } from '../activities/targets/node-activities';
+import type { NodeQueue } from '../src/core/plan';
 import type { StepOptions } from './options';
 
 /** `summary` is what the Temporal UI lists for the call: name the node(s) and the step. */
-export function nodeCalls(taskQueue: string, options: StepOptions, summary: string): NodeActivities {
-  return taskQueue === workflowInfo().taskQueue
-    ? proxyLocalActivities<NodeActivities>({ ...options.local, summary })
-    : proxyActivities<NodeActivities>({ ...options.remote, taskQueue, summary });
+export function nodeCalls({ taskQueue, local }: NodeQueue, options: StepOptions, summary: string): NodeActivities {
+  return local ? proxyLocalActivities<NodeActivities>({ ...options.local, summary }) : proxyActivities<NodeActivities>({ ...options.remote, taskQueue, summary });
 }
+
+/** The queue of a resolved node. */
+export const queueOf = (node: { taskQueue: string; local?: boolean }): NodeQueue => ({ taskQueue: node.taskQueue, local: node.local ?? false });
 
 /** A short list of node ids for a summary: the first few and how many more. */
 export function someNodes(ids: readonly string[], shown = 3): string {

@@ -12,7 +12,7 @@ import type { NodeIntent } from '../src/core/intent';
 import type { PlannedNode } from '../src/core/plan';
 import { nodeDetails, type NodeStep } from './details';
 import { NODE_ROLLOUT_FAILED, rootMessage, stepsOf } from './failures';
-import { nodeCalls } from './node-calls';
+import { nodeCalls, queueOf } from './node-calls';
 import { applyStep, engineStep, verifyStep } from './options';
 
 export interface NodeRolloutInput {
@@ -52,7 +52,7 @@ export async function nodeRolloutWorkflow({ node, intent }: NodeRolloutInput): P
       setCurrentDetails(nodeDetails(node.id, shown));
     }
   }
-  const on = (options: Parameters<typeof nodeCalls>[1], what: string) => nodeCalls(node.taskQueue, options, `${node.id}: ${what}`);
+  const on = (options: Parameters<typeof nodeCalls>[1], what: string) => nodeCalls(queueOf(node), options, `${node.id}: ${what}`);
 
   try {
     const applied = await step(`apply ${label}`, () => on(applyStep, `apply ${label} (${intent.image})`).applyNode({ nodeId: node.id, intent }));

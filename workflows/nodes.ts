@@ -1,7 +1,7 @@
 // Every node of the inventory as its target sees it, and what the Deployer runs there: what
 // `deployer nodes` shows. Asked through the task queue that serves each node, so that nodes
 // at remote sites (behind NAT, reached only by their site's worker) are shown too.
-import { proxyLocalActivities, workflowInfo } from '@temporalio/workflow';
+import { proxyLocalActivities } from '@temporalio/workflow';
 import type { InventoryActivities } from '../activities/control/inventory';
 import type { NodeView } from '../src/core/node-facts';
 import { nodeCalls } from './node-calls';
@@ -14,6 +14,6 @@ const NODE_TIMEOUT_MS = 5_000;
 
 export async function nodesWorkflow(): Promise<NodeView[]> {
   const queues = await inventoryQueues();
-  const views = await Promise.all(queues.map((q) => nodeCalls(q, engineStep, `describe the nodes of ${q === workflowInfo().taskQueue ? 'this queue' : q}`).describeNodes({ timeoutMs: NODE_TIMEOUT_MS })));
+  const views = await Promise.all(queues.map((q) => nodeCalls(q, engineStep, `describe the nodes of ${q.local ? 'the control queue' : q.taskQueue}`).describeNodes({ timeoutMs: NODE_TIMEOUT_MS })));
   return views.flat();
 }

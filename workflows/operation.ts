@@ -21,6 +21,7 @@ import {
   proxyActivities,
   proxyLocalActivities,
   setHandler,
+  upsertMemo,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -33,7 +34,7 @@ import type { StepRecord } from '../activities/targets/target';
 import { nodeIntent } from '../src/core/intent';
 import { applicationOf } from '../src/core/operation-kinds';
 import { planOperation, stateAfter, type ApplicationState, type OperationPlan, type Whereabouts } from '../src/core/operation-plan';
-import { batchesOf, nodeImage, type PlannedNode } from '../src/core/plan';
+import { batchesOf, nodeImage, type NodeQueue, type PlannedNode } from '../src/core/plan';
 import type { Phase } from '../src/core/schemas/event';
 import { deploymentRecord } from '../src/core/schemas/record';
 import type { DeployRequest, OperationRequest, RollbackRequest, ScaleRequest, UndeployRequest } from '../src/core/schemas/request';
@@ -53,7 +54,7 @@ import {
 import { EventLog } from './event-log';
 import { NodesFailed, rootMessage, stepsOf } from './failures';
 import { nodeRolloutWorkflow } from './node';
-import { nodeCalls, someNodes } from './node-calls';
+import { nodeCalls, queueOf, someNodes } from './node-calls';
 import { NodeBoard, type CarriedBoard } from './node-board';
 import { COMPENSATION_DEADLINE_MS, dependencyWait, engineStep, groupStep, lookup, publishing, transfer } from './options';
 import { PATCHES } from './patches';
@@ -67,7 +68,7 @@ export interface CarriedRollout {
   where?: Whereabouts;
   digest?: string;
   image?: string;
-  queues: string[];
+  queues: NodeQueue[];
   nextBatch: number;
   nextWave: number;
   skipped: string[];
@@ -146,7 +147,7 @@ class Operation {
   private digest: string | undefined;
   private image: string | undefined;
   /** The task queues that serve the rollout's nodes. */
-  private queues: string[] = [];
+  private queues: NodeQueue[] = [];
   private nextBatch = 0;
   private nextWave = 0;
   private readonly skipped = new Set<string>();
@@ -204,8 +205,8 @@ class Operation {
   /** Accepted; then the lock, the plan and everything that comes before the first node is touched. */
   private async begin(): Promise<void> {
     const { runId, originalExecutionRunId } = workflowInfo();
-    // A run reset from another numbers its events after everything the runs before it published.
-    if (runId !== originalExecutionRunId) this.events.continueAfter(await lastPublishedSeq({ workflowId: this.deploymentId }));
+    // A run reset from another, and a Retry, number their events after everything the runs before them published.
+    if (runId !== originalExecutionRunId || this.options.seqStart !== undefined) this.events.continueAfter(await lastPublishedSeq({ workflowId: this.deploymentId, runId }));
     this.phase('Accepted', acceptedMessage(this.request));
     const waiting = () => this.events.emit('Accepted', `waiting for the deployment of ${this.application} ahead of this one`);
     if (this.request.kind === 'Deploy') {
@@ -243,7 +244,7 @@ class Operation {
       this.events.emit('Accepted', `waiting up to ${timeoutMs} ms for ${rollout.dependsOn.join(', ')} to run healthy on ${someNodes(rollout.nodes, 20)}`);
       const wait = { dependencies: rollout.dependsOn, nodeIds: rollout.nodes, deadline: Date.now() + timeoutMs, timeoutMs };
       await Promise.all(
-        this.queues.map((taskQueue) => proxyActivities<DependencyActivities>({ ...dependencyWait, taskQueue, summary: 'wait for the applications it depends on' }).waitForDependencies(wait)),
+        this.queues.map(({ taskQueue }) => proxyActivities<DependencyActivities>({ ...dependencyWait, taskQueue, summary: 'wait for the applications it depends on' }).waitForDependencies(wait)),
       );
     }
     const { source, name, version } = rollout.application;
@@ -260,7 +261,7 @@ class Operation {
   private async locate(): Promise<Whereabouts> {
     const queues = await inventoryQueues();
     const found = await Promise.all(
-      queues.map((q) => nodeCalls(q, engineStep, `find ${this.application} on the nodes of ${q}`).locateApplication({ application: this.application })),
+      queues.map((q) => nodeCalls(q, engineStep, `find ${this.application} on the nodes of ${q.taskQueue}`).locateApplication({ application: this.application })),
     );
     return { running: found.flatMap((f) => f.running), present: found.flatMap((f) => f.present) };
   }
@@ -365,8 +366,8 @@ class Operation {
     const batchBase = batchesOf(this.plan.rollout?.request.nodes ?? [], this.plan.rollout?.request.strategy.maxParallel ?? 1).length;
     for (const [k, ids] of batchesOf(drop, GROUP).entries()) {
       const nodes = await resolveNodes({ nodeIds: ids });
-      for (const [taskQueue, group] of byQueue(nodes)) {
-        const calls = nodeCalls(taskQueue, groupStep, `${someNodes(group.map((n) => n.id))}: take ${this.application} off`);
+      for (const group of byQueue(nodes)) {
+        const calls = nodeCalls(queueOf(group[0]!), groupStep, `${someNodes(group.map((n) => n.id))}: take ${this.application} off`);
         const found = await calls.locateNodes({ application: this.application, nodeIds: group.map((n) => n.id) });
         const running = Object.fromEntries(group.map((n) => [n.id, found[n.id]!.filter((i) => i.running).map((i) => i.name)]));
         for (const n of group) {
@@ -393,8 +394,8 @@ class Operation {
     await CancellationScope.nonCancellable(async () => {
       for (const ids of batchesOf(dropped, GROUP)) {
         const nodes = await resolveNodes({ nodeIds: ids });
-        for (const [taskQueue, group] of byQueue(nodes)) {
-          const { removeNodes } = nodeCalls(taskQueue, groupStep, `${someNodes(group.map((n) => n.id))}: remove ${this.application}`);
+        for (const group of byQueue(nodes)) {
+          const { removeNodes } = nodeCalls(queueOf(group[0]!), groupStep, `${someNodes(group.map((n) => n.id))}: remove ${this.application}`);
           const removed = await removeNodes({ application: this.application, nodeIds: group.map((n) => n.id), deadline: Date.now() + COMPENSATION_DEADLINE_MS });
           for (const n of group) {
             const outcome = removed[n.id]!;
@@ -456,6 +457,8 @@ class Operation {
     await CancellationScope.nonCancellable(() => recordDeployment(record));
     this.phase(result.status, message);
     await this.events.flushed();
+    // What a Retry's run starts its numbering from (it reads the histories of the runs before it too).
+    upsertMemo({ lastSeq: this.events.lastSeq });
     return result;
   }
 
@@ -488,13 +491,13 @@ class Operation {
   }
 }
 
-/** Nodes by the task queue that serves them, in their order. */
-function byQueue(nodes: PlannedNode[]): Map<string, PlannedNode[]> {
+/** Nodes grouped by the task queue that serves them, in their order. */
+function byQueue(nodes: PlannedNode[]): PlannedNode[][] {
   const out = new Map<string, PlannedNode[]>();
   for (const n of nodes) {
     const list = out.get(n.taskQueue);
     if (list === undefined) out.set(n.taskQueue, [n]);
     else list.push(n);
   }
-  return out;
+  return [...out.values()];
 }

@@ -17,7 +17,7 @@ import { COMPENSATION_DEADLINE_MS, groupStep } from './options';
 export const GROUP = 100;
 
 /** One registered undo: [batch, node id, task queue, instances to start again]. Tuples keep a wide saga small in a continued run's input. */
-export type UndoEntry = [batch: number, nodeId: string, taskQueue: string, restart: string[]];
+export type UndoEntry = [batch: number, nodeId: string, taskQueue: string, restart: string[], local: boolean];
 
 export class Saga {
   private readonly entries: UndoEntry[];
@@ -32,7 +32,7 @@ export class Saga {
   register(batch: number, node: PlannedNode, restart: string[] = []): void {
     if (this.seen.has(node.id)) return;
     this.seen.add(node.id);
-    this.entries.push([batch, node.id, node.taskQueue, restart]);
+    this.entries.push([batch, node.id, node.taskQueue, restart, node.local ?? false]);
   }
 
   has(nodeId: string): boolean {
@@ -81,7 +81,7 @@ function chunks(entries: UndoEntry[], size: number): UndoEntry[][] {
 
 async function restoreGroup(about: { application: string; deploymentId: string }, group: UndoEntry[], board: NodeBoard, events: EventLog, failed: string[]): Promise<void> {
   const ids = group.map(([, id]) => id);
-  const { restoreNodes } = nodeCalls(group[0]![2], groupStep, `${someNodes(ids)}: restore ${about.application}`);
+  const { restoreNodes } = nodeCalls({ taskQueue: group[0]![2], local: group[0]![4] }, groupStep, `${someNodes(ids)}: restore ${about.application}`);
   let outcomes;
   try {
     outcomes = await restoreNodes({ ...about, nodes: group.map(([, nodeId, , restart]) => ({ nodeId, restart })), deadline: Date.now() + COMPENSATION_DEADLINE_MS });

@@ -5,7 +5,8 @@ import { activityInfo } from '@temporalio/activity';
 import type { Producer } from 'kafkajs';
 import { createLogger, type Logger } from '../../src/log';
 import { workerMetrics, type WorkerMetrics } from '../../src/metrics';
-import { kindOfWorkflowType, nextPhase, type PhaseTrack } from '../../src/core/phase-durations';
+import { kindOfWorkflowType } from '../../src/core/operation-kinds';
+import { nextPhase, type PhaseTrack } from '../../src/core/phase-durations';
 import { statusEventSchema, type StatusEvent } from '../../src/core/schemas/event';
 
 /**
@@ -51,12 +52,14 @@ export function createEventActivities(producer: Producer, topic: string, metrics
      * At least once: a retried publish may repeat an event with the same seq, which
      * consumers drop; seq is assigned by the workflow, so a repeat never gets a new one.
      */
-    async publishEvents(events: StatusEvent[]): Promise<void> {
+    async publishEvents(events: StatusEvent[]): Promise<{ lastSeq: number }> {
       const valid = events.map((e) => statusEventSchema.parse(e));
       await producer.send({ topic, acks: -1, messages: valid.map((e) => ({ key: e.deploymentId, value: JSON.stringify(e) })) });
       // Only the operation workflows publish events, so their type names the request's kind.
-      const kind = kindOfWorkflowType(activityInfo().workflowType ?? 'unknown');
+      const kind = kindOfWorkflowType(activityInfo().workflowType ?? '') ?? 'unknown';
       for (const e of valid) record(kind, e);
+      // Recorded in the history: where a run that follows this one continues the numbering.
+      return { lastSeq: Math.max(0, ...valid.map((e) => e.seq)) };
     },
   };
 }

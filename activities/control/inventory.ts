@@ -3,21 +3,25 @@
 // too, but the inventory may have changed since (a Retry runs much later).
 import { NodePolicyViolationError } from '../../src/core/errors';
 import { policyViolations, type NodeAccessOptions } from '../../src/core/node-policy';
-import type { PlannedNode } from '../../src/core/plan';
+import type { NodeQueue, PlannedNode } from '../../src/core/plan';
 import type { Inventory } from '../../src/core/schemas/inventory';
 import { resolveNodes } from '../../src/inventory';
 
 export function createInventoryActivities(inventory: () => Inventory, defaultTaskQueue: string) {
+  const queuesOf = (names: string[]): NodeQueue[] => [...new Set(names)].map((taskQueue) => ({ taskQueue, local: taskQueue === defaultTaskQueue }));
+  /** `container`: the request's container options, judged against each node's `allow` block. */
+  const resolve = ({ nodeIds, container }: { nodeIds: string[]; container?: NodeAccessOptions }): PlannedNode[] => {
+    const current = inventory();
+    const nodes = resolveNodes(current, nodeIds, defaultTaskQueue);
+    if (container !== undefined) {
+      const violations = policyViolations({ nodes: nodeIds, container }, current);
+      if (violations.length > 0) throw new NodePolicyViolationError(violations);
+    }
+    return nodes;
+  };
   return {
-    /** `container`: the request's container options, judged against each node's `allow` block. */
-    async resolveNodes({ nodeIds, container }: { nodeIds: string[]; container?: NodeAccessOptions }): Promise<PlannedNode[]> {
-      const current = inventory();
-      const nodes = resolveNodes(current, nodeIds, defaultTaskQueue);
-      if (container !== undefined) {
-        const violations = policyViolations({ nodes: nodeIds, container }, current);
-        if (violations.length > 0) throw new NodePolicyViolationError(violations);
-      }
-      return nodes;
+    async resolveNodes(input: { nodeIds: string[]; container?: NodeAccessOptions }): Promise<PlannedNode[]> {
+      return resolve(input);
     },
 
     /**
@@ -25,14 +29,14 @@ export function createInventoryActivities(inventory: () => Inventory, defaultTas
      * nodes (a deployment to thousands of nodes resolves them batch by batch): only the task
      * queues that serve them.
      */
-    async checkNodes({ nodeIds, container }: { nodeIds: string[]; container?: NodeAccessOptions }): Promise<{ queues: string[] }> {
-      const nodes = await this.resolveNodes({ nodeIds, ...(container !== undefined ? { container } : {}) });
-      return { queues: [...new Set(nodes.map((n) => n.taskQueue))] };
+    async checkNodes({ nodeIds, container }: { nodeIds: string[]; container?: NodeAccessOptions }): Promise<{ queues: NodeQueue[] }> {
+      const nodes = resolve({ nodeIds, ...(container !== undefined ? { container } : {}) });
+      return { queues: queuesOf(nodes.map((n) => n.taskQueue)) };
     },
 
     /** Every task queue that serves some node of the inventory. */
-    async inventoryQueues(): Promise<string[]> {
-      return [...new Set(inventory().nodes.map((n) => n.taskQueue ?? defaultTaskQueue))];
+    async inventoryQueues(): Promise<NodeQueue[]> {
+      return queuesOf(inventory().nodes.map((n) => n.taskQueue ?? defaultTaskQueue));
     },
   };
 }

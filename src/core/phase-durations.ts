@@ -43,19 +43,3 @@ export function nextPhase(track: PhaseTrack | undefined, event: PhaseEvent): Pha
   if (isTerminal(event.phase)) return { track: undefined, durations, terminal: event.phase };
   return { track: { seq: event.seq, current: event.phase, since: at, reached: [...track.reached, event.phase] }, durations };
 }
-
-/** The kind of request a workflow type carries out (`deployWorkflow` → `Deploy`). */
-export function kindOfWorkflowType(workflowType: string): string {
-  const base = workflowType.endsWith('Workflow') ? workflowType.slice(0, -'Workflow'.length) : workflowType;
-  return base.charAt(0).toUpperCase() + base.slice(1);
-}
-
-/**
- * The deployment a workflow belongs to: an operation's workflow id is its deploymentId, a
- * node's child is `<deploymentId>/<node>` (with `/retry-N` after a pause). Lock workflows
- * (`lock/<application>`) belong to none.
- */
-export function deploymentIdOf(workflowId: string): string | undefined {
-  if (workflowId.startsWith('lock/')) return undefined;
-  return workflowId.split('/')[0];
-}

@@ -11,6 +11,18 @@ export interface PlannedNode {
   taskQueue: string;
   /** Registry address as this node sees it. */
   registry: string;
+  /**
+   * Served by the workflows' own (control) queue, so its steps run as local activities.
+   * Said by the activity that resolved the node, not worked out in workflow code: a replay
+   * runs on a task queue of its own.
+   */
+  local?: boolean;
+}
+
+/** A task queue that serves nodes, and whether it is the workflows' own (see PlannedNode.local). */
+export interface NodeQueue {
+  taskQueue: string;
+  local: boolean;
 }
 
 /** Cuts items into consecutive batches of at most `size`, keeping their order. */

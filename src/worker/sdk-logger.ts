@@ -3,7 +3,7 @@
 // workflow ids, and a node's child workflow id is `<deploymentId>/<node>`.
 import type { LogLevel, LogMetadata, Logger as SdkLogger } from '@temporalio/common';
 import type { Logger } from '../log';
-import { deploymentIdOf } from '../core/phase-durations';
+import { deploymentIdOf } from '../core/workflow-ids';
 
 const LEVELS: Record<LogLevel, keyof Logger> = { TRACE: 'debug', DEBUG: 'debug', INFO: 'info', WARN: 'warn', ERROR: 'error' };
 

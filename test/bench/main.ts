@@ -2,7 +2,7 @@
 // distribution measured within this run: the machine is shared and its absolute speed
 // says little, so compare figures only with others of the same run.
 //
-//   npm run bench [-- --only overhead,latency,healthy,rollback,throughput --rounds 5 --runs 10 --rate 1,5 --seconds 30 --burst 24]
+//   npm run bench [-- --only overhead,wide-real,latency,healthy,rollback,throughput,wide --rounds 5 --runs 10 --rate 1,5 --seconds 30 --burst 24 --wide 1000,10000]
 import { cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import { describeOverhead, overhead } from './overhead';
@@ -11,8 +11,9 @@ import { describeStartLatency, startLatency } from './start-latency';
 import { startBench } from './support';
 import { describeThroughput, throughput } from './throughput';
 import { describeTimeToHealthy, timeToHealthy } from './time-to-healthy';
+import { describeWide, wide } from './wide';
 
-const ALL = ['overhead', 'latency', 'healthy', 'rollback', 'throughput'] as const;
+const ALL = ['overhead', 'wide-real', 'latency', 'healthy', 'rollback', 'throughput', 'wide'] as const;
 
 const { values } = parseArgs({
   options: {
@@ -22,6 +23,8 @@ const { values } = parseArgs({
     rate: { type: 'string', default: '1,5' },
     seconds: { type: 'string', default: '30' },
     burst: { type: 'string', default: '24' },
+    wide: { type: 'string', default: '1000,10000' },
+    'wide-parallel': { type: 'string', default: '1000' },
   },
 });
 const only = new Set(values.only.split(','));
@@ -38,8 +41,10 @@ async function main(): Promise<void> {
   try {
     if (only.has('overhead')) {
       report(describeOverhead(await overhead(b, 1, n(values.rounds))));
-      report(describeOverhead(await overhead(b, b.d.inventory.nodes.length, n(values.rounds))));
+      report(describeOverhead(await overhead(b, 3, n(values.rounds))));
     }
+    // Every node engine of the stack at once (scripts/bench.sh brings up 24).
+    if (only.has('wide-real')) report(describeOverhead(await overhead(b, b.d.inventory.nodes.length, n(values.rounds))));
     if (only.has('latency')) {
       // A rate the Deployer keeps up with, and one above what it sustains, to show where waiting starts.
       for (const rate of values.rate.split(',').map(Number)) report(describeStartLatency(await startLatency(b, rate, n(values.seconds))));
@@ -47,6 +52,7 @@ async function main(): Promise<void> {
     if (only.has('healthy')) report(describeTimeToHealthy(await timeToHealthy(b, n(values.runs))));
     if (only.has('rollback')) report(describeRollback(await rollbackVsForward(b, Math.max(1, Math.round(n(values.rounds) / 2)))));
     if (only.has('throughput')) report(describeThroughput(await throughput(b, n(values.burst))));
+    if (only.has('wide')) report(describeWide(await wide(b, values.wide.split(',').map(Number), n(values['wide-parallel']))));
   } finally {
     await b.stop();
   }

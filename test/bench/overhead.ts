@@ -36,7 +36,11 @@ async function viaDeployer(b: Bench, app: string, nodes: string[], image: string
   return end.receivedAt - producedAt;
 }
 
-/** The Deployer's calls per node, in its order, without Temporal or Kafka. */
+/**
+ * What a careful script does per node, without Temporal or Kafka: the Docker Engine target's
+ * calls (list, image inspect, create, stop the previous for good, start, probe, retire what
+ * is older than the previous), in its order.
+ */
 async function plainNode(docker: Docker, app: string, address: string, image: string, deploymentId: string, version: string): Promise<void> {
   const filters = JSON.stringify({ label: [`${LABELS.managed}=true`, `${LABELS.application}=${app}`] });
   const before = await docker.listContainers({ all: true, filters });
@@ -50,10 +54,14 @@ async function plainNode(docker: Docker, app: string, address: string, image: st
     name,
     Image: image,
     Cmd: command,
-    Labels: { [LABELS.managed]: 'true', [LABELS.application]: app, [LABELS.version]: version, [LABELS.deployment]: deploymentId, [LABELS.previous]: previous.join(',') },
+    Labels: { [LABELS.managed]: 'true', [LABELS.application]: app, [LABELS.version]: version, [LABELS.deployment]: deploymentId, [LABELS.previous]: previous.join(','), [LABELS.restartPolicy]: 'unless-stopped' },
+    StopTimeout: 10,
     HostConfig: { NetworkMode: 'host', RestartPolicy: { Name: 'unless-stopped' } },
   });
-  for (const p of previous) await docker.getContainer(p).stop({ t: 10 }).catch(() => undefined);
+  for (const p of previous) {
+    await docker.getContainer(p).update({ RestartPolicy: { Name: 'no' } });
+    await docker.getContainer(p).stop().catch(() => undefined);
+  }
   await docker.getContainer(name).start();
   await waitFor('tcp health', async () => {
     const state = (await docker.getContainer(name).inspect()).State;
@@ -111,6 +119,7 @@ export function describeOverhead(r: OverheadResult): string {
     `overhead, ${r.nodes} node(s), maxParallel ${r.nodes}, ${r.ratios.length} rounds (median):`,
     `  deployer (Kafka request -> Succeeded event)  ${median(r.deployerMs).toFixed(0)} ms`,
     `  plain script (same Docker API calls)         ${median(r.plainMs).toFixed(0)} ms`,
+    `  overhead deployer - plain                    ${median(r.deployerMs.map((t, i) => t - r.plainMs[i]!)).toFixed(0)} ms  (per round: ${r.deployerMs.map((t, i) => (t - r.plainMs[i]!).toFixed(0)).join(', ')})`,
     `  ratio deployer / plain                       ${median(r.ratios).toFixed(2)}  (per round: ${r.ratios.map((x) => x.toFixed(2)).join(', ')})`,
   ].join('\n');
 }

@@ -22,8 +22,9 @@ const at = (events: StatusEvent[], phase: string) => Date.parse(events.find((e) 
 
 export async function rollbackVsForward(b: Bench, rounds: number): Promise<RollbackResult> {
   const app = `bench-rb-${Date.now().toString(36)}`;
-  const nodes = b.d.inventory.nodes.map((n) => n.id);
-  const last = b.d.inventory.nodes.at(-1)!.address;
+  const three = b.d.inventory.nodes.slice(0, 3);
+  const nodes = three.map((n) => n.id);
+  const last = three.at(-1)!.address;
   const image = `${b.d.inventory.registry.pull}/busybox:1`;
   // With host networking the container sees its node's addresses; on the last node nothing listens.
   const listen = `trap 'exit 0' TERM; httpd -f -p ${port} -h / & wait`;

@@ -3,6 +3,7 @@
 // timed as they arrive (not polled); percentiles; and CPU use per process from /proc.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Consumer, Producer } from 'kafkajs';
 import { createProducer } from '../../src/kafka/client';
@@ -19,6 +20,8 @@ export interface Bench {
   d: TestDeployer;
   worker: ChildProcess;
   bridge: ChildProcess;
+  /** CPU of the benchmark's own worker and bridge and of every part of the stack, for sampleCpu. */
+  parts(): Record<string, number>;
   /** Produces a request keyed by its application, as the Scheduler does; returns its Kafka timestamp (ms). */
   produce(application: string, request: object): Promise<number>;
   events(deploymentId: string): TimedEvent[];
@@ -65,6 +68,7 @@ export async function startBench(): Promise<Bench> {
     d,
     worker,
     bridge,
+    parts: () => ({ ...stackPids(d.config.statePath), 'bench worker': worker.pid!, 'bench bridge': bridge.pid! }),
     async produce(application, request) {
       const timestamp = Date.now();
       await producer.send({ topic: d.config.kafka.topics.requests, acks: -1, messages: [{ key: application, value: JSON.stringify(request), timestamp: String(timestamp) }] });
@@ -149,7 +153,11 @@ export interface CpuReport {
   seconds: number;
   /** Per part: CPU seconds used during the window, as % of one core (average and busiest second). */
   parts: { name: string; averagePct: number; peakPct: number }[];
+  /** The whole machine's busy time, as % of one core (so 2 busy cores are 200 %). */
   machineBusyPct: number;
+  cores: number;
+  /** Machine busy time that no listed part accounts for (the kernel, other processes), as % of one core. */
+  otherPct: number;
 }
 
 /**
@@ -179,20 +187,37 @@ export function sampleCpu(trees: Record<string, number>, alone: Record<string, n
       const parts = Object.keys(pids)
         .map((name) => ({ name, averagePct: (100 * (end.cpu[name]! - start.cpu[name]!)) / seconds, peakPct: peak[name]! }))
         .sort((a, b) => b.averagePct - a.averagePct);
-      const machineBusyPct = (100 * (end.machine.busy - start.machine.busy)) / (end.machine.total - start.machine.total);
-      return { seconds, parts, machineBusyPct };
+      const cores = cpus().length;
+      // /proc/stat counts every core: its busy share times the cores is the busy time in units of one core.
+      const machineBusyPct = (cores * 100 * (end.machine.busy - start.machine.busy)) / (end.machine.total - start.machine.total);
+      const otherPct = Math.max(0, machineBusyPct - parts.reduce((sum, p) => sum + p.averagePct, 0));
+      return { seconds, parts, machineBusyPct, cores, otherPct };
     },
   };
 }
 
-/** The stack's processes, from the pid files it keeps in its run folder. */
+/**
+ * The stack's processes, from the pid files it keeps in its run folder. A worker and bridge
+ * that `npm run demo` left running are named as such, apart from the benchmark's own.
+ */
 export function stackPids(statePath: string): Record<string, number> {
   const run = join(statePath, 'run');
   const out: Record<string, number> = {};
   for (const file of existsSync(run) ? readdirSync(run) : []) {
     if (!file.endsWith('.pid')) continue;
     const pid = Number(readFileSync(join(run, file), 'utf8').trim());
-    if (Number.isInteger(pid) && existsSync(`/proc/${pid}`)) out[file.slice(0, -'.pid'.length)] = pid;
+    const name = file.slice(0, -'.pid'.length);
+    if (Number.isInteger(pid) && existsSync(`/proc/${pid}`)) out[name === 'worker' || name === 'bridge' ? `demo ${name}` : name] = pid;
   }
   return out;
+}
+
+/** The CPU table of a report, whose rows add up to the machine's busy time. */
+export function describeCpu(r: CpuReport): string[] {
+  return [
+    `  CPU (% of one core, average / busiest second; the machine's ${r.cores} cores were ${r.machineBusyPct.toFixed(0)} % busy in all):`,
+    ...r.parts.filter((p) => p.averagePct >= 0.5 || p.peakPct >= 2).map((p) => `    ${p.name.padEnd(20)} ${p.averagePct.toFixed(0).padStart(4)} % / ${p.peakPct.toFixed(0).padStart(4)} %`),
+    `    ${'parts below 0.5 %'.padEnd(20)} ${r.parts.filter((p) => !(p.averagePct >= 0.5 || p.peakPct >= 2)).reduce((s, p) => s + p.averagePct, 0).toFixed(0).padStart(4)} %`,
+    `    ${'everything else'.padEnd(20)} ${r.otherPct.toFixed(0).padStart(4)} %  (kernel, the benchmark's event consumer threads, other processes)`,
+  ];
 }

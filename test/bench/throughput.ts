@@ -3,7 +3,7 @@
 // Deployer takes to finish them. Meanwhile the CPU of every part is sampled, to tell which
 // one saturates first.
 import { removeApplication } from '../support/deployer';
-import { distribution, sampleCpu, stackPids, type Bench, type CpuReport } from './support';
+import { describeCpu, distribution, sampleCpu, type Bench, type CpuReport } from './support';
 
 export interface ThroughputResult {
   deployments: number;
@@ -15,9 +15,9 @@ export interface ThroughputResult {
 
 export async function throughput(b: Bench, count: number): Promise<ThroughputResult> {
   const run = `bench-tp-${Date.now().toString(36)}`;
-  const nodes = b.d.inventory.nodes.map((n) => n.id);
+  const nodes = b.d.inventory.nodes.slice(0, 3).map((n) => n.id);
   const image = `${b.d.inventory.registry.pull}/busybox:1`;
-  const cpu = sampleCpu({ worker: b.worker.pid!, bridge: b.bridge.pid!, ...stackPids(b.d.config.statePath) }, { 'bench client': process.pid });
+  const cpu = sampleCpu(b.parts(), { 'bench client': process.pid });
   const started = Date.now();
   try {
     const produced = await Promise.all(
@@ -48,8 +48,7 @@ export function describeThroughput(r: ThroughputResult): string {
   return [
     `throughput, a burst of ${r.deployments} deployments of different applications (1 node each, prebuilt image):`,
     `  ${r.perMinute.toFixed(1)} deployments/minute (all done in ${r.seconds.toFixed(1)} s); produce -> Succeeded ${distribution(r.endToEndMs)}`,
-    `  CPU during the burst (% of one core, average / busiest second; machine ${r.cpu.machineBusyPct.toFixed(0)}% busy over all cores):`,
-    ...r.cpu.parts.map((p) => `    ${p.name.padEnd(16)} ${p.averagePct.toFixed(0).padStart(4)}% / ${p.peakPct.toFixed(0).padStart(4)}%`),
+    ...describeCpu(r.cpu),
     `  busiest: ${r.cpu.parts[0]!.name}`,
   ].join('\n');
 }

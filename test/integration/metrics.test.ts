@@ -2,9 +2,10 @@
 // Prometheus metrics on the ports they are given (0 here: any free port, read back from
 // their start lines), and their log lines about a deployment name it.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer, type AddressInfo, type Server } from 'node:net';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { removeApplication, startDeployer, waitFor, type TestDeployer } from '../support/deployer';
+import { removeApplication, startDeployer, waitFor, watchChild, type TestDeployer } from '../support/deployer';
 
 jest.setTimeout(180_000);
 
@@ -20,21 +21,15 @@ interface LogLine {
 }
 
 /** A compiled entry point in its own process, its JSON log lines collected in `log`. */
-function spawnEntry(path: string, log: LogLine[]): ChildProcess {
+function spawnEntry(path: string, log: LogLine[], ports: Record<string, string> = { DEPLOYER_METRICS_PORT: '0', DEPLOYER_BRIDGE_METRICS_PORT: '0' }): ChildProcess {
   const entry = resolve(__dirname, '../../dist', path);
   if (!existsSync(entry)) throw new Error(`${entry} is missing: run npm run build first (npm test does)`);
-  const env = { ...d.env, DEPLOYER_LOG_LEVEL: 'info', DEPLOYER_METRICS_PORT: '0', DEPLOYER_BRIDGE_METRICS_PORT: '0' };
-  const child = spawn(process.execPath, [entry], { env, stdio: ['ignore', 'ignore', 'pipe'] });
-  let rest = '';
-  child.stderr!.on('data', (chunk: Buffer) => {
-    const lines = (rest + chunk.toString()).split('\n');
-    rest = lines.pop()!;
-    for (const line of lines.filter(Boolean)) {
-      try {
-        log.push(JSON.parse(line) as LogLine);
-      } catch {
-        log.push({ message: line });
-      }
+  const env = { ...d.env, DEPLOYER_LOG_LEVEL: 'info', ...ports };
+  const child = watchChild(spawn(process.execPath, [entry], { env, stdio: ['ignore', 'ignore', 'pipe'] }), path, (line) => {
+    try {
+      log.push(JSON.parse(line) as LogLine);
+    } catch {
+      log.push({ message: line });
     }
   });
   children.push(child);
@@ -111,5 +106,26 @@ describe('the metrics endpoints of the worker and the bridge', () => {
     expect(workerLog.filter((l) => l.message === 'deployment ended').map((l) => [l.deploymentId, l.kind, l.outcome])).toEqual([[deploymentId, 'Deploy', 'Succeeded']]);
     // Every line of the worker is JSON, the SDK's included.
     expect(workerLog.filter((l) => l.at === undefined)).toEqual([]);
+  });
+
+  it('lets a second worker and bridge on one machine start when their metrics ports are taken, on free ports, saying so', async () => {
+    // Ports held by this test, as a demo's worker and bridge hold the defaults.
+    const held = await Promise.all([0, 0].map(() => new Promise<Server>((done) => { const srv = createServer(); srv.listen(0, '127.0.0.1', () => done(srv)); })));
+    const [workerPort, bridgePort] = held.map((srv) => String((srv.address() as AddressInfo).port));
+    try {
+      const ports = { DEPLOYER_METRICS_PORT: workerPort!, DEPLOYER_BRIDGE_METRICS_PORT: bridgePort! };
+      const workerLog: LogLine[] = [];
+      const bridgeLog: LogLine[] = [];
+      spawnEntry('src/worker/main.js', workerLog, ports);
+      spawnEntry('src/bridge/main.js', bridgeLog, ports);
+      const [workerUrl, bridgeUrl] = await Promise.all([startedAt(workerLog, 'worker started'), startedAt(bridgeLog, 'bridge started')]);
+      expect(workerLog.find((l) => l.message === 'metrics port taken; serving metrics on a free port instead')).toMatchObject({ port: Number(workerPort) });
+      expect(bridgeLog.find((l) => l.message === 'metrics port taken; serving metrics on a free port instead')).toMatchObject({ port: Number(bridgePort) });
+      expect(workerUrl).not.toContain(`:${workerPort}/`);
+      expect((await fetch(workerUrl)).status).toBe(200);
+      expect((await fetch(bridgeUrl)).status).toBe(200);
+    } finally {
+      for (const srv of held) srv.close();
+    }
   });
 });

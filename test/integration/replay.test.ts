@@ -43,7 +43,7 @@ describe('workflow histories of this run', () => {
     const converter = dataConverter(d.config);
     const client = new Client({ connection: await Connection.connect({ address: d.config.temporal.address }), namespace: d.config.temporal.namespace, dataConverter: converter });
     const since = new Date(performance.timeOrigin).toISOString();
-    const query = `StartTime >= '${since}' AND ExecutionStatus != 'Running' AND WorkflowType IN ('deployWorkflow', 'rollbackWorkflow', 'scaleWorkflow', 'undeployWorkflow', 'deployNodeWorkflow', 'applicationLockWorkflow')`;
+    const query = `StartTime >= '${since}' AND ExecutionStatus != 'Running' AND WorkflowType IN ('deployWorkflow', 'rollbackWorkflow', 'scaleWorkflow', 'undeployWorkflow', 'nodeRolloutWorkflow', 'deployNodeWorkflow', 'nodesWorkflow', 'applicationLockWorkflow')`;
     await waitFor('this run’s workflows to be visible as closed', async () => {
       for await (const w of client.workflow.list({ query: `${query} AND WorkflowId = '${app}-ok'` })) return w;
       return undefined;

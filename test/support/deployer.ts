@@ -43,9 +43,43 @@ export interface TestDeployer {
 
 let runtimeInstalled = false;
 
+/** Child processes (workers, bridges) of this test file that exited without the test stopping them. */
+const died: { name: string; code: number | null; signal: NodeJS.Signals | null; lines: string[] }[] = [];
+
+/**
+ * Fails at once when a child process of the test died without the test killing it, with its
+ * last log lines: otherwise a test would wait out its whole deadline for work nobody does.
+ */
+export function assertChildrenAlive(): void {
+  const dead = died.shift();
+  if (dead === undefined) return;
+  throw new Error(`${dead.name} exited on its own (code ${dead.code}, signal ${dead.signal}); its last log lines:\n${dead.lines.join('\n') || '(none)'}`);
+}
+
+/** Keeps the last lines a child writes on stderr (each also given to `onLine`), and notes its death when the test did not kill it. */
+export function watchChild(child: ChildProcess, name: string, onLine?: (line: string) => void): ChildProcess {
+  const last: string[] = [];
+  let rest = '';
+  child.stderr!.on('data', (chunk: Buffer) => {
+    const lines = (rest + chunk.toString()).split('\n');
+    rest = lines.pop()!;
+    for (const line of lines.filter(Boolean)) {
+      onLine?.(line);
+      last.push(line);
+      if (last.length > 30) last.shift();
+    }
+  });
+  // `killed` is set when the test sent the signal itself.
+  child.once('exit', (code, signal) => {
+    if (!child.killed) died.push({ name, code, signal, lines: last });
+  });
+  return child;
+}
+
 export async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 60_000, everyMs = 200): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
+    assertChildrenAlive();
     const value = await probe();
     if (value !== undefined && value !== false) return value;
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
@@ -207,8 +241,7 @@ export function spawnWorker(d: TestDeployer): ChildProcess {
   const entry = resolve(__dirname, '../../dist/src/worker/main.js');
   if (!existsSync(entry)) throw new Error(`${entry} is missing: run npm run build first (npm test does)`);
   const child = spawn(process.execPath, [entry], { env: { ...d.env, DEPLOYER_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'ignore', 'pipe'] });
-  child.stderr!.on('data', () => undefined);
-  return child;
+  return watchChild(child, 'worker');
 }
 
 /** A bridge in its own process (the compiled one), for tests that kill it; its log lines (JSON) are collected in `log`. */
@@ -216,13 +249,7 @@ export function spawnBridge(d: TestDeployer, log: string[]): ChildProcess {
   const entry = resolve(__dirname, '../../dist/src/bridge/main.js');
   if (!existsSync(entry)) throw new Error(`${entry} is missing: run npm run build first (npm test does)`);
   const child = spawn(process.execPath, [entry], { env: { ...d.env, DEPLOYER_LOG_LEVEL: 'info' }, stdio: ['ignore', 'ignore', 'pipe'] });
-  let rest = '';
-  child.stderr!.on('data', (chunk: Buffer) => {
-    const lines = (rest + chunk.toString()).split('\n');
-    rest = lines.pop()!;
-    log.push(...lines.filter(Boolean));
-  });
-  return child;
+  return watchChild(child, 'bridge', (line) => log.push(line));
 }
 
 export interface EngineEvent {

@@ -179,14 +179,14 @@ export function fakeActivities(world: () => FakeWorld, taskQueue: string, client
     async resolveNodes({ nodeIds }) {
       return nodeIds.map((id) => {
         const node = inventory().nodes.find((n) => n.id === id)!;
-        return { id, address: node.address, taskQueue: node.taskQueue!, registry: 'reg:5000' };
+        return { id, address: node.address, taskQueue: node.taskQueue!, registry: 'reg:5000', local: node.taskQueue === taskQueue };
       });
     },
     async checkNodes({ nodeIds }) {
-      return { queues: [...new Set(nodeIds.map((id) => inventory().nodes.find((n) => n.id === id)!.taskQueue!))] };
+      return { queues: [...new Set(nodeIds.map((id) => inventory().nodes.find((n) => n.id === id)!.taskQueue!))].map((q) => ({ taskQueue: q, local: q === taskQueue })) };
     },
     async inventoryQueues() {
-      return [...new Set(inventory().nodes.map((n) => n.taskQueue!))];
+      return [...new Set(inventory().nodes.map((n) => n.taskQueue!))].map((q) => ({ taskQueue: q, local: q === taskQueue }));
     },
     async buildImage({ application, version }) {
       log('build');
@@ -210,6 +210,7 @@ export function fakeActivities(world: () => FakeWorld, taskQueue: string, client
     },
     async publishEvents(events) {
       world().events.push(...events);
+      return { lastSeq: Math.max(0, ...events.map((e) => e.seq)) };
     },
     async recordDeployment(record) {
       world().records.push(record);

@@ -41,8 +41,8 @@ describe('node inventory', () => {
   it('resolves nodes with their task queue and registry, defaulting to the main ones', () => {
     const inv = loadInventory(write('ok2.yaml', yaml));
     expect(resolveNodes(inv, ['fog-2', 'fog-1'], 'deployer')).toEqual([
-      { id: 'fog-2', address: '10.77.0.12', taskQueue: 'site-b', registry: '10.88.0.1:5000' },
-      { id: 'fog-1', address: '10.77.0.11', taskQueue: 'deployer', registry: '10.77.0.1:5000' },
+      { id: 'fog-2', address: '10.77.0.12', taskQueue: 'site-b', registry: '10.88.0.1:5000', local: false },
+      { id: 'fog-1', address: '10.77.0.11', taskQueue: 'deployer', registry: '10.77.0.1:5000', local: true },
     ]);
     expect(() => resolveNodes(inv, ['fog-7'], 'deployer')).toThrow(UnknownNodeError);
     expect(unknownNodes(inv, ['fog-1', 'fog-7'])).toEqual([{ index: 1, id: 'fog-7' }]);

@@ -1,7 +1,9 @@
 import { Counter, Histogram, Registry } from 'prom-client';
 import { createDeploymentRecorder } from '../../activities/control/events';
 import type { WorkerMetrics } from '../../src/metrics';
-import { deploymentIdOf, kindOfWorkflowType, nextPhase, type PhaseTrack } from '../../src/core/phase-durations';
+import { kindOfWorkflowType } from '../../src/core/operation-kinds';
+import { nextPhase, type PhaseTrack } from '../../src/core/phase-durations';
+import { deploymentIdOf } from '../../src/core/workflow-ids';
 import type { Phase, StatusEvent } from '../../src/core/schemas/event';
 
 const T0 = Date.parse('2026-01-01T00:00:00.000Z');
@@ -102,11 +104,11 @@ describe('phase durations', () => {
 
 describe('names derived from workflow ids and types', () => {
   it('names the kind of request from the operation workflow type', () => {
-    expect(['deployWorkflow', 'rollbackWorkflow', 'scaleWorkflow', 'undeployWorkflow'].map(kindOfWorkflowType)).toEqual(['Deploy', 'Rollback', 'Scale', 'Undeploy']);
+    expect(['deployWorkflow', 'rollbackWorkflow', 'scaleWorkflow', 'undeployWorkflow', 'nodeRolloutWorkflow'].map(kindOfWorkflowType)).toEqual(['Deploy', 'Rollback', 'Scale', 'Undeploy', undefined]);
   });
 
   it('finds the deployment of an operation, of its node children and of their retries, but not of a lock', () => {
-    expect(['d-1', 'd-1/fog-2', 'd-1/fog-2/retry-1', 'lock/hello'].map(deploymentIdOf)).toEqual(['d-1', 'd-1', 'd-1', undefined]);
+    expect(['d-1', 'd-1/fog-2', 'd-1/fog-2/retry-1', 'd-1/compensation/r', 'lock/hello'].map(deploymentIdOf)).toEqual(['d-1', 'd-1', 'd-1', 'd-1', undefined]);
   });
 });
 

@@ -141,13 +141,16 @@ export function dockerEngineTarget(engines: Engines, secrets: SecretProvider) {
           const containers = await listManaged(docker, application);
           const ours = containers.filter((c) => c.deploymentId === deploymentId);
           const wanted = unique([...ours.flatMap((c) => c.previous), ...restart]);
-          await removeContainers(docker, ours.map((c) => c.id));
+          // Ours are stopped first and removed last: until then their labels still say what
+          // they replaced, so a restore cut short by a crash and run again still knows.
+          await stopForGood(docker, ours.map((c) => c.name));
           const restarted: string[] = [];
           for (const c of containers) {
             if (!wanted.includes(c.name) || c.deploymentId === deploymentId) continue;
             await startWithPolicy(docker, c.id);
             restarted.push(c.name);
           }
+          await removeContainers(docker, ours.map((c) => c.id));
           return { removed: ours.map((c) => c.name), restarted, missing: wanted.filter((n) => !restarted.includes(n)) };
         });
       },

@@ -1,9 +1,9 @@
 // One node of a deployment, as a child workflow: its history stays small whatever the
 // number of nodes, and its page in the Temporal UI reads as the node's own log. The boot is
 // short and explicit, as the node's target carries it out: apply (the new version runs, the
-// previous one is stopped and kept), verify (healthy `healthyAfter` times in a row), retire
-// (versions older than the one just replaced go: a restore never needs them). Undo is the
-// parent's business: it registered the node's restore before starting this workflow. What
+// previous one is stopped and kept), then verify (healthy `healthyAfter` times in a row).
+// Undo, and retiring older versions once the whole deployment succeeded, are the parent's
+// business: it registered the node's restore before starting this workflow. What
 // each step did comes back in the result (or in the failure's details), and the parent
 // publishes it as the node's status events.
 import { ApplicationFailure, isCancellation, setCurrentDetails } from '@temporalio/workflow';
@@ -13,7 +13,7 @@ import type { PlannedNode } from '../src/core/plan';
 import { nodeDetails, type NodeStep } from './details';
 import { NODE_ROLLOUT_FAILED, rootMessage, stepsOf } from './failures';
 import { nodeCalls, queueOf } from './node-calls';
-import { applyStep, engineStep, verifyStep } from './options';
+import { applyStep, verifyStep } from './options';
 
 export interface NodeRolloutInput {
   node: PlannedNode;
@@ -60,12 +60,6 @@ export async function nodeRolloutWorkflow({ node, intent }: NodeRolloutInput): P
     const { probe } = intent.health;
     const verified = await step(`verify ${probe.kind}`, () => on(verifyStep(intent.health.policy), `verify ${label} (${probe.kind} health check)`).verifyNode({ nodeId: node.id, intent }));
     steps.push(...verified.steps);
-    await step(`retire older versions of ${intent.application}`, () =>
-      on(engineStep, `retire older versions of ${intent.application}`)
-        .retireNode({ nodeId: node.id, application: intent.application, deploymentId: intent.deploymentId })
-        // Leftovers of older versions do not make the node unhealthy: the next retire takes them.
-        .catch(() => []),
-    );
     return { node: node.id, instances: applied.instances, replaced: applied.replaced, steps };
   } catch (err) {
     if (isCancellation(err)) throw err;

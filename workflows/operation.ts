@@ -388,9 +388,14 @@ class Operation {
   /**
    * The point of no return: the operation has succeeded, so what it took off goes for good,
    * even if a cancel arrives now (an engine that refuses leaves it stopped, which is said,
-   * not undone). Then the lock is released, the record written and the terminal event sent.
+   * not undone), and on the nodes it rolled out to the versions older than the one it
+   * replaced go (until now a restore had to put each node back as it was). Beside that the
+   * record is written; then the lock is released and the terminal event sent.
    */
   private async succeed(dropped: string[]): Promise<DeploymentResult> {
+    const rollout = this.plan.rollout?.request;
+    const deployed = (rollout?.nodes ?? []).filter((n) => !this.skipped.has(n));
+    const retired = CancellationScope.nonCancellable(() => this.retire(deployed));
     await CancellationScope.nonCancellable(async () => {
       for (const ids of batchesOf(dropped, GROUP)) {
         const nodes = await resolveNodes({ nodeIds: ids });
@@ -406,8 +411,7 @@ class Operation {
         }
       }
     });
-    const rollout = this.plan.rollout?.request;
-    const deployed = (rollout?.nodes ?? []).filter((n) => !this.skipped.has(n));
+    await retired;
     const skippedNote = this.skipped.size > 0 ? `; skipped ${[...this.skipped].join(', ')}` : '';
     const droppedNote = dropped.length > 0 ? `${rollout !== undefined ? '; ' : ''}${this.application} removed from ${someNodes(dropped, 20)}` : '';
     const healthyNote = rollout !== undefined ? `${this.application}:${rollout.application.version} healthy on ${deployed.length} node(s)` : '';
@@ -419,6 +423,25 @@ class Operation {
     );
     await released;
     return result;
+  }
+
+  /** Retires older versions on the nodes, in groups per task queue; a node that refuses keeps them, which is said, not fatal. */
+  private async retire(nodeIds: string[]): Promise<void> {
+    await Promise.all(
+      batchesOf(nodeIds, GROUP).map(async (ids) => {
+        const nodes = await resolveNodes({ nodeIds: ids });
+        await Promise.all(
+          byQueue(nodes).map(async (group) => {
+            const { retireNodes } = nodeCalls(queueOf(group[0]!), groupStep, `${someNodes(group.map((n) => n.id))}: retire older versions of ${this.application}`);
+            const outcomes = await retireNodes({ application: this.application, deploymentId: this.deploymentId, nodeIds: group.map((n) => n.id), deadline: Date.now() + COMPENSATION_DEADLINE_MS });
+            for (const n of group) {
+              const outcome = outcomes[n.id]!;
+              if (!outcome.ok) this.events.emit('Deploying', `could not retire older versions: ${outcome.error}`, n.id);
+            }
+          }),
+        );
+      }),
+    );
   }
 
   /** Every registered undo, newest first, outside cancellation; then the outcome. Ends the workflow as Canceled or Failed. */

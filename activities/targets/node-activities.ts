@@ -106,8 +106,9 @@ export function createNodeActivities(inventory: () => Inventory, factories: Targ
       return withSteps((step) => target(nodeId).verify(intent, step));
     },
 
-    async retireNode({ nodeId, application, deploymentId }: { nodeId: string; application: string; deploymentId: string }): Promise<string[]> {
-      return target(nodeId).retire({ application, deploymentId });
+    /** After `deploymentId` succeeded: on each node, every older instance goes but the ones it replaced. */
+    async retireNodes(input: { application: string; deploymentId: string; nodeIds: string[]; deadline: number }): Promise<Record<string, NodeOutcome<string[]>>> {
+      return group(input.nodeIds.map((nodeId) => ({ nodeId })), input.deadline, ({ nodeId }) => target(nodeId).retire({ application: input.application, deploymentId: input.deploymentId }));
     },
 
     /** Undoes `deploymentId` on each node: what it created goes, what it replaced or stopped (`restart`) runs again. */

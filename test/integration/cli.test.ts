@@ -7,6 +7,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import type { NodeView } from '../../src/core/node-facts';
 import { isTerminal } from '../../src/core/schemas/event';
 import { IDLE, removeApplication, startDeployer, waitFor, type TestDeployer } from '../support/deployer';
 
@@ -120,13 +121,14 @@ describe('the deployer CLI', () => {
     expect(records.map((r) => r.deploymentId)).toContain(id('v1'));
   });
 
-  it('shows the application running on its node, as the node’s engine reports it', async () => {
+  it('shows the application running on its node, as the node’s engine reports it through the worker', async () => {
     const run = await cli(['nodes', '--json']);
     expect(run.code).toBe(0);
-    const nodes = JSON.parse(run.stdout) as { node: string; reachable: boolean; containers: { application: string; version: string; deploymentId: string; state: string }[] }[];
+    const nodes = JSON.parse(run.stdout) as NodeView[];
+    expect(nodes.map((n) => n.node).sort()).toEqual(d.inventory.nodes.map((n) => n.id).sort());
     const mine = nodes.find((n) => n.node === node)!;
-    expect(mine.reachable).toBe(true);
-    expect(mine.containers.filter((c) => c.application === app && c.state === 'running')).toEqual([expect.objectContaining({ version: '2', deploymentId: id('v2') })]);
+    expect(mine).toMatchObject({ target: 'docker-engine', status: { ready: true, platform: { os: 'linux' } } });
+    expect(mine.instances.filter((c) => c.application === app && c.state === 'running')).toEqual([expect.objectContaining({ version: '2', deploymentId: id('v2') })]);
   });
 
   it('sends a Rollback to a named version and prints its deploymentId', async () => {

@@ -71,8 +71,8 @@ describe('workflow history of a deployment', () => {
     // The kinds of payload a deployment writes are all there, so that "every" below means something.
     for (const kind of [
       /workflowExecutionStartedEventAttributes\.input\./,
-      /activityTaskScheduledEventAttributes\.input\./,
-      /activityTaskCompletedEventAttributes\.result\./,
+      // Local activities: their results are recorded in markers (their inputs are not recorded at all).
+      /markerRecordedEventAttributes\.details\.result\./,
       /startChildWorkflowExecutionInitiatedEventAttributes\.input\./,
       /childWorkflowExecutionCompletedEventAttributes\.result\./,
       /workflowExecutionCompletedEventAttributes\.result\./,
@@ -81,11 +81,16 @@ describe('workflow history of a deployment', () => {
     }
 
     const notEncrypted = payloads.filter((p) => p.payload.metadata?.encoding !== b64(ENCRYPTED_ENCODING) || p.payload.metadata?.[KEY_ID_METADATA] !== b64(current));
-    // Temporal's core writes a patch marker's data itself, past the data converter: it holds
-    // only the Deployer's own patch id (a constant of workflows/deploy.ts), nothing of the request.
+    // Temporal's core writes two kinds of marker data itself, past the data converter: a patch
+    // marker's, which holds only the Deployer's own patch id (workflows/patches.ts), and a local
+    // activity marker's bookkeeping (its sequence number, type, attempt and times), nothing of the request.
+    const decoded = (p: { payload: { data?: string | null } }) => JSON.parse(Buffer.from(p.payload.data ?? '', 'base64').toString('utf8')) as Record<string, unknown>;
     const patchMarkers = notEncrypted.filter((p) => /markerRecordedEventAttributes\.details\.patch-data\./.test(p.path));
-    expect(patchMarkers.map((p) => JSON.parse(Buffer.from(p.payload.data ?? '', 'base64').toString('utf8')).id)).toEqual(patchMarkers.map(() => 'deployment-records'));
-    expect(notEncrypted.filter((p) => !patchMarkers.includes(p))).toEqual([]);
+    expect(patchMarkers.map((p) => decoded(p).id)).toEqual(patchMarkers.map(() => 'target-seam'));
+    const activityMarkers = notEncrypted.filter((p) => /markerRecordedEventAttributes\.details\.data\./.test(p.path));
+    expect(activityMarkers.length).toBeGreaterThan(0);
+    for (const m of activityMarkers) expect(Object.keys(decoded(m)).sort()).toEqual(['activity_id', 'activity_type', 'attempt', 'backoff', 'complete_time', 'original_schedule_time', 'seq']);
+    expect(notEncrypted.filter((p) => !patchMarkers.includes(p) && !activityMarkers.includes(p))).toEqual([]);
     const stored = payloads.map((p) => Buffer.from(p.payload.data ?? '', 'base64').toString('latin1')).join('\n');
     expect({ application: stored.includes(app), deploymentId: stored.includes(deploymentId) }).toEqual({ application: false, deploymentId: false });
 

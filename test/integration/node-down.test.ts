@@ -3,7 +3,7 @@
 // When the node is back, the documented action, a Retry of the deployment, brings every
 // node to a known version.
 import { isTerminal } from '../../src/core/schemas/event';
-import { containersOf, httpGet, removeApplication, startDeployer, waitFor, type TestDeployer } from '../support/deployer';
+import { containersOf, httpGet, removeApplication, runningOn, startDeployer, waitFor, type TestDeployer } from '../support/deployer';
 import { stack } from '../support/stack-control';
 
 jest.setTimeout(600_000);
@@ -51,7 +51,7 @@ describe('a node whose engine stops mid-rollout', () => {
     expect(await served()).toEqual(['v1', 'v1', 'v1']);
 
     await d.send(request(2));
-    await waitFor('v2 on the first node', () => d.events.some((e) => e.deploymentId === `${app}-2` && e.node === first!.id && e.phase === 'Verifying'));
+    await runningOn(d, app, `${app}-2`, [first!.id]);
     downNode = third!.id;
     stack('stop', third!.id);
 

@@ -8,7 +8,7 @@ import { type WorkflowFailedError } from '@temporalio/client';
 import { LABELS } from '../../src/core/labels';
 import { isTerminal, type StatusEvent } from '../../src/core/schemas/event';
 import { decideUpdate } from '../../workflows/definitions';
-import { containersOf, engineEvents, httpGet, removeApplication, startDeployer, waitFor, type TestDeployer } from '../support/deployer';
+import { containersOf, engineEvents, httpGet, removeApplication, runningOn, startDeployer, waitFor, type TestDeployer } from '../support/deployer';
 import { temporalBinary } from '../support/temporal-binary';
 
 jest.setTimeout(300_000);
@@ -97,7 +97,7 @@ describe('cancel on the real stack', () => {
     await deployOk(app, 18201, 1);
     await d.send(request(app, 18201, 2, { slowStart: 60 }, { maxParallel: 3 }));
     // All three nodes run v2's (not yet listening) container, and the rollout waits on their health checks.
-    await waitFor('v2 verifying on 3 nodes', () => d.events.filter((e) => e.deploymentId === `${app}-2` && e.phase === 'Verifying' && e.node).length >= 3);
+    await runningOn(d, app, `${app}-2`, nodes().map((n) => n.id));
     await d.send({ kind: 'Cancel', deploymentId: `${app}-2` }, app);
     await d.terminal(`${app}-2`);
 
@@ -114,7 +114,7 @@ describe('cancel on the real stack', () => {
     const app = newApp('tcancel');
     await deployOk(app, 18202, 1);
     await d.send(request(app, 18202, 2, { slowStart: 60 }, { maxParallel: 3 }));
-    await waitFor('v2 verifying', eventOf(`${app}-2`, (e) => e.phase === 'Verifying'));
+    await runningOn(d, app, `${app}-2`, [nodes()[0]!.id]);
     const cli = spawnSync(temporalBinary(), ['workflow', 'cancel', '--workflow-id', `${app}-2`, '--address', d.config.temporal.address], { encoding: 'utf8' });
     expect(cli.status).toBe(0);
     const err = await d.client.workflow.getHandle(`${app}-2`).result().catch((e: unknown) => e);

@@ -88,18 +88,17 @@ describe('a deployment in the Temporal UI', () => {
 
     await listed.click();
     await page.waitForURL(new RegExp(`/workflows/${deploymentId}/`));
-    // Decoded through the codec server: each node's child and each node's own activities by their
-    // summaries. Oldest first, so that the timeline's visible part holds the children.
+    // Decoded through the codec server: each node's child and the deployment's own (local)
+    // activities by their summaries. Oldest first, so that the timeline's visible part holds the children.
     await page.getByRole('button', { name: 'Descending' }).click();
-    for (const node of nodes) {
-      await page.getByText(`${node}: deploy ${app}:1`).first().waitFor({ timeout: 30_000 });
-      await page.getByText(`${node}: retire older versions of ${app}`).first().waitFor();
-    }
+    for (const node of nodes) await page.getByText(`${node}: deploy ${app}:1`).first().waitFor({ timeout: 30_000 });
+    await page.getByText('look the nodes up in the inventory').first().waitFor();
+    await page.getByText(`${nodes.join(', ')}: retire older versions of ${app}`).first().waitFor();
     await save(page, screenshot);
 
-    // A node's own page: every step on the node, by its summary.
+    // A node's own page: every step on the node (the target's verbs), by its summary.
     await page.goto(`${ui}/namespaces/default/workflows/${encodeURIComponent(`${deploymentId}/${nodes[0]}`)}`);
-    for (const step of ['pull', 'create', 'start', 'verify']) await page.getByText(`${nodes[0]}: ${step} `).first().waitFor({ timeout: 30_000 });
+    for (const step of [`apply ${app}:1`, `verify ${app}:1`]) await page.getByText(`${nodes[0]}: ${step}`).first().waitFor({ timeout: 30_000 });
     await save(page, screenshot.replace('.png', `-${nodes[0]}.png`));
   });
 });

@@ -218,6 +218,14 @@ export async function containersOf(d: TestDeployer, application: string): Promis
   return out;
 }
 
+/** Waits until `nodes` each run a container of the deployment, as their engines say: the deployment is then mid-rollout there. */
+export async function runningOn(d: TestDeployer, application: string, deploymentId: string, nodes: readonly string[], timeoutMs = 60_000): Promise<void> {
+  await waitFor(`${deploymentId} running on ${nodes.join(', ')}`, async () => {
+    const containers = await containersOf(d, application);
+    return nodes.every((n) => containers[n]?.some((c) => c.deploymentId === deploymentId && c.state === 'running'));
+  }, timeoutMs);
+}
+
 /** Removes every container of the application from every node (test clean-up). */
 export async function removeApplication(d: TestDeployer, application: string): Promise<void> {
   for (const node of d.inventory.nodes) {

@@ -1,5 +1,5 @@
 // Reading the node inventory file and resolving node ids against it.
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { InvalidInventoryError, UnknownNodeError } from './core/errors';
@@ -25,6 +25,26 @@ export function loadInventory(path: string): Inventory {
     throw new InvalidInventoryError(`the node inventory at ${path} is invalid:\n${z.prettifyError(parsed.error)}`);
   }
   return parsed.data;
+}
+
+/**
+ * The inventory as it is now, read again only when its file changed (by modification time
+ * and size): every activity asks for it, and parsing and validating it each time would cost
+ * a worker more than the deployments themselves. A Node Manager's change applies at once.
+ */
+export function inventoryReader(path: string): () => Inventory {
+  let cached: { key: string; inventory: Inventory } | undefined;
+  return () => {
+    let key: string;
+    try {
+      const { mtimeMs, size } = statSync(path);
+      key = `${mtimeMs}:${size}`;
+    } catch (err) {
+      throw new InvalidInventoryError(`cannot read the node inventory at ${path}: ${(err as Error).message}`, { cause: err });
+    }
+    if (cached?.key !== key) cached = { key, inventory: loadInventory(path) };
+    return cached.inventory;
+  };
 }
 
 /** Positions in `ids` of nodes the inventory does not know, for rejection messages. */

@@ -1,16 +1,31 @@
 // One deployment per application at a time. Each application has a lock workflow
-// (`lock/<application>`) holding a FIFO queue of deployment runs: a run is queued (by the
-// bridge right after it starts the run, so that requests of one application — one Kafka key,
-// one partition — queue in the order they were sent; by the run itself when nobody did) and
-// waits for a `lockGranted` signal naming it; it releases the lock when it no longer touches
-// nodes, however it ends. A run cancelled while waiting leaves the queue without touching
-// any node. A run that continues as new hands the lock to its continuation, which claims it
-// by naming the run it continues. A holder that closed without releasing (terminated by an
-// operator) is noticed by a liveness check and skipped.
-import { CancellationScope, condition, continueAsNew, defineQuery, getExternalWorkflowHandle, patched, proxyActivities, proxyLocalActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+// (`lock/<application>`) holding a FIFO queue of deployments. Whoever starts a deployment
+// (the bridge, `deployer deploy --direct`) asks the lock for it first (the `acquire` update,
+// answered at once) and starts the deployment knowing the answer: granted, and the
+// deployment touches nodes as soon as it is ready; or queued, and a `lockGranted` signal
+// naming its lock token comes when its turn does. Requests of one application (one Kafka
+// key, one partition) so queue in the order they were sent. A deployment releases the lock
+// when it no longer touches nodes, however it ends; one that continues as new keeps it (its
+// token travels with it); one reset in the Temporal UI asks again, with a token of its own.
+// A holder that closed without releasing (terminated by an operator) is noticed by a
+// liveness check and skipped.
+//
+// Deployments of the first workflow shape (workflows/v1/) queue by run id and are granted by
+// run; those paths stay, behind the lockGrantsName patch, until no such deployment is left.
+import {
+  CancellationScope,
+  condition,
+  continueAsNew,
+  defineQuery,
+  getExternalWorkflowHandle,
+  patched,
+  proxyActivities,
+  proxyLocalActivities,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { LockActivities } from '../activities/control/lock';
-import { enqueueLockSignal, lockGrantedSignal, releaseLockSignal, type LockRequester } from './definitions';
-import { lockWorkflowId } from '../src/core/workflow-ids';
+import { acquireLockUpdate, enqueueLockSignal, lockGrantedSignal, releaseLockSignal, type LockHold, type LockRequester } from './definitions';
 import { lockCall, lookup } from './options';
 import { PATCHES } from './patches';
 import { engineCall } from './v1/options';
@@ -27,7 +42,12 @@ export interface LockState {
 
 export const lockStateQuery = defineQuery<LockState>('lockState');
 
-const same = (a: LockRequester | undefined, b: LockRequester) => a !== undefined && a.workflowId === b.workflowId && a.runId === b.runId;
+/** The same requester: by lock token when it has one, by run otherwise (the first shape). */
+const same = (a: LockRequester | undefined, b: LockRequester) =>
+  a !== undefined && a.workflowId === b.workflowId && (a.token !== undefined || b.token !== undefined ? a.token === b.token : a.runId === b.runId);
+
+const requesterOf = (r: LockRequester): LockRequester =>
+  r.token !== undefined ? { workflowId: r.workflowId, token: r.token } : { workflowId: r.workflowId, runId: r.runId };
 
 /** How long an idle lock lives before it ends (a later deployment starts a new one). */
 const IDLE = '2m';
@@ -37,16 +57,31 @@ const LEASE = '30s';
 export async function applicationLockWorkflow(state: LockState): Promise<void> {
   const waiting = [...state.waiting];
   let holder = state.holder;
+  const enqueue = (r: LockRequester) => {
+    const requester = requesterOf(r);
+    if (!same(holder, requester) && !waiting.some((w) => same(w, requester))) waiting.push(requester);
+    return requester;
+  };
   setHandler(lockStateQuery, () => ({ application: state.application, holder, waiting }));
   setHandler(enqueueLockSignal, (r) => {
-    // A continuation of the holder takes the lock over at once; any other claim queues as usual.
+    // A first-shape run that continued as new claimed its predecessor's lock this way.
     if (r.continuing !== undefined && holder !== undefined && holder.workflowId === r.workflowId && holder.runId === r.continuing) {
-      holder = { workflowId: r.workflowId, runId: r.runId };
+      holder = { workflowId: r.workflowId, runId: r.runId! };
       void grant(holder).catch(() => undefined);
       return;
     }
-    const requester = { workflowId: r.workflowId, runId: r.runId };
-    if (!same(holder, requester) && !waiting.some((w) => same(w, requester))) waiting.push(requester);
+    enqueue(r);
+  });
+  // Answered at once, so that whoever asks knows before the deployment starts.
+  setHandler(acquireLockUpdate, (r) => {
+    const requester = enqueue(r);
+    if (same(holder, requester)) return 'granted';
+    if (holder === undefined && same(waiting[0], requester)) {
+      waiting.shift();
+      holder = requester;
+      return 'granted';
+    }
+    return 'queued';
   });
   setHandler(releaseLockSignal, (r) => {
     if (same(holder, r)) holder = undefined;
@@ -64,82 +99,97 @@ export async function applicationLockWorkflow(state: LockState): Promise<void> {
     if (workflowInfo().continueAsNewSuggested) {
       await continueAsNew<typeof applicationLockWorkflow>({ application: state.application, waiting });
     }
-    if (!(await condition(() => waiting.length > 0, IDLE))) return;
+    // Replay-critical: asked even when someone waits (it then starts and cancels a timer), as
+    // the lock's first shape did, so that the histories it recorded keep their timers.
+    if (!(await condition(() => waiting.length > 0 || holder !== undefined, IDLE))) return;
+    // An `acquire` answered while this waited took the lock at once.
+    if (holder !== undefined) continue;
     const next = waiting.shift()!;
+    holder = next;
     try {
       await grant(next);
-      holder = next;
     } catch {
-      // The run ended while it waited: the next one's turn.
+      // The deployment ended while it waited: the next one's turn.
+      if (same(holder, next)) holder = undefined;
     }
   }
 }
 
-/** Grants the lock to a run, naming it, so that a reset run cannot take its base run's grant for its own. */
+/**
+ * Tells a queued deployment that its turn has come, naming its token (or, for the first
+ * shape, its run): a run reset from another must not take that one's grant for its own.
+ */
 function grant(to: LockRequester): Promise<void> {
+  if (to.token !== undefined) return getExternalWorkflowHandle(to.workflowId).signal(lockGrantedSignal, { token: to.token });
   const handle = getExternalWorkflowHandle(to.workflowId, to.runId);
-  return patched(PATCHES.lockGrantsName) ? handle.signal(lockGrantedSignal, { runId: to.runId }) : handle.signal(lockGrantedSignal);
+  return patched(PATCHES.lockGrantsName) ? handle.signal(lockGrantedSignal, { runId: to.runId! }) : handle.signal(lockGrantedSignal);
 }
 
-/** A holder that continued as new is alive: its continuation claims the lock. */
+/** A holder that continued as new is alive: its continuation holds the lock. */
 async function holderAlive(holder: LockRequester): Promise<boolean> {
   if (!patched(PATCHES.lockGrantsName)) return deploymentRunning(holder);
   return (await holderStatus(holder)).status !== 'closed';
 }
 
-const { enqueueForLock } = proxyLocalActivities<LockActivities>({ ...lookup, summary: "queue for the application's lock" });
+const { acquireLock, releaseLock } = proxyLocalActivities<LockActivities>({ ...lookup, summary: "the application's lock" });
 
 /**
- * The lock as a deployment run holds it. Grants count only when they name this run: a run
- * reset from another (the Temporal UI's Reset reapplies the old run's signals) asks for the
- * lock itself.
+ * The lock as a deployment holds it. It holds it from its start when whoever started it was
+ * granted the lock for it; otherwise it waits for a grant naming its token. A run reset from
+ * another (the Temporal UI's Reset replays the old run's input and reapplies its signals)
+ * trusts neither: it asks again, with a token of its own run.
  */
 export class ApplicationLock {
   private granted = false;
   private released = false;
-  private readonly me: LockRequester;
+  private readonly token: string;
+  private readonly reset: boolean;
 
-  constructor(private readonly application: string) {
-    const { workflowId, runId } = workflowInfo();
-    this.me = { workflowId, runId };
+  constructor(
+    private readonly application: string,
+    private readonly hold: LockHold | undefined,
+  ) {
+    const { runId, originalExecutionRunId } = workflowInfo();
+    this.reset = runId !== originalExecutionRunId;
+    this.token = !this.reset && hold !== undefined ? hold.token : `run:${runId}`;
     setHandler(lockGrantedSignal, (grant) => {
-      if (grant?.runId === runId) this.granted = true;
+      if (grant?.token === this.token) this.granted = true;
     });
   }
 
-  get held(): boolean {
-    return this.granted && !this.released;
+  /** What a run that continues as new carries: it keeps the lock. */
+  get carried(): LockHold {
+    return { token: this.token, granted: true };
   }
 
-  /**
-   * Waits for the lock. The bridge queues every run it starts; a run nobody queued (a reset
-   * one, or one whose bridge died between start and queueing) queues itself after a moment,
-   * and a continued run claims its predecessor's lock at once.
-   */
+  /** Waits for the lock. `onWait`: called when another deployment holds it. */
   async acquire(onWait: () => void): Promise<void> {
-    const { runId, originalExecutionRunId, continuedFromExecutionRunId } = workflowInfo();
-    const continuing = continuedFromExecutionRunId !== undefined && runId === originalExecutionRunId ? continuedFromExecutionRunId : undefined;
-    if (continuing !== undefined || runId !== originalExecutionRunId) await this.enqueue(continuing);
-    if (await condition(() => this.granted, '1s')) return;
+    if (!this.reset && this.hold?.granted) {
+      this.granted = true;
+      return;
+    }
+    // Nobody asked for this run (a reset one, or one started without the operations module): it asks itself.
+    if (this.reset || this.hold === undefined) {
+      const answer = await acquireLock({ application: this.application, requester: this.me() });
+      if (answer === 'granted') this.granted = true;
+    }
+    if (this.granted) return;
     onWait();
-    // Idempotent: a run the bridge queued stays where it is.
-    await this.enqueue();
     await condition(() => this.granted);
   }
 
-  /** Releases the lock, or leaves its queue. Awaited: a signal sent in a run's closing task is dropped. */
+  /**
+   * Releases the lock, or leaves its queue: a local activity that signals the lock through
+   * the client, so the run needs no workflow task for the signal's round trip (a signal a
+   * workflow sends itself must be awaited: in the run's closing task it is dropped).
+   */
   async release(): Promise<void> {
     if (this.released) return;
     this.released = true;
-    await CancellationScope.nonCancellable(() =>
-      getExternalWorkflowHandle(lockWorkflowId(this.application))
-        .signal(releaseLockSignal, this.me)
-        // The lock workflow may have ended (idle, or never reached): then there is nothing to release.
-        .catch(() => undefined),
-    );
+    await CancellationScope.nonCancellable(() => releaseLock({ application: this.application, requester: this.me() }));
   }
 
-  private enqueue(continuing?: string): Promise<void> {
-    return enqueueForLock({ application: this.application, requester: { ...this.me, ...(continuing !== undefined ? { continuing } : {}) } });
+  private me(): LockRequester {
+    return { workflowId: workflowInfo().workflowId, token: this.token };
   }
 }

@@ -25,6 +25,14 @@ export interface DeploymentResult {
 export interface DeployOptions {
   /** Last `seq` an earlier run of this deployment published (a Retry continues the numbering). */
   seqStart?: number;
+  /** The application's lock as whoever started the deployment asked for it (src/operations/start.ts). */
+  lock?: LockHold;
+}
+
+/** A deployment's claim on its application's lock: its token, and whether the lock was granted when asked. */
+export interface LockHold {
+  token: string;
+  granted: boolean;
 }
 
 /** Failure type of a deployment that was rolled back; its details carry the DeploymentResult. */
@@ -40,10 +48,14 @@ export interface DeploymentProgress {
 /** Live per-node progress of a deployment. */
 export const progressQuery = defineQuery<DeploymentProgress>('progress');
 
-/** A deployment run waiting for or holding its application's lock. */
+/**
+ * A deployment waiting for or holding its application's lock: by its lock token (one per
+ * start, Retry or Reset of the deployment), or, for the first workflow shape, by its run.
+ */
 export interface LockRequester {
   workflowId: string;
-  runId: string;
+  token?: string;
+  runId?: string;
   /**
    * Set by a run that continued as new from the holder: it takes the lock over without
    * queueing. The lock checks the claim against its holder.
@@ -52,12 +64,16 @@ export interface LockRequester {
 }
 
 export const enqueueLockSignal = defineSignal<[LockRequester]>('enqueue');
+/** Asks for the lock: `granted` now, or `queued` (a `lockGranted` signal naming the token follows). */
+export const acquireLockUpdate = defineUpdate<'granted' | 'queued', [LockRequester]>('acquire');
 export const releaseLockSignal = defineSignal<[LockRequester]>('release');
 
 /** Sent by the lock workflow to the deployment whose turn it is. */
 export interface LockGrant {
-  /** The run the lock is granted to: a run reset from another must not take that one's grant for its own. */
-  runId: string;
+  /** The token the lock is granted to: a run reset from another must not take that one's grant for its own. */
+  token?: string;
+  /** The run it is granted to, for deployments of the first workflow shape. */
+  runId?: string;
 }
 
 /** Older lock workflows grant without naming the run. */

@@ -51,7 +51,9 @@ export class EventLog {
     });
     if (!this.draining) {
       this.draining = true;
-      void CancellationScope.nonCancellable(() => this.drain());
+      // Everything emitted in this activation goes in one publish: the drain starts once the
+      // activation's own code has run (a microtask later, the same on every replay).
+      void Promise.resolve().then(() => CancellationScope.nonCancellable(() => this.drain()));
     }
   }
 

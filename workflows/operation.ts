@@ -17,6 +17,7 @@ import {
   ContinueAsNew,
   executeChild,
   isCancellation,
+  log,
   patched,
   proxyActivities,
   proxyLocalActivities,
@@ -36,7 +37,7 @@ import { applicationOf } from '../src/core/operation-kinds';
 import { planOperation, stateAfter, type ApplicationState, type OperationPlan, type Whereabouts } from '../src/core/operation-plan';
 import { batchesOf, nodeImage, type NodeQueue, type PlannedNode } from '../src/core/plan';
 import type { Phase } from '../src/core/schemas/event';
-import { deploymentRecord } from '../src/core/schemas/record';
+import { deploymentRecord } from '../src/core/deployment-record';
 import type { DeployRequest, OperationRequest, RollbackRequest, ScaleRequest, UndeployRequest } from '../src/core/schemas/request';
 import { SEARCH_ATTRIBUTES } from '../src/core/search-attributes';
 import { nodeWorkflowId } from '../src/core/workflow-ids';
@@ -154,6 +155,8 @@ class Operation {
   private paused: string[] | undefined;
   private decision: Decision | undefined;
   private continuing = false;
+  /** Nodes resolved before the rollout, by id (a deployment of at most one wave). */
+  private readonly resolved = new Map<string, PlannedNode>();
 
   constructor(
     private readonly request: OperationRequest,
@@ -166,7 +169,7 @@ class Operation {
     this.events = new EventLog({ deploymentId: this.deploymentId, application: this.application, ...(version !== undefined ? { version } : {}) }, options.seqStart ?? 0);
     this.board = carried !== undefined ? NodeBoard.from(carried.board) : new NodeBoard();
     this.saga = new Saga(carried?.saga);
-    this.lock = new ApplicationLock(this.application);
+    this.lock = new ApplicationLock(this.application, options.lock);
     if (carried !== undefined) {
       ({ plan: this.plan, history: this.history, where: this.where, digest: this.digest, image: this.image, queues: this.queues, nextBatch: this.nextBatch, nextWave: this.nextWave } = carried);
       for (const n of carried.skipped) this.skipped.add(n);
@@ -238,7 +241,14 @@ class Operation {
 
   /** The nodes checked (the inventory may have changed since the bridge did), the dependencies awaited, the image built and pushed. */
   private async prepare(rollout: DeployRequest): Promise<void> {
-    ({ queues: this.queues } = await checkNodes({ nodeIds: rollout.nodes, container: rollout.container }));
+    if (rollout.nodes.length <= WAVE) {
+      // Few enough to keep: checked and resolved in one call, before the lock is granted.
+      const nodes = await resolveNodes({ nodeIds: rollout.nodes, container: rollout.container });
+      for (const n of nodes) this.resolved.set(n.id, n);
+      this.queues = byQueue(nodes).map((group) => queueOf(group[0]!));
+    } else {
+      ({ queues: this.queues } = await checkNodes({ nodeIds: rollout.nodes, container: rollout.container }));
+    }
     if (rollout.dependsOn.length > 0) {
       const timeoutMs = rollout.strategy.dependencyTimeoutMs;
       this.events.emit('Accepted', `waiting up to ${timeoutMs} ms for ${rollout.dependsOn.join(', ')} to run healthy on ${someNodes(rollout.nodes, 20)}`);
@@ -276,7 +286,7 @@ class Operation {
       const waves = batchesOf(batches[this.nextBatch]!, WAVE);
       for (; this.nextWave < waves.length; this.nextWave++) {
         await this.continueAsNewIfFull(waves[this.nextWave]!.length);
-        const nodes = await resolveNodes({ nodeIds: waves[this.nextWave]! });
+        const nodes = await this.nodesOf(waves[this.nextWave]!);
         await this.deployWave(rollout, nodes);
         this.image ??= nodeImage(rollout, nodes[0]!, this.digest);
       }
@@ -388,9 +398,10 @@ class Operation {
   /**
    * The point of no return: the operation has succeeded, so what it took off goes for good,
    * even if a cancel arrives now (an engine that refuses leaves it stopped, which is said,
-   * not undone), and on the nodes it rolled out to the versions older than the one it
+   * not undone), and on the nodes it rolled out to, the versions older than the one each
    * replaced go (until now a restore had to put each node back as it was). Beside that the
-   * record is written; then the lock is released and the terminal event sent.
+   * record is written; then the terminal event, once nothing more happens on any node, and
+   * the lock is released.
    */
   private async succeed(dropped: string[]): Promise<DeploymentResult> {
     const rollout = this.plan.rollout?.request;
@@ -411,32 +422,35 @@ class Operation {
         }
       }
     });
-    await retired;
     const skippedNote = this.skipped.size > 0 ? `; skipped ${[...this.skipped].join(', ')}` : '';
     const droppedNote = dropped.length > 0 ? `${rollout !== undefined ? '; ' : ''}${this.application} removed from ${someNodes(dropped, 20)}` : '';
     const healthyNote = rollout !== undefined ? `${this.application}:${rollout.application.version} healthy on ${deployed.length} node(s)` : '';
     const state = stateAfter(this.request, this.plan, { deployed, ...(this.digest !== undefined ? { digest: this.digest } : {}), ...(this.where ? { where: this.where } : {}) }, this.history);
-    const released = this.lock.release();
     const result = await this.finish(
       { deploymentId: this.deploymentId, status: 'Succeeded', ...(this.image !== undefined ? { image: this.image } : {}), nodes: this.board.outcomes(), ...(state !== undefined ? { state } : {}) },
       `${healthyNote}${skippedNote}${droppedNote}`,
+      retired,
     );
-    await released;
+    await this.lock.release();
     return result;
   }
 
-  /** Retires older versions on the nodes, in groups per task queue; a node that refuses keeps them, which is said, not fatal. */
+  /**
+   * Retires older versions on the nodes, in groups per task queue. A node that refuses keeps
+   * them (the next deployment's retire takes them), which the worker's log says: the
+   * deployment has succeeded all the same.
+   */
   private async retire(nodeIds: string[]): Promise<void> {
     await Promise.all(
       batchesOf(nodeIds, GROUP).map(async (ids) => {
-        const nodes = await resolveNodes({ nodeIds: ids });
+        const nodes = await this.nodesOf(ids);
         await Promise.all(
           byQueue(nodes).map(async (group) => {
             const { retireNodes } = nodeCalls(queueOf(group[0]!), groupStep, `${someNodes(group.map((n) => n.id))}: retire older versions of ${this.application}`);
             const outcomes = await retireNodes({ application: this.application, deploymentId: this.deploymentId, nodeIds: group.map((n) => n.id), deadline: Date.now() + COMPENSATION_DEADLINE_MS });
             for (const n of group) {
               const outcome = outcomes[n.id]!;
-              if (!outcome.ok) this.events.emit('Deploying', `could not retire older versions: ${outcome.error}`, n.id);
+              if (!outcome.ok) log.warn('could not retire older versions', { node: n.id, reason: outcome.error });
             }
           }),
         );
@@ -461,8 +475,8 @@ class Operation {
     throw ApplicationFailure.create({ type: status === 'Failed' ? ROLLBACK_INCOMPLETE : ROLLED_BACK, message, details: [result], nonRetryable: true });
   }
 
-  /** The record first, so that whoever saw the terminal event finds the record too; then the terminal event. */
-  private async finish(result: DeploymentResult, message: string): Promise<DeploymentResult> {
+  /** The record first, so that whoever saw the terminal event finds the record too; then, once `settled`, the terminal event. */
+  private async finish(result: DeploymentResult, message: string, settled: Promise<void> = Promise.resolve()): Promise<DeploymentResult> {
     const { version } = this.events.about;
     const record = deploymentRecord({
       deploymentId: this.deploymentId,
@@ -478,6 +492,7 @@ class Operation {
       runId: workflowInfo().runId,
     });
     await CancellationScope.nonCancellable(() => recordDeployment(record));
+    await settled;
     this.phase(result.status, message);
     await this.events.flushed();
     // What a Retry's run starts its numbering from (it reads the histories of the runs before it too).
@@ -486,9 +501,15 @@ class Operation {
   }
 
   private phase(p: Phase, message: string): void {
+    // The start set DeployerStatus to Accepted; every other change is a visibility update worth making.
+    if (p !== this.board.phase) upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.status, value: p }]);
     this.board.phase = p;
-    upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.status, value: p }]);
     this.events.emit(p, message);
+  }
+
+  /** The nodes of `ids`, from those resolved before the rollout when it knows them all. */
+  private async nodesOf(ids: string[]): Promise<PlannedNode[]> {
+    return ids.every((id) => this.resolved.has(id)) ? ids.map((id) => this.resolved.get(id)!) : resolveNodes({ nodeIds: ids });
   }
 
   /** Continues as new before a wave that would take this run's history past its budget. */
@@ -510,7 +531,7 @@ class Operation {
       saga: this.saga.carry(),
       board: this.board.carry(),
     };
-    await continueAsNew<(request: OperationRequest, options: OperationOptions) => Promise<DeploymentResult>>(this.request, { seqStart: this.events.lastSeq, carried });
+    await continueAsNew<(request: OperationRequest, options: OperationOptions) => Promise<DeploymentResult>>(this.request, { seqStart: this.events.lastSeq, lock: this.lock.carried, carried });
   }
 }
 

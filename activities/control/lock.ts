@@ -1,16 +1,17 @@
 // Lock adapter: the Temporal calls a workflow cannot make itself (signal-with-start of the
-// application's lock workflow, and how a lock's holder is doing).
+// application's lock workflow, the release, and how a lock's holder is doing).
 import { type Client, WorkflowNotFoundError } from '@temporalio/client';
-import { enqueueForLock } from '../../src/operations/lock';
+import { acquireLock, enqueueForLock, releaseLock } from '../../src/operations/lock';
 import type { LockRequester } from '../../workflows/definitions';
 
 /** How a lock's holder is doing: still running, continued as a new run (which takes the lock over), or closed. */
 export type HolderStatus = { status: 'running' } | { status: 'continued' } | { status: 'closed'; closedAs: string };
 
 export function createLockActivities(client: Client, taskQueue: string) {
-  const describe = async ({ workflowId, runId }: LockRequester) => {
+  // A holder by token is the deployment's latest run (a continued run is its continuation).
+  const describe = async ({ workflowId, runId, token }: LockRequester) => {
     try {
-      return (await client.workflow.getHandle(workflowId, runId).describe()).status.name;
+      return (await client.workflow.getHandle(workflowId, token !== undefined ? undefined : runId).describe()).status.name;
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) return 'NOT_FOUND';
       throw err;
@@ -20,6 +21,14 @@ export function createLockActivities(client: Client, taskQueue: string) {
     /** Puts a deployment in its application's queue, starting the lock workflow if needed. Idempotent. */
     async enqueueForLock({ application, requester }: { application: string; requester: LockRequester }): Promise<void> {
       await enqueueForLock(client, taskQueue, application, requester);
+    },
+
+    async acquireLock({ application, requester }: { application: string; requester: LockRequester }): Promise<'granted' | 'queued'> {
+      return acquireLock(client, taskQueue, application, requester);
+    },
+
+    async releaseLock({ application, requester }: { application: string; requester: LockRequester }): Promise<void> {
+      await releaseLock(client, application, requester);
     },
 
     /** Whether a holder still runs (locks of the first shape ask this). */

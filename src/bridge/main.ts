@@ -2,7 +2,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { dataConverter } from '../codec/data-converter';
 import { loadConfig } from '../config';
-import { loadInventory } from '../inventory';
+import { inventoryReader, loadInventory } from '../inventory';
 import { createKafka, createProducer } from '../kafka/client';
 import { createLogger } from '../log';
 import { bridgeRegistry, serveMetrics } from '../metrics';
@@ -21,7 +21,7 @@ async function main(): Promise<void> {
   const client = new Client({ connection, namespace: config.temporal.namespace, dataConverter: converter });
   await producer.connect();
   await consumer.connect();
-  const bridge = createBridge({ config, client, consumer, producer, inventory: () => loadInventory(config.inventoryPath), log });
+  const bridge = createBridge({ config, client, consumer, producer, inventory: inventoryReader(config.inventoryPath), log });
   await bridge.run();
   log.info('bridge started', { topic: config.kafka.topics.requests, group: config.kafka.groupId, metrics: metrics.url });
 

@@ -6,7 +6,7 @@
 // before it touches a node. Pure: container-spec.ts, which workflow code runs, imports
 // `privilegedHostConfig`.
 import type { HostConfig } from 'dockerode';
-import { DEFAULT_NODE_ALLOW, type Inventory, type NodeAllow } from './schemas/inventory';
+import type { Inventory, NodeAllow } from './schemas/inventory';
 import type { ContainerOptions } from './schemas/request';
 
 /**
@@ -14,6 +14,12 @@ import type { ContainerOptions } from './schemas/request';
  * workflow histories before these options existed lack them; absent means the default.
  */
 export type NodeAccessOptions = Partial<Pick<ContainerOptions, 'privileged' | 'capabilities' | 'devices' | 'pid' | 'ipc' | 'network' | 'mounts'>>;
+
+/**
+ * What a node without an `allow` block allows: the defaults of nodeAllowSchema, said here
+ * without zod (workflow code imports this module; a unit test keeps the two equal).
+ */
+export const DEFAULT_NODE_ALLOW: NodeAllow = { privileged: false, capabilities: [], devices: [], hostPid: false, hostIpc: false, hostNetwork: true, hostPaths: [] };
 
 export interface PolicyViolation {
   path: (string | number)[];

@@ -9,7 +9,7 @@ import { decodePayload } from '../codec/data-converter';
 import { requestSchema, type OperationRequest } from '../core/schemas/request';
 import { applicationOf, WORKFLOW_TYPES } from '../core/operation-kinds';
 import { SEARCH_ATTRIBUTES } from '../core/search-attributes';
-import { enqueueForLock } from './lock';
+import { acquireLock, releaseLock } from './lock';
 import { startDetails, startMemo } from '../core/details';
 
 /** `started`, or `duplicate` when the deploymentId already names this very request (a redelivery). */
@@ -55,13 +55,21 @@ export function createOperations(client: Client, taskQueue: string) {
     return requestSchema.parse(await decodePayload(client.options.loadedDataConverter, input!)) as OperationRequest;
   }
 
-  /** Starts the operation's workflow and queues it for its application's lock. Issues: the id already names a different deployment. */
+  /**
+   * Asks the application's lock for the deployment, then starts the operation's workflow
+   * knowing the answer (src/core and workflows/application-lock.ts). The lock token is the
+   * same for the same request, so a redelivery asks for what it asked before. Issues: the id
+   * already names a different deployment.
+   */
   async function startOperation(request: OperationRequest, retry?: RetryRun): Promise<Started | Issue[]> {
+    const application = applicationOf(request);
+    const requester = { workflowId: request.deploymentId, token: retry ? `retry:${retry.retriedBy}` : 'start' };
+    const answer = await acquireLock(client, taskQueue, application, requester);
     try {
-      const handle = await client.workflow.start(WORKFLOW_TYPES[request.kind], {
+      await client.workflow.start(WORKFLOW_TYPES[request.kind], {
         workflowId: request.deploymentId,
         taskQueue,
-        args: [request, retry?.options ?? {}],
+        args: [request, { ...(retry?.options ?? {}), lock: { token: requester.token, granted: answer === 'granted' } }],
         // A deploymentId names one deployment forever: a redelivery, even after it ended,
         // starts nothing. Only a Retry starts a new run, and only of one that did not succeed.
         workflowIdReusePolicy: retry ? 'ALLOW_DUPLICATE_FAILED_ONLY' : 'REJECT_DUPLICATE',
@@ -70,11 +78,11 @@ export function createOperations(client: Client, taskQueue: string) {
         staticSummary: summary(request, retry !== undefined),
         staticDetails: startDetails(request),
       });
-      // Queued for the application's lock now, in the order requests arrive; the workflow enqueues itself too (idempotent).
-      await enqueueForLock(client, taskQueue, applicationOf(request), { workflowId: handle.workflowId, runId: handle.firstExecutionRunId });
       return 'started';
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      // Nothing was started: what was asked for it goes back, unless the deployment runs and holds it.
+      if ((await client.workflow.getHandle(request.deploymentId).describe()).status.name !== 'RUNNING') await releaseLock(client, application, requester);
       // The same request again is a redelivery; a different one reusing the id is a mistake to report.
       if (retry || JSON.stringify(await requestOf(request.deploymentId)) === JSON.stringify(request)) return 'duplicate';
       return [{ path: ['deploymentId'], message: `'${request.deploymentId}' already names a different deployment; every request needs a new deploymentId` }];

@@ -8,7 +8,7 @@ import { type NativeConnection, Worker } from '@temporalio/worker';
 import type { Producer } from 'kafkajs';
 import { createActivities, createNodeSideActivities, directorySecretProvider, type TargetFactories } from '../../activities';
 import type { Config } from '../config';
-import { loadInventory } from '../inventory';
+import { inventoryReader } from '../inventory';
 
 export interface WorkerOptions {
   config: Config;
@@ -26,7 +26,7 @@ export interface WorkerOptions {
 }
 
 export async function createWorker({ config, producer, client, connection, dataConverter, workflowsPath, taskQueue, targets }: WorkerOptions): Promise<Worker> {
-  const inventory = () => loadInventory(config.inventoryPath);
+  const inventory = inventoryReader(config.inventoryPath);
   const nodeDeps = {
     inventory,
     client,

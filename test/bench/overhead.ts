@@ -41,7 +41,10 @@ async function viaDeployer(b: Bench, app: string, nodes: string[], image: string
  * calls (list, image inspect, create, stop the previous for good, start, probe, retire what
  * is older than the previous), in its order.
  */
-async function plainNode(docker: Docker, app: string, address: string, image: string, deploymentId: string, version: string): Promise<void> {
+export async function plainNode(
+  docker: Docker,
+  { app, address, image, deploymentId, version, cmd = command, probe = true }: { app: string; address: string; image: string; deploymentId: string; version: string; cmd?: string[]; probe?: boolean },
+): Promise<void> {
   const filters = JSON.stringify({ label: [`${LABELS.managed}=true`, `${LABELS.application}=${app}`] });
   const before = await docker.listContainers({ all: true, filters });
   const previous = before.filter((c) => c.State === 'running').map((c) => c.Names[0]!.slice(1));
@@ -53,7 +56,7 @@ async function plainNode(docker: Docker, app: string, address: string, image: st
   await docker.createContainer({
     name,
     Image: image,
-    Cmd: command,
+    Cmd: cmd,
     Labels: { [LABELS.managed]: 'true', [LABELS.application]: app, [LABELS.version]: version, [LABELS.deployment]: deploymentId, [LABELS.previous]: previous.join(','), [LABELS.restartPolicy]: 'unless-stopped' },
     StopTimeout: 10,
     HostConfig: { NetworkMode: 'host', RestartPolicy: { Name: 'unless-stopped' } },
@@ -66,6 +69,7 @@ async function plainNode(docker: Docker, app: string, address: string, image: st
   await waitFor('tcp health', async () => {
     const state = (await docker.getContainer(name).inspect()).State;
     if (!state.Running) return undefined;
+    if (!probe) return true;
     return new Promise<boolean | undefined>((resolve) => {
       const s = connect({ host: address, port });
       s.once('connect', () => (s.destroy(), resolve(true)));
@@ -82,7 +86,7 @@ async function viaPlainScript(b: Bench, app: string, nodes: string[], image: str
   const started = performance.now();
   const deploymentId = `${app}-plain-${round}`;
   await Promise.all(
-    nodes.map((id) => plainNode(b.d.engines.node(id), app, b.d.inventory.nodes.find((n) => n.id === id)!.address, image, deploymentId, `p${round}`)),
+    nodes.map((id) => plainNode(b.d.engines.node(id), { app, address: b.d.inventory.nodes.find((n) => n.id === id)!.address, image, deploymentId, version: `p${round}` })),
   );
   return performance.now() - started;
 }

@@ -2,7 +2,7 @@
 // processes, as in production; requests produced with a known timestamp; status events
 // timed as they arrive (not polled); percentiles; and CPU use per process from /proc.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Consumer, Producer } from 'kafkajs';
@@ -22,6 +22,8 @@ export interface Bench {
   bridge: ChildProcess;
   /** CPU of the benchmark's own worker and bridge and of every part of the stack, for sampleCpu. */
   parts(): Record<string, number>;
+  /** Each node's network namespace: its engine, containerd, shims and containers, for sampleCpu. */
+  nodeNamespaces(): Record<string, string>;
   /** Produces a request keyed by its application, as the Scheduler does; returns its Kafka timestamp (ms). */
   produce(application: string, request: object): Promise<number>;
   events(deploymentId: string): TimedEvent[];
@@ -69,6 +71,7 @@ export async function startBench(): Promise<Bench> {
     worker,
     bridge,
     parts: () => ({ ...stackPids(d.config.statePath), 'bench worker': worker.pid!, 'bench bridge': bridge.pid! }),
+    nodeNamespaces: () => Object.fromEntries(d.inventory.nodes.map((n) => [n.id, `/var/run/netns/${n.id}`])),
     async produce(application, request) {
       const timestamp = Date.now();
       await producer.send({ topic: d.config.kafka.topics.requests, acks: -1, messages: [{ key: application, value: JSON.stringify(request), timestamp: String(timestamp) }] });
@@ -128,13 +131,13 @@ function tree(pid: number): number[] {
   return out;
 }
 
-/** utime + stime of a process, in seconds; 0 when it is gone. */
+/** utime + stime of a process and of the children it reaped (cutime + cstime), in seconds; 0 when it is gone. */
 function cpuSeconds(pid: number): number {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // Fields after the command name, which is in parentheses and may hold spaces.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+    return (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) / TICKS_PER_SECOND;
   } catch {
     return 0;
   }
@@ -144,7 +147,9 @@ function cpuSeconds(pid: number): number {
 function machineSeconds(): { busy: number; total: number } {
   const [, ...values] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/);
   const n = values.map(Number);
-  const total = n.reduce((a, b) => a + b, 0);
+  // user nice system idle iowait irq softirq steal guest guest_nice; guest time is already in user,
+  // and steal is time the hypervisor gave to others: neither is this machine's work.
+  const total = n.slice(0, 8).reduce((a, b) => a + b, 0) - (n[7] ?? 0);
   const idle = n[3]! + n[4]!;
   return { busy: (total - idle) / TICKS_PER_SECOND, total: total / TICKS_PER_SECOND };
 }
@@ -161,37 +166,80 @@ export interface CpuReport {
 }
 
 /**
- * Samples, once a second, the CPU time of each named process tree, and of each process in
- * `alone` without its children (the bench's own process, whose children are the worker and
- * the bridge). A tree is read anew at every sample, so containers started meanwhile count
- * under their engine.
+ * Samples, once a second, the CPU time of each part: a named process tree (read anew at
+ * every sample), a process in `alone` without its children (the bench's own process, whose
+ * children are the worker and the bridge), or every process in a named network namespace (a
+ * node: its engine, containerd, the containers' shims and the containers themselves, which
+ * are not the engine's children). Each process is counted once, by its own time and the time
+ * of the children it reaped (short-lived ones such as runc), as the deltas between samples.
  */
-export function sampleCpu(trees: Record<string, number>, alone: Record<string, number> = {}): { stop(): CpuReport } {
-  const pids = { ...trees, ...alone };
-  const read = () =>
-    Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, (name in alone ? [pid] : tree(pid)).reduce((s, p) => s + cpuSeconds(p), 0)]));
-  const start = { at: performance.now(), cpu: read(), machine: machineSeconds() };
-  let last = start;
-  const peak: Record<string, number> = Object.fromEntries(Object.keys(pids).map((n) => [n, 0]));
+export function sampleCpu(trees: Record<string, number>, alone: Record<string, number> = {}, namespaces: Record<string, string> = {}): { stop(): CpuReport } {
+  const nsParts = new Map<number, string>();
+  for (const [name, path] of Object.entries(namespaces)) {
+    try {
+      nsParts.set(statSync(path).ino, name);
+    } catch {
+      // A namespace that is not there has no processes to count.
+    }
+  }
+  const parts = [...new Set([...Object.keys(trees), ...Object.keys(alone), ...Object.keys(namespaces)])];
+  const owner = (): Map<number, string> => {
+    const out = new Map<number, string>();
+    if (nsParts.size > 0) {
+      for (const entry of readdirSync('/proc')) {
+        if (!/^\d+$/.test(entry)) continue;
+        try {
+          const part = nsParts.get(statSync(`/proc/${entry}/ns/net`).ino);
+          if (part !== undefined) out.set(Number(entry), part);
+        } catch {
+          // Gone between the listing and the look.
+        }
+      }
+    }
+    for (const [name, pid] of Object.entries(trees)) for (const p of tree(pid)) if (!out.has(p)) out.set(p, name);
+    for (const [name, pid] of Object.entries(alone)) out.set(pid, name);
+    return out;
+  };
+  const last = new Map<number, number>();
+  const totals: Record<string, number> = Object.fromEntries(parts.map((n) => [n, 0]));
+  const peak: Record<string, number> = Object.fromEntries(parts.map((n) => [n, 0]));
+  /** Adds each process's CPU since the last sample to its part; returns the additions. */
+  const sample = (): Record<string, number> => {
+    const added: Record<string, number> = Object.fromEntries(parts.map((n) => [n, 0]));
+    for (const [pid, part] of owner()) {
+      const now = cpuSeconds(pid);
+      const before = last.get(pid);
+      last.set(pid, now);
+      if (before === undefined) continue;
+      added[part]! += Math.max(0, now - before);
+    }
+    for (const n of parts) totals[n]! += added[n]!;
+    return added;
+  };
+  sample();
+  const started = { at: performance.now(), machine: machineSeconds() };
+  let lastAt = started.at;
   const timer = setInterval(() => {
-    const now = { at: performance.now(), cpu: read(), machine: machineSeconds() };
-    const dt = (now.at - last.at) / 1000;
-    for (const name of Object.keys(pids)) peak[name] = Math.max(peak[name]!, (100 * (now.cpu[name]! - last.cpu[name]!)) / dt);
-    last = now;
+    const added = sample();
+    const at = performance.now();
+    for (const n of parts) peak[n] = Math.max(peak[n]!, (100 * added[n]!) / ((at - lastAt) / 1000));
+    lastAt = at;
   }, 1000);
+  let report: CpuReport | undefined;
   return {
     stop() {
+      if (report !== undefined) return report;
       clearInterval(timer);
-      const end = { at: performance.now(), cpu: read(), machine: machineSeconds() };
-      const seconds = (end.at - start.at) / 1000;
-      const parts = Object.keys(pids)
-        .map((name) => ({ name, averagePct: (100 * (end.cpu[name]! - start.cpu[name]!)) / seconds, peakPct: peak[name]! }))
-        .sort((a, b) => b.averagePct - a.averagePct);
+      sample();
+      const end = { at: performance.now(), machine: machineSeconds() };
+      const seconds = (end.at - started.at) / 1000;
+      const shares = parts.map((name) => ({ name, averagePct: (100 * totals[name]!) / seconds, peakPct: peak[name]! })).sort((a, b) => b.averagePct - a.averagePct);
       const cores = cpus().length;
       // /proc/stat counts every core: its busy share times the cores is the busy time in units of one core.
-      const machineBusyPct = (cores * 100 * (end.machine.busy - start.machine.busy)) / (end.machine.total - start.machine.total);
-      const otherPct = Math.max(0, machineBusyPct - parts.reduce((sum, p) => sum + p.averagePct, 0));
-      return { seconds, parts, machineBusyPct, cores, otherPct };
+      const machineBusyPct = (cores * 100 * (end.machine.busy - started.machine.busy)) / (end.machine.total - started.machine.total);
+      const otherPct = Math.max(0, machineBusyPct - shares.reduce((sum, p) => sum + p.averagePct, 0));
+      report = { seconds, parts: shares, machineBusyPct, cores, otherPct };
+      return report;
     },
   };
 }
@@ -218,6 +266,6 @@ export function describeCpu(r: CpuReport): string[] {
     `  CPU (% of one core, average / busiest second; the machine's ${r.cores} cores were ${r.machineBusyPct.toFixed(0)} % busy in all):`,
     ...r.parts.filter((p) => p.averagePct >= 0.5 || p.peakPct >= 2).map((p) => `    ${p.name.padEnd(20)} ${p.averagePct.toFixed(0).padStart(4)} % / ${p.peakPct.toFixed(0).padStart(4)} %`),
     `    ${'parts below 0.5 %'.padEnd(20)} ${r.parts.filter((p) => !(p.averagePct >= 0.5 || p.peakPct >= 2)).reduce((s, p) => s + p.averagePct, 0).toFixed(0).padStart(4)} %`,
-    `    ${'everything else'.padEnd(20)} ${r.otherPct.toFixed(0).padStart(4)} %  (kernel, the benchmark's event consumer threads, other processes)`,
+    `    ${'everything else'.padEnd(20)} ${r.otherPct.toFixed(0).padStart(4)} %  (the kernel's own work, processes that ended unreaped by a listed part, other processes)`,
   ];
 }

@@ -3,9 +3,10 @@
 // Deployer takes to finish them. Meanwhile the CPU of every part is sampled, to tell which
 // one saturates first.
 import { removeApplication } from '../support/deployer';
+import { plainNode } from './overhead';
 import { describeCpu, distribution, sampleCpu, type Bench, type CpuReport } from './support';
 
-export interface ThroughputResult {
+export interface BurstResult {
   deployments: number;
   seconds: number;
   perMinute: number;
@@ -13,11 +14,49 @@ export interface ThroughputResult {
   cpu: CpuReport;
 }
 
+export interface ThroughputResult extends BurstResult {
+  /** The same burst by a plain script making the same Docker API calls, all at once: what the engines allow. */
+  plain: { seconds: number; perMinute: number; cpu: CpuReport };
+}
+
+/**
+ * A burst of `count` deployments; the first, unmeasured, warms the worker up as a
+ * long-running one is (its code compiled, its caches full). Then the same burst by the plain
+ * script, for the ceiling the node engines set on this machine.
+ */
 export async function throughput(b: Bench, count: number): Promise<ThroughputResult> {
-  const run = `bench-tp-${Date.now().toString(36)}`;
+  await burst(b, count, `bench-tpw-${Date.now().toString(36)}`);
+  const deployer = await burst(b, count, `bench-tp-${Date.now().toString(36)}`);
+  return { ...deployer, plain: await plainBurst(b, count, `bench-tpp-${Date.now().toString(36)}`) };
+}
+
+async function plainBurst(b: Bench, count: number, run: string): Promise<ThroughputResult['plain']> {
+  const nodes = b.d.inventory.nodes.slice(0, 3);
+  const image = `${b.d.inventory.registry.pull}/busybox:1`;
+  const cpu = sampleCpu(b.parts(), { 'bench client': process.pid }, b.nodeNamespaces());
+  const started = performance.now();
+  try {
+    await Promise.all(
+      Array.from({ length: count }, (_, i) => {
+        const node = nodes[i % nodes.length]!;
+        return plainNode(b.d.engines.node(node.id), { app: `${run}-${i}`, address: node.address, image, deploymentId: `${run}-${i}-v1`, version: 'v1', cmd: IDLE_COMMAND, probe: false });
+      }),
+    );
+    const seconds = (performance.now() - started) / 1000;
+    return { seconds, perMinute: (60 * count) / seconds, cpu: cpu.stop() };
+  } finally {
+    cpu.stop();
+    for (let i = 0; i < count; i++) await removeApplication(b.d, `${run}-${i}`);
+  }
+}
+
+/** sh with a TERM trap, so that the clean-up is prompt. */
+const IDLE_COMMAND = ['sh', '-c', "trap 'exit 0' TERM; sleep 3600 & wait"];
+
+async function burst(b: Bench, count: number, run: string): Promise<BurstResult> {
   const nodes = b.d.inventory.nodes.slice(0, 3).map((n) => n.id);
   const image = `${b.d.inventory.registry.pull}/busybox:1`;
-  const cpu = sampleCpu(b.parts(), { 'bench client': process.pid });
+  const cpu = sampleCpu(b.parts(), { 'bench client': process.pid }, b.nodeNamespaces());
   const started = Date.now();
   try {
     const produced = await Promise.all(
@@ -27,8 +66,7 @@ export async function throughput(b: Bench, count: number): Promise<ThroughputRes
           deploymentId: `${run}-${i}-v1`,
           application: { name: `${run}-${i}`, version: 'v1', image },
           nodes: [nodes[i % nodes.length]!],
-          // sh with a TERM trap, so that the clean-up is prompt.
-          container: { command: ['sh', '-c', "trap 'exit 0' TERM; sleep 3600 & wait"] },
+          container: { command: IDLE_COMMAND },
         }),
       ),
     );
@@ -46,9 +84,11 @@ export async function throughput(b: Bench, count: number): Promise<ThroughputRes
 
 export function describeThroughput(r: ThroughputResult): string {
   return [
-    `throughput, a burst of ${r.deployments} deployments of different applications (1 node each, prebuilt image):`,
+    `throughput, a burst of ${r.deployments} deployments of different applications (1 node each, prebuilt image), after a burst as big to warm up:`,
     `  ${r.perMinute.toFixed(1)} deployments/minute (all done in ${r.seconds.toFixed(1)} s); produce -> Succeeded ${distribution(r.endToEndMs)}`,
     ...describeCpu(r.cpu),
     `  busiest: ${r.cpu.parts[0]!.name}`,
+    `  the same burst by the plain script (same Docker API calls, all at once): ${r.plain.perMinute.toFixed(1)} deployments/minute (${r.plain.seconds.toFixed(1)} s), the machine ${r.plain.cpu.machineBusyPct.toFixed(0)} % busy`,
+    `  ratio deployer / plain, time for the burst: ${(r.seconds / r.plain.seconds).toFixed(2)}`,
   ].join('\n');
 }

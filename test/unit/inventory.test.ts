@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InvalidInventoryError, UnknownNodeError } from '../../src/core/errors';
-import { loadInventory, resolveNodes, unknownNodes } from '../../src/inventory';
+import { inventoryReader, loadInventory, resolveNodes, unknownNodes } from '../../src/inventory';
 
 const dir = mkdtempSync(join(tmpdir(), 'inventory-'));
 const write = (name: string, text: string) => {
@@ -53,5 +53,19 @@ describe('node inventory', () => {
     expect(() => loadInventory(path)).toThrow(InvalidInventoryError);
     expect(() => loadInventory(path)).toThrow(/nodes/);
     expect(() => loadInventory(join(dir, 'missing.yaml'))).toThrow(/cannot read the node inventory/);
+  });
+});
+
+describe('the inventory as workers read it', () => {
+  it('is parsed once, and again only when its file changes', async () => {
+    const path = write('cached.yaml', yaml);
+    const read = inventoryReader(path);
+    const first = read();
+    expect(read()).toBe(first);
+    await new Promise((r) => setTimeout(r, 20));
+    writeFileSync(path, yaml.replace('labels: { zone: b }', 'labels: { zone: c }'));
+    const changed = read();
+    expect(changed).not.toBe(first);
+    expect(changed.nodes[1]!.labels).toEqual({ zone: 'c' });
   });
 });

@@ -1,7 +1,7 @@
 import { createInventoryActivities } from '../../activities/control/inventory';
 import { NodePolicyViolationError } from '../../src/core/errors';
-import { policyViolations, privilegedHostConfig, samePath } from '../../src/core/node-policy';
-import { inventorySchema, type Inventory } from '../../src/core/schemas/inventory';
+import { DEFAULT_NODE_ALLOW, policyViolations, privilegedHostConfig, samePath } from '../../src/core/node-policy';
+import { inventorySchema, nodeAllowSchema, type Inventory } from '../../src/core/schemas/inventory';
 import { deployRequestSchema, type DeployRequestInput } from '../../src/core/schemas/request';
 import { minimal } from '../fixtures/requests';
 
@@ -183,5 +183,11 @@ describe('resolving nodes in the worker', () => {
     await expect(refused).rejects.toThrow(NodePolicyViolationError);
     await expect(refused).rejects.toThrow("capability NET_ADMIN is not allowed on node 'fog-2' (inventory: nodes[fog-2].allow.capabilities)");
     expect((await resolveNodes({ nodeIds: ['fog-1'], container })).map((n) => n.id)).toEqual(['fog-1']);
+  });
+});
+
+describe('the allow block of a node without one', () => {
+  it('is the schema’s own defaults, said without zod for workflow code', () => {
+    expect(DEFAULT_NODE_ALLOW).toEqual(nodeAllowSchema.parse({}));
   });
 });

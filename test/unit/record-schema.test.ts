@@ -1,4 +1,5 @@
-import { deploymentRecord, deploymentRecordSchema, type DeploymentRecord } from '../../src/core/schemas/record';
+import { deploymentRecord } from '../../src/core/deployment-record';
+import { deploymentRecordSchema, type DeploymentRecord } from '../../src/core/schemas/record';
 
 const record: DeploymentRecord = {
   deploymentId: 'd-20261123-0001',

@@ -280,10 +280,14 @@ describe('paused deployments (fake target)', () => {
   });
 
   it('refuses a decision when the deployment is not paused', async () => {
-    const { handle } = await startPaused();
-    await handle.executeUpdate(decideUpdate, { args: ['rollback'] });
+    world.unhealthy.delete('fog-2');
+    world.hanging.add('fog-1');
+    const req = request({ strategy: { maxParallel: 1, onFailure: 'pause', pauseTimeoutMs: 60_000 } });
+    const handle = await env.client.workflow.start(deployWorkflow, { workflowId: req.deploymentId, taskQueue, args: [req] });
+    await waitUntil(() => world.calls.includes('verify fog-1'));
     await expect(handle.executeUpdate(decideUpdate, { args: ['retry'] })).rejects.toMatchObject({ cause: { message: expect.stringContaining('is not paused') } });
-    await handle.result().catch(() => undefined);
+    world.hanging.delete('fog-1');
+    expect((await handle.result()).status).toBe('Succeeded');
   });
 
   it('rolls back when no decision comes before the pause times out', async () => {

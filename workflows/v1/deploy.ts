@@ -38,7 +38,7 @@ import type { RecordActivities } from '../../activities/control/records';
 import { planOperation, stateAfter } from '../../src/core/operation-plan';
 import { batchesOf, nodeImage, type PlannedNode } from '../../src/core/plan';
 import type { Phase } from '../../src/core/schemas/event';
-import { deploymentRecord } from '../../src/core/schemas/record';
+import { deploymentRecord } from '../../src/core/deployment-record';
 import type { DeployRequest, OperationRequest, RollbackRequest, ScaleRequest, UndeployRequest } from '../../src/core/schemas/request';
 import { SEARCH_ATTRIBUTES } from '../../src/core/search-attributes';
 import { lockWorkflowId } from '../../src/core/workflow-ids';

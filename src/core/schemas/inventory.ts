@@ -56,9 +56,6 @@ export const nodeAllowSchema = z.strictObject({
     .refine((ps) => !ps.some((p) => ps.some((q) => below(p, q))), 'must not list a path below another listed path: a container writing in the outer one could replace the inner one with a symlink'),
 });
 
-/** What a node without an `allow` block allows. */
-export const DEFAULT_NODE_ALLOW = nodeAllowSchema.parse({});
-
 /** A bare Docker Engine: the node's own containers, created and started one by one. */
 export const dockerEngineTargetSchema = z.strictObject({
   kind: z.literal('docker-engine'),

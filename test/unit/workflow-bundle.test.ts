@@ -1,0 +1,15 @@
+// What goes into the workflow bundle is built anew in every workflow's sandbox, on every
+// run: module initialisation is paid per workflow. The bundle holds the workflows, the pure
+// core and the Temporal SDK's workflow side, and not zod (whose schemas are costly to build:
+// a tenth of a deployment's CPU when they were in it) nor anything else from node_modules.
+import { bundleWorkflowCode } from '@temporalio/worker';
+
+jest.setTimeout(120_000);
+
+const silent = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} };
+
+it('holds the workflows, the core and the SDK only', async () => {
+  const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: silent });
+  const packages = new Set([...code.matchAll(/\/\*\*\*\/ "\.\/node_modules\/((?:@[^/]+\/)?[^/]+)/g)].map((m) => m[1]));
+  expect([...packages].sort()).toEqual(['@temporalio/common', '@temporalio/workflow', 'long', 'ms', 'nexus-rpc']);
+});

@@ -9,7 +9,6 @@ COPY src src
 COPY workflows workflows
 COPY activities activities
 COPY test test
-COPY bench bench
 RUN npx tsc -p tsconfig.json && npm prune --omit=dev
 
 FROM node:20-slim

@@ -109,8 +109,10 @@ export async function applicationLockWorkflow(state: LockState): Promise<void> {
     try {
       await grant(next);
     } catch {
-      // The deployment ended while it waited: the next one's turn.
-      if (same(holder, next)) holder = undefined;
+      // A deployment asked for by token may not have started yet (its starter asks first):
+      // it keeps its turn, and learns of it when it asks itself; the liveness check frees a
+      // turn nobody takes. A first-shape run that is not there has ended: the next one's turn.
+      if (next.token === undefined && same(holder, next)) holder = undefined;
     }
   }
 }
@@ -168,8 +170,10 @@ export class ApplicationLock {
       this.granted = true;
       return;
     }
-    // Nobody asked for this run (a reset one, or one started without the operations module): it asks itself.
-    if (this.reset || this.hold === undefined) {
+    // Nobody asked for this run (a reset one, or one started without the operations module)
+    // or it was queued: it asks itself. Queued, it may have been granted before it started,
+    // when a grant could not reach it; asking again is how it learns.
+    if (this.reset || this.hold === undefined || !this.hold.granted) {
       const answer = await acquireLock({ application: this.application, requester: this.me() });
       if (answer === 'granted') this.granted = true;
     }

@@ -69,3 +69,13 @@ describe('the inventory as workers read it', () => {
     expect(changed.nodes[1]!.labels).toEqual({ zone: 'c' });
   });
 });
+
+describe('the example inventory of docker-compose.yml', () => {
+  it('is valid, in the long form of its targets, with a node of a site of its own', () => {
+    const inv = loadInventory(join(__dirname, '../../deploy/inventory.example.yaml'));
+    expect(inv.nodes.map((n) => [n.id, n.target.kind, n.taskQueue])).toEqual([
+      ['fog-1', 'docker-engine', undefined],
+      ['fog-2', 'docker-engine', 'site-b'],
+    ]);
+  });
+});

@@ -7,6 +7,7 @@ import { type ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { isTerminal, type Phase } from '../../src/core/schemas/event';
 import { deployRequestSchema, type DeployRequestInput } from '../../src/core/schemas/request';
+import { acquireLock } from '../../src/operations/lock';
 import { decideUpdate, type DeploymentResult } from '../../workflows/definitions';
 import { deployWorkflow, scaleWorkflow, undeployWorkflow } from '../../workflows/operation';
 import { startFakeEnvironment, type FakeEnvironment } from '../support/fake-environment';
@@ -235,6 +236,29 @@ describe('deploy workflow saga (fake target)', () => {
     const rolloutOfSecond = world.events.findIndex((e) => e.deploymentId === second.deploymentId && e.phase === 'Deploying');
     expect(terminalOfFirst).toBeLessThan(rolloutOfSecond);
     for (const n of ['fog-1', 'fog-2']) expect(running(world, n)).toEqual(['3']);
+  });
+});
+
+describe('the application lock as starters ask for it (fake target)', () => {
+  beforeEach(() => {
+    world = newWorld(NODES);
+  });
+
+  it('runs a deployment whose turn came before it had started, when its starter was told to queue it', async () => {
+    world.hanging.add('fog-1');
+    const first = request({ nodes: ['fog-1'] });
+    const second = request({ nodes: ['fog-1'] });
+    const h1 = await env.client.workflow.start(deployWorkflow, { workflowId: first.deploymentId, taskQueue, args: [first] });
+    await waitUntil(() => world.calls.includes('verify fog-1'));
+    const requester = { workflowId: second.deploymentId, token: 'start' };
+    expect(await acquireLock(env.client, taskQueue, 'web', requester)).toBe('queued');
+    // The first ends and releases: the lock's grant to the second finds no workflow yet.
+    world.hanging.delete('fog-1');
+    expect((await h1.result()).status).toBe('Succeeded');
+    await new Promise((r) => setTimeout(r, 500));
+    const h2 = await env.client.workflow.start(deployWorkflow, { workflowId: second.deploymentId, taskQueue, args: [second, { lock: { token: 'start', granted: false } }] });
+    expect((await h2.result()).status).toBe('Succeeded');
+    expect(running(world, 'fog-1')).toEqual(['2']);
   });
 });
 

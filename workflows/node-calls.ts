@@ -14,7 +14,4 @@ export function nodeCalls({ taskQueue, local }: NodeQueue, options: StepOptions,
 /** The queue of a resolved node. */
 export const queueOf = (node: { taskQueue: string; local?: boolean }): NodeQueue => ({ taskQueue: node.taskQueue, local: node.local ?? false });
 
-/** A short list of node ids for a summary: the first few and how many more. */
-export function someNodes(ids: readonly string[], shown = 3): string {
-  return ids.length <= shown ? ids.join(', ') : `${ids.slice(0, shown).join(', ')} and ${ids.length - shown} more`;
-}
+export { someNodes } from '../src/core/details';

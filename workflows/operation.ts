@@ -39,7 +39,7 @@ import { batchesOf, nodeImage, type NodeQueue, type PlannedNode } from '../src/c
 import type { Phase } from '../src/core/schemas/event';
 import { deploymentRecord } from '../src/core/deployment-record';
 import type { DeployRequest, OperationRequest, RollbackRequest, ScaleRequest, UndeployRequest } from '../src/core/schemas/request';
-import { SEARCH_ATTRIBUTES } from '../src/core/search-attributes';
+import { indexedNodes, SEARCH_ATTRIBUTES } from '../src/core/search-attributes';
 import { nodeWorkflowId } from '../src/core/workflow-ids';
 import { ApplicationLock } from './application-lock';
 import {
@@ -59,12 +59,13 @@ import { nodeCalls, queueOf, someNodes } from './node-calls';
 import { NodeBoard, type CarriedBoard } from './node-board';
 import { COMPENSATION_DEADLINE_MS, dependencyWait, engineStep, groupStep, lookup, publishing, transfer } from './options';
 import { PATCHES } from './patches';
-import { GROUP, Saga, type UndoEntry } from './saga';
+import { GROUP, Saga, type CarriedSaga } from './saga';
 import * as v1 from './v1/deploy';
 
 /** What a run that continues as new hands to the next: where the rollout stands, and what it must be able to undo. */
 export interface CarriedRollout {
-  plan: OperationPlan;
+  /** Absent for a Deploy, whose plan is its request: the node list is not carried twice. */
+  plan?: OperationPlan;
   history: ApplicationState[];
   where?: Whereabouts;
   digest?: string;
@@ -73,7 +74,7 @@ export interface CarriedRollout {
   nextBatch: number;
   nextWave: number;
   skipped: string[];
-  saga: UndoEntry[];
+  saga: CarriedSaga;
   board: CarriedBoard;
 }
 
@@ -122,9 +123,9 @@ function acceptedMessage(request: OperationRequest): string {
     case 'Rollback':
       return `rolling ${request.application} back to ${request.toVersion ?? 'the version before the current one'}`;
     case 'Scale':
-      return `scaling ${request.application} to ${request.nodes.join(', ')} with ${request.replicasPerNode} replica(s) per node`;
+      return `scaling ${request.application} to ${someNodes(request.nodes, 20)} with ${request.replicasPerNode} replica(s) per node`;
     case 'Undeploy':
-      return `undeploying ${request.application} from ${request.nodes?.join(', ') ?? 'every node it runs on'}`;
+      return `undeploying ${request.application} from ${request.nodes !== undefined ? someNodes(request.nodes, 20) : 'every node it runs on'}`;
   }
 }
 
@@ -165,13 +166,14 @@ class Operation {
     this.application = applicationOf(request);
     this.deploymentId = request.deploymentId;
     const carried = options.carried;
-    const version = carried?.plan.version ?? (request.kind === 'Deploy' ? request.application.version : undefined);
+    const version = carried?.plan?.version ?? (request.kind === 'Deploy' ? request.application.version : undefined);
     this.events = new EventLog({ deploymentId: this.deploymentId, application: this.application, ...(version !== undefined ? { version } : {}) }, options.seqStart ?? 0);
     this.board = carried !== undefined ? NodeBoard.from(carried.board) : new NodeBoard();
     this.saga = new Saga(carried?.saga);
     this.lock = new ApplicationLock(this.application, options.lock);
     if (carried !== undefined) {
-      ({ plan: this.plan, history: this.history, where: this.where, digest: this.digest, image: this.image, queues: this.queues, nextBatch: this.nextBatch, nextWave: this.nextWave } = carried);
+      ({ history: this.history, where: this.where, digest: this.digest, image: this.image, queues: this.queues, nextBatch: this.nextBatch, nextWave: this.nextWave } = carried);
+      this.plan = carried.plan ?? planOperation(request, []);
       for (const n of carried.skipped) this.skipped.add(n);
     }
     setHandler(progressQuery, () => this.board.progress());
@@ -232,7 +234,7 @@ class Operation {
     for (const n of [...rollout, ...this.plan.drop]) this.board.set(n, 'Pending', 'waiting');
     upsertSearchAttributes([
       ...(this.plan.version !== undefined ? [{ key: SEARCH_ATTRIBUTES.version, value: this.plan.version }] : []),
-      { key: SEARCH_ATTRIBUTES.nodes, value: [...rollout, ...this.plan.drop] },
+      { key: SEARCH_ATTRIBUTES.nodes, value: indexedNodes([...rollout, ...this.plan.drop]) },
     ]);
     this.events.emit('Accepted', describePlan(this.application, this.plan.version, rollout, this.plan.drop));
     this.digest = this.plan.rollout?.digest;
@@ -519,7 +521,7 @@ class Operation {
     await this.events.flushed();
     this.continuing = true;
     const carried: CarriedRollout = {
-      plan: this.plan,
+      ...(this.request.kind !== 'Deploy' ? { plan: this.plan } : {}),
       history: this.history,
       ...(this.where !== undefined ? { where: this.where } : {}),
       ...(this.digest !== undefined ? { digest: this.digest } : {}),

@@ -16,16 +16,29 @@ import { COMPENSATION_DEADLINE_MS, groupStep } from './options';
 /** Nodes one compensating call acts on at most, so that each call's input and result stay small. */
 export const GROUP = 100;
 
-/** One registered undo: [batch, node id, task queue, instances to start again]. Tuples keep a wide saga small in a continued run's input. */
+/** One registered undo: [batch, node id, task queue, instances to start again, whether the queue is the workflows' own]. */
 export type UndoEntry = [batch: number, nodeId: string, taskQueue: string, restart: string[], local: boolean];
+
+/**
+ * The saga in the input of a run that continues as new, small however wide the deployment:
+ * consecutive undos of one batch and queue as one run of node ids, each queue named once.
+ */
+export interface CarriedSaga {
+  queues: [taskQueue: string, local: boolean][];
+  runs: [batch: number, queue: number, nodeIds: string[], restart?: Record<string, string[]>][];
+}
 
 export class Saga {
   private readonly entries: UndoEntry[];
   private readonly seen: Set<string>;
 
-  constructor(entries: UndoEntry[] = []) {
-    this.entries = [...entries];
-    this.seen = new Set(entries.map(([, id]) => id));
+  constructor(carried?: CarriedSaga) {
+    this.entries = [];
+    for (const [batch, q, ids, restart] of carried?.runs ?? []) {
+      const [taskQueue, local] = carried!.queues[q]!;
+      for (const id of ids) this.entries.push([batch, id, taskQueue, restart?.[id] ?? [], local]);
+    }
+    this.seen = new Set(this.entries.map(([, id]) => id));
   }
 
   /** Registers the node's undo unless it has one (a node retried after a pause keeps its first). */
@@ -39,8 +52,18 @@ export class Saga {
     return this.seen.has(nodeId);
   }
 
-  carry(): UndoEntry[] {
-    return this.entries;
+  carry(): CarriedSaga {
+    const queues: CarriedSaga['queues'] = [];
+    const runs: CarriedSaga['runs'] = [];
+    for (const [batch, id, taskQueue, restart, local] of this.entries) {
+      let q = queues.findIndex(([t, l]) => t === taskQueue && l === local);
+      if (q < 0) q = queues.push([taskQueue, local]) - 1;
+      let run = runs.at(-1);
+      if (run === undefined || run[0] !== batch || run[1] !== q) runs.push((run = [batch, q, []]));
+      run[2].push(id);
+      if (restart.length > 0) (run[3] ??= {})[id] = restart;
+    }
+    return { queues, runs };
   }
 
   /** Runs the undos of some nodes now (they stay registered: a restore is idempotent); returns the nodes that could not be restored. */

@@ -15,6 +15,11 @@ export function table(header: string[], rows: string[][]): string {
   return [`| ${header.join(' | ')} |`, `| ${header.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${r.map(cell).join(' | ')} |`)].join('\n');
 }
 
+/** A short list of node ids: the first few and how many more. */
+export function someNodes(ids: readonly string[], shown = 3): string {
+  return ids.length <= shown ? ids.join(', ') : `${ids.slice(0, shown).join(', ')} and ${ids.length - shown} more`;
+}
+
 const code = (text: string) => `\`${text.replace(/`/g, "'")}\``;
 
 /** The static details of a deployment's workflow: what was asked for, as the request says it. */
@@ -24,7 +29,7 @@ export function startDetails(request: OperationRequest): string {
     case 'Deploy': {
       const { name, version, image, source } = request.application;
       const { maxParallel, onFailure } = request.strategy;
-      rows.push(['application', name], ['version', version], ['nodes', request.nodes.join(', ')], ['replicas per node', String(request.replicasPerNode)]);
+      rows.push(['application', name], ['version', version], ['nodes', someNodes(request.nodes, 50)], ['replicas per node', String(request.replicasPerNode)]);
       rows.push(['strategy', `${maxParallel} node(s) at a time; on failure ${onFailure}`]);
       if (image !== undefined) rows.push(['image', code(image)]);
       if (source !== undefined) rows.push(['source', `${code(source.context)}, ${code(source.dockerfile)}`]);
@@ -35,10 +40,10 @@ export function startDetails(request: OperationRequest): string {
       rows.push(['application', request.application], ['to version', request.toVersion ?? 'the version before the current one']);
       break;
     case 'Scale':
-      rows.push(['application', request.application], ['nodes', request.nodes.join(', ')], ['replicas per node', String(request.replicasPerNode)]);
+      rows.push(['application', request.application], ['nodes', someNodes(request.nodes, 50)], ['replicas per node', String(request.replicasPerNode)]);
       break;
     case 'Undeploy':
-      rows.push(['application', request.application], ['nodes', request.nodes?.join(', ') ?? 'every node it runs on']);
+      rows.push(['application', request.application], ['nodes', request.nodes !== undefined ? someNodes(request.nodes, 50) : 'every node it runs on']);
       break;
   }
   return `**${request.kind}** \`${request.deploymentId}\`\n\n${table(['', ''], rows)}`;

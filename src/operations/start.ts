@@ -8,7 +8,8 @@ import type { Issue } from '../bridge/parse';
 import { decodePayload } from '../codec/data-converter';
 import { requestSchema, type OperationRequest } from '../core/schemas/request';
 import { applicationOf, WORKFLOW_TYPES } from '../core/operation-kinds';
-import { SEARCH_ATTRIBUTES } from '../core/search-attributes';
+import { indexedNodes, SEARCH_ATTRIBUTES } from '../core/search-attributes';
+import { someNodes } from '../core/details';
 import { acquireLock, releaseLock } from './lock';
 import { startDetails, startMemo } from '../core/details';
 
@@ -29,7 +30,7 @@ function searchAttributes(request: OperationRequest) {
     { key: SEARCH_ATTRIBUTES.application, value: applicationOf(request) },
     ...(version !== undefined ? [{ key: SEARCH_ATTRIBUTES.version, value: version }] : []),
     { key: SEARCH_ATTRIBUTES.status, value: 'Accepted' },
-    ...(nodes !== undefined ? [{ key: SEARCH_ATTRIBUTES.nodes, value: nodes }] : []),
+    ...(nodes !== undefined ? [{ key: SEARCH_ATTRIBUTES.nodes, value: indexedNodes(nodes) }] : []),
   ];
 }
 
@@ -37,13 +38,13 @@ function summary(request: OperationRequest, retry: boolean): string {
   const prefix = retry ? 'Retry of ' : '';
   switch (request.kind) {
     case 'Deploy':
-      return `${prefix}Deploy ${request.application.name}:${request.application.version} to ${request.nodes.join(', ')}`;
+      return `${prefix}Deploy ${request.application.name}:${request.application.version} to ${someNodes(request.nodes, 10)}`;
     case 'Rollback':
       return `${prefix}Rollback ${request.application} to ${request.toVersion ?? 'the previous healthy version'}`;
     case 'Scale':
-      return `${prefix}Scale ${request.application} to ${request.nodes.join(', ')} x${request.replicasPerNode}`;
+      return `${prefix}Scale ${request.application} to ${someNodes(request.nodes, 10)} x${request.replicasPerNode}`;
     case 'Undeploy':
-      return `${prefix}Undeploy ${request.application} from ${request.nodes?.join(', ') ?? 'every node'}`;
+      return `${prefix}Undeploy ${request.application} from ${request.nodes !== undefined ? someNodes(request.nodes, 10) : 'every node'}`;
   }
 }
 

@@ -1,5 +1,6 @@
 import { deployRequestSchema, rollbackRequestSchema, undeployRequestSchema } from '../../src/core/schemas/request';
 import { cell, startDetails, startMemo } from '../../src/core/details';
+import { indexedNodes } from '../../src/core/search-attributes';
 import { MAX_ROWS, nodeDetails, progressDetails } from '../../workflows/details';
 import type { NodeState } from '../../src/core/node-states';
 import { contractExample, minimal } from '../fixtures/requests';
@@ -63,5 +64,22 @@ describe('what the Temporal UI shows about a deployment', () => {
     expect(progressDetails(nodes)).toBe(
       ['| state | nodes |', '| --- | --- |', '| Healthy | 39 |', '| Failed | 1 |', '| Pending | 20 |', '', '| node | state | last step |', '| --- | --- | --- |', '| n-7 | Failed | GET / answered 500 |'].join('\n'),
     );
+  });
+});
+
+describe('a wide deployment in the UI and in visibility', () => {
+  const nodes = Array.from({ length: 1000 }, (_, i) => `fog-${i}`);
+
+  it('indexes as many of its nodes as Temporal allows in a search attribute (2 KB), in order', () => {
+    const indexed = indexedNodes(nodes);
+    expect(JSON.stringify(indexed).length).toBeLessThanOrEqual(2048);
+    expect(JSON.stringify(nodes.slice(0, indexed.length + 1)).length).toBeGreaterThan(2048);
+    expect(indexed).toEqual(nodes.slice(0, indexed.length));
+    expect(indexedNodes(['fog-1', 'fog-2'])).toEqual(['fog-1', 'fog-2']);
+  });
+
+  it('names its first nodes and counts the rest in its static details', () => {
+    const details = startDetails(deployRequestSchema.parse({ ...minimal, nodes }));
+    expect(details).toContain(`| nodes | ${nodes.slice(0, 50).join(', ')} and 950 more |`);
   });
 });

@@ -1,7 +1,9 @@
 // Recorded histories of deployments made by earlier versions of the workflow code
 // (test/fixtures/histories: success, rollback, cancel, the three pause decisions, a Retry
 // run, a rollback that could not reach a node, node children and an application lock)
-// are replayed against the current code. A change that would break deployments already
+// are replayed against the current code: those of the first shape (no prefix, before the
+// target seam) and those of the current one (v2-: the `target-seam` patch, the token lock,
+// also Scale, Undeploy and Rollback operations). A change that would break deployments already
 // running in production fails here; make such a change with `patched()` instead.
 // The fixtures are stored decrypted; one is replayed encrypted too, as a worker with payload
 // encryption writes it, with a throwaway key, so that the replayer's codec is exercised.
@@ -39,10 +41,22 @@ async function encryptHistory(value: unknown, codec: EncryptionCodec, key?: stri
   return Object.fromEntries(await Promise.all(Object.entries(o).map(async ([k, v]) => [k, await encryptHistory(v, codec, k)])));
 }
 
+/** The ids of the patches a history's markers record. */
+function patchesOf(history: { events: { markerRecordedEventAttributes?: { markerName: string; details?: Record<string, { payloads: JsonPayload[] }> } }[] }): string[] {
+  return history.events
+    .map((e) => e.markerRecordedEventAttributes)
+    .filter((m) => m?.markerName === 'core_patch')
+    .map((m) => (JSON.parse(Buffer.from(m!.details!['patch-data'].payloads[0].data!, 'base64').toString()) as { id: string }).id);
+}
+
 describe('recorded workflow histories', () => {
   it('replay against the current workflow code without nondeterminism errors, also when their payloads are encrypted', async () => {
     const files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
     expect(files.length).toBeGreaterThanOrEqual(10);
+    // The v2- operation histories were recorded on the target seam, so they replay its code path.
+    for (const f of files.filter((f) => f.startsWith('v2-') && !f.includes('node-') && !f.includes('lock'))) {
+      expect({ f, patches: patchesOf(JSON.parse(readFileSync(join(dir, f), 'utf8'))) }).toEqual({ f, patches: expect.arrayContaining(['target-seam']) });
+    }
     const histories = join(work, 'histories');
     mkdirSync(histories);
     for (const f of files) copyFileSync(join(dir, f), join(histories, f));

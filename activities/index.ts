@@ -12,6 +12,7 @@ import { createHistoryActivities } from './control/history';
 import { createInventoryActivities } from './control/inventory';
 import { createLockActivities } from './control/lock';
 import { createRecordActivities } from './control/records';
+import { createRunActivities } from './control/runs';
 import type { SecretProvider } from './control/secrets';
 export { directorySecretProvider, type SecretProvider } from './control/secrets';
 export type { TargetFactories } from './targets/node-activities';
@@ -65,6 +66,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createRecordActivities(producer, recordsTopic),
     ...createLockActivities(client, defaultTaskQueue),
     ...allHeartbeating(createHistoryActivities(client)),
+    ...allHeartbeating(createRunActivities(client)),
     ...createNodeSideActivities(deps),
     // Served until no deployment of the first workflow shape runs (workflows/patches.ts).
     ...allHeartbeating(createLegacyDockerActivities(engines, secrets, () => inventory().nodes)),

@@ -6,7 +6,8 @@
 // naming its lock token comes when its turn does. Requests of one application (one Kafka
 // key, one partition) so queue in the order they were sent. A deployment releases the lock
 // when it no longer touches nodes, however it ends; one that continues as new keeps it (its
-// token travels with it); one reset in the Temporal UI asks again, with a token of its own.
+// token travels with it); one reset in the Temporal UI asks again, with a token of its own,
+// and takes the place of the run it replaces.
 // A holder that closed without releasing (terminated by an operator) is noticed by a
 // liveness check and skipped.
 //
@@ -17,6 +18,7 @@ import {
   condition,
   continueAsNew,
   defineQuery,
+  executeChild,
   getExternalWorkflowHandle,
   patched,
   proxyActivities,
@@ -26,6 +28,8 @@ import {
 } from '@temporalio/workflow';
 import type { LockActivities } from '../activities/control/lock';
 import { acquireLockUpdate, enqueueLockSignal, lockGrantedSignal, releaseLockSignal, type LockHold, type LockRequester } from './definitions';
+import { compensationWorkflowId } from '../src/core/workflow-ids';
+import { compensateTerminatedWorkflow } from './compensation';
 import { lockCall, lookup } from './options';
 import { PATCHES } from './patches';
 import { engineCall } from './v1/options';
@@ -51,8 +55,8 @@ const requesterOf = (r: LockRequester): LockRequester =>
 
 /** How long an idle lock lives before it ends (a later deployment starts a new one). */
 const IDLE = '2m';
-/** How often the holder's liveness is checked. */
-const LEASE = '30s';
+/** How often the holder's liveness is checked: how soon a terminated holder is compensated and the next one goes. */
+const LEASE = '10s';
 
 export async function applicationLockWorkflow(state: LockState): Promise<void> {
   const waiting = [...state.waiting];
@@ -72,8 +76,18 @@ export async function applicationLockWorkflow(state: LockState): Promise<void> {
     }
     enqueue(r);
   });
+  // A reset run takes the place of the run it replaces (Temporal terminated that one, so it
+  // cannot release): holding the lock it goes on holding it, waiting it waits on.
+  const supersede = (r: LockRequester) => {
+    const earlier = (w: LockRequester) => w.workflowId === r.workflowId && w.token !== r.token;
+    const at = waiting.findIndex(earlier);
+    if (holder !== undefined && earlier(holder)) holder = requesterOf(r);
+    else if (at >= 0 && !waiting.some((w) => same(w, r))) waiting.splice(at, 1, requesterOf(r));
+    for (let i = waiting.length - 1; i >= 0; i--) if (earlier(waiting[i]!)) waiting.splice(i, 1);
+  };
   // Answered at once, so that whoever asks knows before the deployment starts.
   setHandler(acquireLockUpdate, (r) => {
+    if (r.supersedes === true) supersede(r);
     const requester = enqueue(r);
     if (same(holder, requester)) return 'granted';
     if (holder === undefined && same(waiting[0], requester)) {
@@ -92,7 +106,7 @@ export async function applicationLockWorkflow(state: LockState): Promise<void> {
   for (;;) {
     if (holder !== undefined) {
       const current = holder;
-      const released = await condition(() => !same(holder, current), LEASE);
+      const released = await condition(() => !same(holder, current), patched(PATCHES.lockGrantsName) ? LEASE : '30s');
       if (!released && same(holder, current) && !(await holderAlive(current))) holder = undefined;
       continue;
     }
@@ -127,10 +141,23 @@ function grant(to: LockRequester): Promise<void> {
   return patched(PATCHES.lockGrantsName) ? handle.signal(lockGrantedSignal, { runId: to.runId! }) : handle.signal(lockGrantedSignal);
 }
 
-/** A holder that continued as new is alive: its continuation holds the lock. */
+/**
+ * A holder that continued as new is alive: its continuation holds the lock. One that an
+ * operator terminated is compensated (its nodes restored, its end announced and recorded)
+ * before the lock goes to the next.
+ */
 async function holderAlive(holder: LockRequester): Promise<boolean> {
   if (!patched(PATCHES.lockGrantsName)) return deploymentRunning(holder);
-  return (await holderStatus(holder)).status !== 'closed';
+  const status = await holderStatus(holder);
+  if (status.status !== 'closed') return true;
+  if (status.closedAs === 'TERMINATED' && holder.token !== undefined) {
+    await executeChild(compensateTerminatedWorkflow, {
+      workflowId: compensationWorkflowId(holder.workflowId, status.runId ?? holder.token),
+      args: [{ deploymentId: holder.workflowId }],
+      staticSummary: `Compensate ${holder.workflowId}, terminated by an operator`,
+    });
+  }
+  return false;
 }
 
 const { acquireLock, releaseLock } = proxyLocalActivities<LockActivities>({ ...lookup, summary: "the application's lock" });
@@ -194,6 +221,6 @@ export class ApplicationLock {
   }
 
   private me(): LockRequester {
-    return { workflowId: workflowInfo().workflowId, token: this.token };
+    return { workflowId: workflowInfo().workflowId, token: this.token, ...(this.reset ? { supersedes: true } : {}) };
   }
 }

@@ -61,6 +61,12 @@ export interface LockRequester {
    * queueing. The lock checks the claim against its holder.
    */
   continuing?: string;
+  /**
+   * Set by a run reset from another (the Temporal UI's Reset): it replaces every other run of
+   * its workflow id, which Temporal has closed, so their place in the lock (holding it, or
+   * waiting) passes to it, and their tokens are forgotten.
+   */
+  supersedes?: boolean;
 }
 
 export const enqueueLockSignal = defineSignal<[LockRequester]>('enqueue');

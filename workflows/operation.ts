@@ -29,13 +29,14 @@ import {
 import type { BuildActivities } from '../activities/control/build';
 import type { DependencyActivities } from '../activities/control/dependencies';
 import type { HistoryActivities } from '../activities/control/history';
+import type { RunActivities } from '../activities/control/runs';
 import type { InventoryActivities } from '../activities/control/inventory';
 import type { RecordActivities } from '../activities/control/records';
 import type { StepRecord } from '../activities/targets/target';
 import { nodeIntent } from '../src/core/intent';
 import { applicationOf } from '../src/core/operation-kinds';
 import { planOperation, stateAfter, type ApplicationState, type OperationPlan, type Whereabouts } from '../src/core/operation-plan';
-import { batchesOf, nodeImage, type NodeQueue, type PlannedNode } from '../src/core/plan';
+import { batchesOf, imageOf, nodeImage, type NodeQueue, type PlannedNode } from '../src/core/plan';
 import type { Phase } from '../src/core/schemas/event';
 import { deploymentRecord } from '../src/core/deployment-record';
 import type { DeployRequest, OperationRequest, RollbackRequest, ScaleRequest, UndeployRequest } from '../src/core/schemas/request';
@@ -92,7 +93,7 @@ const EVENTS_PER_NODE = 8;
 
 const { resolveNodes, checkNodes, inventoryQueues } = proxyLocalActivities<InventoryActivities>({ ...lookup, summary: 'look the nodes up in the inventory' });
 const { applicationHistory } = proxyLocalActivities<HistoryActivities>({ ...lookup, summary: "read the application's history" });
-const { lastPublishedSeq } = proxyLocalActivities<HistoryActivities>({ ...lookup, summary: 'read the last event seq of the runs before this one' });
+const { lastPublishedSeq } = proxyLocalActivities<RunActivities>({ ...lookup, summary: 'read the last event seq of the runs before this one' });
 const { buildImage } = proxyActivities<BuildActivities>({ ...transfer, summary: 'build the image on the build host' });
 const { pushImage } = proxyActivities<BuildActivities>({ ...transfer, summary: 'push the image to the registry' });
 const { recordDeployment } = proxyLocalActivities<RecordActivities>({ ...publishing, summary: 'write the deployment record' });
@@ -290,7 +291,7 @@ class Operation {
         await this.continueAsNewIfFull(waves[this.nextWave]!.length);
         const nodes = await this.nodesOf(waves[this.nextWave]!);
         await this.deployWave(rollout, nodes);
-        this.image ??= nodeImage(rollout, nodes[0]!, this.digest);
+        this.image ??= imageOf(rollout, nodes[0]!, this.digest);
       }
     }
   }

@@ -5,10 +5,8 @@
 import { Context } from '@temporalio/activity';
 import { type Client, WorkflowNotFoundError } from '@temporalio/client';
 import type { ApplicationState } from '../../src/core/operation-plan';
-import { decodePayload } from '../../src/codec/data-converter';
 import { OPERATION_WORKFLOWS } from '../../src/core/operation-kinds';
 import { SEARCH_ATTRIBUTES } from '../../src/core/search-attributes';
-
 
 /** Thrown while an earlier operation of the application is still closing; the activity retries. */
 export class EarlierOperationRunningError extends Error {
@@ -75,32 +73,6 @@ export function createHistoryActivities(client: Client) {
         }
       }
       return states;
-    },
-
-    /**
-     * The last event seq any other run of a deployment published: where a run reset from
-     * another, or a Retry of one that was terminated, continues the numbering. Read from
-     * each run's history (what each publish of events returned), so it holds for runs that
-     * never reached their end; runs of the first workflow shape said it in their memo.
-     */
-    async lastPublishedSeq({ workflowId, runId }: { workflowId: string; runId: string }): Promise<number> {
-      const converter = client.options.loadedDataConverter;
-      let last = 0;
-      for await (const w of client.workflow.list({ query: `WorkflowId = ${quoted(workflowId)}` })) {
-        if (w.runId === runId) continue;
-        if (typeof w.memo?.lastSeq === 'number') last = Math.max(last, w.memo.lastSeq);
-        Context.current().heartbeat();
-        const { events } = await client.workflow.getHandle(workflowId, w.runId).fetchHistory();
-        for (const e of events ?? []) {
-          const marker = e.markerRecordedEventAttributes?.details;
-          const meta = marker?.data?.payloads?.[0];
-          const result = marker?.result?.payloads?.[0];
-          if (meta === undefined || result === undefined || !(converter.payloadConverter.fromPayload(meta) as { activity_type?: string }).activity_type?.startsWith('publishEvents')) continue;
-          const published = (await decodePayload(converter, result)) as { lastSeq?: number } | undefined;
-          if (typeof published?.lastSeq === 'number') last = Math.max(last, published.lastSeq);
-        }
-      }
-      return last;
     },
   };
 }

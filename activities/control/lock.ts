@@ -5,15 +5,16 @@ import { acquireLock, enqueueForLock, releaseLock } from '../../src/operations/l
 import type { LockRequester } from '../../workflows/definitions';
 
 /** How a lock's holder is doing: still running, continued as a new run (which takes the lock over), or closed. */
-export type HolderStatus = { status: 'running' } | { status: 'continued' } | { status: 'closed'; closedAs: string };
+export type HolderStatus = { status: 'running' } | { status: 'continued' } | { status: 'closed'; closedAs: string; runId?: string };
 
 export function createLockActivities(client: Client, taskQueue: string) {
   // A holder by token is the deployment's latest run (a continued run is its continuation).
-  const describe = async ({ workflowId, runId, token }: LockRequester) => {
+  const describe = async ({ workflowId, runId, token }: LockRequester): Promise<{ status: string; runId?: string }> => {
     try {
-      return (await client.workflow.getHandle(workflowId, token !== undefined ? undefined : runId).describe()).status.name;
+      const d = await client.workflow.getHandle(workflowId, token !== undefined ? undefined : runId).describe();
+      return { status: d.status.name, runId: d.runId };
     } catch (err) {
-      if (err instanceof WorkflowNotFoundError) return 'NOT_FOUND';
+      if (err instanceof WorkflowNotFoundError) return { status: 'NOT_FOUND' };
       throw err;
     }
   };
@@ -33,14 +34,14 @@ export function createLockActivities(client: Client, taskQueue: string) {
 
     /** Whether a holder still runs (locks of the first shape ask this). */
     async deploymentRunning(requester: LockRequester): Promise<boolean> {
-      return (await describe(requester)) === 'RUNNING';
+      return (await describe(requester)).status === 'RUNNING';
     },
 
     async holderStatus(requester: LockRequester): Promise<HolderStatus> {
-      const status = await describe(requester);
+      const { status, runId } = await describe(requester);
       if (status === 'RUNNING') return { status: 'running' };
       if (status === 'CONTINUED_AS_NEW') return { status: 'continued' };
-      return { status: 'closed', closedAs: status };
+      return { status: 'closed', closedAs: status, ...(runId !== undefined ? { runId } : {}) };
     },
   };
 }

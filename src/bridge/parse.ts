@@ -85,6 +85,10 @@ function toIssue(issue: z.core.$ZodIssue): Issue {
   if (issue.code === 'unrecognized_keys') {
     return { path, message: `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}: not part of the contract` };
   }
+  // A key of a record (an env name, a platform) that its schema refuses: say why, not "Invalid key in record".
+  if (issue.code === 'invalid_key') {
+    return { path, message: `key "${String(path.at(-1))}" ${issue.issues[0]?.message ?? 'is not allowed'}` };
+  }
   if (issue.code === 'invalid_union' && path.length === 1 && path[0] === 'kind') {
     return { path, message: 'must be one of Deploy, Cancel, Retry, Rollback, Scale, Undeploy' };
   }

@@ -27,11 +27,12 @@ export function startDetails(request: OperationRequest): string {
   const rows: string[][] = [];
   switch (request.kind) {
     case 'Deploy': {
-      const { name, version, image, source } = request.application;
+      const { name, version, image, images, source } = request.application;
       const { maxParallel, onFailure } = request.strategy;
       rows.push(['application', name], ['version', version], ['nodes', someNodes(request.nodes, 50)], ['replicas per node', String(request.replicasPerNode)]);
       rows.push(['strategy', `${maxParallel} node(s) at a time; on failure ${onFailure}`]);
       if (image !== undefined) rows.push(['image', code(image)]);
+      for (const [platform, ref] of Object.entries(images ?? {})) rows.push([`image for ${platform}`, code(ref)]);
       if (source !== undefined) rows.push(['source', `${code(source.context)}, ${code(source.dockerfile)}`]);
       if (request.dependsOn.length > 0) rows.push(['depends on', request.dependsOn.join(', ')]);
       break;

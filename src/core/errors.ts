@@ -70,6 +70,16 @@ export class HealthCheckFailedError extends DeployerError {
   }
 }
 
+/** Thrown when a node's platform is not one the image (or any image the request names) is built for; before the node is touched. */
+export class NodePlatformError extends DeployerError {
+  constructor(readonly nodeId: string, readonly nodePlatform: string, readonly detail: string) {
+    super(`node ${nodeId} runs ${nodePlatform}: ${detail}`);
+  }
+}
+
+/** Thrown when a host port the deployment needs is held on the node by another application; before the node is touched. */
+export class PortInUseError extends DeployerError {}
+
 /** Thrown when a Rollback, Scale or Undeploy finds no deployment of the application to act on. */
 export class NotDeployedError extends DeployerError {
   constructor(readonly application: string, message: string) {
@@ -109,4 +119,6 @@ export const NON_RETRYABLE = [
   'NotDeployedError',
   'UnknownVersionError',
   'DependencyNotReadyError',
+  'NodePlatformError',
+  'PortInUseError',
 ] as const;

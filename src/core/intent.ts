@@ -50,8 +50,13 @@ export interface NodeIntent {
   deploymentId: string;
   application: string;
   version: string;
-  /** As the node pulls it: a built image by digest from the registry the node sees. */
+  /**
+   * As the node pulls it: a built image by digest from the registry the node sees, or the
+   * prebuilt one named; with `images`, the first of those (each node gets the one for its platform).
+   */
   image: string;
+  /** Prebuilt images by platform (`linux/arm64`), when the request names one per platform. */
+  images?: Record<string, string>;
   replicas: number;
   command?: string[];
   env: Record<string, string>;
@@ -93,6 +98,7 @@ export function nodeIntent(request: DeployRequest, image: string): NodeIntent {
     version: request.application.version,
     image,
     replicas: request.replicasPerNode,
+    ...(request.application.images !== undefined ? { images: request.application.images } : {}),
     ...(container.command !== undefined ? { command: container.command } : {}),
     env: container.env,
     files: container.files.map((f) => ({ path: f.path, content: f.content, mode: f.mode ?? 0o644 })),
@@ -102,8 +108,9 @@ export function nodeIntent(request: DeployRequest, image: string): NodeIntent {
     network: container.network,
     restartPolicy: container.restartPolicy,
     ...(container.resources !== undefined ? { resources: container.resources } : {}),
-    stop: { gracePeriodMs: DEFAULT_STOP_GRACE_MS },
-    init: false,
+    // Requests recorded before these options existed lack them: Docker's own defaults.
+    stop: { ...(container.stopSignal !== undefined ? { signal: container.stopSignal } : {}), gracePeriodMs: container.stopGracePeriodMs ?? DEFAULT_STOP_GRACE_MS },
+    init: container.init ?? false,
     // Requests recorded before these options existed (in older histories) lack them.
     access: {
       privileged: container.privileged ?? false,

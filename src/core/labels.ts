@@ -16,4 +16,6 @@ export const LABELS = {
    * this policy back.
    */
   restartPolicy: 'io.deployer.restart-policy',
+  /** The host ports the instance listens on (`8080/tcp,53/udp`): what another application's deployment must not claim on the node. */
+  ports: 'io.deployer.ports',
 } as const;

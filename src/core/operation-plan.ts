@@ -99,7 +99,7 @@ export function planOperation(request: OperationRequest, history: readonly Appli
 }
 
 /** A built image is known by its digest; without one the version cannot run again as it was. */
-const hasImage = (s: ApplicationState) => s.request.application.image !== undefined || s.digest !== undefined;
+const hasImage = (s: ApplicationState) => s.request.application.image !== undefined || s.request.application.images !== undefined || s.digest !== undefined;
 
 /**
  * The state an operation leaves behind when it succeeds: `deployed` are the nodes its

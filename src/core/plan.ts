@@ -33,6 +33,12 @@ export function batchesOf<T>(items: readonly T[], size: number): T[][] {
   return out;
 }
 
+/** What a deployment's record and result say its nodes pulled: the image, or each platform's. */
+export function imageOf(request: DeployRequest, node: PlannedNode, digest: string | undefined): string {
+  const { images } = request.application;
+  return images !== undefined ? Object.entries(images).map(([platform, image]) => `${platform}=${image}`).join(' ') : nodeImage(request, node, digest);
+}
+
 /** The tag the build host pushes: `<registry>/<app>:<version>`. */
 export function pushTag(registry: string, application: string, version: string): string {
   return `${registry}/${application}:${version}`;
@@ -44,6 +50,8 @@ export function pushTag(registry: string, application: string, version: string):
  */
 export function nodeImage(request: DeployRequest, node: PlannedNode, digest: string | undefined): string {
   if (request.application.image !== undefined) return request.application.image;
+  // One per platform: the target picks the node's; this is the first, as the intent says.
+  if (request.application.images !== undefined) return Object.values(request.application.images)[0]!;
   if (digest === undefined) throw new Error(`no digest for the built image of ${request.application.name}`);
   return `${node.registry}/${request.application.name}@${digest}`;
 }

@@ -1,7 +1,9 @@
 // What operators do to running deployments, on the real stack: cancel (through Kafka and
 // through the temporal CLI), decide for a paused deployment (retry, skip, rollback, sent as
-// a Temporal update), retry a rolled-back deployment through Kafka, and two overlapping
-// deployments of one application that never act on a node at the same time.
+// a Temporal update), retry a rolled-back deployment through Kafka, two overlapping
+// deployments of one application that never act on a node at the same time, and the
+// Temporal UI's other actions through the temporal CLI: Terminate mid-rollout (the lock
+// compensates) and Reset of a rolled-back deployment (signals reapplied, the default).
 import { spawnSync } from 'node:child_process';
 import { CancelledFailure } from '@temporalio/common';
 import { type WorkflowFailedError } from '@temporalio/client';
@@ -222,5 +224,106 @@ describe('one deployment per application at a time, on the real stack', () => {
       }
     }
     expect(await versionsServed(port)).toEqual(['v2', 'v2', 'v2']);
+  });
+});
+
+/** What the node engines did to an application's containers since `since` (s), per node. */
+async function engineHistory(app: string, since: number) {
+  const until = Math.ceil(Date.now() / 1000) + 1;
+  const out: Record<string, { deployment: string; action: string; ms: number }[]> = {};
+  for (const node of nodes()) {
+    out[node.id] = (await engineEvents(d, node.id, `${LABELS.application}=${app}`, since, until)).map((e) => ({ deployment: e.Actor.Attributes[LABELS.deployment]!, action: e.Action, ms: e.timeNano / 1e6 }));
+  }
+  return out;
+}
+
+describe('Terminate on the real stack', () => {
+  it('`temporal workflow terminate` mid-rollout on 3 nodes: the previous version back everywhere, one terminal event, one record, and the next deployment goes', async () => {
+    const app = newApp('terminate');
+    const port = 18206;
+    await deployOk(app, port, 1);
+    const since = Math.floor(Date.now() / 1000) - 1;
+    await d.send(request(app, port, 2, { slowStart: 60 }, { maxParallel: 3 }));
+    await runningOn(d, app, `${app}-2`, nodes().map((n) => n.id));
+    const terminatedAt = Date.now();
+    const cli = spawnSync(temporalBinary(), ['workflow', 'terminate', '--workflow-id', `${app}-2`, '--reason', 'operator pressed Terminate', '--address', d.config.temporal.address], { encoding: 'utf8' });
+    expect({ status: cli.status, stderr: cli.stderr }).toEqual({ status: 0, stderr: '' });
+    // The next deployment of the application, sent at once.
+    await d.send(request(app, port, 3));
+
+    await d.terminal(`${app}-2`, 90_000);
+    await d.terminal(`${app}-3`, 180_000);
+    expect(terminalPhases(`${app}-3`)).toEqual(['Succeeded']);
+    expect(await versionsServed(port)).toEqual(['v3', 'v3', 'v3']);
+    // Some seconds later there is still exactly one terminal event of the terminated one, numbered after its others.
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(terminalPhases(`${app}-2`)).toEqual(['Failed']);
+    const events = d.events.filter((e) => e.deploymentId === `${app}-2`);
+    expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
+    const end = events.at(-1)!;
+    expect(end.message).toMatch(/^terminated by an operator; restored fog-\d+, fog-\d+, fog-\d+$/);
+    for (const n of nodes()) expect(end.message).toContain(n.id);
+    await waitFor('its record', () => d.records.some((r) => r.deploymentId === `${app}-2`));
+    expect(d.records.filter((r) => r.deploymentId === `${app}-2`).map((r) => [r.status, r.reason])).toEqual([['Failed', end.message]]);
+
+    // On every engine: v1 started again after the terminate, and v2's containers removed, before v3 created anything.
+    const history = await engineHistory(app, since);
+    for (const n of nodes()) {
+      const on = history[n.id]!;
+      const restarted = on.find((e) => e.deployment === `${app}-1` && e.action === 'start' && e.ms > terminatedAt);
+      const removed = on.find((e) => e.deployment === `${app}-2` && e.action === 'destroy');
+      const next = on.find((e) => e.deployment === `${app}-3` && e.action === 'create');
+      expect([n.id, restarted !== undefined, removed !== undefined, next !== undefined]).toEqual([n.id, true, true, true]);
+      expect([n.id, restarted!.ms < next!.ms, removed!.ms < next!.ms]).toEqual([n.id, true, true]);
+    }
+  });
+});
+
+describe('Reset on the real stack', () => {
+  it('`temporal workflow reset --type FirstWorkflowTask` of a rolled-back deployment while another holds the lock: the new run waits, republishes nothing, numbers on', async () => {
+    const app = newApp('reset');
+    const port = 18207;
+    // v2 is sent while v1 deploys, so the lock grants it by a signal, which a reset reapplies.
+    await d.send(request(app, port, 1, { slowStart: 2 }));
+    await d.send(request(app, port, 2, { failOnThird: true }));
+    await d.terminal(`${app}-2`, 180_000);
+    expect(terminalPhases(`${app}-1`)).toEqual(['Succeeded']);
+    expect(terminalPhases(`${app}-2`)).toEqual(['RolledBack']);
+    const old = await d.client.workflow.getHandle(`${app}-2`).fetchHistory();
+    expect(old.events!.map((e) => e.workflowExecutionSignaledEventAttributes?.signalName).filter(Boolean)).toContain('lockGranted');
+    const oldLast = Math.max(...d.events.filter((e) => e.deploymentId === `${app}-2`).map((e) => e.seq));
+    await healThirdNode(app);
+
+    // v3 holds the application's lock while the operator resets v2.
+    await d.send(request(app, port, 3, { slowStart: 15 }));
+    await runningOn(d, app, `${app}-3`, [nodes()[0]!.id]);
+    const resetAt = Date.now();
+    const cli = spawnSync(temporalBinary(), ['workflow', 'reset', '--workflow-id', `${app}-2`, '--type', 'FirstWorkflowTask', '--reason', 'operator reset', '--address', d.config.temporal.address], { encoding: 'utf8' });
+    expect({ status: cli.status, stderr: cli.stderr }).toEqual({ status: 0, stderr: '' });
+
+    await waitFor('the reset run to wait for the lock', eventOf(`${app}-2`, (e) => e.seq > oldLast && /waiting for the deployment of/.test(e.message)));
+    expect(terminalPhases(`${app}-3`)).toEqual([]);
+    const whileWaiting = d.events.filter((e) => e.deploymentId === `${app}-2` && e.seq > oldLast);
+    expect(whileWaiting.map((e) => [e.seq, e.phase])).toEqual([
+      [oldLast + 1, 'Accepted'],
+      [oldLast + 2, 'Accepted'],
+    ]);
+
+    await d.terminal(`${app}-3`, 120_000);
+    await waitFor('the reset run to end', () => terminalPhases(`${app}-2`).length === 2, 180_000);
+    expect(terminalPhases(`${app}-3`)).toEqual(['Succeeded']);
+    expect(terminalPhases(`${app}-2`)).toEqual(['RolledBack', 'Succeeded']);
+    expect(await versionsServed(port)).toEqual(['v2', 'v2', 'v2']);
+    // No seq twice, none of the old run's events again: everything after the reset is numbered on from the old run's last.
+    const all = d.events.filter((e) => e.deploymentId === `${app}-2`).map((e) => e.seq);
+    expect(all).toEqual(all.map((_, i) => i + 1));
+    // The reset run touched no node before v3 had ended.
+    const v3End = Date.parse(d.events.find((e) => e.deploymentId === `${app}-3` && isTerminal(e.phase))!.at);
+    const history = await engineHistory(app, Math.floor(resetAt / 1000));
+    for (const n of nodes()) {
+      const touched = history[n.id]!.filter((e) => e.deployment === `${app}-2` && e.ms > resetAt && e.action === 'create');
+      expect(touched.length).toBeGreaterThan(0);
+      for (const e of touched) expect([n.id, e.ms > v3End]).toEqual([n.id, true]);
+    }
   });
 });

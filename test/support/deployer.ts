@@ -17,6 +17,7 @@ import { loadInventory } from '../../src/inventory';
 import { createKafka, createProducer } from '../../src/kafka/client';
 import { createLogger } from '../../src/log';
 import { deadLetterSchema, type DeadLetter } from '../../src/core/schemas/dead-letter';
+import { deploymentRecordSchema, type DeploymentRecord } from '../../src/core/schemas/record';
 import { isTerminal, statusEventSchema, type StatusEvent } from '../../src/core/schemas/event';
 import type { Inventory } from '../../src/core/schemas/inventory';
 import { createWorker } from '../../src/worker/worker';
@@ -32,6 +33,8 @@ export interface TestDeployer {
   engines: Engines;
   events: StatusEvent[];
   deadLetters: DeadLetter[];
+  /** Every deployment record written on this Deployer's records topic, repeats included. */
+  records: DeploymentRecord[];
   /** Produces one message on the requests topic, keyed like the Scheduler does. */
   send(value: unknown, key?: string): Promise<void>;
   /** Waits for the deployment's terminal event and returns all its events so far. */
@@ -150,9 +153,12 @@ export async function startDeployer(
   const deadLetters: DeadLetter[] = [];
   const eventConsumer = kafka.consumer({ groupId: `${run}-events` });
   const dlqConsumer = kafka.consumer({ groupId: `${run}-dlq` });
-  await Promise.all([eventConsumer.connect(), dlqConsumer.connect()]);
+  const records: DeploymentRecord[] = [];
+  const recordConsumer = kafka.consumer({ groupId: `${run}-records` });
+  await Promise.all([eventConsumer.connect(), dlqConsumer.connect(), recordConsumer.connect()]);
   await collect(eventConsumer, topics.events, (v) => statusEventSchema.parse(v), events);
   await collect(dlqConsumer, topics.deadLetters, (v) => deadLetterSchema.parse(v), deadLetters);
+  await collect(recordConsumer, topics.records, (v) => deploymentRecordSchema.parse(v), records);
 
   return {
     config,
@@ -164,6 +170,7 @@ export async function startDeployer(
     engines: new Engines(() => inventory),
     events,
     deadLetters,
+    records,
     async send(value, key) {
       const text = typeof value === 'string' || Buffer.isBuffer(value) ? value : JSON.stringify(value);
       const k = key ?? ((value as { application?: { name?: string } }).application?.name ?? 'test');
@@ -178,7 +185,7 @@ export async function startDeployer(
       return partitions.reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
     },
     async stop() {
-      await Promise.allSettled([bridgeConsumer?.disconnect(), eventConsumer.disconnect(), dlqConsumer.disconnect()]);
+      await Promise.allSettled([bridgeConsumer?.disconnect(), eventConsumer.disconnect(), dlqConsumer.disconnect(), recordConsumer.disconnect()]);
       worker?.shutdown();
       await workerRun;
       await producer.disconnect();

@@ -7,6 +7,7 @@ import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import type { Activities } from '../../activities';
 import { createLockActivities } from '../../activities/control/lock';
+import { createRunActivities } from '../../activities/control/runs';
 import { createNodeActivities } from '../../activities/targets/node-activities';
 import type { Target } from '../../activities/targets/target';
 import { BuildFailedError, DependencyNotReadyError, EngineUnreachableError, HealthCheckFailedError, InvalidContainerError } from '../../src/core/errors';
@@ -39,8 +40,6 @@ export interface FakeWorld {
   history: ApplicationState[];
   /** Applications that never become ready as dependencies. */
   missingDependencies: Set<string>;
-  /** The last seq earlier runs published, as the history adapter reads it from their memos. */
-  lastSeq: number;
   calls: string[];
   events: StatusEvent[];
   /** Deployment records as written, repeats included. */
@@ -58,7 +57,6 @@ export function newWorld(nodeIds: string[]): FakeWorld {
     failBuild: false,
     history: [],
     missingDependencies: new Set(),
-    lastSeq: 0,
     calls: [],
     events: [],
     records: [],
@@ -173,8 +171,9 @@ export function fakeActivities(world: () => FakeWorld, taskQueue: string, client
   const log = (call: string) => world().calls.push(call);
   const nodes = createNodeActivities(inventory, { 'docker-engine': fakeTarget(world) }, taskQueue);
   return {
-    // The application lock is the real one: it only needs Temporal.
+    // The application lock and the reading of runs are the real ones: they only need Temporal.
     ...createLockActivities(client, taskQueue),
+    ...createRunActivities(client),
     ...nodes,
     async resolveNodes({ nodeIds }) {
       return nodeIds.map((id) => {
@@ -200,9 +199,6 @@ export function fakeActivities(world: () => FakeWorld, taskQueue: string, client
     async applicationHistory() {
       return world().history;
     },
-    async lastPublishedSeq() {
-      return world().lastSeq;
-    },
     async waitForDependencies({ dependencies, nodeIds, timeoutMs }) {
       log('dependencies');
       const missing = dependencies.filter((d) => world().missingDependencies.has(d)).flatMap((d) => nodeIds.map((n) => `${d} has no running container on ${n}`));
@@ -214,6 +210,7 @@ export function fakeActivities(world: () => FakeWorld, taskQueue: string, client
     },
     async recordDeployment(record) {
       world().records.push(record);
+      return { status: record.status, ...(record.reason !== undefined ? { reason: record.reason } : {}) };
     },
   };
 }

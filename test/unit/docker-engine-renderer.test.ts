@@ -24,6 +24,7 @@ describe('the Docker Engine renderer', () => {
             [LABELS.replica]: '0',
             [LABELS.previous]: 'temp-sensor--d-0--00000000--r0',
             [LABELS.restartPolicy]: 'unless-stopped',
+            [LABELS.ports]: '8080/tcp',
           },
           StopTimeout: 10,
           HostConfig: {

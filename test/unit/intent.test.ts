@@ -29,6 +29,20 @@ describe('the neutral intent of a request on a node', () => {
     });
   });
 
+  it('carries the stop grace period, the stop signal and the init process of the request', () => {
+    const request = deployRequestSchema.parse({ ...minimal, container: { stopGracePeriodMs: 1000, stopSignal: 'SIGINT', init: true } });
+    expect(nodeIntent(request, image)).toMatchObject({ stop: { signal: 'SIGINT', gracePeriodMs: 1000 }, init: true });
+    expect(deployRequestSchema.safeParse({ ...minimal, container: { stopSignal: 'SIGSEGV' } }).error?.issues[0]?.message).toMatch(/must be one of SIGTERM/);
+  });
+
+  it('names the images per platform of a request that gives one for each', () => {
+    const images = { 'linux/amd64': 'reg:5000/web:1-amd64', 'linux/arm64': 'reg:5000/web:1-arm64' };
+    const request = deployRequestSchema.parse({ ...minimal, application: { name: 'web', version: '1', images } });
+    expect(nodeIntent(request, images['linux/amd64']).images).toEqual(images);
+    expect(deployRequestSchema.safeParse({ ...minimal, application: { name: 'web', version: '1', images, image: 'x' } }).success).toBe(false);
+    expect(JSON.stringify(deployRequestSchema.safeParse({ ...minimal, application: { name: 'web', version: '1', images: { amd64: 'x' } } }).error?.issues)).toContain('must be a platform such as linux/amd64');
+  });
+
   it('publishes a port on its own number unless the request names a host port', () => {
     const request = deployRequestSchema.parse({ ...minimal, container: { network: 'bridge', ports: [{ container: 80 }, { container: 53, host: 5353, protocol: 'udp' }] } });
     expect(nodeIntent(request, image).ports).toEqual([

@@ -3,6 +3,8 @@ import { contractExample, minimal } from '../fixtures/requests';
 
 /** Defaults of the options that reach past the container's sandbox: none of them. */
 const sandboxDefaults = { privileged: false, capabilities: [], devices: [], pid: 'private', ipc: 'private', mounts: [] };
+/** Docker's own defaults for stopping a container. */
+const lifecycleDefaults = { stopGracePeriodMs: 10000, init: false };
 
 describe('request schema', () => {
   it('accepts the contract example unchanged', () => {
@@ -16,6 +18,7 @@ describe('request schema', () => {
         volumes: [{ name: 'temp-sensor-data', target: '/data', readOnly: false }],
         files: [{ path: '/etc/temp-sensor/config.json', content: '{"intervalSeconds": 5}' }],
         ...sandboxDefaults,
+        ...lifecycleDefaults,
       },
     });
   });
@@ -33,6 +36,7 @@ describe('request schema', () => {
         network: 'host',
         restartPolicy: 'unless-stopped',
         ...sandboxDefaults,
+        ...lifecycleDefaults,
       },
       strategy: { maxParallel: 1, onFailure: 'rollback', pauseTimeoutMs: 3600000, dependencyTimeoutMs: 300000 },
       dependsOn: [],

@@ -22,6 +22,8 @@ export interface NodeContainer {
   /** The engine's status line, e.g. "Up 5 seconds (unhealthy)". */
   status: string;
   previous: string[];
+  /** The host ports it claims (its ports label; containers made before the label have none). */
+  ports: string[];
   createdAt: number;
 }
 
@@ -39,6 +41,7 @@ export async function listManaged(docker: Docker, application?: string): Promise
     state: c.State,
     status: c.Status,
     previous: (c.Labels[LABELS.previous] ?? '').split(',').filter(Boolean),
+    ports: (c.Labels[LABELS.ports] ?? '').split(',').filter(Boolean),
     createdAt: c.Created,
   }));
 }

@@ -4,8 +4,12 @@
 // ones (kept, stopped, for a restore) and starts the new; the labels on the containers are
 // the record of what replaced what, so every verb can be run again and needs no memory.
 import { Context } from '@temporalio/activity';
-import { DeployerError, HealthCheckFailedError } from '../../../src/core/errors';
+import type Docker from 'dockerode';
+import { DeployerError, HealthCheckFailedError, NodePlatformError, PortInUseError } from '../../../src/core/errors';
 import type { HealthProbe, NodeIntent } from '../../../src/core/intent';
+import { imageFor, normalizePlatform, platformName, platformProblem, type Platform } from '../../../src/core/platforms';
+import { describeClashes, hostPortClaims, portClashes } from '../../../src/core/ports';
+import { runChange, type RunState } from '../../../src/core/run-state';
 import { reachablePort, renderContainers } from '../../../src/core/renderers/docker-engine';
 import type { InventoryNode } from '../../../src/core/schemas/inventory';
 import type { SecretProvider } from '../../control/secrets';
@@ -14,7 +18,7 @@ import type { Instance, Target } from '../target';
 import { definesHealthcheck, execProbe } from './health';
 import { heartbeat } from '../../control/heartbeat';
 import { createWithFiles, ensureImage, listManaged, removeContainers, startWithPolicy, stopForGood, type NodeContainer } from './containers';
-import { engineError, type Engines } from './engines';
+import { engineError, statusOf, type Engines } from './engines';
 
 const unique = (xs: readonly string[]) => [...new Set(xs)];
 
@@ -59,6 +63,33 @@ export function dockerEngineTarget(engines: Engines, secrets: SecretProvider) {
       }
     };
 
+    /** The platform the engine runs containers for, in OCI names. */
+    async function nodePlatform(): Promise<Platform> {
+      const info = await on('asking the engine', () => docker.info() as Promise<{ OSType?: string; Architecture?: string }>);
+      return normalizePlatform({ os: info.OSType ?? 'unknown', architecture: info.Architecture ?? 'unknown' });
+    }
+
+    /**
+     * The platforms an image is built for: from the node's own copy, or else asked of the
+     * registry by the node's engine (GET /distribution/{name}/json: the manifest list, or the
+     * manifest's config), which reaches the registry as a pull would. Empty when nobody can
+     * say: the pull then says what is wrong.
+     */
+    async function imagePlatforms(image: string): Promise<Platform[]> {
+      try {
+        const local = await docker.getImage(image).inspect();
+        return [normalizePlatform({ os: local.Os, architecture: local.Architecture, ...(local.Variant ? { variant: local.Variant } : {}) })];
+      } catch (err) {
+        if (statusOf(err) !== 404) throw engineError(node.id, err, `inspecting image ${image}`);
+      }
+      try {
+        const remote = (await docker.getImage(image).distribution()) as { Platforms?: { os?: string; architecture?: string; variant?: string }[] };
+        return (remote.Platforms ?? []).map(normalizePlatform);
+      } catch {
+        return [];
+      }
+    }
+
     /** Waits until one container passes its probe `healthyAfter` times in a row, or fails at the deadline. */
     async function waitHealthy(name: string, intent: NodeIntent, started: number): Promise<number> {
       const { probe, policy } = intent.health;
@@ -66,6 +97,15 @@ export function dockerEngineTarget(engines: Engines, secrets: SecretProvider) {
       let streak = 0;
       let probes = 0;
       let lastProblem = 'never probed';
+      /** The run the probes watch: the first one seen running; any later restart or exit fails the node. */
+      let watched: RunState | undefined;
+      const runState = (info: Docker.ContainerInspectInfo): RunState => ({
+        running: info.State.Running && !info.State.Restarting,
+        startedAt: info.State.StartedAt,
+        restartCount: info.RestartCount,
+        status: info.State.Status,
+        exitCode: info.State.ExitCode,
+      });
       const outside: Probe | undefined =
         probe.kind === 'http'
           ? httpProbe(httpUrl(node.address, reachablePort(intent, probe.port), probe.path), policy.timeoutMs)
@@ -77,6 +117,9 @@ export function dockerEngineTarget(engines: Engines, secrets: SecretProvider) {
         const info = await on(`inspecting ${name}`, () => handle.inspect());
         const state = info.State;
         probes++;
+        if (watched === undefined && state.Running && !state.Restarting) watched = runState(info);
+        const changed = watched !== undefined ? runChange(watched, runState(info)) : undefined;
+        if (changed !== undefined) throw new HealthCheckFailedError(node.id, name, changed);
         // Exited and nothing will restart it: it can never become healthy, so waiting for the deadline is pointless.
         if (!state.Running && !state.Restarting && (info.HostConfig.RestartPolicy?.Name ?? 'no') === 'no' && state.Status !== 'created') {
           throw new HealthCheckFailedError(node.id, name, `container is ${state.Status} (exit code ${state.ExitCode}) and will not be restarted`);
@@ -92,7 +135,13 @@ export function dockerEngineTarget(engines: Engines, secrets: SecretProvider) {
         else if (probe.kind === 'image') problem = state.Health?.Status === 'healthy' ? undefined : `Docker health status is ${state.Health?.Status ?? 'not reported yet'}`;
         if (problem === undefined) {
           streak++;
-          if (streak >= policy.healthyAfter) return probes;
+          if (streak >= policy.healthyAfter) {
+            // The probe may have been answered by whatever holds the port: healthy only if this run is still the one that started.
+            const after = runState(await on(`inspecting ${name}`, () => handle.inspect()));
+            const since = runChange(watched ?? after, after);
+            if (since !== undefined) throw new HealthCheckFailedError(node.id, name, since);
+            return probes;
+          }
         } else {
           streak = 0;
           lastProblem = problem;
@@ -105,13 +154,23 @@ export function dockerEngineTarget(engines: Engines, secrets: SecretProvider) {
     }
 
     return {
-      async apply(intent, step) {
-        const existing = await on('listing containers', () => listManaged(docker, intent.application));
+      async apply(planned, step) {
+        // Checked before anything on the node is touched: its platform, and its host ports.
+        const platform = await nodePlatform();
+        const image = imageFor(planned, platform, node.id);
+        const problem = platformProblem(image, platform, await imagePlatforms(image));
+        if (problem !== undefined) throw new NodePlatformError(node.id, platformName(platform), problem);
+        const intent = { ...planned, image };
+        const everything = await on('listing containers', () => listManaged(docker));
+        const holders = everything.filter((c) => c.running).map((c) => ({ application: c.application, deploymentId: c.deploymentId, ports: c.ports }));
+        const clashes = portClashes(intent.application, hostPortClaims(intent), holders);
+        if (clashes.length > 0) throw new PortInUseError(describeClashes(node.id, clashes));
+        const existing = everything.filter((c) => c.application === intent.application);
         const ours = existing.filter((c) => c.deploymentId === intent.deploymentId);
         // Run again after a crash, this finds its own containers: what they replaced is in their labels.
         const replaced = unique([...ours.flatMap((c) => c.previous), ...existing.filter((c) => c.running && c.deploymentId !== intent.deploymentId).map((c) => c.name)]);
         const containers = renderContainers(intent, replaced);
-        step('Configuring', `${containers.length} container(s), ${intent.files.length} file(s), ${Object.keys(intent.env).length} env var(s)`);
+        step('Configuring', `${containers.length} container(s) for ${platformName(platform)}, ${intent.files.length} file(s), ${Object.keys(intent.env).length} env var(s)`);
         const pulled = await ensureImage(docker, node.id, intent.image);
         step('Deploying', pulled ? `pulled ${intent.image}` : `${intent.image} is on the node`);
         for (const c of containers) await createWithFiles(docker, node.id, c, secrets);
@@ -125,7 +184,8 @@ export function dockerEngineTarget(engines: Engines, secrets: SecretProvider) {
         return { instances, replaced };
       },
 
-      async verify(intent, step) {
+      async verify(planned, step) {
+        const intent = { ...planned, image: imageFor(planned, await nodePlatform(), node.id) };
         const { probe, policy } = intent.health;
         step('Verifying', `waiting for ${describeProbe(probe)} health check (${policy.healthyAfter} in a row within ${policy.deadlineMs} ms)`);
         // The deadline starts now, after the containers started: time spent pulling never counts against it.
@@ -180,8 +240,7 @@ export function dockerEngineTarget(engines: Engines, secrets: SecretProvider) {
       },
 
       async describe() {
-        const info = await on('asking the engine', () => docker.info() as Promise<{ OSType?: string; Architecture?: string }>);
-        return { ready: true, platform: { os: info.OSType ?? 'unknown', architecture: info.Architecture ?? 'unknown' } };
+        return { ready: true, platform: await nodePlatform() };
       },
 
       async locate(application) {

@@ -6,6 +6,7 @@ import type { ContainerCreateOptions } from 'dockerode';
 import type { IntentFile, NodeIntent } from '../intent';
 import { LABELS } from '../labels';
 import { privilegedHostConfig } from '../node-policy';
+import { hostPortClaims } from '../ports';
 
 /** FNV-1a, 32 bit: a short stable fingerprint, deterministic anywhere. */
 export function fingerprint(text: string): string {
@@ -50,6 +51,7 @@ const stopSeconds = (ms: number) => Math.ceil(ms / 1000);
 export function renderContainers(intent: NodeIntent, previous: readonly string[]): EngineContainer[] {
   const bridged = intent.network === 'bridge';
   const published = bridged && intent.ports.length > 0;
+  const claims = hostPortClaims(intent).join(',');
   return Array.from({ length: intent.replicas }, (_, replica) => {
     const create: ContainerCreateOptions = {
       Image: intent.image,
@@ -63,6 +65,7 @@ export function renderContainers(intent: NodeIntent, previous: readonly string[]
         [LABELS.replica]: String(replica),
         [LABELS.previous]: previous.join(','),
         [LABELS.restartPolicy]: intent.restartPolicy,
+        ...(claims !== '' ? { [LABELS.ports]: claims } : {}),
       },
       StopTimeout: stopSeconds(intent.stop.gracePeriodMs),
       ...(intent.stop.signal !== undefined ? { StopSignal: intent.stop.signal } : {}),

@@ -87,16 +87,27 @@ export const imageReferenceSchema = z
   .max(512)
   .regex(/^[a-z0-9][a-z0-9._:/@-]*$/i, 'must be an image reference such as registry:5000/name:tag or name@sha256:digest');
 
+/** An OCI platform, `os/architecture[/variant]`, such as linux/amd64 or linux/arm/v7. */
+export const platformSchema = z.string().regex(/^[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9]+)?$/, 'must be a platform such as linux/amd64, linux/arm64 or linux/arm/v7');
+
 export const applicationSchema = z
   .strictObject({
     name: applicationNameSchema,
     version: versionSchema,
     source: sourceSchema.optional(),
     image: imageReferenceSchema.optional(),
+    /** Prebuilt images, one per platform: each node pulls the one for its own (a Deployer extension). */
+    images: z
+      .record(platformSchema, imageReferenceSchema)
+      .refine((m) => Object.keys(m).length >= 1 && Object.keys(m).length <= 16, 'must name 1 to 16 platforms')
+      .optional(),
   })
-  .refine((a) => (a.source === undefined) !== (a.image === undefined), {
-    message: 'exactly one of "source" (build) and "image" (prebuilt) is required',
+  .refine((a) => [a.source, a.image, a.images].filter((x) => x !== undefined).length === 1, {
+    message: 'exactly one of "source" (build), "image" (prebuilt) and "images" (prebuilt, one per platform) is required',
   });
+
+/** Signals a container may be asked to stop with. */
+export const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGHUP', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH', 'SIGKILL'] as const;
 
 export const containerSchema = z.strictObject({
   command: z.array(z.string().max(4096)).max(256).optional(),
@@ -129,6 +140,12 @@ export const containerSchema = z.strictObject({
   // Host networking is the default: a fog application usually serves on its node's own address.
   network: z.enum(['host', 'none', 'bridge']).default('host'),
   restartPolicy: z.enum(['no', 'always', 'unless-stopped', 'on-failure']).default('unless-stopped'),
+  /** How long a stopping container may take after its stop signal before it is killed (Deployer extension; Docker's 10 s by default). */
+  stopGracePeriodMs: z.number().int().min(0).max(3_600_000).default(10_000),
+  /** The signal that asks the container to stop (Deployer extension); default the image's STOPSIGNAL, else SIGTERM. */
+  stopSignal: z.enum(STOP_SIGNALS, { error: `must be one of ${STOP_SIGNALS.join(', ')}` }).optional(),
+  /** An init process as PID 1 (Docker's tini) that forwards signals and reaps children (Deployer extension). */
+  init: z.boolean().default(false),
   // Docker refuses a memory limit under 6 MB ("Minimum memory limit allowed is 6MB").
   resources: z
     .strictObject({ memoryMb: z.number().int().min(6).max(1024 * 1024).optional(), cpus: z.number().positive().max(1024).optional() })

@@ -55,7 +55,7 @@ describe('replacing a version on a real engine', () => {
     expect(stop.exitCode).toBe('137');
     expect(stop.graceMs).toBeGreaterThanOrEqual(900);
     expect(stop.graceMs).toBeLessThan(9000);
-    expect((await d.engines.node(node().id).getContainer(stop.v1).inspect()).Config.StopTimeout).toBe(1);
+    expect(((await d.engines.node(node().id).getContainer(stop.v1).inspect()).Config as { StopTimeout?: number }).StopTimeout).toBe(1);
   });
 
   it('with init: true, the same program stops on SIGTERM at once (tini as PID 1 passes it on)', async () => {

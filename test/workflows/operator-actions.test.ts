@@ -30,12 +30,14 @@ afterAll(async () => {
   await fake?.stop();
 });
 
-beforeEach(() => {
+let app = '';
+/** A new world for application `name`, version 1 running on every node as if deployed before. */
+function begin(name: string): void {
+  app = name;
   world = newWorld(NODES);
   for (const n of NODES) world.nodes[n]!.push({ name: `${app}--old--r0`, version: '1', deploymentId: 'old', running: true, previous: [] });
-});
+}
 
-let app = '';
 let counter = 0;
 function request(patch: Partial<DeployRequestInput> = {}) {
   return deployRequestSchema.parse({
@@ -79,7 +81,7 @@ async function resetToFirstTask(workflowId: string): Promise<string> {
 
 describe('Reset of a deployment (fake target)', () => {
   it('of a rolled-back one while another holds the lock: the new run waits for the lock, republishes nothing, numbers after the old run, then deploys', async () => {
-    app = 'reset-app';
+    begin('reset-app');
     // The old run was queued and granted the lock by signal, so a reset reapplies a lockGranted.
     world.hanging.add('fog-1');
     const holder = request({ nodes: ['fog-1'] });
@@ -125,7 +127,7 @@ describe('Reset of a deployment (fake target)', () => {
     const result = await env.client.workflow.getHandle(old.deploymentId, newRunId).result();
     expect(result.status).toBe('Succeeded');
     // Touched only once the holder had ended; every event numbered after the old run's.
-    const otherEnd = world.calls.lastIndexOf('retire fog-2');
+    const otherEnd = world.calls.findIndex((c, i) => i > callsBefore && c === 'retire fog-2');
     expect(world.calls.findIndex((c, i) => i > callsBefore && c === 'apply fog-1')).toBeGreaterThan(otherEnd);
     const fresh = eventsOf(old.deploymentId).slice(oldEvents.length);
     expect(fresh.map((e) => e.seq)).toEqual(fresh.map((_, i) => oldLast + 1 + i));
@@ -136,7 +138,7 @@ describe('Reset of a deployment (fake target)', () => {
   });
 
   it('of a running one that holds the lock: the new run takes the old run\'s place and finishes the deployment', async () => {
-    app = 'reset-running-app';
+    begin('reset-running-app');
     world.hanging.add('fog-2');
     const req = request();
     const h = await env.client.workflow.start(deployWorkflow, { workflowId: req.deploymentId, taskQueue, args: [req] });
@@ -159,7 +161,7 @@ describe('Reset of a deployment (fake target)', () => {
 
 describe('Terminate of a deployment (fake target)', () => {
   it('mid-rollout on 3 nodes: the lock compensates it (every node back on the previous version, one terminal event, one record) and the next deployment goes', async () => {
-    app = 'terminate-app';
+    begin('terminate-app');
     world.hanging.add('fog-3');
     const req = request();
     const h = await env.client.workflow.start(deployWorkflow, { workflowId: req.deploymentId, taskQueue, args: [req] });
@@ -190,7 +192,7 @@ describe('Terminate of a deployment (fake target)', () => {
   });
 
   it('of one queued behind another: it ends Failed with nothing to restore, and the queue goes on', async () => {
-    app = 'terminate-queued-app';
+    begin('terminate-queued-app');
     world.hanging.add('fog-1');
     const holder = request({ nodes: ['fog-1'] });
     const h0 = await env.client.workflow.start(deployWorkflow, { workflowId: holder.deploymentId, taskQueue, args: [holder] });

@@ -49,6 +49,7 @@ install_kube_parts() {
   # apt downloads as its sandbox user, who must own the folder (else it warns and goes on as root).
   chown _apt "$tmp" 2>/dev/null || true
   (cd "$tmp" && apt-get download -qq etcd-server etcd-client >/dev/null)
+  mkdir -p "$ETCD_HOME"
   for deb in "$tmp"/*.deb; do dpkg -x "$deb" "$ETCD_HOME"; done
   rm -rf "$tmp"
   touch "$ETCD_HOME/.complete"

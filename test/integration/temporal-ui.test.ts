@@ -4,6 +4,7 @@
 // the node. Payloads and summaries are encrypted, so the browser signs in to a codec server
 // first, as README "Encrypted history" tells an operator to. The pages are saved as
 // test-results/temporal-ui.png (the deployment) and temporal-ui-<node>.png for a person to look at.
+// An operator's Request Cancellation button, pressed mid-rollout, puts the previous version back.
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdirSync, statSync } from 'node:fs';
@@ -17,7 +18,8 @@ import { loadPayloadKeys } from '../../src/codec/payload-keys';
 import { Secret } from '../../src/config';
 import { createLogger } from '../../src/log';
 import { codecSettingsScript, launchChromium } from '../support/browser';
-import { IDLE, removeApplication, startDeployer, type TestDeployer } from '../support/deployer';
+import { isTerminal } from '../../src/core/schemas/event';
+import { containersOf, IDLE, removeApplication, runningOn, startDeployer, type TestDeployer } from '../support/deployer';
 
 jest.setTimeout(120_000);
 
@@ -100,5 +102,33 @@ describe('a deployment in the Temporal UI', () => {
     await page.goto(`${ui}/namespaces/default/workflows/${encodeURIComponent(`${deploymentId}/${nodes[0]}`)}`);
     for (const step of [`apply ${app}:1`, `verify ${app}:1`]) await page.getByText(`${nodes[0]}: ${step}`).first().waitFor({ timeout: 30_000 });
     await save(page, screenshot.replace('.png', `-${nodes[0]}.png`));
+  });
+
+  it('cancels a rollout when an operator presses Request Cancellation and confirms: the previous version is back on every node', async () => {
+    // v1 (the test above) runs on both nodes; v2 starts its server only after a minute, so the rollout waits in verification.
+    const port = 18240;
+    const v2 = `${app}-2`;
+    await d.send({
+      kind: 'Deploy',
+      deploymentId: v2,
+      application: { name: app, version: '2', image: `${d.inventory.registry.pull}/busybox:1` },
+      nodes,
+      container: { command: ['sh', '-c', `sleep 60; trap 'exit 0' TERM; httpd -f -p ${port} -h / & wait`], restartPolicy: 'no' },
+      healthCheck: { http: { port, path: '/' }, intervalMs: 200, healthyAfter: 2, deadlineMs: 60_000 },
+      strategy: { maxParallel: 2 },
+    });
+    await runningOn(d, app, v2, nodes);
+
+    await page.goto(`${ui}/namespaces/default/workflows/${encodeURIComponent(v2)}`);
+    await page.getByRole('button', { name: 'Request Cancellation' }).click();
+    const dialog = page.getByRole('dialog').filter({ hasText: 'Cancel Workflow' });
+    await dialog.getByRole('button', { name: 'Confirm' }).click();
+
+    const events = await d.terminal(v2, 60_000);
+    expect(events.filter((e) => isTerminal(e.phase)).map((e) => e.phase)).toEqual(['Cancelled']);
+    const containers = await containersOf(d, app);
+    for (const node of nodes) expect(containers[node]!.map((c) => [c.version, c.state])).toEqual([['1', 'running']]);
+    await d.client.workflow.getHandle(v2).result().catch(() => undefined);
+    expect((await d.client.workflow.getHandle(v2).describe()).status.name).toBe('CANCELLED');
   });
 });

@@ -33,6 +33,86 @@
 : "${KUBE_POD_PREFIX:=10.88}"
 # How long a node whose kubelet went silent stays Ready (kube-controller-manager's grace period).
 : "${KUBE_NODE_GRACE:=20s}"
+# The local Docker Swarm (scripts/swarm.sh): node N is network namespace swarm-N at
+# FOG_SUBNET.(20+N) with a Docker Engine of its own; swarm-1 is the manager.
+: "${SWARM_NODES:=3}"
+# Node N's engine puts its bridge network on PREFIX.N.0/24 (fog-N's engine has FOG_BRIDGE_PREFIX.N).
+: "${SWARM_BRIDGE_PREFIX:=10.80}"
+# Where the swarm's overlay networks, ingress included, take their subnets.
+: "${SWARM_ADDR_POOL:=10.79.0.0/16}"
 export DEPLOYER_CACHE DEPLOYER_STATE TEMPORAL_CLI_VERSION TEMPORAL_BIN KAFKA_VERSION KAFKA_HOME KUBE_VERSION KUBE_HOME ETCD_HOME
 
 log() { printf '[stack] %s\n' "$*" >&2; }
+
+# --- shared by stack.sh and swarm.sh: pid files in $run, logs in $logs, the fog bridge ---
+run="$DEPLOYER_STATE/run"
+logs="$DEPLOYER_STATE/logs"
+bridge_if=dfog0
+host_ip="$FOG_SUBNET.1"
+
+alive() { [ -f "$run/$1.pid" ] && kill -0 "$(cat "$run/$1.pid")" 2>/dev/null; }
+
+# wait_for NAME SECONDS COMMAND...: polls COMMAND until it succeeds; shows the part's log when it never does.
+wait_for() {
+  local name=$1 secs=$2; shift 2
+  local deadline=$((SECONDS + secs))
+  until "$@" >/dev/null 2>&1; do
+    if [ $SECONDS -ge $deadline ] || ! alive "$name"; then
+      log "$name did not become ready in ${secs}s; last lines of $logs/$name.log:"
+      tail -n 30 "$logs/$name.log" >&2 || true
+      return 1
+    fi
+    sleep 0.3
+  done
+}
+
+# spawn NAME COMMAND...: starts COMMAND in the background with its log and pid file.
+spawn() {
+  local name=$1; shift
+  setsid "$@" >>"$logs/$name.log" 2>&1 < /dev/null &
+  echo $! > "$run/$name.pid"
+}
+
+stop_pid() {
+  local name=$1
+  [ -f "$run/$name.pid" ] || return 0
+  local pid; pid=$(cat "$run/$name.pid")
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+    kill -0 "$pid" 2>/dev/null && kill -KILL -- "-$pid" 2>/dev/null; kill -KILL "$pid" 2>/dev/null || true
+  fi
+  rm -f "$run/$name.pid"
+}
+
+# dockerd flags common to every engine: no iptables, so an engine never touches the
+# machine's own networking. DIR is the engine's state folder; BRIDGE the address of its
+# bridge network, or "none" (the build host: builds need no network).
+dockerd_args() {
+  local dir=$1 bridge=$2 net=(--bridge=none)
+  # A node's bridge lives inside the node's own namespace (dockerd runs there), on an
+  # address range of the project's own; published ports go through docker-proxy.
+  [ "$bridge" != none ] && net=(--bip "$bridge")
+  echo --data-root "$dir/data" --exec-root "$dir/exec" --pidfile "$dir/dockerd.pid" \
+    "${net[@]}" --iptables=false --ip-masq=false --shutdown-timeout 2 \
+    --insecure-registry "$host_ip:$REGISTRY_PORT"
+}
+
+# --- the swarm's addresses and its part of the node inventory (src/core/schemas/inventory.ts) ---
+swarm_ip() { echo "$FOG_SUBNET.$((20 + $1))"; }
+
+# The swarm, reached through its manager's engine.
+swarm_inventory_swarms() {
+  printf '{ "id": "local-swarm", "managers": [{ "host": "%s", "port": 2375 }] }' "$(swarm_ip 1)"
+}
+
+# One inventory node per swarm node, comma-separated, one a line (PREFIX starts each line).
+swarm_inventory_nodes() {
+  local prefix=${1:-} i ip sep=""
+  for i in $(seq 1 "$SWARM_NODES"); do
+    ip=$(swarm_ip "$i")
+    printf '%s%s{ "id": "swarm-%s", "target": { "kind": "swarm", "swarm": "local-swarm", "hostname": "swarm-%s" }, "address": "%s", "labels": { "zone": "local" } }' \
+      "$sep" "$prefix" "$i" "$i" "$ip"
+    sep=$',\n'
+  done
+}

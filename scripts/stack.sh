@@ -1,22 +1,19 @@
 #!/usr/bin/env bash
 # The local stack on real parts: a Temporal dev server, a single-node KRaft Kafka broker,
-# a Docker registry, a build host Docker Engine and a fog cluster of N nodes, each a
-# network namespace with its own Docker Engine on TCP. Writes the node inventory.
+# a Docker registry, a build host Docker Engine, a fog cluster of N nodes, each a
+# network namespace with its own Docker Engine on TCP, and a Docker Swarm of the same kind
+# of nodes (scripts/swarm.sh). Writes the node inventory.
 #
 #   scripts/stack.sh up       start what is not running (idempotent)
 #   scripts/stack.sh down     stop everything it started; keeps data (`down --purge` removes it)
 #   scripts/stack.sh status   one line per part
-#   scripts/stack.sh stop PART / restart PART   (PART as `status` names it: temporal, kafka, fog-2, ...)
+#   scripts/stack.sh stop PART / restart PART   (PART as `status` names it: temporal, kafka, fog-2, swarm-2, ...)
 #
-# Settings (environment, defaults in lib.sh): FOG_NODES, FOG_SUBNET, ports, DEPLOYER_STATE.
+# Settings (environment, defaults in lib.sh): FOG_NODES, SWARM_NODES, FOG_SUBNET, ports, DEPLOYER_STATE.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib.sh"
 
-run="$DEPLOYER_STATE/run"
-logs="$DEPLOYER_STATE/logs"
-bridge_if=dfog0
-host_ip="$FOG_SUBNET.1"
 # Searchable fields of every deployment in the Temporal UI (see src/search-attributes.ts).
 search_attributes=(DeployerApplication=Keyword DeployerVersion=Keyword DeployerStatus=Keyword DeployerNodes=KeywordList)
 
@@ -46,40 +43,6 @@ make_certs() {
   done
   chmod 600 "$tls"/*key.pem
 }
-alive() { [ -f "$run/$1.pid" ] && kill -0 "$(cat "$run/$1.pid")" 2>/dev/null; }
-
-# wait_for NAME SECONDS COMMAND...: polls COMMAND until it succeeds; shows the part's log when it never does.
-wait_for() {
-  local name=$1 secs=$2; shift 2
-  local deadline=$((SECONDS + secs))
-  until "$@" >/dev/null 2>&1; do
-    if [ $SECONDS -ge $deadline ] || ! alive "$name"; then
-      log "$name did not become ready in ${secs}s; last lines of $logs/$name.log:"
-      tail -n 30 "$logs/$name.log" >&2 || true
-      return 1
-    fi
-    sleep 0.3
-  done
-}
-
-# spawn NAME COMMAND...: starts COMMAND in the background with its log and pid file.
-spawn() {
-  local name=$1; shift
-  setsid "$@" >>"$logs/$name.log" 2>&1 < /dev/null &
-  echo $! > "$run/$name.pid"
-}
-
-stop_pid() {
-  local name=$1
-  [ -f "$run/$name.pid" ] || return 0
-  local pid; pid=$(cat "$run/$name.pid")
-  if kill -0 "$pid" 2>/dev/null; then
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
-    kill -0 "$pid" 2>/dev/null && kill -KILL -- "-$pid" 2>/dev/null; kill -KILL "$pid" 2>/dev/null || true
-  fi
-  rm -f "$run/$name.pid"
-}
 
 up_network() {
   if ! ip link show "$bridge_if" >/dev/null 2>&1; then
@@ -99,19 +62,6 @@ up_network() {
       ip netns exec "$ns" ip link set lo up
     fi
   done
-}
-
-# dockerd flags common to every engine: no iptables, so an engine never touches the
-# machine's own networking. DIR is the engine's state folder; BRIDGE the address of its
-# bridge network, or "none" (the build host: builds need no network).
-dockerd_args() {
-  local dir=$1 bridge=$2 net=(--bridge=none)
-  # A node's bridge lives inside the node's own namespace (dockerd runs there), on an
-  # address range of the project's own; published ports go through docker-proxy.
-  [ "$bridge" != none ] && net=(--bip "$bridge")
-  echo --data-root "$dir/data" --exec-root "$dir/exec" --pidfile "$dir/dockerd.pid" \
-    "${net[@]}" --iptables=false --ip-masq=false --shutdown-timeout 2 \
-    --insecure-registry "$host_ip:$REGISTRY_PORT"
 }
 
 up_build_engine() {
@@ -286,10 +236,20 @@ write_inventory() {
     nodes+="${nodes:+,}
     { \"id\": \"fog-$i\", \"target\": { \"kind\": \"docker-engine\", \"docker\": $docker }, \"address\": \"$ip\", \"labels\": { \"zone\": \"local\" } }"
   done
+  # The swarm's nodes come after the fog nodes; without swarm nodes there is no swarm to name.
+  local swarms=""
+  if [ "$SWARM_NODES" -gt 0 ]; then
+    swarms="
+  \"swarms\": [
+    $(swarm_inventory_swarms)
+  ],"
+    nodes+="${nodes:+,}
+$(swarm_inventory_nodes '    ')"
+  fi
   cat > "$DEPLOYER_STATE/inventory.json.tmp" <<EOF
 {
   "registry": { "push": "127.0.0.1:$REGISTRY_PORT", "pull": "$host_ip:$REGISTRY_PORT" },
-  "buildHost": { "docker": { "socketPath": "$DEPLOYER_STATE/build-engine/docker.sock" } },
+  "buildHost": { "docker": { "socketPath": "$DEPLOYER_STATE/build-engine/docker.sock" } },$swarms
   "nodes": [$nodes
   ]
 }
@@ -319,18 +279,26 @@ up() {
   local kafka_job=$!
   up_build_engine
   up_nodes
+  # The swarm forms while the registry and the base image come up; it needs neither to start.
+  bash "$here/swarm.sh" up &
+  local swarm_job=$!
   up_registry
   up_base_image
   write_inventory
   make_payload_keys
   wait "$temporal_job"
   wait "$kafka_job"
-  log "stack is up: Temporal 127.0.0.1:$TEMPORAL_PORT (UI http://127.0.0.1:$TEMPORAL_UI_PORT), Kafka 127.0.0.1:$KAFKA_PORT, registry $host_ip:$REGISTRY_PORT, $FOG_NODES fog nodes; inventory $DEPLOYER_STATE/inventory.json"
+  wait "$swarm_job"
+  local swarm="no swarm"
+  [ "$SWARM_NODES" -gt 0 ] && swarm="a swarm of $SWARM_NODES nodes (manager tcp://$(swarm_ip 1):2375)"
+  log "stack is up: Temporal 127.0.0.1:$TEMPORAL_PORT (UI http://127.0.0.1:$TEMPORAL_UI_PORT), Kafka 127.0.0.1:$KAFKA_PORT, registry $host_ip:$REGISTRY_PORT, $FOG_NODES fog nodes, $swarm; inventory $DEPLOYER_STATE/inventory.json"
 }
 
 down() {
   mkdir -p "$run"
   local name
+  # The swarm's engines, namespaces and mounts first: they hang on the bridge removed below.
+  bash "$here/swarm.sh" down "$@" || log "the swarm did not go down cleanly; going on"
   for f in "$run"/*.pid; do
     [ -e "$f" ] || continue
     name=$(basename "$f" .pid)
@@ -345,7 +313,8 @@ down() {
   for dev in $(ip -o link show 2>/dev/null | grep -oE 'vfog[0-9]+' | sort -u); do ip link del "$dev" 2>/dev/null || true; done
   ip link del "$bridge_if" 2>/dev/null || true
   # Engines were stopped; their mounts under the state folder must go before a purge.
-  grep -oE " $DEPLOYER_STATE/[^ ]*" /proc/mounts | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
+  # (grep finding none must not end the script: pipefail.)
+  { grep -oE " $DEPLOYER_STATE/[^ ]*" /proc/mounts || true; } | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
   if [ "${1:-}" = --purge ]; then rm -rf "$DEPLOYER_STATE"; log "stack is down; state removed"; else log "stack is down"; fi
 }
 
@@ -355,6 +324,7 @@ status() {
   for p in "${parts[@]}"; do
     if alive "$p"; then echo "$p: running (pid $(cat "$run/$p.pid"))"; else echo "$p: stopped"; fi
   done
+  bash "$here/swarm.sh" status
 }
 
 case "${1:-}" in

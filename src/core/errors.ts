@@ -55,8 +55,8 @@ export class NodePolicyViolationError extends DeployerError {
 
 /** Thrown when a Docker Engine cannot be reached; transient, retried with backoff. */
 export class EngineUnreachableError extends DeployerError {
-  constructor(readonly nodeId: string, options?: { cause?: unknown }) {
-    super(`Docker Engine of '${nodeId}' is unreachable`, options);
+  constructor(readonly nodeId: string, options?: { cause?: unknown; detail?: string }) {
+    super(`Docker Engine of '${nodeId}' is unreachable${options?.detail !== undefined ? `: ${options.detail}` : ''}`, options);
   }
 }
 

@@ -79,3 +79,40 @@ describe('the example inventory of docker-compose.yml', () => {
     ]);
   });
 });
+
+describe('swarms in the node inventory', () => {
+  const swarmYaml = `
+registry: { push: "127.0.0.1:5000", pull: "10.77.0.1:5000" }
+buildHost: { docker: { socketPath: /run/build/docker.sock } }
+swarms:
+  - id: edge
+    managers: [{ host: 10.77.0.21, port: 2375 }, { host: 10.77.0.22, port: 2376, tls: { ca: /tls/ca.pem, cert: /tls/cert.pem, key: /tls/key.pem } }]
+nodes:
+  - { id: fog-1, docker: { host: 10.77.0.11, port: 2375 }, address: 10.77.0.11 }
+  - { id: s-1, target: { kind: swarm, swarm: edge, hostname: swarm-1 }, address: 10.77.0.21 }
+  - { id: s-2, target: { kind: swarm, swarm: edge, hostname: swarm-2 }, address: 10.77.0.22 }
+`;
+
+  it('reads swarms by their managers (plain TCP or TLS), and swarm nodes by their hostname in the swarm', () => {
+    const inv = loadInventory(write('swarm.yaml', swarmYaml));
+    expect(inv.swarms).toEqual([{ id: 'edge', managers: [{ host: '10.77.0.21', port: 2375 }, { host: '10.77.0.22', port: 2376, tls: { ca: '/tls/ca.pem', cert: '/tls/cert.pem', key: '/tls/key.pem' } }] }]);
+    expect(inv.nodes.map((n) => [n.id, n.target])).toEqual([
+      ['fog-1', { kind: 'docker-engine', docker: { host: '10.77.0.11', port: 2375 } }],
+      ['s-1', { kind: 'swarm', swarm: 'edge', hostname: 'swarm-1' }],
+      ['s-2', { kind: 'swarm', swarm: 'edge', hostname: 'swarm-2' }],
+    ]);
+    // An inventory without swarms has none.
+    expect(loadInventory(write('no-swarm.yaml', yaml)).swarms).toEqual([]);
+  });
+
+  it('refuses a swarm node of a swarm it lacks, two nodes for one swarm node, a swarm without managers, and says where', () => {
+    const unknown = swarmYaml.replace('swarm: edge, hostname: swarm-2', 'swarm: core, hostname: swarm-2');
+    expect(() => loadInventory(write('swarm-unknown.yaml', unknown))).toThrow(/names swarm 'core', which is not in "swarms" \(there: edge\)\n.*at nodes\[2\]\.target\.swarm/);
+    const twice = swarmYaml.replace('hostname: swarm-2', 'hostname: swarm-1');
+    expect(() => loadInventory(write('swarm-twice.yaml', twice))).toThrow(/is also node s-1's: one swarm node is one inventory node\n.*at nodes\[2\]\.target\.hostname/);
+    const none = swarmYaml.replace(/managers: \[.*\]/, 'managers: []');
+    expect(() => loadInventory(write('swarm-none.yaml', none))).toThrow(/must name at least one manager endpoint\n.*at swarms\[0\]\.managers/);
+    const badHost = swarmYaml.replace('hostname: swarm-2', 'hostname: "swarm 2"');
+    expect(() => loadInventory(write('swarm-host.yaml', badHost))).toThrow(/must be a host name \(letters, digits, dots and dashes\)\n.*at nodes\[2\]\.target\.hostname/);
+  });
+});

@@ -62,9 +62,27 @@ export const dockerEngineTargetSchema = z.strictObject({
   docker: dockerEndpointSchema,
 });
 
+/**
+ * A node of a Docker Swarm: the Deployer asks the swarm's managers (named in `swarms`) to run
+ * the node's services there, placed by the hostname the swarm knows the node by.
+ */
+export const swarmTargetSchema = z.strictObject({
+  kind: z.literal('swarm'),
+  /** The id of an entry of the inventory's `swarms`. */
+  swarm: z.string().min(1).max(128),
+  /** The node's hostname as the swarm reports it (`docker node ls`), which placement constraints name. */
+  hostname: z.string().min(1).max(253).regex(/^[A-Za-z0-9][A-Za-z0-9.-]*$/, 'must be a host name (letters, digits, dots and dashes)'),
+});
+
 /** What a node is, and how the Deployer reaches it: one kind of target per kind of node. */
-export const nodeTargetSchema = z.discriminatedUnion('kind', [dockerEngineTargetSchema], {
-  error: 'must be a target such as { "kind": "docker-engine", "docker": { ... } }',
+export const nodeTargetSchema = z.discriminatedUnion('kind', [dockerEngineTargetSchema, swarmTargetSchema], {
+  error: 'must be a target such as { "kind": "docker-engine", "docker": { ... } } or { "kind": "swarm", "swarm": "...", "hostname": "..." }',
+});
+
+/** A Docker Swarm, by the Engine API endpoints of its managers (tried in turn: any manager answers for the swarm). */
+export const swarmSchema = z.strictObject({
+  id: z.string().min(1).max(128),
+  managers: z.array(dockerEndpointSchema).min(1, 'must name at least one manager endpoint'),
 });
 
 /** `docker: {...}` is the short form of a Docker Engine target, as inventories written before targets existed say it. */
@@ -96,16 +114,39 @@ export const inventorySchema = z
       pull: hostPort,
     }),
     buildHost: z.strictObject({ docker: dockerEndpointSchema }),
+    swarms: z.array(swarmSchema).default([]),
     nodes: z.array(inventoryNodeSchema).min(1),
   })
   .refine((inv) => new Set(inv.nodes.map((n) => n.id)).size === inv.nodes.length, {
     message: 'node ids must be unique',
     path: ['nodes'],
+  })
+  .refine((inv) => new Set(inv.swarms.map((s) => s.id)).size === inv.swarms.length, {
+    message: 'swarm ids must be unique',
+    path: ['swarms'],
+  })
+  .superRefine((inv, ctx) => {
+    const swarms = new Set(inv.swarms.map((s) => s.id));
+    inv.nodes.forEach((n, i) => {
+      if (n.target.kind === 'swarm' && !swarms.has(n.target.swarm)) {
+        ctx.addIssue({ code: 'custom', path: ['nodes', i, 'target', 'swarm'], message: `names swarm '${n.target.swarm}', which is not in "swarms"${swarms.size > 0 ? ` (there: ${[...swarms].join(', ')})` : ''}` });
+      }
+    });
+    const placed = new Map<string, string>();
+    inv.nodes.forEach((n, i) => {
+      if (n.target.kind !== 'swarm') return;
+      const key = `${n.target.swarm}/${n.target.hostname}`;
+      const other = placed.get(key);
+      if (other !== undefined) ctx.addIssue({ code: 'custom', path: ['nodes', i, 'target', 'hostname'], message: `is also node ${other}'s: one swarm node is one inventory node` });
+      else placed.set(key, n.id);
+    });
   });
 
 export type DockerEndpoint = z.infer<typeof dockerEndpointSchema>;
 export type InventoryNode = z.infer<typeof inventoryNodeSchema>;
 export type NodeTarget = z.infer<typeof nodeTargetSchema>;
+export type SwarmTarget = z.infer<typeof swarmTargetSchema>;
+export type Swarm = z.infer<typeof swarmSchema>;
 export type TargetKind = NodeTarget['kind'];
 export type NodeAllow = z.infer<typeof nodeAllowSchema>;
 export type Inventory = z.infer<typeof inventorySchema>;

@@ -1,0 +1,339 @@
+// The Swarm target: a node that is a member of a Docker Swarm. The Deployer talks only to the
+// swarm's managers (Engine API service endpoints through dockerode); each application has
+// one service per node, placed there by the node's hostname (src/core/renderers/swarm.ts).
+// Apply creates or updates that service (Swarm keeps the spec it replaced), verify waits for
+// the service's tasks at the new spec to run and stay running and for the request's health
+// check on the node's address, restore puts the previous spec back or removes a service that
+// this deployment created. The labels on the services are the record of what runs where, so
+// every verb can be run again and needs no memory.
+import { Context } from '@temporalio/activity';
+import type Docker from 'dockerode';
+import { DeployerError, EngineUnreachableError, HealthCheckFailedError, InvalidInventoryError, NodePlatformError, PortInUseError } from '../../../src/core/errors';
+import type { NodeIntent } from '../../../src/core/intent';
+import { LABELS } from '../../../src/core/labels';
+import { imageFor, normalizePlatform, platformName, platformProblem, type Platform } from '../../../src/core/platforms';
+import { describeClashes, hostPortClaims, portClashes } from '../../../src/core/ports';
+import { reachablePort } from '../../../src/core/renderers/docker-engine';
+import { renderService, serviceName, SWARM_LABELS, type SwarmServiceSpec } from '../../../src/core/renderers/swarm';
+import type { Inventory, InventoryNode, Swarm } from '../../../src/core/schemas/inventory';
+import type { NodeStatus } from '../../../src/core/node-facts';
+import { heartbeat } from '../../control/heartbeat';
+import type { SecretProvider } from '../../control/secrets';
+import { engineError, statusOf, type Engines } from '../docker-engine/engines';
+import { describeProbe } from '../docker-engine/target';
+import { httpProbe, httpUrl, tcpProbe, type Probe } from '../probes';
+import type { Instance, Target } from '../target';
+
+interface ServiceView {
+  ID: string;
+  Version: { Index: number };
+  Spec: SwarmServiceSpec;
+  PreviousSpec?: SwarmServiceSpec;
+}
+
+interface TaskView {
+  ID: string;
+  DesiredState: string;
+  Spec: { ContainerSpec?: { Labels?: Record<string, string> } };
+  Status: { State: string; Err?: string; Message?: string; ContainerStatus?: { ExitCode?: number } };
+  CreatedAt: string;
+}
+
+interface NodeView {
+  Description?: { Hostname?: string; Platform?: { OS?: string; Architecture?: string } };
+  Status?: { State?: string; Message?: string };
+  Spec?: { Availability?: string };
+}
+
+const deploymentOf = (s: { Spec: SwarmServiceSpec }) => s.Spec.Labels[LABELS.deployment] ?? '';
+const replicasOf = (s: { Spec: SwarmServiceSpec }) => s.Spec.Mode?.Replicated?.Replicas ?? 0;
+const taskDeployment = (t: TaskView) => t.Spec.ContainerSpec?.Labels?.[LABELS.deployment];
+
+/** Task states from which a task never runs again: Swarm replaces it by a new one. */
+const ENDED = new Set(['complete', 'failed', 'shutdown', 'rejected', 'orphaned', 'remove']);
+
+/** Clients of each swarm's managers; the first one that answers serves the call. */
+export class SwarmManagers {
+  constructor(private readonly engines: Engines) {}
+
+  swarmOf(node: InventoryNode, inventory: Inventory): Swarm {
+    if (node.target.kind !== 'swarm') throw new Error(`${node.id} is not a Swarm node`);
+    const name = node.target.swarm;
+    const swarm = inventory.swarms.find((s) => s.id === name);
+    if (swarm === undefined) throw new InvalidInventoryError(`node ${node.id} names swarm '${name}', which the inventory lacks`);
+    return swarm;
+  }
+
+  /** Runs `call` on the first manager that can be reached. */
+  async call<T>(swarm: Swarm, nodeId: string, what: string, call: (manager: Docker) => Promise<T>): Promise<T> {
+    let last: unknown;
+    for (const endpoint of swarm.managers) {
+      try {
+        return await call(this.engines.client(endpoint));
+      } catch (err) {
+        if (err instanceof DeployerError) throw err;
+        const named = engineError(nodeId, err, what);
+        if (!(named instanceof EngineUnreachableError)) throw named;
+        last = err;
+      }
+    }
+    throw new EngineUnreachableError(nodeId, { cause: last, detail: `no manager of swarm ${swarm.id} answers` });
+  }
+}
+
+export function swarmTarget(engines: Engines, secrets: SecretProvider) {
+  const managers = new SwarmManagers(engines);
+  return (node: InventoryNode, inventory: Inventory): Target => {
+    if (node.target.kind !== 'swarm') throw new Error(`${node.id} is not a Swarm node`);
+    const hostname = node.target.hostname;
+    const swarm = managers.swarmOf(node, inventory);
+    const on = <T>(what: string, call: (manager: Docker) => Promise<T>) => managers.call(swarm, node.id, what, call);
+
+    /** The services the Deployer placed on this node: of one application, or of all. */
+    async function services(application?: string): Promise<ServiceView[]> {
+      const label = [`${LABELS.managed}=true`, `${SWARM_LABELS.node}=${hostname}`, ...(application !== undefined ? [`${LABELS.application}=${application}`] : [])];
+      return on('listing services', (m) => m.listServices({ filters: JSON.stringify({ label }) }) as unknown as Promise<ServiceView[]>);
+    }
+
+    async function service(name: string): Promise<ServiceView | undefined> {
+      return on(`inspecting service ${name}`, async (m) => {
+        try {
+          return (await m.getService(name).inspect()) as ServiceView;
+        } catch (err) {
+          if (statusOf(err) === 404) return undefined;
+          throw err;
+        }
+      });
+    }
+
+    async function tasks(name: string): Promise<TaskView[]> {
+      return on(`listing tasks of ${name}`, (m) => m.listTasks({ filters: JSON.stringify({ service: [name] }) }) as Promise<TaskView[]>);
+    }
+
+    async function update(s: ServiceView, spec: SwarmServiceSpec): Promise<void> {
+      await on(`updating service ${s.Spec.Name}`, (m) => m.getService(s.ID).update({ _query: { version: s.Version.Index }, _body: spec } as never));
+    }
+
+    /** The node as the swarm sees it: a Ready, active member, and its platform. */
+    async function member(): Promise<NodeStatus & { platform?: Platform }> {
+      const list = (await on('listing swarm nodes', (m) => m.listNodes({ filters: JSON.stringify({ name: [hostname] }) }))) as NodeView[];
+      const n = list.find((x) => x.Description?.Hostname === hostname);
+      if (n === undefined) return { ready: false, detail: `swarm ${swarm.id} has no node with hostname ${hostname}` };
+      const platform = normalizePlatform({ os: n.Description?.Platform?.OS, architecture: n.Description?.Platform?.Architecture });
+      const state = n.Status?.State ?? 'unknown';
+      const availability = n.Spec?.Availability ?? 'unknown';
+      if (state !== 'ready' || availability !== 'active') {
+        return { ready: false, detail: `swarm node ${hostname} is ${state}, availability ${availability}${n.Status?.Message ? ` (${n.Status.Message})` : ''}`, platform };
+      }
+      return { ready: true, platform };
+    }
+
+    /** The platforms an image is built for, as the registry tells a manager; empty when nobody can say. */
+    async function imagePlatforms(image: string): Promise<Platform[]> {
+      try {
+        const remote = (await on(`asking the registry about ${image}`, (m) => m.getImage(image).distribution())) as { Platforms?: { os?: string; architecture?: string; variant?: string }[] };
+        return (remote.Platforms ?? []).map(normalizePlatform);
+      } catch {
+        return [];
+      }
+    }
+
+    /** Makes the configs and secrets the service references, unless they exist (they are immutable). */
+    async function ensureObjects(rendered: ReturnType<typeof renderService>): Promise<void> {
+      for (const c of rendered.configs) {
+        await on(`creating config ${c.Name}`, async (m) => {
+          try {
+            await m.createConfig({ Name: c.Name, Labels: c.Labels, Data: Buffer.from(c.content, 'utf8').toString('base64') });
+          } catch (err) {
+            if (statusOf(err) !== 409) throw err;
+          }
+        });
+      }
+      for (const s of rendered.secrets) {
+        // Resolved here and only here: the value goes to the swarm's encrypted store, never into a label or a log.
+        const value = await secrets.resolve(s.ref);
+        await on(`creating secret ${s.Name}`, async (m) => {
+          try {
+            await m.createSecret({ Name: s.Name, Labels: s.Labels, Data: value.toString('base64') });
+          } catch (err) {
+            if (statusOf(err) !== 409) throw err;
+          }
+        });
+      }
+    }
+
+    /** Configs and secrets of the application that no service of it still references; Swarm refuses to remove those in use. */
+    async function pruneObjects(application: string): Promise<void> {
+      const label = [`${LABELS.managed}=true`, `${LABELS.application}=${application}`];
+      await on(`pruning configs and secrets of ${application}`, async (m) => {
+        const [configs, secretList] = await Promise.all([m.listConfigs({ filters: JSON.stringify({ label }) }), m.listSecrets({ filters: JSON.stringify({ label }) })]);
+        for (const c of configs) await m.getConfig(c.ID).remove().catch(() => undefined);
+        for (const s of secretList) await m.getSecret(s.ID).remove().catch(() => undefined);
+      });
+    }
+
+    /** Waits until the service's tasks at `deploymentId` run, stay running, and pass the probe `healthyAfter` times in a row. */
+    async function waitHealthy(intent: NodeIntent, name: string, started: number): Promise<number> {
+      const { probe, policy } = intent.health;
+      const outside: Probe | undefined =
+        probe.kind === 'http'
+          ? httpProbe(httpUrl(node.address, reachablePort(intent, probe.port), probe.path), policy.timeoutMs)
+          : probe.kind === 'tcp'
+            ? tcpProbe(node.address, reachablePort(intent, probe.port), policy.timeoutMs)
+            : undefined;
+      let streak = 0;
+      let probes = 0;
+      let lastProblem = 'never probed';
+      /** The tasks first seen running: any that ends, or a new one of ours, means a restart, and fails the node. */
+      let watched: Set<string> | undefined;
+      for (;;) {
+        heartbeat({ service: name, streak, probes, lastProblem });
+        probes++;
+        const ours = (await tasks(name)).filter((t) => taskDeployment(t) === intent.deploymentId);
+        const failed = ours.find((t) => ENDED.has(t.Status.State) || (t.DesiredState !== 'running' && t.Status.State !== 'running'));
+        if (failed !== undefined && (watched !== undefined || ['failed', 'rejected'].includes(failed.Status.State))) {
+          const why = failed.Status.Err ?? failed.Status.Message ?? failed.Status.State;
+          const code = failed.Status.ContainerStatus?.ExitCode;
+          throw new HealthCheckFailedError(node.id, name, `a task ${failed.Status.State === 'rejected' ? 'was rejected' : 'stopped'} during verification: ${why}${code !== undefined && code !== 0 ? ` (exit code ${code})` : ''}`);
+        }
+        const running = ours.filter((t) => t.DesiredState === 'running' && t.Status.State === 'running');
+        if (watched === undefined && running.length >= intent.replicas) watched = new Set(running.map((t) => t.ID));
+        if (watched !== undefined && running.some((t) => !watched!.has(t.ID))) {
+          throw new HealthCheckFailedError(node.id, name, 'a task was restarted during verification');
+        }
+        let problem: string | undefined;
+        if (running.length < intent.replicas) {
+          const pending = ours.filter((t) => t.DesiredState === 'running' && t.Status.State !== 'running').map((t) => t.Status.State);
+          problem = `${running.length} of ${intent.replicas} task(s) running${pending.length > 0 ? ` (others ${[...new Set(pending)].join(', ')})` : ''}`;
+        } else if (outside !== undefined) problem = await outside();
+        if (problem === undefined) {
+          if (++streak >= policy.healthyAfter) return probes;
+        } else {
+          streak = 0;
+          lastProblem = problem;
+        }
+        if (Date.now() - started + policy.intervalMs > policy.deadlineMs) {
+          throw new HealthCheckFailedError(node.id, name, `${lastProblem} (after ${probes} probes in ${Date.now() - started} ms)`);
+        }
+        await Context.current().sleep(policy.intervalMs);
+      }
+    }
+
+    const asInstance = async (s: ServiceView): Promise<Instance> => {
+      const running = (await tasks(s.Spec.Name)).filter((t) => t.DesiredState === 'running' && t.Status.State === 'running' && taskDeployment(t) === deploymentOf(s)).length;
+      const wanted = replicasOf(s);
+      return {
+        name: s.Spec.Name,
+        application: s.Spec.Labels[LABELS.application] ?? '',
+        version: s.Spec.Labels[LABELS.version] ?? '',
+        deploymentId: deploymentOf(s),
+        running: wanted > 0 && running > 0,
+        state: wanted === 0 ? 'stopped' : `${running}/${wanted} running`,
+      };
+    };
+
+    return {
+      async apply(planned, step) {
+        // Checked before anything on the node is touched: membership, platform, host ports.
+        const status = await member();
+        if (!status.ready) throw new EngineUnreachableError(node.id, { detail: status.detail });
+        const platform = status.platform!;
+        const image = imageFor(planned, platform, node.id);
+        const problem = platformProblem(image, platform, await imagePlatforms(image));
+        if (problem !== undefined) throw new NodePlatformError(node.id, platformName(platform), problem);
+        const intent = { ...planned, image };
+        const rendered = renderService(intent, hostname);
+        const everything = await services();
+        const holders = everything.filter((s) => replicasOf(s) > 0).map((s) => ({ application: s.Spec.Labels[LABELS.application] ?? '', deploymentId: deploymentOf(s), ports: (s.Spec.Labels[LABELS.ports] ?? '').split(',').filter(Boolean) }));
+        const clashes = portClashes(intent.application, hostPortClaims(intent), holders);
+        if (clashes.length > 0) throw new PortInUseError(describeClashes(node.id, clashes));
+        step('Configuring', `service ${rendered.name} for ${platformName(platform)}: ${intent.replicas} task(s), ${rendered.configs.length} config(s), ${rendered.secrets.length} secret(s)`);
+        const current = await service(rendered.name);
+        // Run again after a crash, this finds its own spec in place: nothing more to do.
+        if (current !== undefined && deploymentOf(current) === intent.deploymentId) {
+          step('Deploying', `service ${rendered.name} is at this deployment`);
+          return { instances: [rendered.name], replaced: current.PreviousSpec !== undefined ? [rendered.name] : [] };
+        }
+        await ensureObjects(rendered);
+        if (current === undefined) {
+          await on(`creating service ${rendered.name}`, (m) => m.createService(rendered.spec as never));
+          step('Deploying', `service ${rendered.name} created`);
+          return { instances: [rendered.name], replaced: [] };
+        }
+        await update(current, rendered.spec);
+        step('Deploying', `service ${rendered.name} updated from deployment ${deploymentOf(current)}`);
+        return { instances: [rendered.name], replaced: [rendered.name] };
+      },
+
+      async verify(planned, step) {
+        const status = await member();
+        const intent = { ...planned, image: imageFor(planned, status.platform ?? { os: 'linux', architecture: 'amd64' }, node.id) };
+        const { probe, policy } = intent.health;
+        step('Verifying', `waiting for the tasks to run and for ${describeProbe(probe)} health check (${policy.healthyAfter} in a row within ${policy.deadlineMs} ms)`);
+        const started = Date.now();
+        const name = serviceName(intent.application, hostname);
+        const probes = await waitHealthy(intent, name, started);
+        step('Verifying', 'healthy');
+        return { probes, elapsedMs: Date.now() - started };
+      },
+
+      async restore({ application, deploymentId, restart }) {
+        const removed: string[] = [];
+        const restarted: string[] = [];
+        for (const s of await services(application)) {
+          if (deploymentOf(s) === deploymentId) {
+            const previous = s.PreviousSpec;
+            if (previous !== undefined && previous.Labels[LABELS.deployment] !== deploymentId) {
+              await update(s, previous);
+              restarted.push(s.Spec.Name);
+            } else {
+              await on(`removing service ${s.Spec.Name}`, (m) => m.getService(s.ID).remove());
+              removed.push(s.Spec.Name);
+            }
+          } else if (restart.includes(s.Spec.Name) && s.Spec.Labels[SWARM_LABELS.stoppedReplicas] !== undefined) {
+            const { [SWARM_LABELS.stoppedReplicas]: replicas, ...labels } = s.Spec.Labels;
+            await update(s, { ...s.Spec, Labels: labels, Mode: { Replicated: { Replicas: Number(replicas) } } });
+            restarted.push(s.Spec.Name);
+          }
+        }
+        await pruneObjects(application);
+        const here = new Set((await services(application)).filter((s) => replicasOf(s) > 0).map((s) => s.Spec.Name));
+        return { removed, restarted, missing: restart.filter((n) => !here.has(n)) };
+      },
+
+      async retire({ application }) {
+        // Swarm replaced the older tasks itself; what is left are configs and secrets no spec references.
+        await pruneObjects(application);
+        return [];
+      },
+
+      async stop({ application, names }) {
+        for (const s of await services(application)) {
+          if (!names.includes(s.Spec.Name) || replicasOf(s) === 0) continue;
+          // Scaled to 0, not removed: the spec stays for a restore, which scales it back.
+          await update(s, { ...s.Spec, Labels: { ...s.Spec.Labels, [SWARM_LABELS.stoppedReplicas]: String(replicasOf(s)) }, Mode: { Replicated: { Replicas: 0 } } });
+        }
+        return [...names];
+      },
+
+      async remove({ application }) {
+        const gone: string[] = [];
+        for (const s of await services(application)) {
+          await on(`removing service ${s.Spec.Name}`, (m) => m.getService(s.ID).remove());
+          gone.push(s.Spec.Name);
+        }
+        await pruneObjects(application);
+        return gone;
+      },
+
+      async describe() {
+        const { ready, detail, platform } = await member();
+        return { ready, ...(detail !== undefined ? { detail } : {}), ...(platform !== undefined ? { platform } : {}) };
+      },
+
+      async locate(application) {
+        return Promise.all((await services(application)).map(asInstance));
+      },
+    };
+  };
+}

@@ -1,0 +1,191 @@
+// The Swarm renderer: a node's intent as a Docker Swarm service spec (POST /services/create
+// and /services/{id}/update, Engine API 1.41), placed on exactly that node, with the
+// configs that carry its files and the secrets it references. One service per application
+// and node: the saga acts on, verifies and restores each node on its own, and a service's
+// spec history (Swarm keeps the previous spec) is then exactly that node's history.
+// Pure, so that it is tested by equality; the Swarm target only carries the spec out.
+import { InvalidContainerError } from '../errors';
+import type { IntentFile, NodeIntent } from '../intent';
+import { LABELS } from '../labels';
+import { hostPortClaims } from '../ports';
+import { fingerprint } from './docker-engine';
+
+/** Labels only the Swarm target writes, beside the common ones. */
+export const SWARM_LABELS = {
+  /** The swarm node (its hostname) a service is placed on. */
+  node: 'io.deployer.node',
+  /** On a service scaled to 0 by `stop`: the replicas a restore puts back. */
+  stoppedReplicas: 'io.deployer.stopped-replicas',
+  /** On a config or secret: the deployment it was made for. */
+  deployment: LABELS.deployment,
+} as const;
+
+/** Swarm object names: `[a-zA-Z0-9][a-zA-Z0-9_.-]`, at most 63 characters for a service, 64 for a config or secret. */
+const MAX_NAME = 63;
+
+function bounded(name: string): string {
+  if (name.length <= MAX_NAME) return name;
+  return `${name.slice(0, MAX_NAME - 10)}--${fingerprint(name)}`;
+}
+
+/** The service of `application` on the swarm node `hostname`: deterministic, so a verb run again finds it. */
+export function serviceName(application: string, hostname: string): string {
+  return bounded(`${application}--${hostname}`);
+}
+
+/** A config holding one file of a deployment; configs are immutable, so a new deployment makes new ones. */
+export function configName(application: string, deploymentId: string, file: Pick<IntentFile, 'path'>): string {
+  return bounded(`${application}--${fingerprint(deploymentId)}--f${fingerprint(file.path)}`);
+}
+
+/** A secret of a deployment, by the request's name for it; its value is read only when the target creates it. */
+export function secretName(application: string, deploymentId: string, name: string): string {
+  return bounded(`${application}--${fingerprint(deploymentId)}--s${fingerprint(name)}`);
+}
+
+export interface SwarmConfigBody {
+  Name: string;
+  Labels: Record<string, string>;
+  /** The file's content (the target sends it base64, as the API wants it). */
+  content: string;
+}
+
+export interface SwarmSecretBody {
+  Name: string;
+  Labels: Record<string, string>;
+  /** For the secret provider: the value is resolved only inside the activity that creates the secret. */
+  ref: string;
+}
+
+export interface SwarmServiceSpec {
+  Name: string;
+  Labels: Record<string, string>;
+  TaskTemplate: {
+    ContainerSpec: Record<string, unknown>;
+    Resources?: { Limits: { MemoryBytes?: number; NanoCPUs?: number } };
+    RestartPolicy: { Condition: 'none' | 'on-failure' | 'any'; Delay: number };
+    Placement: { Constraints: string[] };
+    Networks?: { Target: string }[];
+  };
+  Mode: { Replicated: { Replicas: number } };
+  UpdateConfig: Record<string, unknown>;
+  EndpointSpec: { Mode: 'dnsrr'; Ports?: { Protocol: 'tcp' | 'udp'; TargetPort: number; PublishedPort: number; PublishMode: 'host' }[] };
+}
+
+export interface SwarmService {
+  name: string;
+  spec: SwarmServiceSpec;
+  configs: SwarmConfigBody[];
+  secrets: SwarmSecretBody[];
+}
+
+const RESTART: Record<NodeIntent['restartPolicy'], SwarmServiceSpec['TaskTemplate']['RestartPolicy']['Condition']> = {
+  no: 'none',
+  'on-failure': 'on-failure',
+  always: 'any',
+  'unless-stopped': 'any',
+};
+
+const NS_PER_MS = 1_000_000;
+
+/**
+ * What a Swarm service cannot do that a bare engine can: refused with the reason, before
+ * anything is created. (Swarm services have no privileged mode, no devices and no host
+ * PID or IPC namespace.)
+ */
+export function swarmProblems(intent: NodeIntent): string[] {
+  const problems: string[] = [];
+  if (intent.access.privileged) problems.push('privileged: Swarm services cannot run privileged');
+  if (intent.access.devices.length > 0) problems.push('devices: Swarm services cannot be given host devices');
+  if (intent.access.pid === 'host') problems.push('pid "host": Swarm services cannot share the host PID namespace');
+  if (intent.access.ipc === 'host') problems.push('ipc "host": Swarm services cannot share the host IPC namespace');
+  return problems;
+}
+
+/** The service that runs `intent` on the swarm node `hostname`. Throws InvalidContainerError for what a service cannot do. */
+export function renderService(intent: NodeIntent, hostname: string): SwarmService {
+  const problems = swarmProblems(intent);
+  if (problems.length > 0) throw new InvalidContainerError(`on a Swarm node: ${problems.join('; ')}`);
+  const name = serviceName(intent.application, hostname);
+  const owned = { [LABELS.managed]: 'true', [LABELS.application]: intent.application, [SWARM_LABELS.deployment]: intent.deploymentId };
+  const configs = intent.files.map((f) => ({ file: f, body: { Name: configName(intent.application, intent.deploymentId, f), Labels: owned, content: f.content } }));
+  const secrets = intent.secrets.map((s) => ({ secret: s, body: { Name: secretName(intent.application, intent.deploymentId, s.name), Labels: owned, ref: s.ref } }));
+  const claims = hostPortClaims(intent).join(',');
+  const probe = intent.health.probe;
+  const { policy } = intent.health;
+  const containerSpec: Record<string, unknown> = {
+    Image: intent.image,
+    ...(intent.command !== undefined ? { Args: intent.command } : {}),
+    // A secret's value is never in the environment (service inspect shows it); its file's path is.
+    Env: [...Object.entries(intent.env).map(([k, v]) => `${k}=${v}`), ...intent.secrets.map((s) => `${s.name}_FILE=${s.path}`)],
+    // On every task's container too: `docker ps` on the node tells whose it is.
+    Labels: { [LABELS.managed]: 'true', [LABELS.application]: intent.application, [LABELS.version]: intent.version, [LABELS.deployment]: intent.deploymentId },
+    StopGracePeriod: intent.stop.gracePeriodMs * NS_PER_MS,
+    ...(intent.stop.signal !== undefined ? { StopSignal: intent.stop.signal } : {}),
+    ...(intent.init ? { Init: true } : {}),
+    ...(intent.access.capabilities.length > 0 ? { CapabilityAdd: intent.access.capabilities.map((c) => `CAP_${c}`) } : {}),
+    ...(intent.volumes.length + intent.access.mounts.length > 0
+      ? {
+          Mounts: [
+            ...intent.volumes.map((v) => ({ Type: 'volume', Source: v.name, Target: v.target, ReadOnly: v.readOnly })),
+            ...intent.access.mounts.map((m) => ({ Type: 'bind', Source: m.source, Target: m.target, ReadOnly: m.readOnly })),
+          ],
+        }
+      : {}),
+    ...(configs.length > 0
+      ? { Configs: configs.map(({ file, body }) => ({ File: { Name: file.path, UID: '0', GID: '0', Mode: file.mode }, ConfigName: body.Name })) }
+      : {}),
+    // Relative names land in /run/secrets, where the intent says a secret is.
+    ...(secrets.length > 0
+      ? { Secrets: secrets.map(({ secret, body }) => ({ File: { Name: secret.name, UID: '0', GID: '0', Mode: 0o400 }, SecretName: body.Name })) }
+      : {}),
+    // An exec health check becomes the task's own: Swarm holds a task in "starting" until it
+    // passes. Swarm replaces a task once it is unhealthy, so failures are allowed up to the
+    // deadline; the Deployer's verification fails the node at the deadline itself.
+    ...(probe.kind === 'exec'
+      ? { Healthcheck: { Test: ['CMD', ...probe.command], Interval: policy.intervalMs * NS_PER_MS, Timeout: policy.timeoutMs * NS_PER_MS, Retries: Math.max(1, Math.ceil(policy.deadlineMs / policy.intervalMs)) } }
+      : {}),
+  };
+  const spec: SwarmServiceSpec = {
+    Name: name,
+    Labels: {
+      [LABELS.managed]: 'true',
+      [LABELS.application]: intent.application,
+      [LABELS.version]: intent.version,
+      [LABELS.deployment]: intent.deploymentId,
+      [LABELS.restartPolicy]: intent.restartPolicy,
+      [SWARM_LABELS.node]: hostname,
+      ...(claims !== '' ? { [LABELS.ports]: claims } : {}),
+    },
+    TaskTemplate: {
+      ContainerSpec: containerSpec,
+      ...(intent.resources !== undefined
+        ? {
+            Resources: {
+              Limits: {
+                ...(intent.resources.memoryMb !== undefined ? { MemoryBytes: intent.resources.memoryMb * 1024 * 1024 } : {}),
+                ...(intent.resources.cpus !== undefined ? { NanoCPUs: Math.round(intent.resources.cpus * 1e9) } : {}),
+              },
+            },
+          }
+        : {}),
+      RestartPolicy: { Condition: RESTART[intent.restartPolicy], Delay: 0 },
+      // Exactly the node the Scheduler chose.
+      Placement: { Constraints: [`node.hostname==${hostname}`] },
+      // "host" and "none" are the node's own networks; without a network a task joins the engine's bridge.
+      ...(intent.network !== 'bridge' ? { Networks: [{ Target: intent.network }] } : {}),
+    },
+    Mode: { Replicated: { Replicas: intent.replicas } },
+    // All of the node's tasks at once, old ones stopped first (a host port cannot be held twice);
+    // the Deployer verifies and rolls back itself, so Swarm neither waits nor reverts.
+    UpdateConfig: { Parallelism: 0, Order: 'stop-first', FailureAction: 'continue', Monitor: NS_PER_MS },
+    // No virtual IP: without IPVS it cannot work, and published ports are the node's own (host mode).
+    EndpointSpec: {
+      Mode: 'dnsrr',
+      ...(intent.network === 'bridge' && intent.ports.length > 0
+        ? { Ports: intent.ports.map((p) => ({ Protocol: p.protocol, TargetPort: p.container, PublishedPort: p.host, PublishMode: 'host' as const })) }
+        : {}),
+    },
+  };
+  return { name, spec, configs: configs.map((c) => c.body), secrets: secrets.map((s) => s.body) };
+}

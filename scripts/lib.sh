@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared settings of the stack scripts. Every path and port can be overridden from the
 # environment; the defaults match src/config.ts.
 : "${DEPLOYER_CACHE:=${XDG_CACHE_HOME:-$HOME/.cache}/deployer}"
@@ -47,6 +48,7 @@ log() { printf '[stack] %s\n' "$*" >&2; }
 # --- shared by stack.sh and swarm.sh: pid files in $run, logs in $logs, the fog bridge ---
 run="$DEPLOYER_STATE/run"
 logs="$DEPLOYER_STATE/logs"
+# shellcheck disable=SC2034  # used by the scripts that source this
 bridge_if=dfog0
 host_ip="$FOG_SUBNET.1"
 

@@ -25,14 +25,18 @@ dk() { local i=$1; shift; docker -H "unix://$(node_dir "$i")/docker.sock" "$@"; 
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 secs_since() { local ms=$(($(now_ms) - $1)); printf '%d.%02d s' $((ms / 1000)) $((ms % 1000 / 10)); }
 
-# Whether PID is node N's engine (or the commands that exec into it), not a zombie, and not
-# some other process that took the number after the engine was killed.
-is_engine() {
-  local i=$1 pid=$2
+# has_arg PID ARG: PID runs with ARG among its arguments and is not a zombie. Killed
+# processes stay zombies for a second or two (this machine's PID 1 reaps them late), and
+# a pid file's number may belong to another process by now.
+has_arg() {
+  local pid=$1 arg=$2
   [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] || return 1
   [ "$(awk '/^State:/ { print $2 }' "/proc/$pid/status" 2>/dev/null)" != Z ] || return 1
-  tr '\0' '\n' < "/proc/$pid/cmdline" 2>/dev/null | grep -qxF "$(node_dir "$i")/data"
+  grep -qxF -- "$arg" <<<"$(tr '\0' '\n' < "/proc/$pid/cmdline" 2>/dev/null)"
 }
+
+# Whether PID is node N's engine (or one of the commands that exec into it).
+is_engine() { has_arg "$2" "$(node_dir "$1")/data"; }
 
 # Node N's engine's pid, from our pid file or the engine's own (the same process: the
 # commands that start it all exec), when that process still is the engine.
@@ -57,7 +61,7 @@ known_nodes() {
 # --- up ---
 
 up_node_network() {
-  local i=$1 ns="swarm-$i" ip; ip=$(swarm_ip "$i")
+  local i=$1; local ns="swarm-$i" ip; ip=$(swarm_ip "$i")
   [ -e "/var/run/netns/$ns" ] || ip netns add "$ns"
   if ! ip link show "vswarm$i" >/dev/null 2>&1; then
     ip link add "vswarm$i" type veth peer name eth0 netns "$ns"
@@ -66,20 +70,24 @@ up_node_network() {
   # Also when the bridge was made anew under an existing namespace.
   ip link set "vswarm$i" master "$bridge_if"
   ip link set "vswarm$i" up
-  ip -n "$ns" -o addr show dev eth0 | grep -qF " $ip/24 " || ip -n "$ns" addr add "$ip/24" dev eth0
+  # (Not piped into grep -q: with pipefail, ip's SIGPIPE would read as "no address".)
+  grep -qF " $ip/24 " <<<"$(ip -n "$ns" -o addr show dev eth0)" || ip -n "$ns" addr add "$ip/24" dev eth0
   ip -n "$ns" link set eth0 up
 }
 
 up_engine() {
-  local i=$1 name="swarm-$i" dir ip pid; dir=$(node_dir "$i"); ip=$(swarm_ip "$i")
+  local i=$1; local name="swarm-$i" dir ip pid; dir=$(node_dir "$i"); ip=$(swarm_ip "$i")
   if pid=$(engine_pid "$i"); then
     # Running, perhaps known only by the engine's own pid file: ours names it again.
     echo "$pid" > "$run/$name.pid"
     return 0
   fi
   mkdir -p "$dir"
-  # Left by a killed engine; dockerd refuses to start while its pid belongs to any process.
-  rm -f "$dir/dockerd.pid"
+  # What a killed engine left goes first (its containers would be stopped at start anyway),
+  # then its pid files: dockerd refuses to start while its own names a live process, and
+  # takes containerd's, even a zombie's, for a containerd to connect to (and times out).
+  clear_leftovers "$i"
+  rm -f "$dir/dockerd.pid" "$dir/exec/containerd/containerd.pid"
   log "starting Docker Engine of $name at tcp://$ip:2375"
   # nsenter, not `ip netns exec` (which remounts /sys, and dockerd then fails); a UTS
   # namespace of its own so that the engine, and Swarm's node.hostname, say swarm-N.
@@ -111,7 +119,7 @@ init_swarm() {
 # Forms the swarm, or mends it: a manager without a working swarm makes a new one, and
 # every worker the manager does not know (it left, or the swarm is new) joins again.
 form_swarm() {
-  local state control id i members token t0 fresh=0
+  local state control id i members token t0 fresh=0 joined=0
   read -r state control id < <(swarm_info 1 || echo unknown)
   if [ "$state" = inactive ]; then
     init_swarm; fresh=1
@@ -133,8 +141,10 @@ form_swarm() {
     dk "$i" swarm join --advertise-addr "$(swarm_ip "$i")" --listen-addr "$(swarm_ip "$i"):2377" \
       --token "$token" "$(swarm_ip 1):2377" >/dev/null
     log "swarm-$i joined the swarm as a worker in $(secs_since "$t0")"
+    joined=1
   done
-  forget_stale_nodes
+  # Stale entries come from joining again, or from a wider swarm's nodes.
+  if [ "$fresh$joined" != 00 ] || [ "$(wc -l <<<"$members")" -ne "$SWARM_NODES" ]; then forget_stale_nodes; fi
 }
 
 # Entries the manager keeps for nodes that are gone (a node that joined again has a new ID;
@@ -152,11 +162,16 @@ forget_stale_nodes() {
   done
 }
 
-# The manager lists exactly the nodes of the settings, each once, each Ready and Active.
+# The manager lists exactly the nodes of the settings, each once, each Ready and Active, and
+# every node says it is in the swarm (the manager notices a node is gone only after ~9 s).
 all_ready() {
-  local list; list=$(dk 1 node ls --format '{{.Hostname}} {{.Status}} {{.Availability}}') || return 1
+  local list i state; list=$(dk 1 node ls --format '{{.Hostname}} {{.Status}} {{.Availability}}') || return 1
   [ "$(wc -l <<<"$list")" -eq "$SWARM_NODES" ] &&
-    [ "$(grep -E '^swarm-[0-9]+ Ready Active$' <<<"$list" | sort -u | wc -l)" -eq "$SWARM_NODES" ]
+    [ "$(grep -E '^swarm-[0-9]+ Ready Active$' <<<"$list" | sort -u | wc -l)" -eq "$SWARM_NODES" ] || return 1
+  for i in $(seq 2 "$SWARM_NODES"); do
+    read -r state _ < <(swarm_info "$i" || echo unknown)
+    [ "$state" = active ] || return 1
+  done
 }
 
 up() {
@@ -165,7 +180,14 @@ up() {
   ip link show "$bridge_if" >/dev/null 2>&1 || { log "no fog bridge $bridge_if: run scripts/stack.sh up"; exit 1; }
   mkdir -p "$run" "$logs" "$swarm"
   local i t0; t0=$(now_ms)
-  for i in $(known_nodes); do [ "$i" -le "$SWARM_NODES" ] || { log "removing swarm-$i (SWARM_NODES is $SWARM_NODES)"; down_node "$i"; }; done
+  for i in $(known_nodes); do
+    [ "$i" -gt "$SWARM_NODES" ] || continue
+    log "removing swarm-$i (SWARM_NODES is $SWARM_NODES)"
+    down_node "$i"
+    # The manager forgets it below; with its swarm state kept, an engine started again
+    # would wait 20 s for a swarm that no longer has it before it serves its API.
+    rm -rf "$(node_dir "$i")/data/swarm"
+  done
   [ "$SWARM_NODES" -gt 0 ] || return 0
   for i in $(seq 1 "$SWARM_NODES"); do up_node_network "$i"; up_engine "$i"; done
   for i in $(seq 1 "$SWARM_NODES"); do wait_for "swarm-$i" 60 dk "$i" version; done
@@ -181,16 +203,15 @@ stop_engine() {
   if pid=$(engine_pid "$i"); then
     kill -TERM "$pid" 2>/dev/null || true
     for _ in $(seq 1 100); do is_engine "$i" "$pid" || break; sleep 0.2; done
-    kill -KILL "$pid" 2>/dev/null || true
+    if is_engine "$i" "$pid"; then kill -KILL "$pid" 2>/dev/null || true; fi
   fi
   rm -f "$run/swarm-$i.pid" "$(node_dir "$i")/dockerd.pid"
 }
 
-# Everything of one node: its engine, what outlived the engine in its namespace (containerd,
-# shims, docker-proxy) and the containers those shims ran, then the namespace and the veth.
-down_node() {
+# What outlived node N's engine in its namespace (containerd, shims, docker-proxy) and the
+# containers those shims ran.
+clear_leftovers() {
   local i=$1 pids kids
-  stop_engine "$i"
   for _ in $(seq 1 50); do
     pids=$(ip netns pids "swarm-$i" 2>/dev/null || true)
     [ -n "$pids" ] || break
@@ -201,6 +222,13 @@ down_node() {
     kill -KILL $kids $pids 2>/dev/null || true
     sleep 0.1
   done
+}
+
+# Everything of one node: its engine, its leftovers, then the namespace and the veth.
+down_node() {
+  local i=$1
+  stop_engine "$i"
+  clear_leftovers "$i"
   ip netns del "swarm-$i" 2>/dev/null || true
   ip link del "vswarm$i" 2>/dev/null || true
 }
@@ -208,7 +236,9 @@ down_node() {
 down() {
   mkdir -p "$run"
   local i
-  for i in $(known_nodes); do down_node "$i"; done
+  # All at once: each engine takes a second or two to shut down.
+  for i in $(known_nodes); do down_node "$i" & done
+  wait
   # The engines' mounts (container layers, their network namespaces) outlive an engine that was killed.
   { grep -oE " $swarm/[^ ]*" /proc/mounts || true; } | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
   if [ "${1:-}" = --purge ]; then

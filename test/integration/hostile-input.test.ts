@@ -5,7 +5,7 @@
 // bridge keeps consuming throughout, and no engine ever sees a container of a bad one.
 import { LABELS } from '../../src/core/labels';
 import { isTerminal } from '../../src/core/schemas/event';
-import { IDLE, engineEvents, removeApplication, startDeployer, waitFor, type TestDeployer } from '../support/deployer';
+import { IDLE, engineEvents, engineNodes, removeApplication, startDeployer, waitFor, type TestDeployer } from '../support/deployer';
 
 jest.setTimeout(600_000);
 
@@ -169,7 +169,7 @@ describe('hostile input on the real stack', () => {
     // What every engine saw: containers of valid deployments only.
     const goodIds = new Set(good.map((g) => g.id));
     const until = Math.ceil(Date.now() / 1000) + 1;
-    for (const n of d.inventory.nodes) {
+    for (const n of engineNodes(d)) {
       const seen = (await engineEvents(d, n.id, `${LABELS.managed}=true`, since, until)).map((e) => e.Actor.Attributes[LABELS.deployment]!);
       expect(seen.filter((id) => !goodIds.has(id))).toEqual([]);
     }

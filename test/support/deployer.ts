@@ -210,10 +210,13 @@ export interface NodeContainerView {
   state: string;
 }
 
-/** What the engines themselves say runs for an application, per node. */
+/** The inventory's bare Docker Engine nodes (the fog nodes), whose engines a test may ask directly. */
+export const engineNodes = (d: TestDeployer) => d.inventory.nodes.filter((n) => n.target.kind === 'docker-engine');
+
+/** What the engines themselves say runs for an application, per bare-engine node. */
 export async function containersOf(d: TestDeployer, application: string): Promise<Record<string, NodeContainerView[]>> {
   const out: Record<string, NodeContainerView[]> = {};
-  for (const node of d.inventory.nodes) {
+  for (const node of engineNodes(d)) {
     const list = await d.engines.node(node.id).listContainers({ all: true, filters: JSON.stringify({ label: [`${LABELS.application}=${application}`] }) });
     out[node.id] = list.map((c) => ({
       name: c.Names[0]!.slice(1),
@@ -233,9 +236,9 @@ export async function runningOn(d: TestDeployer, application: string, deployment
   }, timeoutMs);
 }
 
-/** Removes every container of the application from every node (test clean-up). */
+/** Removes every container of the application from every bare-engine node (test clean-up). */
 export async function removeApplication(d: TestDeployer, application: string): Promise<void> {
-  for (const node of d.inventory.nodes) {
+  for (const node of engineNodes(d)) {
     const docker = d.engines.node(node.id);
     const list = await docker.listContainers({ all: true, filters: JSON.stringify({ label: [`${LABELS.application}=${application}`] }) });
     for (const c of list) await docker.getContainer(c.Id).remove({ force: true });

@@ -80,7 +80,7 @@ describe('the Swarm renderer', () => {
 
   it('refuses what a Swarm service cannot do, naming each', () => {
     const base = intentOf(minimal);
-    const intent = { ...base, access: { ...base.access, privileged: true, devices: [{ host: '/dev/ttyUSB0', permissions: 'rwm' }], pid: 'host' as const } };
+    const intent = { ...base, access: { ...base.access, privileged: true, devices: [{ host: '/dev/ttyUSB0', permissions: 'rwm' as const }], pid: 'host' as const } };
     expect(() => renderService(intent, 'swarm-1')).toThrow(InvalidContainerError);
     expect(() => renderService(intent, 'swarm-1')).toThrow('on a Swarm node: privileged: Swarm services cannot run privileged; devices: Swarm services cannot be given host devices; pid "host": Swarm services cannot share the host PID namespace');
   });

@@ -138,28 +138,48 @@ export function swarmTarget(engines: Engines, secrets: SecretProvider) {
       }
     }
 
-    /** Makes the configs and secrets the service references, unless they exist (they are immutable). */
-    async function ensureObjects(rendered: ReturnType<typeof renderService>): Promise<void> {
-      for (const c of rendered.configs) {
-        await on(`creating config ${c.Name}`, async (m) => {
+    /**
+     * Makes the configs and secrets the service references, unless they exist (they are
+     * immutable, named per deployment), and returns the spec with their ids, which Swarm
+     * wants beside their names.
+     */
+    async function withObjects(rendered: ReturnType<typeof renderService>): Promise<SwarmServiceSpec> {
+      const ids = new Map<string, string>();
+      const make = async (kind: 'config' | 'secret', name: string, labels: Record<string, string>, data: () => Promise<Buffer>) => {
+        ids.set(name, await on(`creating ${kind} ${name}`, async (m) => {
+          const existing = async () => (await (kind === 'config' ? m.listConfigs({ filters: JSON.stringify({ name: [name] }) }) : m.listSecrets({ filters: JSON.stringify({ name: [name] }) }))).find((x) => x.Spec?.Name === name)?.ID;
+          const found = await existing();
+          if (found !== undefined) return found;
+          const body = { Name: name, Labels: labels, Data: (await data()).toString('base64') };
           try {
-            await m.createConfig({ Name: c.Name, Labels: c.Labels, Data: Buffer.from(c.content, 'utf8').toString('base64') });
+            const made = (await (kind === 'config' ? m.createConfig(body) : m.createSecret(body))) as { id?: string; ID?: string };
+            return made.id ?? made.ID ?? '';
           } catch (err) {
-            if (statusOf(err) !== 409) throw err;
+            // Another node of the same deployment made it meanwhile.
+            if (statusOf(err) === 409) {
+              const raced = await existing();
+              if (raced !== undefined) return raced;
+            }
+            throw err;
           }
-        });
-      }
-      for (const s of rendered.secrets) {
-        // Resolved here and only here: the value goes to the swarm's encrypted store, never into a label or a log.
-        const value = await secrets.resolve(s.ref);
-        await on(`creating secret ${s.Name}`, async (m) => {
-          try {
-            await m.createSecret({ Name: s.Name, Labels: s.Labels, Data: value.toString('base64') });
-          } catch (err) {
-            if (statusOf(err) !== 409) throw err;
-          }
-        });
-      }
+        }));
+      };
+      for (const c of rendered.configs) await make('config', c.Name, c.Labels, async () => Buffer.from(c.content, 'utf8'));
+      // A secret's value is resolved here and only here: it goes to the swarm's encrypted store, never into a label or a log.
+      for (const x of rendered.secrets) await make('secret', x.Name, x.Labels, () => secrets.resolve(x.ref));
+      const spec = rendered.spec;
+      const container = spec.TaskTemplate.ContainerSpec as { Configs?: { ConfigName: string; ConfigID?: string }[]; Secrets?: { SecretName: string; SecretID?: string }[] };
+      return {
+        ...spec,
+        TaskTemplate: {
+          ...spec.TaskTemplate,
+          ContainerSpec: {
+            ...spec.TaskTemplate.ContainerSpec,
+            ...(container.Configs !== undefined ? { Configs: container.Configs.map((c) => ({ ...c, ConfigID: ids.get(c.ConfigName)! })) } : {}),
+            ...(container.Secrets !== undefined ? { Secrets: container.Secrets.map((x) => ({ ...x, SecretID: ids.get(x.SecretName)! })) } : {}),
+          },
+        },
+      };
     }
 
     /** Configs and secrets of the application that no service of it still references; Swarm refuses to remove those in use. */
@@ -254,13 +274,13 @@ export function swarmTarget(engines: Engines, secrets: SecretProvider) {
           step('Deploying', `service ${rendered.name} is at this deployment`);
           return { instances: [rendered.name], replaced: current.PreviousSpec !== undefined ? [rendered.name] : [] };
         }
-        await ensureObjects(rendered);
+        const spec = await withObjects(rendered);
         if (current === undefined) {
-          await on(`creating service ${rendered.name}`, (m) => m.createService(rendered.spec as never));
+          await on(`creating service ${rendered.name}`, (m) => m.createService(spec as never));
           step('Deploying', `service ${rendered.name} created`);
           return { instances: [rendered.name], replaced: [] };
         }
-        await update(current, rendered.spec);
+        await update(current, spec);
         step('Deploying', `service ${rendered.name} updated from deployment ${deploymentOf(current)}`);
         return { instances: [rendered.name], replaced: [rendered.name] };
       },

@@ -27,6 +27,7 @@ import type { Instance, Target } from '../target';
 interface ServiceView {
   ID: string;
   Version: { Index: number };
+  UpdateStatus?: { State?: string };
   Spec: SwarmServiceSpec;
   PreviousSpec?: SwarmServiceSpec;
 }
@@ -113,6 +114,32 @@ export function swarmTarget(engines: Engines, secrets: SecretProvider) {
     async function update(s: ServiceView, spec: SwarmServiceSpec): Promise<void> {
       await on(`updating service ${s.Spec.Name}`, (m) => m.getService(s.ID).update({ _query: { version: s.Version.Index }, _body: spec } as never));
     }
+
+    /**
+     * Waits until the service's last update is carried out: Swarm's update no longer in
+     * progress, and every task it ordered down actually stopped. An update made while the one
+     * before is still stopping tasks does not wait for those (Swarm cancels the older update),
+     * so its new task would find a host port still held and never run.
+     */
+    async function settled(name: string, timeoutMs: number): Promise<ServiceView | undefined> {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const s = await service(name);
+        // A removed service's tasks go with it; the manager no longer lists them.
+        if (s === undefined) return undefined;
+        const busy = s?.UpdateStatus?.State === 'updating' || s?.UpdateStatus?.State === 'rollback_started';
+        const stopping = (await tasks(name)).filter((t) => t.DesiredState !== 'running' && t.DesiredState !== 'ready' && !ENDED.has(t.Status.State));
+        if (!busy && stopping.length === 0) return s;
+        if (Date.now() > deadline) {
+          throw new Error(`service ${name} on ${node.id} did not settle within ${timeoutMs} ms (${busy ? 'update in progress' : `${stopping.length} task(s) still stopping`})`);
+        }
+        heartbeat({ service: name, settling: true });
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+
+    /** How long stopping a service's tasks may take: their grace period, and some. */
+    const settleMs = (s: { Spec: SwarmServiceSpec }) => Number((s.Spec.TaskTemplate.ContainerSpec as { StopGracePeriod?: number }).StopGracePeriod ?? 10e9) / 1e6 + 30_000;
 
     /** The node as the swarm sees it: a Ready, active member, and its platform. */
     async function member(): Promise<NodeStatus & { platform?: Platform }> {
@@ -216,6 +243,11 @@ export function swarmTarget(engines: Engines, secrets: SecretProvider) {
           const code = failed.Status.ContainerStatus?.ExitCode;
           throw new HealthCheckFailedError(node.id, name, `a task ${failed.Status.State === 'rejected' ? 'was rejected' : 'stopped'} during verification: ${why}${code !== undefined && code !== 0 ? ` (exit code ${code})` : ''}`);
         }
+        // Ended before it ever ran, with nothing to replace it (its restart policy says no): it never will.
+        if (watched === undefined && ours.length > 0 && ours.every((t) => ENDED.has(t.Status.State) && t.DesiredState !== 'running')) {
+          const t = ours[0]!;
+          throw new HealthCheckFailedError(node.id, name, `its task ended before it was verified: ${t.Status.State}${t.Status.Err ? ` (${t.Status.Err})` : ''}`);
+        }
         const running = ours.filter((t) => t.DesiredState === 'running' && t.Status.State === 'running');
         if (watched === undefined && running.length >= intent.replicas) watched = new Set(running.map((t) => t.ID));
         if (watched !== undefined && running.some((t) => !watched!.has(t.ID))) {
@@ -223,8 +255,12 @@ export function swarmTarget(engines: Engines, secrets: SecretProvider) {
         }
         let problem: string | undefined;
         if (running.length < intent.replicas) {
-          const pending = ours.filter((t) => t.DesiredState === 'running' && t.Status.State !== 'running').map((t) => t.Status.State);
-          problem = `${running.length} of ${intent.replicas} task(s) running${pending.length > 0 ? ` (others ${[...new Set(pending)].join(', ')})` : ''}`;
+          // A node that left the swarm, or whose engine stopped, will not run them: say so rather than wait for the deadline.
+          const status = await member();
+          if (!status.ready) throw new EngineUnreachableError(node.id, { detail: status.detail });
+          // What the others are doing, as `docker service ps` would say it: state, and Swarm's own words.
+          const others = [...new Set(ours.filter((t) => t.Status.State !== 'running').map((t) => `${t.Status.State}${t.DesiredState !== 'running' ? ` (desired ${t.DesiredState})` : ''}${t.Status.Err ? `: ${t.Status.Err}` : ''}`))];
+          problem = `${running.length} of ${intent.replicas} task(s) running${others.length > 0 ? ` (others ${others.join('; ')})` : ours.length === 0 ? ' (no task of this deployment yet)' : ''}`;
         } else if (outside !== undefined) problem = await outside();
         if (problem === undefined) {
           if (++streak >= policy.healthyAfter) return probes;
@@ -268,7 +304,9 @@ export function swarmTarget(engines: Engines, secrets: SecretProvider) {
         const clashes = portClashes(intent.application, hostPortClaims(intent), holders);
         if (clashes.length > 0) throw new PortInUseError(describeClashes(node.id, clashes));
         step('Configuring', `service ${rendered.name} for ${platformName(platform)}: ${intent.replicas} task(s), ${rendered.configs.length} config(s), ${rendered.secrets.length} secret(s)`);
-        const current = await service(rendered.name);
+        const found = await service(rendered.name);
+        // What an earlier update (a restore, or this apply cut short) still stops must be gone first.
+        const current = found !== undefined ? await settled(found.Spec.Name, settleMs(found)) : undefined;
         // Run again after a crash, this finds its own spec in place: nothing more to do.
         if (current !== undefined && deploymentOf(current) === intent.deploymentId) {
           step('Deploying', `service ${rendered.name} is at this deployment`);
@@ -316,6 +354,11 @@ export function swarmTarget(engines: Engines, secrets: SecretProvider) {
             restarted.push(s.Spec.Name);
           }
         }
+        // Back as it was only once the previous tasks replaced the new ones.
+        for (const name of restarted) {
+          const s = await service(name);
+          if (s !== undefined) await settled(name, settleMs(s));
+        }
         await pruneObjects(application);
         const here = new Set((await services(application)).filter((s) => replicasOf(s) > 0).map((s) => s.Spec.Name));
         return { removed, restarted, missing: restart.filter((n) => !here.has(n)) };
@@ -332,6 +375,7 @@ export function swarmTarget(engines: Engines, secrets: SecretProvider) {
           if (!names.includes(s.Spec.Name) || replicasOf(s) === 0) continue;
           // Scaled to 0, not removed: the spec stays for a restore, which scales it back.
           await update(s, { ...s.Spec, Labels: { ...s.Spec.Labels, [SWARM_LABELS.stoppedReplicas]: String(replicasOf(s)) }, Mode: { Replicated: { Replicas: 0 } } });
+          await settled(s.Spec.Name, settleMs(s));
         }
         return [...names];
       },

@@ -24,6 +24,7 @@ import {
   proxyActivities,
   proxyLocalActivities,
   setHandler,
+  uuid4,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { LockActivities } from '../activities/control/lock';
@@ -178,9 +179,18 @@ export class ApplicationLock {
     private readonly application: string,
     private readonly hold: LockHold | undefined,
   ) {
-    const { runId, originalExecutionRunId } = workflowInfo();
-    this.reset = runId !== originalExecutionRunId;
-    this.token = !this.reset && hold !== undefined ? hold.token : `run:${runId}`;
+    const { runId, originalExecutionRunId, historyLength } = workflowInfo();
+    if (patched(PATCHES.resetFromHistory)) {
+      // Told from what the history holds, so that a replay decides the same: a reset run's
+      // first workflow task comes after its base run's (a fresh run's first task sees 3 events;
+      // the replayer gives every run the id its history started with). Its token is its own:
+      // how long that history was and the run's randomness, which a reset seeds anew.
+      this.reset = historyLength > 3;
+      this.token = !this.reset && hold !== undefined ? hold.token : `run:${historyLength}:${uuid4()}`;
+    } else {
+      this.reset = runId !== originalExecutionRunId;
+      this.token = !this.reset && hold !== undefined ? hold.token : `run:${runId}`;
+    }
     setHandler(lockGrantedSignal, (grant) => {
       if (grant?.token === this.token) this.granted = true;
     });

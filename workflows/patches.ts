@@ -22,4 +22,10 @@ export const PATCHES = {
    * minutes, so one retention period after the release that added it.
    */
   lockGrantsName: 'lock-grants-name',
+  /**
+   * A run tells that it was reset from what its history holds (events before its first
+   * workflow task), not from its run id, which a replayer does not know. Retire one
+   * retention period after the release that added it.
+   */
+  resetFromHistory: 'reset-from-history',
 } as const;

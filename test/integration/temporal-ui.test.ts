@@ -99,8 +99,18 @@ describe('a deployment in the Temporal UI', () => {
     await save(page, screenshot);
 
     // A node's own page: every step on the node (the target's verbs), by its summary.
-    await page.goto(`${ui}/namespaces/default/workflows/${encodeURIComponent(`${deploymentId}/${nodes[0]}`)}`);
-    for (const step of [`apply ${app}:1`, `verify ${app}:1`]) await page.getByText(`${nodes[0]}: ${step}`).first().waitFor({ timeout: 30_000 });
+    // Loaded again if the steps do not show: on a loaded machine the page's first fetch of the history can time out.
+    const nodePage = `${ui}/namespaces/default/workflows/${encodeURIComponent(`${deploymentId}/${nodes[0]}`)}`;
+    const steps = [`apply ${app}:1`, `verify ${app}:1`].map((step) => page.getByText(`${nodes[0]}: ${step}`).first());
+    for (let attempt = 1; ; attempt++) {
+      await page.goto(nodePage);
+      try {
+        for (const step of steps) await step.waitFor({ timeout: 20_000 });
+        break;
+      } catch (err) {
+        if (attempt === 3) throw err;
+      }
+    }
     await save(page, screenshot.replace('.png', `-${nodes[0]}.png`));
   });
 

@@ -2,6 +2,7 @@
 // fake target (test/support/fake-target.ts): a Reset, which replays the old run's input and
 // reapplies its signals, and a Terminate, after which no workflow code of the run executes.
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
 import { randomUUID } from 'node:crypto';
 import { isTerminal } from '../../src/core/schemas/event';
@@ -64,6 +65,12 @@ async function waitUntil(predicate: () => boolean, timeoutMs = 30_000): Promise<
 }
 
 /** The Temporal UI's Reset to the first workflow task, its signals reapplied (the UI's default). */
+/** A reset run's history replays against the workflow code: its start tells it was reset from what the history holds. */
+async function replays(workflowId: string, runId: string): Promise<void> {
+  const history = await env.client.workflow.getHandle(workflowId, runId).fetchHistory();
+  await Worker.runReplayHistory({ workflowsPath: require.resolve('../../workflows') }, history, workflowId);
+}
+
 async function resetToFirstTask(workflowId: string): Promise<string> {
   const handle = env.client.workflow.getHandle(workflowId);
   const { events } = await handle.fetchHistory();
@@ -116,7 +123,8 @@ describe('Reset of a deployment (fake target)', () => {
     await sleep(2_000);
     const state = await lock.query(lockStateQuery);
     expect(state.holder?.workflowId).toBe(other.deploymentId);
-    expect(state.waiting).toEqual([{ workflowId: old.deploymentId, token: `run:${newRunId}` }]);
+    // Under a token of its own, not the old run's (whose grant the reset reapplied).
+    expect(state.waiting).toEqual([{ workflowId: old.deploymentId, token: expect.stringMatching(/^run:\d+:[0-9a-f-]{36}$/) }]);
     expect(world.calls.slice(callsBefore).filter((c) => !c.endsWith('fog-2'))).toEqual([]);
     const whileWaiting = eventsOf(old.deploymentId).slice(oldEvents.length);
     expect(whileWaiting.map((e) => e.phase)).toEqual(['Accepted', 'Accepted']);
@@ -135,6 +143,7 @@ describe('Reset of a deployment (fake target)', () => {
     // None of the old run's node events comes again (a reapplied signal would have carried them).
     expect(fresh.filter((e) => e.phase === 'RolledBack' || e.phase === 'Failed')).toEqual([]);
     for (const n of NODES) expect(running(world, n)).toEqual(['2']);
+    await replays(old.deploymentId, newRunId);
   });
 
   it('of a running one that holds the lock: the new run takes the old run\'s place and finishes the deployment', async () => {
@@ -156,6 +165,7 @@ describe('Reset of a deployment (fake target)', () => {
     await sleep(500);
     const state = await env.client.workflow.getHandle(lockWorkflowId(app)).query(lockStateQuery);
     expect(state.holder).toBeUndefined();
+    await replays(req.deploymentId, newRunId);
   });
 });
 

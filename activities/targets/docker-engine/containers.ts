@@ -172,21 +172,31 @@ function containerUser(user: string | undefined): { uid: number; gid: number } {
 export async function createWithFiles(docker: Docker, nodeId: string, spec: EngineContainer, secrets: SecretProvider): Promise<{ id: string; created: boolean }> {
   const { name, create, files } = spec;
   try {
-    const existing = await docker.getContainer(name).inspect().catch((err: unknown) => {
+    const inspect = () => docker.getContainer(name).inspect().catch((err: unknown) => {
       if (statusOf(err) === 404) return undefined;
       throw err;
     });
-    let id: string;
+    let existing = await inspect();
+    let id = '';
     let created = false;
+    if (existing === undefined) {
+      try {
+        id = (await docker.createContainer({ ...create, name })).id;
+        created = true;
+      } catch (err) {
+        // Another attempt of this same step made it meanwhile (a retry while the first was still
+        // under way): then it is ours, as the owner check below confirms.
+        if (statusOf(err) !== 409) throw err;
+        existing = await inspect();
+        if (existing === undefined) throw err;
+      }
+    }
     if (existing !== undefined) {
       const owner = existing.Config.Labels?.[LABELS.deployment];
       if (owner !== create.Labels?.[LABELS.deployment]) {
         throw engineError(nodeId, { statusCode: 409, message: `container name ${name} is taken by a container of deployment '${owner ?? 'none'}'` }, `creating ${name}`);
       }
       id = existing.Id;
-    } else {
-      id = (await docker.createContainer({ ...create, name })).id;
-      created = true;
     }
     const owner = spec.secrets.length > 0 ? containerUser((await docker.getContainer(id).inspect()).Config.User) : undefined;
     const delivered: ArchiveFile[] = [...files];

@@ -6,6 +6,7 @@
 // check on the node's address, restore puts the previous spec back or removes a service that
 // this deployment created. The labels on the services are the record of what runs where, so
 // every verb can be run again and needs no memory.
+import { randomUUID } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import type Docker from 'dockerode';
 import { DeployerError, EngineUnreachableError, HealthCheckFailedError, InvalidInventoryError, NodePlatformError, PortInUseError } from '../../../src/core/errors';
@@ -49,6 +50,12 @@ interface NodeView {
 const deploymentOf = (s: { Spec: SwarmServiceSpec }) => s.Spec.Labels[LABELS.deployment] ?? '';
 const replicasOf = (s: { Spec: SwarmServiceSpec }) => s.Spec.Mode?.Replicated?.Replicas ?? 0;
 const taskDeployment = (t: TaskView) => t.Spec.ContainerSpec?.Labels?.[LABELS.deployment];
+/**
+ * Marks the tasks of one apply: a Retry applies the same deployment again after a restore,
+ * and the tasks of its first attempt (shut down by that restore) must not count as its own.
+ */
+const APPLY_LABEL = 'io.deployer.apply';
+const applyOf = (labels: Record<string, string> | undefined) => labels?.[APPLY_LABEL];
 
 /** Task states from which a task never runs again: Swarm replaces it by a new one. */
 const ENDED = new Set(['complete', 'failed', 'shutdown', 'rejected', 'orphaned', 'remove']);
@@ -221,6 +228,7 @@ export function swarmTarget(engines: Engines, secrets: SecretProvider) {
 
     /** Waits until the service's tasks at `deploymentId` run, stay running, and pass the probe `healthyAfter` times in a row. */
     async function waitHealthy(intent: NodeIntent, name: string, started: number): Promise<number> {
+      const attempt = applyOf((await service(name))?.Spec.TaskTemplate.ContainerSpec.Labels as Record<string, string> | undefined);
       const { probe, policy } = intent.health;
       const outside: Probe | undefined =
         probe.kind === 'http'
@@ -236,7 +244,7 @@ export function swarmTarget(engines: Engines, secrets: SecretProvider) {
       for (;;) {
         heartbeat({ service: name, streak, probes, lastProblem });
         probes++;
-        const ours = (await tasks(name)).filter((t) => taskDeployment(t) === intent.deploymentId);
+        const ours = (await tasks(name)).filter((t) => taskDeployment(t) === intent.deploymentId && applyOf(t.Spec.ContainerSpec?.Labels) === attempt);
         const failed = ours.find((t) => ENDED.has(t.Status.State) || (t.DesiredState !== 'running' && t.Status.State !== 'running'));
         if (failed !== undefined && (watched !== undefined || ['failed', 'rejected'].includes(failed.Status.State))) {
           const why = failed.Status.Err ?? failed.Status.Message ?? failed.Status.State;
@@ -312,7 +320,9 @@ export function swarmTarget(engines: Engines, secrets: SecretProvider) {
           step('Deploying', `service ${rendered.name} is at this deployment`);
           return { instances: [rendered.name], replaced: current.PreviousSpec !== undefined ? [rendered.name] : [] };
         }
-        const spec = await withObjects(rendered);
+        const withIds = await withObjects(rendered);
+        const container = withIds.TaskTemplate.ContainerSpec as { Labels: Record<string, string> };
+        const spec = { ...withIds, TaskTemplate: { ...withIds.TaskTemplate, ContainerSpec: { ...container, Labels: { ...container.Labels, [APPLY_LABEL]: randomUUID() } } } };
         if (current === undefined) {
           await on(`creating service ${rendered.name}`, (m) => m.createService(spec as never));
           step('Deploying', `service ${rendered.name} created`);

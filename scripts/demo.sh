@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # One command from a fresh clone to a real deployment: installs what is missing, brings up
-# the local stack (Temporal, Kafka, registry, 3 fog nodes), starts the worker and bridge,
-# sends the sample application's Deploy request through Kafka, follows it to the end and
-# asks every node for the page. Everything stays up afterwards, for the Temporal UI.
+# the local stack (Temporal, Kafka, registry, 3 fog nodes, a swarm of 3), starts the worker and
+# bridge, sends the sample application's Deploy requests through Kafka (to the fog nodes, then
+# to the swarm's), follows each to its end and asks every node for the page. Everything stays up afterwards, for the Temporal UI.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib.sh"
@@ -13,9 +13,12 @@ npm run --silent build
 bash scripts/stack.sh up
 bash scripts/services.sh up
 
-id="hello-$(date -u +%Y%m%d-%H%M%S)"
-log "deploying examples/hello as $id through Kafka"
+stamp=$(date -u +%Y%m%d-%H%M%S)
+id="hello-$stamp"
+log "deploying examples/hello as $id through Kafka, to the fog nodes (bare Docker Engines)"
 node dist/src/cli/main.js deploy examples/hello/deploy.json --id "$id" --wait --timeout 300
+log "deploying it again as hello-swarm-$stamp, to the swarm's nodes (one Swarm service per node)"
+node dist/src/cli/main.js deploy examples/hello/deploy-swarm.json --id "hello-swarm-$stamp" --wait --timeout 300
 
 log "asking every node for the page:"
 for addr in $(node -e 'for (const n of require(process.argv[1]).nodes) console.log(n.address)' "$DEPLOYER_STATE/inventory.json"); do

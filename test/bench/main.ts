@@ -44,7 +44,7 @@ async function main(): Promise<void> {
       report(describeOverhead(await overhead(b, 3, n(values.rounds))));
     }
     // Every node engine of the stack at once (scripts/bench.sh brings up 24).
-    if (only.has('wide-real')) report(describeOverhead(await overhead(b, b.d.inventory.nodes.length, n(values.rounds))));
+    if (only.has('wide-real')) report(describeOverhead(await overhead(b, b.d.inventory.nodes.filter((n) => n.target.kind === 'docker-engine').length, n(values.rounds))));
     if (only.has('latency')) {
       // A rate the Deployer keeps up with, and one above what it sustains, to show where waiting starts.
       for (const rate of values.rate.split(',').map(Number)) report(describeStartLatency(await startLatency(b, rate, n(values.seconds))));

@@ -13,6 +13,7 @@ import { ENCRYPTED_ENCODING, EncryptionCodec, KEY_ID_METADATA } from '../../src/
 import type { JsonPayload } from '../../src/codec/payload-json';
 import { loadPayloadKeys } from '../../src/codec/payload-keys';
 import { Secret } from '../../src/config';
+import { PATCHES } from '../../workflows/patches';
 import { createLogger } from '../../src/log';
 import { removeApplication, startDeployer, type TestDeployer } from '../support/deployer';
 import { exportHistory, payloadsIn, type FoundPayload } from '../support/history';
@@ -86,7 +87,9 @@ describe('workflow history of a deployment', () => {
     // activity marker's bookkeeping (its sequence number, type, attempt and times), nothing of the request.
     const decoded = (p: { payload: { data?: string | null } }) => JSON.parse(Buffer.from(p.payload.data ?? '', 'base64').toString('utf8')) as Record<string, unknown>;
     const patchMarkers = notEncrypted.filter((p) => /markerRecordedEventAttributes\.details\.patch-data\./.test(p.path));
-    expect(patchMarkers.map((p) => decoded(p).id)).toEqual(patchMarkers.map(() => 'target-seam'));
+    const patchIds: unknown[] = Object.values(PATCHES);
+    expect(patchMarkers.length).toBeGreaterThan(0);
+    expect(patchMarkers.map((p) => decoded(p).id).filter((id) => !patchIds.includes(id))).toEqual([]);
     const activityMarkers = notEncrypted.filter((p) => /markerRecordedEventAttributes\.details\.data\./.test(p.path));
     expect(activityMarkers.length).toBeGreaterThan(0);
     for (const m of activityMarkers) expect(Object.keys(decoded(m)).sort()).toEqual(['activity_id', 'activity_type', 'attempt', 'backoff', 'complete_time', 'original_schedule_time', 'seq']);

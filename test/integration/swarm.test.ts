@@ -135,6 +135,18 @@ describe('deployments on a real swarm', () => {
     expect(await templates(app())).toEqual(v1Templates);
   });
 
+  it('a Rollback to a named version puts it back on every node from its own request, building nothing', async () => {
+    await d.send(web(app(), port, 4));
+    expect((await d.terminal(`${app()}-4`)).at(-1)!.phase).toBe('Succeeded');
+    expect(await served(port)).toEqual(['v4', 'v4', 'v4']);
+    await d.send({ kind: 'Rollback', deploymentId: `${app()}-rb1`, application: app(), toVersion: 'v1' }, app());
+    const events = await d.terminal(`${app()}-rb1`);
+    expect(events.at(-1)).toMatchObject({ phase: 'Succeeded', version: 'v1' });
+    expect(events.filter((e) => e.phase === 'Building' || e.phase === 'Pushing')).toEqual([]);
+    await waitFor('v1 serving on all three', async () => (await served(port)).every((v) => v === 'v1'), 30_000);
+    expect((await servicesOf(d, app())).map((s) => [s.node, s.version, s.deploymentId])).toEqual(['swarm-1', 'swarm-2', 'swarm-3'].map((h) => [h, 'v1', `${app()}-rb1`]));
+  });
+
   it('a new version replaces the old on every node, stopping a PID-1 program that ignores SIGTERM after stopGracePeriodMs', async () => {
     const a = newApp('grace');
     const ignoring = (n: number) => ({

@@ -474,6 +474,8 @@ class Operation {
     const status = incomplete.length > 0 ? 'Failed' : cancelled ? 'Cancelled' : 'RolledBack';
     const message =
       status === 'Failed' ? `rollback incomplete on ${incomplete.join(', ')}; cause: ${reason}` : status === 'Cancelled' ? `cancelled; every node restored` : `rolled back: ${reason}`;
+    // Replay-critical: see PATCHES.flushBeforeRelease.
+    if (patched(PATCHES.flushBeforeRelease)) await this.events.flushed();
     const released = this.lock.release();
     const result = await CancellationScope.nonCancellable(() => this.finish({ deploymentId: this.deploymentId, status, reason, nodes: this.board.outcomes() }, message));
     await released;

@@ -28,4 +28,11 @@ export const PATCHES = {
    * retention period after the release that added it.
    */
   resetFromHistory: 'reset-from-history',
+  /**
+   * A rollback publishes what its restore reported before it releases the lock: otherwise
+   * the release and the next publish were issued in an order that depended on whether their
+   * local activities resolved in one activation or two, which a replay does not repeat.
+   * Retire one retention period after the release that added it.
+   */
+  flushBeforeRelease: 'flush-before-release',
 } as const;

@@ -24,7 +24,7 @@
 # Nodes (by number) whose engines accept only TLS with client certificates, as real nodes do.
 : "${FOG_TLS_NODES:=3}"
 # The local Kubernetes cluster (scripts/kube.sh): node N is network namespace kube-N at
-# FOG_SUBNET.(70+N); the API server listens on the fog bridge, FOG_SUBNET.1.
+# FOG_SUBNET.(220+N); the API server listens on the fog bridge, FOG_SUBNET.1.
 : "${KUBE_NODES:=2}"
 : "${KUBE_API_PORT:=6443}"
 # etcd's client port on loopback (its peer port is the next one); not 2379, which a system etcd may hold.
@@ -35,7 +35,7 @@
 # How long a node whose kubelet went silent stays Ready (kube-controller-manager's grace period).
 : "${KUBE_NODE_GRACE:=20s}"
 # The local Docker Swarm (scripts/swarm.sh): node N is network namespace swarm-N at
-# FOG_SUBNET.(20+N) with a Docker Engine of its own; swarm-1 is the manager.
+# FOG_SUBNET.(200+N) with a Docker Engine of its own; swarm-1 is the manager.
 : "${SWARM_NODES:=3}"
 # Node N's engine puts its bridge network on PREFIX.N.0/24 (fog-N's engine has FOG_BRIDGE_PREFIX.N).
 : "${SWARM_BRIDGE_PREFIX:=10.80}"
@@ -101,7 +101,17 @@ dockerd_args() {
 }
 
 # --- the swarm's addresses and its part of the node inventory (src/core/schemas/inventory.ts) ---
-swarm_ip() { echo "$FOG_SUBNET.$((20 + $1))"; }
+# Addresses on the fog bridge: fog-N at .(10+N), swarm-N at .(200+N), kube-N at .(220+N),
+# so a benchmark's wide stack (up to MAX_FOG_NODES fog nodes) never takes a swarm node's.
+MAX_FOG_NODES=180 MAX_SWARM_NODES=20 MAX_KUBE_NODES=20
+fog_ip() { echo "$FOG_SUBNET.$((10 + $1))"; }
+swarm_ip() { echo "$FOG_SUBNET.$((200 + $1))"; }
+kube_ip() { echo "$FOG_SUBNET.$((220 + $1))"; }
+# check_count NAME VALUE MAX: a node count the address plan has room for, or a clear refusal.
+check_count() {
+  [[ "$2" =~ ^[0-9]+$ ]] && [ "$2" -le "$3" ] ||
+    { log "$1 must be a whole number from 0 to $3 (the fog bridge's address plan), not '$2'"; exit 1; }
+}
 
 # The swarm, reached through its manager's engine.
 swarm_inventory_swarms() {

@@ -17,7 +17,7 @@ source "$here/lib.sh"
 # Searchable fields of every deployment in the Temporal UI (see src/search-attributes.ts).
 search_attributes=(DeployerApplication=Keyword DeployerVersion=Keyword DeployerStatus=Keyword DeployerNodes=KeywordList)
 
-node_ip() { echo "$FOG_SUBNET.$((10 + $1))"; }
+node_ip() { fog_ip "$1"; }
 is_tls() { [[ " $FOG_TLS_NODES " == *" $1 "* ]]; }
 tls="$DEPLOYER_STATE/tls"
 
@@ -269,6 +269,8 @@ make_payload_keys() {
 
 up() {
   [ "$(id -u)" = 0 ] || { log "the local stack needs root (network namespaces, Docker Engines)"; exit 1; }
+  check_count FOG_NODES "$FOG_NODES" "$MAX_FOG_NODES"
+  check_count SWARM_NODES "$SWARM_NODES" "$MAX_SWARM_NODES"
   bash "$here/install.sh"
   mkdir -p "$run" "$logs"
   up_network

@@ -121,6 +121,11 @@ init_swarm() {
 form_swarm() {
   local state control id i members token t0 fresh=0 joined=0
   read -r state control id < <(swarm_info 1 || echo unknown)
+  # A swarm made when the manager had another address (an older address plan) cannot be mended.
+  if [ "$state" = active ] && [ "$(dk 1 info --format '{{.Swarm.NodeAddr}}' 2>/dev/null)" != "$(swarm_ip 1)" ]; then
+    log "swarm-1's swarm was made on another address; making a new swarm"
+    state=stale
+  fi
   if [ "$state" = inactive ]; then
     init_swarm; fresh=1
   elif [ "$state" != active ] || [ "$control" != true ] || ! manager_answers 30; then
@@ -176,6 +181,7 @@ all_ready() {
 
 up() {
   [ "$(id -u)" = 0 ] || { log "the local swarm needs root (network namespaces, Docker Engines)"; exit 1; }
+  check_count SWARM_NODES "$SWARM_NODES" "$MAX_SWARM_NODES"
   command -v dockerd >/dev/null || { log "no Docker Engine: run scripts/install.sh"; exit 1; }
   ip link show "$bridge_if" >/dev/null 2>&1 || { log "no fog bridge $bridge_if: run scripts/stack.sh up"; exit 1; }
   mkdir -p "$run" "$logs" "$swarm"

@@ -86,16 +86,16 @@ registry: { push: "127.0.0.1:5000", pull: "10.77.0.1:5000" }
 buildHost: { docker: { socketPath: /run/build/docker.sock } }
 swarms:
   - id: edge
-    managers: [{ host: 10.77.0.21, port: 2375 }, { host: 10.77.0.22, port: 2376, tls: { ca: /tls/ca.pem, cert: /tls/cert.pem, key: /tls/key.pem } }]
+    managers: [{ host: 10.77.0.201, port: 2375 }, { host: 10.77.0.202, port: 2376, tls: { ca: /tls/ca.pem, cert: /tls/cert.pem, key: /tls/key.pem } }]
 nodes:
   - { id: fog-1, docker: { host: 10.77.0.11, port: 2375 }, address: 10.77.0.11 }
-  - { id: s-1, target: { kind: swarm, swarm: edge, hostname: swarm-1 }, address: 10.77.0.21 }
-  - { id: s-2, target: { kind: swarm, swarm: edge, hostname: swarm-2 }, address: 10.77.0.22 }
+  - { id: s-1, target: { kind: swarm, swarm: edge, hostname: swarm-1 }, address: 10.77.0.201 }
+  - { id: s-2, target: { kind: swarm, swarm: edge, hostname: swarm-2 }, address: 10.77.0.202 }
 `;
 
   it('reads swarms by their managers (plain TCP or TLS), and swarm nodes by their hostname in the swarm', () => {
     const inv = loadInventory(write('swarm.yaml', swarmYaml));
-    expect(inv.swarms).toEqual([{ id: 'edge', managers: [{ host: '10.77.0.21', port: 2375 }, { host: '10.77.0.22', port: 2376, tls: { ca: '/tls/ca.pem', cert: '/tls/cert.pem', key: '/tls/key.pem' } }] }]);
+    expect(inv.swarms).toEqual([{ id: 'edge', managers: [{ host: '10.77.0.201', port: 2375 }, { host: '10.77.0.202', port: 2376, tls: { ca: '/tls/ca.pem', cert: '/tls/cert.pem', key: '/tls/key.pem' } }] }]);
     expect(inv.nodes.map((n) => [n.id, n.target])).toEqual([
       ['fog-1', { kind: 'docker-engine', docker: { host: '10.77.0.11', port: 2375 } }],
       ['s-1', { kind: 'swarm', swarm: 'edge', hostname: 'swarm-1' }],

@@ -12,7 +12,9 @@ import { LABELS } from '../../src/core/labels';
 import { isTerminal } from '../../src/core/schemas/event';
 import { httpGet, startDeployer, waitFor, IDLE, type TestDeployer } from '../support/deployer';
 import { exportHistory, payloadsIn } from '../support/history';
-import { dockerOnManager, hostnameOf, manager, removeSwarmApplication, runningTaskNodes, servicesOf, swarmNodes, tasksRunningOf } from '../support/swarm';
+import { decideUpdate } from '../../workflows/definitions';
+import type { StatusEvent } from '../../src/core/schemas/event';
+import { dockerOnManager, engineOfSwarmNode, hostnameOf, manager, removeSwarmApplication, runningTaskNodes, servicesOf, swarmNodes, tasksRunningOf } from '../support/swarm';
 
 jest.setTimeout(600_000);
 
@@ -236,5 +238,108 @@ describe('Scale and Undeploy on a real swarm', () => {
     expect((await d.terminal(`${a}-u1`)).at(-1)!.phase).toBe('Succeeded');
     expect(await servicesOf(d, a)).toEqual([]);
     await waitFor('no task of the application left', async () => (await runningTaskNodes(d, a)).length === 0, 30_000);
+  });
+});
+
+describe('pause, decisions and dependsOn on a real swarm', () => {
+  const eventOf = (id: string, pred: (e: StatusEvent) => boolean) => () => d.events.find((e) => e.deploymentId === id && pred(e));
+  const paused = (id: string) => waitFor(`${id} paused`, eventOf(id, (e) => e.phase === 'Paused' && e.node === undefined));
+
+  /** Refuses to serve on the third node until /state/ok exists in its local volume (see heal). */
+  function pausing(app: string, port: number, n: number) {
+    const third = nodes()[2]!.address;
+    const base = web(app, port, n, {}, { strategy: { maxParallel: 1, onFailure: 'pause' } });
+    return {
+      ...base,
+      container: {
+        ...base.container,
+        command: ['sh', '-c', `if [ ! -f /state/ok ] && ip -o addr | grep -q " ${third}/"; then exit 3; fi; trap 'exit 0' TERM; httpd -f -p ${port} -h /www & wait`],
+        volumes: [{ name: `${app}-state`, target: '/state' }],
+      },
+    };
+  }
+
+  /** Writes /state/ok into the application's volume on the third node's own engine. */
+  async function heal(app: string): Promise<void> {
+    const engine = engineOfSwarmNode(d, nodes()[2]!);
+    const c = await engine.createContainer({
+      Image: `${d.inventory.registry.pull}/busybox:1`,
+      Cmd: ['touch', '/state/ok'],
+      HostConfig: { NetworkMode: 'none', Mounts: [{ Type: 'volume', Source: `${app}-state`, Target: '/state' }] },
+    });
+    await c.start();
+    await c.wait();
+    await c.remove();
+  }
+
+  it('each decision sent to a paused deployment does what it says: skip, rollback, retry', async () => {
+    const app = newApp('pause');
+    const port = 18505;
+    await d.send(web(app, port, 1));
+    expect((await d.terminal(`${app}-1`)).at(-1)!.phase).toBe('Succeeded');
+
+    // skip: the third node's service goes back to v1, the others keep v2, the deployment succeeds.
+    await d.send(pausing(app, port, 2));
+    await paused(`${app}-2`);
+    await d.client.workflow.getHandle(`${app}-2`).executeUpdate(decideUpdate, { args: ['skip'] });
+    await d.terminal(`${app}-2`);
+    expect(terminalPhases(`${app}-2`)).toEqual(['Succeeded']);
+    await waitFor('v2, v2, v1 served', async () => (await served(port)).join() === 'v2,v2,v1', 30_000);
+    expect((await servicesOf(d, app)).map((s) => [s.node, s.version])).toEqual([['swarm-1', 'v2'], ['swarm-2', 'v2'], ['swarm-3', 'v1']]);
+
+    // rollback: every service back at what it ran before this deployment.
+    await d.send(pausing(app, port, 3));
+    await paused(`${app}-3`);
+    await d.client.workflow.getHandle(`${app}-3`).executeUpdate(decideUpdate, { args: ['rollback'] });
+    await d.terminal(`${app}-3`);
+    expect(terminalPhases(`${app}-3`)).toEqual(['RolledBack']);
+    await waitFor('v2, v2, v1 served', async () => (await served(port)).join() === 'v2,v2,v1', 30_000);
+
+    // retry: the cause is fixed on the node, the failed node is tried again, and the deployment succeeds.
+    await d.send(pausing(app, port, 4));
+    await paused(`${app}-4`);
+    await heal(app);
+    const answer = await d.client.workflow.getHandle(`${app}-4`).executeUpdate(decideUpdate, { args: ['retry'] });
+    expect(answer).toEqual({ accepted: 'retry', failedNodes: [nodes()[2]!.id] });
+    await d.terminal(`${app}-4`);
+    expect(terminalPhases(`${app}-4`)).toEqual(['Succeeded']);
+    expect(await served(port)).toEqual(['v4', 'v4', 'v4']);
+    expect(await runningTaskNodes(d, app)).toEqual(['swarm-1', 'swarm-2', 'swarm-3']);
+  });
+
+  it('dependsOn waits for a dependency deployed after it on the swarm, and times out naming the node where one is missing', async () => {
+    const base = newApp('base');
+    const later = newApp('later');
+    const [first, second] = nodes();
+    const idle = (app: string, id: string, extra: object = {}) => ({
+      kind: 'Deploy',
+      deploymentId: id,
+      application: { name: app, version: '1', image: `${d.inventory.registry.pull}/busybox:1` },
+      nodes: [first!.id, second!.id],
+      container: { command: IDLE, network: 'bridge' },
+      ...extra,
+    });
+    await d.send(idle(later, `${later}-1`, { dependsOn: [base] }));
+    const waiting = () => d.events.some((e) => e.deploymentId === `${later}-1` && e.message.includes('to run healthy'));
+    await waitFor(`${later}-1 waiting for ${base}`, waiting, 30_000);
+    expect(await servicesOf(d, later)).toEqual([]);
+
+    await d.send(idle(base, `${base}-1`));
+    const baseEnd = (await d.terminal(`${base}-1`)).at(-1)!;
+    const laterEvents = await d.terminal(`${later}-1`, 120_000);
+    expect(baseEnd.phase).toBe('Succeeded');
+    expect(laterEvents.filter((e) => isTerminal(e.phase)).map((e) => e.phase)).toEqual(['Succeeded']);
+    // Nothing of the dependent started before its dependency had succeeded.
+    expect(Date.parse(laterEvents.find((e) => e.phase === 'Deploying')!.at)).toBeGreaterThanOrEqual(Date.parse(baseEnd.at));
+    expect(await runningTaskNodes(d, later)).toEqual(['swarm-1', 'swarm-2']);
+
+    // A dependency that runs on swarm-1 and swarm-2 only is missing on swarm-3.
+    const third = nodes()[2]!;
+    await d.send({ ...idle(later, `${later}-2`, { dependsOn: [base], strategy: { dependencyTimeoutMs: 3000 } }), nodes: [third.id] });
+    const end = (await d.terminal(`${later}-2`)).at(-1)!;
+    expect(end.phase).toBe('RolledBack');
+    expect(end.message).toContain('did not run healthy within 3000 ms');
+    expect(end.message).toContain(`${base} has no running container on ${third.id}`);
+    expect(await runningTaskNodes(d, later)).toEqual(['swarm-1', 'swarm-2']);
   });
 });

@@ -20,6 +20,14 @@ export function manager(d: TestDeployer): Docker {
   return d.engines.client(managerEndpoint(d));
 }
 
+/**
+ * A swarm node's own engine, as the local stack runs it (plain TCP on the node's address):
+ * for what a test does on the node beside the swarm, such as writing into a local volume.
+ */
+export function engineOfSwarmNode(d: TestDeployer, node: InventoryNode): Docker {
+  return d.engines.client({ host: node.address, port: 2375 });
+}
+
 /** The docker CLI against the manager; its stdout's lines. */
 export function dockerOnManager(d: TestDeployer, ...args: string[]): string[] {
   const endpoint = managerEndpoint(d);

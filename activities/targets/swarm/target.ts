@@ -89,6 +89,14 @@ export class SwarmManagers {
   }
 }
 
+
+/** The IDs of the configs and secrets a service spec references. */
+function referencedIds(spec: SwarmServiceSpec | undefined): string[] {
+  const container = spec?.TaskTemplate.ContainerSpec as { Configs?: { ConfigID?: string }[]; Secrets?: { SecretID?: string }[] } | undefined;
+  const ids = [...(container?.Configs ?? []).map((c) => c.ConfigID), ...(container?.Secrets ?? []).map((x) => x.SecretID)];
+  return ids.filter((id): id is string => id !== undefined);
+}
+
 export function swarmTarget(engines: Engines, secrets: SecretProvider) {
   const managers = new SwarmManagers(engines);
   return (node: InventoryNode, inventory: Inventory): Target => {
@@ -217,12 +225,23 @@ export function swarmTarget(engines: Engines, secrets: SecretProvider) {
     }
 
     /** Configs and secrets of the application that no service of it still references; Swarm refuses to remove those in use. */
+    /**
+     * Removes the application's configs and secrets that no service of it on any node still
+     * references, in its spec or its previous spec: a restore after this node's retire (an
+     * operator's rollback of a paused deployment) goes back to the previous spec, which
+     * names them. The manager refuses to remove one a current spec uses; that race is harmless.
+     */
     async function pruneObjects(application: string): Promise<void> {
       const label = [`${LABELS.managed}=true`, `${LABELS.application}=${application}`];
       await on(`pruning configs and secrets of ${application}`, async (m) => {
-        const [configs, secretList] = await Promise.all([m.listConfigs({ filters: JSON.stringify({ label }) }), m.listSecrets({ filters: JSON.stringify({ label }) })]);
-        for (const c of configs) await m.getConfig(c.ID).remove().catch(() => undefined);
-        for (const s of secretList) await m.getSecret(s.ID).remove().catch(() => undefined);
+        const [all, configs, secretList] = await Promise.all([
+          m.listServices({ filters: JSON.stringify({ label }) }) as unknown as Promise<ServiceView[]>,
+          m.listConfigs({ filters: JSON.stringify({ label }) }),
+          m.listSecrets({ filters: JSON.stringify({ label }) }),
+        ]);
+        const used = new Set(all.flatMap((v) => [v.Spec, v.PreviousSpec].flatMap(referencedIds)));
+        for (const c of configs) if (!used.has(c.ID)) await m.getConfig(c.ID).remove().catch(() => undefined);
+        for (const x of secretList) if (!used.has(x.ID)) await m.getSecret(x.ID).remove().catch(() => undefined);
       });
     }
 

@@ -2,7 +2,10 @@
 // and integration against the real local stack. Type checking is `npm run typecheck`'s job,
 // so ts-jest only transpiles.
 const transform = { '^.+\\.ts$': ['ts-jest', { diagnostics: false }] };
-const common = { testEnvironment: 'node', transform, moduleFileExtensions: ['ts', 'js', 'json'] };
+// The Kubernetes client is an ES module only: Node loads it from CommonJS, Jest's loader cannot,
+// so Jest gets it through a bridge that asks Node's own loader.
+const moduleNameMapper = { '^@kubernetes/client-node$': '<rootDir>/test/support/kubernetes-client-bridge.js' };
+const common = { testEnvironment: 'node', transform, moduleNameMapper, moduleFileExtensions: ['ts', 'js', 'json'] };
 
 module.exports = {
   // Puts the replay test last, after every other deployment of the run.

@@ -21,6 +21,8 @@ import { createLegacyDockerActivities } from './targets/docker-engine/legacy-v1'
 import { createLegacyHealthActivities } from './targets/docker-engine/legacy-v1-health';
 import { dockerEngineTarget } from './targets/docker-engine/target';
 import { createNodeActivities, type TargetFactories } from './targets/node-activities';
+import { KubernetesClusters } from './targets/kubernetes/clusters';
+import { kubernetesTarget } from './targets/kubernetes/target';
 import { swarmTarget } from './targets/swarm/target';
 
 export interface NodeDeps {
@@ -42,7 +44,7 @@ export interface ActivityDeps extends NodeDeps {
 /** What runs next to the nodes: the target verbs and the dependency checks that ask nodes. */
 export function createNodeSideActivities({ inventory, secrets, client, defaultTaskQueue, targets }: NodeDeps) {
   const engines = new Engines(inventory);
-  const factories: TargetFactories = { 'docker-engine': dockerEngineTarget(engines, secrets), swarm: swarmTarget(engines, secrets), ...targets };
+  const factories: TargetFactories = { 'docker-engine': dockerEngineTarget(engines, secrets), swarm: swarmTarget(engines, secrets), kubernetes: kubernetesTarget(new KubernetesClusters(inventory), secrets), ...targets };
   const nodes = createNodeActivities(inventory, factories, defaultTaskQueue);
   const nodeOf = (id: string) => inventory().nodes.find((n) => n.id === id);
   return {

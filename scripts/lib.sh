@@ -34,6 +34,8 @@
 : "${KUBE_POD_PREFIX:=10.88}"
 # How long a node whose kubelet went silent stays Ready (kube-controller-manager's grace period).
 : "${KUBE_NODE_GRACE:=20s}"
+# The one namespace the Deployer's own identity (user "deployer", not an admin) may deploy into.
+: "${KUBE_NAMESPACE:=deployer}"
 # The local Docker Swarm (scripts/swarm.sh): node N is network namespace swarm-N at
 # FOG_SUBNET.(200+N) with a Docker Engine of its own; swarm-1 is the manager.
 : "${SWARM_NODES:=3}"
@@ -100,7 +102,7 @@ dockerd_args() {
     --insecure-registry "$host_ip:$REGISTRY_PORT"
 }
 
-# --- the swarm's addresses and its part of the node inventory (src/core/schemas/inventory.ts) ---
+# --- the swarm's and the cluster's addresses and their parts of the node inventory (src/core/schemas/inventory.ts) ---
 # Addresses on the fog bridge: fog-N at .(10+N), swarm-N at .(200+N), kube-N at .(220+N),
 # so a benchmark's wide stack (up to MAX_FOG_NODES fog nodes) never takes a swarm node's.
 MAX_FOG_NODES=180 MAX_SWARM_NODES=20 MAX_KUBE_NODES=20
@@ -125,6 +127,23 @@ swarm_inventory_nodes() {
     ip=$(swarm_ip "$i")
     printf '%s%s{ "id": "swarm-%s", "target": { "kind": "swarm", "swarm": "local-swarm", "hostname": "swarm-%s" }, "address": "%s", "labels": { "zone": "local" } }' \
       "$sep" "$prefix" "$i" "$i" "$ip"
+    sep=$',\n'
+  done
+}
+
+# The cluster, reached as the Deployer's own user (scripts/kube.sh issues its certificate).
+kube_inventory_clusters() {
+  local pki="$DEPLOYER_STATE/kube/pki"
+  printf '{ "id": "local", "server": "https://%s:%s", "ca": "%s", "auth": { "cert": "%s", "key": "%s" }, "namespace": "%s" }' \
+    "$host_ip" "$KUBE_API_PORT" "$pki/ca.pem" "$pki/deployer.pem" "$pki/deployer-key.pem" "$KUBE_NAMESPACE"
+}
+
+# One inventory node per cluster node, comma-separated, one a line (PREFIX starts each line).
+kube_inventory_nodes() {
+  local prefix=${1:-} i sep=""
+  for i in $(seq 1 "$KUBE_NODES"); do
+    printf '%s%s{ "id": "kube-%s", "target": { "kind": "kubernetes", "cluster": "local", "nodeName": "kube-%s" }, "address": "%s", "labels": { "zone": "local" } }' \
+      "$sep" "$prefix" "$i" "$i" "$(kube_ip "$i")"
     sep=$',\n'
   done
 }

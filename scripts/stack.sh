@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # The local stack on real parts: a Temporal dev server, a single-node KRaft Kafka broker,
 # a Docker registry, a build host Docker Engine, a fog cluster of N nodes, each a
-# network namespace with its own Docker Engine on TCP, and a Docker Swarm of the same kind
-# of nodes (scripts/swarm.sh). Writes the node inventory.
+# network namespace with its own Docker Engine on TCP, a Docker Swarm of the same kind
+# of nodes (scripts/swarm.sh) and a Kubernetes cluster (scripts/kube.sh). Writes the node inventory.
 #
 #   scripts/stack.sh up       start what is not running (idempotent)
 #   scripts/stack.sh down     stop everything it started; keeps data (`down --purge` removes it)
 #   scripts/stack.sh status   one line per part
 #   scripts/stack.sh stop PART / restart PART   (PART as `status` names it: temporal, kafka, fog-2, swarm-2, ...)
+#   scripts/stack.sh stop-kubelet kube-N / start-kubelet kube-N   (the node goes NotReady, and back)
 #
-# Settings (environment, defaults in lib.sh): FOG_NODES, SWARM_NODES, FOG_SUBNET, ports, DEPLOYER_STATE.
+# Settings (environment, defaults in lib.sh): FOG_NODES, SWARM_NODES, KUBE_NODES, FOG_SUBNET, ports, DEPLOYER_STATE.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib.sh"
@@ -246,10 +247,20 @@ write_inventory() {
     nodes+="${nodes:+,}
 $(swarm_inventory_nodes '    ')"
   fi
+  # The cluster's nodes come last; likewise, no nodes, no cluster.
+  local clusters=""
+  if [ "$KUBE_NODES" -gt 0 ]; then
+    clusters="
+  \"clusters\": [
+    $(kube_inventory_clusters)
+  ],"
+    nodes+="${nodes:+,}
+$(kube_inventory_nodes '    ')"
+  fi
   cat > "$DEPLOYER_STATE/inventory.json.tmp" <<EOF
 {
   "registry": { "push": "127.0.0.1:$REGISTRY_PORT", "pull": "$host_ip:$REGISTRY_PORT" },
-  "buildHost": { "docker": { "socketPath": "$DEPLOYER_STATE/build-engine/docker.sock" } },$swarms
+  "buildHost": { "docker": { "socketPath": "$DEPLOYER_STATE/build-engine/docker.sock" } },$swarms$clusters
   "nodes": [$nodes
   ]
 }
@@ -271,9 +282,17 @@ up() {
   [ "$(id -u)" = 0 ] || { log "the local stack needs root (network namespaces, Docker Engines)"; exit 1; }
   check_count FOG_NODES "$FOG_NODES" "$MAX_FOG_NODES"
   check_count SWARM_NODES "$SWARM_NODES" "$MAX_SWARM_NODES"
+  check_count KUBE_NODES "$KUBE_NODES" "$MAX_KUBE_NODES"
   bash "$here/install.sh"
   mkdir -p "$run" "$logs"
   up_network
+  # The cluster first of all, on the bridge just made: it takes seconds, but on a new
+  # machine its binaries are built first (scripts/install-kubernetes.sh, ~10 minutes).
+  local kube_job=""
+  if [ "$KUBE_NODES" -gt 0 ]; then
+    bash "$here/kube.sh" up &
+    kube_job=$!
+  fi
   make_certs
   up_temporal &
   local temporal_job=$!
@@ -286,6 +305,8 @@ up() {
   local swarm_job=$!
   up_registry
   up_base_image
+  # The inventory names the cluster only once it is up, and its certificates exist.
+  [ -z "$kube_job" ] || wait "$kube_job"
   write_inventory
   make_payload_keys
   wait "$temporal_job"
@@ -293,13 +314,20 @@ up() {
   wait "$swarm_job"
   local swarm="no swarm"
   [ "$SWARM_NODES" -gt 0 ] && swarm="a swarm of $SWARM_NODES nodes (manager tcp://$(swarm_ip 1):2375)"
-  log "stack is up: Temporal 127.0.0.1:$TEMPORAL_PORT (UI http://127.0.0.1:$TEMPORAL_UI_PORT), Kafka 127.0.0.1:$KAFKA_PORT, registry $host_ip:$REGISTRY_PORT, $FOG_NODES fog nodes, $swarm; inventory $DEPLOYER_STATE/inventory.json"
+  local cluster="no Kubernetes cluster"
+  [ "$KUBE_NODES" -gt 0 ] && cluster="a Kubernetes cluster of $KUBE_NODES nodes (API https://$host_ip:$KUBE_API_PORT, namespace $KUBE_NAMESPACE)"
+  log "stack is up: Temporal 127.0.0.1:$TEMPORAL_PORT (UI http://127.0.0.1:$TEMPORAL_UI_PORT), Kafka 127.0.0.1:$KAFKA_PORT, registry $host_ip:$REGISTRY_PORT, $FOG_NODES fog nodes, $swarm, $cluster; inventory $DEPLOYER_STATE/inventory.json"
 }
 
 down() {
   mkdir -p "$run"
   local name
-  # The swarm's engines, namespaces and mounts first: they hang on the bridge removed below.
+  # The cluster before anything else: its nodes hang on the bridge removed below, and the
+  # loop below would stop its processes by their pid files alone, leaving its pods, cgroups
+  # and the kubelet's kernel settings behind. Its down removes those pid files, so the loop
+  # never meets them.
+  bash "$here/kube.sh" down "$@" || log "the cluster did not go down cleanly; going on"
+  # The swarm's engines, namespaces and mounts next: they hang on the bridge removed below.
   bash "$here/swarm.sh" down "$@" || log "the swarm did not go down cleanly; going on"
   for f in "$run"/*.pid; do
     [ -e "$f" ] || continue
@@ -327,6 +355,7 @@ status() {
     if alive "$p"; then echo "$p: running (pid $(cat "$run/$p.pid"))"; else echo "$p: stopped"; fi
   done
   bash "$here/swarm.sh" status
+  bash "$here/kube.sh" status
 }
 
 case "${1:-}" in
@@ -336,5 +365,7 @@ case "${1:-}" in
   stop) [ -n "${2:-}" ] || { echo "usage: $0 stop PART" >&2; exit 2; }; stop_pid "$2" ;;
   down) shift; down "$@" ;;
   status) status ;;
-  *) echo "usage: $0 up | down [--purge] | status | stop PART | restart PART" >&2; exit 2 ;;
+  # Fault injection on a cluster node, through kube.sh: start-kubelet returns once the node is Ready again.
+  stop-kubelet|start-kubelet) bash "$here/kube.sh" "$1" "${2:-}" ;;
+  *) echo "usage: $0 up | down [--purge] | status | stop PART | restart PART | stop-kubelet kube-N | start-kubelet kube-N" >&2; exit 2 ;;
 esac

@@ -73,7 +73,7 @@ export function fakeInventory(ids: () => string[], taskQueue: string, queueOf: (
   return () => ({
     registry: { push: '127.0.0.1:5000', pull: 'reg:5000' },
     buildHost: { docker: { socketPath: '/nonexistent' } },
-    swarms: [],
+    swarms: [], clusters: [],
     nodes: ids().map((id) => ({ id, target: { kind: 'docker-engine', docker: { host: '192.0.2.1', port: 2375 } }, address: `10.0.0.${id.slice(-1)}`, labels: {}, taskQueue: queueOf(id) ?? taskQueue })),
   });
 }
@@ -170,7 +170,7 @@ type FakeActivities = Omit<Activities, 'listApplicationContainers' | 'pullImage'
 /** `world` is read on every call, so one worker can serve tests that each start from a new world. */
 export function fakeActivities(world: () => FakeWorld, taskQueue: string, client: Client, inventory = fakeInventory(() => Object.keys(world().nodes), taskQueue)): FakeActivities {
   const log = (call: string) => world().calls.push(call);
-  const nodes = createNodeActivities(inventory, { 'docker-engine': fakeTarget(world), swarm: fakeTarget(world) }, taskQueue);
+  const nodes = createNodeActivities(inventory, { 'docker-engine': fakeTarget(world), swarm: fakeTarget(world), kubernetes: fakeTarget(world) }, taskQueue);
   return {
     // The application lock and the reading of runs are the real ones: they only need Temporal.
     ...createLockActivities(client, taskQueue),

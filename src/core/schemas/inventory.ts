@@ -74,9 +74,39 @@ export const swarmTargetSchema = z.strictObject({
   hostname: z.string().min(1).max(253).regex(/^[A-Za-z0-9][A-Za-z0-9.-]*$/, 'must be a host name (letters, digits, dots and dashes)'),
 });
 
+/**
+ * A node of a Kubernetes cluster: the Deployer asks the cluster's API server (named in
+ * `clusters`) to run the node's workloads there, pinned to the node by its name.
+ */
+export const kubernetesTargetSchema = z.strictObject({
+  kind: z.literal('kubernetes'),
+  /** The id of an entry of the inventory's `clusters`. */
+  cluster: z.string().min(1).max(128),
+  /** The node's name as the cluster reports it (`kubectl get nodes`). */
+  nodeName: z.string().min(1).max(253).regex(/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/, 'must be a Kubernetes node name (lower-case letters, digits, dots and dashes)'),
+});
+
 /** What a node is, and how the Deployer reaches it: one kind of target per kind of node. */
-export const nodeTargetSchema = z.discriminatedUnion('kind', [dockerEngineTargetSchema, swarmTargetSchema], {
-  error: 'must be a target such as { "kind": "docker-engine", "docker": { ... } } or { "kind": "swarm", "swarm": "...", "hostname": "..." }',
+export const nodeTargetSchema = z.discriminatedUnion('kind', [dockerEngineTargetSchema, swarmTargetSchema, kubernetesTargetSchema], {
+  error: 'must be a target such as { "kind": "docker-engine", "docker": { ... } }, { "kind": "swarm", "swarm": "...", "hostname": "..." } or { "kind": "kubernetes", "cluster": "...", "nodeName": "..." }',
+});
+
+const absoluteFile = z.string().startsWith('/', 'must be an absolute file path');
+
+/**
+ * A Kubernetes cluster, by its API server. Credentials are named by file path, never
+ * inlined: a client certificate and key, or a bearer token (a service account's).
+ */
+export const kubernetesClusterSchema = z.strictObject({
+  id: z.string().min(1).max(128),
+  server: z.url({ protocol: /^https$/, error: 'must be the API server\'s https:// URL' }),
+  /** The CA that signed the API server's certificate. */
+  ca: absoluteFile,
+  auth: z.union([z.strictObject({ cert: absoluteFile, key: absoluteFile }), z.strictObject({ tokenFile: absoluteFile })], {
+    error: 'must be { "cert": FILE, "key": FILE } (a client certificate) or { "tokenFile": FILE } (a bearer token)',
+  }),
+  /** Where the Deployer's workloads, config maps and secrets live. */
+  namespace: z.string().min(1).max(63).regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/, 'must be a Kubernetes namespace name (lower-case letters, digits and dashes)').default('default'),
 });
 
 /** A Docker Swarm, by the Engine API endpoints of its managers (tried in turn: any manager answers for the swarm). */
@@ -115,6 +145,7 @@ export const inventorySchema = z
     }),
     buildHost: z.strictObject({ docker: dockerEndpointSchema }),
     swarms: z.array(swarmSchema).default([]),
+    clusters: z.array(kubernetesClusterSchema).default([]),
     nodes: z.array(inventoryNodeSchema).min(1),
   })
   .refine((inv) => new Set(inv.nodes.map((n) => n.id)).size === inv.nodes.length, {
@@ -124,6 +155,24 @@ export const inventorySchema = z
   .refine((inv) => new Set(inv.swarms.map((s) => s.id)).size === inv.swarms.length, {
     message: 'swarm ids must be unique',
     path: ['swarms'],
+  })
+  .refine((inv) => new Set(inv.clusters.map((c) => c.id)).size === inv.clusters.length, {
+    message: 'cluster ids must be unique',
+    path: ['clusters'],
+  })
+  .superRefine((inv, ctx) => {
+    const clusters = new Set(inv.clusters.map((c) => c.id));
+    const pinned = new Map<string, string>();
+    inv.nodes.forEach((n, i) => {
+      if (n.target.kind !== 'kubernetes') return;
+      if (!clusters.has(n.target.cluster)) {
+        ctx.addIssue({ code: 'custom', path: ['nodes', i, 'target', 'cluster'], message: `names cluster '${n.target.cluster}', which is not in "clusters"${clusters.size > 0 ? ` (there: ${[...clusters].join(', ')})` : ''}` });
+      }
+      const key = `${n.target.cluster}/${n.target.nodeName}`;
+      const other = pinned.get(key);
+      if (other !== undefined) ctx.addIssue({ code: 'custom', path: ['nodes', i, 'target', 'nodeName'], message: `is also node ${other}'s: one Kubernetes node is one inventory node` });
+      else pinned.set(key, n.id);
+    });
   })
   .superRefine((inv, ctx) => {
     const swarms = new Set(inv.swarms.map((s) => s.id));
@@ -147,6 +196,8 @@ export type InventoryNode = z.infer<typeof inventoryNodeSchema>;
 export type NodeTarget = z.infer<typeof nodeTargetSchema>;
 export type SwarmTarget = z.infer<typeof swarmTargetSchema>;
 export type Swarm = z.infer<typeof swarmSchema>;
+export type KubernetesTarget = z.infer<typeof kubernetesTargetSchema>;
+export type KubernetesCluster = z.infer<typeof kubernetesClusterSchema>;
 export type TargetKind = NodeTarget['kind'];
 export type NodeAllow = z.infer<typeof nodeAllowSchema>;
 export type Inventory = z.infer<typeof inventorySchema>;

@@ -1,0 +1,388 @@
+// The Kubernetes target: a node of a Kubernetes cluster. The Deployer talks only to the
+// cluster's API server (the official client, server-side apply with its own field manager);
+// each application has one Deployment per node, pinned there by `nodeName`, with
+// `strategy: Recreate` (src/core/renderers/kubernetes.ts). Apply puts the new revision in
+// place (Kubernetes keeps the one it replaced as a ReplicaSet), verify waits for this apply's
+// pods to be ready and to stay up, and for the request's health check on the node's address;
+// restore applies the previous revision's pod template again (what `kubectl rollout undo`
+// does) or deletes a Deployment this deployment created. The labels and annotations on the
+// Deployments are the record of what runs where, so every verb can be run again and needs no
+// memory.
+import { randomUUID } from 'node:crypto';
+import { Context } from '@temporalio/activity';
+import type { KubernetesObject, PatchStrategy, V1Deployment, V1Pod, V1PodTemplateSpec } from '@kubernetes/client-node';
+import { EngineUnreachableError, HealthCheckFailedError, PortInUseError } from '../../../src/core/errors';
+import type { NodeIntent } from '../../../src/core/intent';
+import { LABELS } from '../../../src/core/labels';
+import type { NodeStatus } from '../../../src/core/node-facts';
+import { imageFor, normalizePlatform, platformName, type Platform } from '../../../src/core/platforms';
+import { describeClashes, hostPortClaims, portClashes } from '../../../src/core/ports';
+import { reachablePort } from '../../../src/core/renderers/docker-engine';
+import { FIELD_MANAGER, KUBE_LABELS, renderWorkload, selectorLabels, workloadName, type KubeWorkload } from '../../../src/core/renderers/kubernetes';
+import type { InventoryNode } from '../../../src/core/schemas/inventory';
+import { heartbeat } from '../../control/heartbeat';
+import type { SecretProvider } from '../../control/secrets';
+import { describeProbe } from '../docker-engine/target';
+import { httpProbe, httpUrl, tcpProbe, type Probe } from '../probes';
+import type { Instance, Target } from '../target';
+import { kubeError, statusOfKube, type ClusterApis, type KubernetesClusters } from './clusters';
+
+/** The revision number the deployment controller writes on each ReplicaSet. */
+const REVISION = 'deployment.kubernetes.io/revision';
+/** The label the deployment controller adds to a ReplicaSet's template: not part of what was applied. */
+const TEMPLATE_HASH = 'pod-template-hash';
+/** Container states that will not turn into a running container without a change to the pod. */
+const STUCK = new Set(['CrashLoopBackOff', 'CreateContainerConfigError', 'CreateContainerError', 'InvalidImageName', 'ErrImageNeverPull', 'RunContainerError']);
+
+const annotationsOf = (o: { metadata?: { annotations?: Record<string, string> } } | undefined) => o?.metadata?.annotations ?? {};
+const deploymentOf = (d: V1Deployment) => annotationsOf(d)[LABELS.deployment] ?? '';
+const replicasOf = (d: V1Deployment) => d.spec?.replicas ?? 0;
+const applyOf = (t: { metadata?: { annotations?: Record<string, string> } } | undefined) => annotationsOf(t)[KUBE_LABELS.apply];
+const selectorOf = (labels: Record<string, string>) => Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(',');
+const without = (o: Record<string, string>, key: string) => Object.fromEntries(Object.entries(o).filter(([k]) => k !== key));
+/** The client's PatchStrategy values, as the content types the API server knows them by. */
+const SERVER_SIDE_APPLY: PatchStrategy = 'application/apply-patch+yaml';
+const MERGE_PATCH: PatchStrategy = 'application/merge-patch+json';
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export function kubernetesTarget(clusters: KubernetesClusters, secrets: SecretProvider) {
+  return (node: InventoryNode): Target => {
+    if (node.target.kind !== 'kubernetes') throw new Error(`${node.id} is not a Kubernetes node`);
+    const nodeName = node.target.nodeName;
+    const apis = async (): Promise<ClusterApis> => clusters.of(node);
+    const namespace = async () => (await apis()).cluster.namespace;
+
+    /** Runs one API call, its failure as a named error. */
+    async function on<T>(what: string, call: (a: ClusterApis, namespace: string) => Promise<T>): Promise<T> {
+      const a = await apis();
+      try {
+        return await call(a, a.cluster.namespace);
+      } catch (err) {
+        throw kubeError(node.id, err, what);
+      }
+    }
+
+    /** The object, or undefined when the API server says it does not exist. */
+    async function orMissing<T>(what: string, call: (a: ClusterApis, namespace: string) => Promise<T>): Promise<T | undefined> {
+      const a = await apis();
+      try {
+        return await call(a, a.cluster.namespace);
+      } catch (err) {
+        if (statusOfKube(err) === 404) return undefined;
+        throw kubeError(node.id, err, what);
+      }
+    }
+
+    /** Server-side apply, as the Deployer's field manager; forced, since the Deployer owns what it applies. */
+    async function serverSideApply(what: string, object: KubernetesObject): Promise<void> {
+      await on(what, (a) => a.objects.patch(object, undefined, undefined, FIELD_MANAGER, true, SERVER_SIDE_APPLY));
+    }
+
+    /** The Deployments the Deployer pinned to this node: of one application, or of all. */
+    async function workloads(application?: string): Promise<V1Deployment[]> {
+      const labels = { [LABELS.managed]: 'true', [KUBE_LABELS.node]: selectorLabels('x', nodeName)[KUBE_LABELS.node]!, ...(application !== undefined ? { [LABELS.application]: application } : {}) };
+      return (await on('listing deployments', (a, ns) => a.apps.listNamespacedDeployment({ namespace: ns, labelSelector: selectorOf(labels) }))).items;
+    }
+
+    const workload = (name: string) => orMissing(`reading deployment ${name}`, (a, ns) => a.apps.readNamespacedDeployment({ name, namespace: ns }));
+
+    async function podsOf(application: string): Promise<V1Pod[]> {
+      return (await on(`listing pods of ${application}`, (a, ns) => a.core.listNamespacedPod({ namespace: ns, labelSelector: selectorOf(selectorLabels(application, nodeName)) }))).items;
+    }
+
+    /** The node as the cluster sees it: Ready and schedulable, and its platform. */
+    async function member(): Promise<NodeStatus & { platform?: Platform }> {
+      const n = await orMissing(`reading node ${nodeName}`, (a) => a.core.readNode({ name: nodeName }));
+      if (n === undefined) return { ready: false, detail: `cluster ${(await apis()).cluster.id} has no node named ${nodeName}` };
+      const info = n.status?.nodeInfo;
+      const platform = normalizePlatform({ os: info?.operatingSystem, architecture: info?.architecture });
+      const ready = n.status?.conditions?.find((c) => c.type === 'Ready');
+      if (ready?.status !== 'True') {
+        return { ready: false, detail: `Kubernetes node ${nodeName} is ${ready === undefined ? 'not reporting' : 'NotReady'}${ready?.message ? ` (${ready.message})` : ''}`, platform };
+      }
+      if (n.spec?.unschedulable === true) return { ready: false, detail: `Kubernetes node ${nodeName} is cordoned`, platform };
+      return { ready: true, platform };
+    }
+
+    /** The Secret of a workload, its values resolved here and only here: they go to the API server, never into a label, an annotation or a log. */
+    async function secretObject(w: KubeWorkload): Promise<KubernetesObject | undefined> {
+      if (w.secret === undefined) return undefined;
+      const data: Record<string, string> = {};
+      for (const [key, ref] of Object.entries(w.secret.refs)) data[key] = (await secrets.resolve(ref)).toString('base64');
+      return { apiVersion: 'v1', kind: 'Secret', metadata: w.secret.metadata, type: 'Opaque', immutable: true, data } as KubernetesObject;
+    }
+
+    /**
+     * Removes the application's ConfigMaps and Secrets on this node that neither its
+     * Deployment nor any of the revisions Kubernetes keeps references: a restore to the
+     * previous revision needs that revision's files and secrets.
+     */
+    async function pruneObjects(application: string): Promise<void> {
+      const selector = selectorOf(selectorLabels(application, nodeName));
+      const [sets, maps, secretList, deployments] = await Promise.all([
+        on('listing replica sets', (a, ns) => a.apps.listNamespacedReplicaSet({ namespace: ns, labelSelector: selector })),
+        on('listing config maps', (a, ns) => a.core.listNamespacedConfigMap({ namespace: ns, labelSelector: selector })),
+        on('listing secrets', (a, ns) => a.core.listNamespacedSecret({ namespace: ns, labelSelector: selector })),
+        workloads(application),
+      ]);
+      const templates = [...sets.items.map((s) => s.spec?.template), ...deployments.map((d) => d.spec?.template)];
+      const used = new Set(templates.flatMap((t) => (t?.spec?.volumes ?? []).flatMap((v) => [v.configMap?.name, v.secret?.secretName])).filter((n): n is string => n !== undefined));
+      for (const m of maps.items) {
+        const name = m.metadata!.name!;
+        if (!used.has(name)) await orMissing(`deleting config map ${name}`, (a, ns) => a.core.deleteNamespacedConfigMap({ name, namespace: ns }));
+      }
+      for (const x of secretList.items) {
+        const name = x.metadata!.name!;
+        if (!used.has(name)) await orMissing(`deleting secret ${name}`, (a, ns) => a.core.deleteNamespacedSecret({ name, namespace: ns }));
+      }
+    }
+
+    /** The newest revision of a Deployment that another deployment made: what a restore goes back to. */
+    async function previousRevision(d: V1Deployment): Promise<V1PodTemplateSpec | undefined> {
+      const application = d.metadata?.labels?.[LABELS.application] ?? '';
+      const sets = (await on('listing replica sets', (a, ns) => a.apps.listNamespacedReplicaSet({ namespace: ns, labelSelector: selectorOf(selectorLabels(application, nodeName)) }))).items;
+      const owned = sets.filter((s) => s.metadata?.ownerReferences?.some((o) => o.uid === d.metadata?.uid) && annotationsOf(s.spec?.template)[LABELS.deployment] !== deploymentOf(d));
+      owned.sort((a, b) => Number(annotationsOf(b)[REVISION] ?? 0) - Number(annotationsOf(a)[REVISION] ?? 0));
+      return owned[0]?.spec?.template;
+    }
+
+    /** The Deployment as it was at an earlier revision: that revision's template, annotations and replicas. */
+    async function revertedTo(d: V1Deployment, template: V1PodTemplateSpec, replicas: number): Promise<KubernetesObject> {
+      // The template exactly as that revision had it, so that the controller takes that revision's ReplicaSet up again.
+      const labels = without(template.metadata?.labels ?? {}, TEMPLATE_HASH);
+      const annotations = without(annotationsOf(template), KUBE_LABELS.apply);
+      return {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: d.metadata!.name!, namespace: await namespace(), labels: d.metadata?.labels ?? {}, annotations },
+        spec: { replicas, revisionHistoryLimit: 10, strategy: { type: 'Recreate' }, selector: d.spec!.selector, template: { ...template, metadata: { ...template.metadata, labels } } },
+      } as KubernetesObject;
+    }
+
+    /** How long a rollout or a removal may take: the pods' grace period, and some. */
+    const settleMs = (d: V1Deployment | undefined) => (d?.spec?.template.spec?.terminationGracePeriodSeconds ?? 30) * 1000 + 60_000;
+
+    /**
+     * Waits until a Deployment a restore changed is rolled out (every pod of its current
+     * revision ready, nothing older left), or until a removed one's pods are gone: until the
+     * node is back as it was and its host ports free.
+     */
+    async function settled(application: string, name: string, timeoutMs: number): Promise<void> {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const d = await workload(name);
+        const pods = await podsOf(application);
+        let waiting: string;
+        if (d === undefined) {
+          if (pods.length === 0) return;
+          waiting = `${pods.length} pod(s) of the removed deployment still stopping`;
+        } else {
+          const s = d.status ?? {};
+          const want = replicasOf(d);
+          const done = (s.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0) && (s.updatedReplicas ?? 0) === want && (s.availableReplicas ?? 0) === want && (s.replicas ?? 0) === want;
+          if (done && pods.length === want) return;
+          waiting = `${s.availableReplicas ?? 0} of ${want} pod(s) available, ${pods.length} present`;
+        }
+        if (Date.now() > deadline) throw new Error(`deployment ${name} on ${node.id} did not settle within ${timeoutMs} ms (${waiting})`);
+        // Pods on a node whose kubelet is gone never change: say so rather than wait out the deadline.
+        const status = await member();
+        if (!status.ready) throw new EngineUnreachableError(node.id, { detail: status.detail });
+        heartbeat({ deployment: name, settling: waiting });
+        await sleep(300);
+      }
+    }
+
+    /** Waits until the pods of this apply are ready, stay up, and pass the probe `healthyAfter` times in a row. */
+    async function waitHealthy(intent: NodeIntent, name: string, started: number): Promise<number> {
+      const attempt = applyOf((await workload(name))?.spec?.template);
+      const { probe, policy } = intent.health;
+      const outside: Probe | undefined =
+        probe.kind === 'http'
+          ? httpProbe(httpUrl(node.address, reachablePort(intent, probe.port), probe.path), policy.timeoutMs)
+          : probe.kind === 'tcp'
+            ? tcpProbe(node.address, reachablePort(intent, probe.port), policy.timeoutMs)
+            : undefined;
+      let streak = 0;
+      let probes = 0;
+      let lastProblem = 'never probed';
+      /** The pods first seen ready: any new one of ours, or a container restart, fails the node. */
+      let watched: Set<string> | undefined;
+      for (;;) {
+        heartbeat({ deployment: name, streak, probes, lastProblem });
+        probes++;
+        const ours = (await podsOf(intent.application)).filter((p) => applyOf(p) === attempt && annotationsOf(p)[LABELS.deployment] === intent.deploymentId && p.metadata?.deletionTimestamp === undefined);
+        for (const p of ours) {
+          for (const c of p.status?.containerStatuses ?? []) {
+            if (c.restartCount > 0 || c.state?.terminated !== undefined) {
+              const ended = c.state?.terminated ?? c.lastState?.terminated;
+              throw new HealthCheckFailedError(node.id, name, `pod ${p.metadata?.name} ${c.restartCount > 0 ? 'restarted' : 'stopped'} during verification${ended !== undefined ? `: ${ended.reason ?? 'exited'} (exit code ${ended.exitCode})` : ''}`);
+            }
+            const reason = c.state?.waiting?.reason;
+            if (reason !== undefined && STUCK.has(reason)) throw new HealthCheckFailedError(node.id, name, `pod ${p.metadata?.name}: ${reason}${c.state?.waiting?.message ? ` (${c.state.waiting.message})` : ''}`);
+          }
+        }
+        const ready = ours.filter((p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+        if (watched === undefined && ready.length >= intent.replicas) watched = new Set(ready.map((p) => p.metadata!.uid!));
+        if (watched !== undefined && ours.some((p) => !watched!.has(p.metadata!.uid!))) throw new HealthCheckFailedError(node.id, name, 'a pod was replaced during verification');
+        let problem: string | undefined;
+        if (ready.length < intent.replicas) {
+          // A node whose kubelet is gone will not run them: say so rather than wait for the deadline.
+          const status = await member();
+          if (!status.ready) throw new EngineUnreachableError(node.id, { detail: status.detail });
+          // What the others are doing, as `kubectl get pods` would say it.
+          const others = [...new Set(ours.filter((p) => !ready.includes(p)).map((p) => p.status?.containerStatuses?.[0]?.state?.waiting?.reason ?? (p.status?.phase === 'Running' ? 'Running, not ready' : (p.status?.phase ?? 'Pending'))))];
+          problem = `${ready.length} of ${intent.replicas} pod(s) ready${others.length > 0 ? ` (others ${others.join('; ')})` : ours.length === 0 ? ' (no pod of this deployment yet)' : ''}`;
+        } else if (outside !== undefined) problem = await outside();
+        if (problem === undefined) {
+          if (++streak >= policy.healthyAfter) return probes;
+        } else {
+          streak = 0;
+          lastProblem = problem;
+        }
+        if (Date.now() - started + policy.intervalMs > policy.deadlineMs) {
+          throw new HealthCheckFailedError(node.id, name, `${lastProblem} (after ${probes} probes in ${Date.now() - started} ms)`);
+        }
+        await Context.current().sleep(policy.intervalMs);
+      }
+    }
+
+    const asInstance = (d: V1Deployment): Instance => {
+      const wanted = replicasOf(d);
+      const ready = d.status?.readyReplicas ?? 0;
+      return {
+        name: d.metadata!.name!,
+        application: d.metadata?.labels?.[LABELS.application] ?? '',
+        version: annotationsOf(d)[LABELS.version] ?? '',
+        deploymentId: deploymentOf(d),
+        running: wanted > 0 && ready > 0,
+        state: wanted === 0 ? 'stopped' : `${ready}/${wanted} ready`,
+      };
+    };
+
+    /** A merge patch of a Deployment's replicas and annotations, leaving its template as it is. */
+    async function rescale(d: V1Deployment, replicas: number, annotations: Record<string, string | null>): Promise<void> {
+      const name = d.metadata!.name!;
+      await on(`scaling deployment ${name}`, (a, ns) =>
+        a.objects.patch({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace: ns, annotations: annotations as Record<string, string> }, spec: { replicas } } as KubernetesObject, undefined, undefined, FIELD_MANAGER, undefined, MERGE_PATCH),
+      );
+    }
+
+    async function deleteWorkload(name: string): Promise<void> {
+      await orMissing(`deleting deployment ${name}`, (a, ns) => a.apps.deleteNamespacedDeployment({ name, namespace: ns, propagationPolicy: 'Background' }));
+    }
+
+    return {
+      async apply(planned, step) {
+        // Checked before anything on the node is touched: readiness, platform, host ports.
+        const status = await member();
+        if (!status.ready) throw new EngineUnreachableError(node.id, { detail: status.detail });
+        const platform = status.platform!;
+        const image = imageFor(planned, platform, node.id);
+        const intent = { ...planned, image };
+        const rendered = renderWorkload(intent, nodeName, await namespace());
+        const everything = await workloads();
+        const holders = everything.filter((d) => replicasOf(d) > 0).map((d) => ({ application: d.metadata?.labels?.[LABELS.application] ?? '', deploymentId: deploymentOf(d), ports: (annotationsOf(d)[LABELS.ports] ?? '').split(',').filter(Boolean) }));
+        const clashes = portClashes(intent.application, hostPortClaims(intent), holders);
+        if (clashes.length > 0) throw new PortInUseError(describeClashes(node.id, clashes));
+        step('Configuring', `deployment ${rendered.name} for ${platformName(platform)}: ${intent.replicas} pod(s), ${rendered.configMap !== undefined ? 1 : 0} config map(s), ${rendered.secret !== undefined ? 1 : 0} secret(s)`);
+        const current = everything.find((d) => d.metadata?.name === rendered.name);
+        // Run again after a crash, this finds its own revision in place: nothing more to do.
+        if (current !== undefined && deploymentOf(current) === intent.deploymentId) {
+          step('Deploying', `deployment ${rendered.name} is at this deployment`);
+          return { instances: [rendered.name], replaced: current.metadata?.annotations?.[KUBE_LABELS.previousReplicas] !== undefined ? [rendered.name] : [] };
+        }
+        if (rendered.configMap !== undefined) await serverSideApply(`applying config map ${rendered.configMap.metadata.name}`, rendered.configMap as KubernetesObject);
+        const secret = await secretObject(rendered);
+        if (secret !== undefined) await serverSideApply(`applying secret ${rendered.secret!.metadata.name}`, secret);
+        const d = rendered.deployment;
+        const body = {
+          ...d,
+          metadata: { ...d.metadata, annotations: { ...d.metadata.annotations, ...(current !== undefined ? { [KUBE_LABELS.previousReplicas]: String(replicasOf(current)) } : {}) } },
+          spec: { ...d.spec, template: { ...d.spec.template, metadata: { ...d.spec.template.metadata, annotations: { ...d.spec.template.metadata.annotations, [KUBE_LABELS.apply]: randomUUID() } } } },
+        };
+        await serverSideApply(`applying deployment ${rendered.name}`, body as KubernetesObject);
+        step('Deploying', current === undefined ? `deployment ${rendered.name} created` : `deployment ${rendered.name} updated from deployment ${deploymentOf(current)}`);
+        return { instances: [rendered.name], replaced: current !== undefined ? [rendered.name] : [] };
+      },
+
+      async verify(planned, step) {
+        const status = await member();
+        const intent = { ...planned, image: imageFor(planned, status.platform ?? { os: 'linux', architecture: 'amd64' }, node.id) };
+        const { probe, policy } = intent.health;
+        step('Verifying', `waiting for the pods to be ready and for ${describeProbe(probe)} health check (${policy.healthyAfter} in a row within ${policy.deadlineMs} ms)`);
+        const started = Date.now();
+        const probes = await waitHealthy(intent, workloadName(intent.application, nodeName), started);
+        step('Verifying', 'healthy');
+        return { probes, elapsedMs: Date.now() - started };
+      },
+
+      async restore({ application, deploymentId, restart }) {
+        const removed: string[] = [];
+        const restarted: string[] = [];
+        const waits: { name: string; ms: number }[] = [];
+        for (const d of await workloads(application)) {
+          const name = d.metadata!.name!;
+          if (deploymentOf(d) === deploymentId) {
+            const previous = await previousRevision(d);
+            const replicas = Number(annotationsOf(d)[KUBE_LABELS.previousReplicas] ?? replicasOf(d));
+            if (previous !== undefined && annotationsOf(d)[KUBE_LABELS.previousReplicas] !== undefined) {
+              await serverSideApply(`restoring deployment ${name}`, await revertedTo(d, previous, replicas));
+              restarted.push(name);
+            } else {
+              await deleteWorkload(name);
+              removed.push(name);
+            }
+            waits.push({ name, ms: settleMs(d) });
+          } else if (restart.includes(name) && annotationsOf(d)[KUBE_LABELS.stoppedReplicas] !== undefined) {
+            await rescale(d, Number(annotationsOf(d)[KUBE_LABELS.stoppedReplicas]), { [KUBE_LABELS.stoppedReplicas]: null });
+            restarted.push(name);
+            waits.push({ name, ms: settleMs(d) });
+          }
+        }
+        // Back as it was only once the previous pods are ready again, or the new ones gone.
+        for (const w of waits) await settled(application, w.name, w.ms);
+        await pruneObjects(application);
+        const here = new Set((await workloads(application)).filter((d) => replicasOf(d) > 0).map((d) => d.metadata!.name!));
+        return { removed, restarted, missing: restart.filter((n) => !here.has(n)) };
+      },
+
+      async retire({ application }) {
+        // Kubernetes replaced the older pods itself; what is left are config maps and secrets no revision references.
+        await pruneObjects(application);
+        return [];
+      },
+
+      async stop({ application, names }) {
+        for (const d of await workloads(application)) {
+          const name = d.metadata!.name!;
+          if (!names.includes(name) || replicasOf(d) === 0) continue;
+          // Scaled to 0, not deleted: its revisions stay for a restore, which scales it back.
+          await rescale(d, 0, { [KUBE_LABELS.stoppedReplicas]: String(replicasOf(d)) });
+          await settled(application, name, settleMs(d));
+        }
+        return [...names];
+      },
+
+      async remove({ application }) {
+        const gone: string[] = [];
+        for (const d of await workloads(application)) {
+          const name = d.metadata!.name!;
+          await deleteWorkload(name);
+          await settled(application, name, settleMs(d));
+          gone.push(name);
+        }
+        await pruneObjects(application);
+        return gone;
+      },
+
+      async describe() {
+        const { ready, detail, platform } = await member();
+        return { ready, ...(detail !== undefined ? { detail } : {}), ...(platform !== undefined ? { platform } : {}) };
+      },
+
+      async locate(application) {
+        return (await workloads(application)).map(asInstance);
+      },
+    };
+  };
+}

@@ -1,0 +1,232 @@
+// The Kubernetes renderer: a node's intent as a Deployment pinned to that node (apps/v1),
+// with the ConfigMap that carries its files and the Secret its references are delivered
+// by. One Deployment per application and node, `strategy: Recreate` and `nodeName`: the saga
+// acts on, verifies and restores each node on its own, the Deployment's revisions (its
+// ReplicaSets) are then exactly that node's history, and a host port is never held twice
+// (a rolling update of a nodeName-pinned pod with a host port never finishes: the new pod
+// cannot start while the old one holds the port, and the old one waits for the new one).
+// Pure, so that it is tested by equality; the Kubernetes target only carries it out, by
+// server-side apply.
+import { InvalidContainerError } from '../errors';
+import type { IntentFile, NodeIntent } from '../intent';
+import { LABELS } from '../labels';
+import { hostPortClaims } from '../ports';
+import { fingerprint } from './docker-engine';
+
+/** Labels and annotations only the Kubernetes target writes, beside the common ones. */
+export const KUBE_LABELS = {
+  /** The Kubernetes node a workload is pinned to. */
+  node: 'io.deployer.node',
+  /** On a Deployment scaled to 0 by `stop`: the replicas a restore puts back. */
+  stoppedReplicas: 'io.deployer.stopped-replicas',
+  /** On a Deployment an apply changed: the replicas it had, which a restore to the previous revision puts back. */
+  previousReplicas: 'io.deployer.previous-replicas',
+  /** On the pod template: one apply, so that a Retry of the same deployment rolls out anew. */
+  apply: 'io.deployer.apply',
+} as const;
+
+/** The field manager of every server-side apply: what `managedFields` names as the Deployer's. */
+export const FIELD_MANAGER = 'deployer';
+
+/** Room for the ReplicaSet's and the pod's suffixes, so that a pod's name stays a 63-character DNS label. */
+const MAX_NAME = 47;
+
+function bounded(name: string): string {
+  const clean = name.toLowerCase().replace(/[^a-z0-9-]/g, '-');
+  if (clean.length <= MAX_NAME && clean === name) return name;
+  return `${clean.slice(0, MAX_NAME - 10).replace(/-+$/, '')}--${fingerprint(name)}`;
+}
+
+/** The Deployment of `application` on the node `nodeName`: deterministic, so a verb run again finds it. */
+export function workloadName(application: string, nodeName: string): string {
+  return bounded(`${application}--${nodeName}`);
+}
+
+/** The ConfigMap of a deployment's files on one node; a new deployment makes a new one, so a previous revision keeps its own. */
+export function configMapName(application: string, nodeName: string, deploymentId: string): string {
+  return `${workloadName(application, nodeName)}-f${fingerprint(deploymentId)}`;
+}
+
+/** The Secret of a deployment on one node; its values are read only when the target applies it. */
+export function secretObjectName(application: string, nodeName: string, deploymentId: string): string {
+  return `${workloadName(application, nodeName)}-s${fingerprint(deploymentId)}`;
+}
+
+/** A ConfigMap key for a file (keys may not contain "/"). */
+export const fileKey = (file: Pick<IntentFile, 'path'>) => `f${fingerprint(file.path)}`;
+
+/** Label values are at most 63 characters of [A-Za-z0-9_.-]; the deployment id and version go in annotations. */
+export function selectorLabels(application: string, nodeName: string): Record<string, string> {
+  return { [LABELS.managed]: 'true', [LABELS.application]: application, [KUBE_LABELS.node]: nodeName.length <= 63 ? nodeName : fingerprint(nodeName) };
+}
+
+export interface KubeObjectMeta {
+  name: string;
+  namespace: string;
+  labels: Record<string, string>;
+  annotations?: Record<string, string>;
+}
+
+export interface KubeConfigMap {
+  apiVersion: 'v1';
+  kind: 'ConfigMap';
+  metadata: KubeObjectMeta;
+  immutable: true;
+  data: Record<string, string>;
+}
+
+/** A Secret as rendered: its keys and the references their values come from; the target resolves them. */
+export interface KubeSecretPlan {
+  metadata: KubeObjectMeta;
+  refs: Record<string, string>;
+}
+
+export interface KubeDeployment {
+  apiVersion: 'apps/v1';
+  kind: 'Deployment';
+  metadata: KubeObjectMeta & { annotations: Record<string, string> };
+  spec: {
+    replicas: number;
+    revisionHistoryLimit: number;
+    strategy: { type: 'Recreate' };
+    selector: { matchLabels: Record<string, string> };
+    template: { metadata: { labels: Record<string, string>; annotations: Record<string, string> }; spec: Record<string, unknown> };
+  };
+}
+
+export interface KubeWorkload {
+  name: string;
+  deployment: KubeDeployment;
+  configMap?: KubeConfigMap;
+  secret?: KubeSecretPlan;
+}
+
+/**
+ * What a Kubernetes workload here cannot do that a bare engine can: refused with the reason,
+ * before anything is created.
+ */
+export function kubernetesProblems(intent: NodeIntent): string[] {
+  const problems: string[] = [];
+  if (intent.access.devices.length > 0) problems.push('devices: a pod cannot be given host devices without a device plugin');
+  if (intent.volumes.length > 0) problems.push('volumes: named volumes are not delivered to Kubernetes nodes (use a host path the node allows)');
+  if (intent.network !== 'host' && intent.network !== 'bridge') problems.push(`network "${intent.network}": a pod runs on the node's network (host) or the pod network (bridge)`);
+  if (intent.stop.signal !== undefined) problems.push('stopSignal: a pod is stopped with its image\'s STOPSIGNAL (or SIGTERM)');
+  if (intent.init) problems.push('init: a pod has no injected init process');
+  return problems;
+}
+
+const seconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000));
+
+/** The Deployment (and its ConfigMap and Secret) that runs `intent` on the node `nodeName` in `namespace`. */
+export function renderWorkload(intent: NodeIntent, nodeName: string, namespace: string): KubeWorkload {
+  const problems = kubernetesProblems(intent);
+  if (problems.length > 0) throw new InvalidContainerError(`on a Kubernetes node: ${problems.join('; ')}`);
+  const name = workloadName(intent.application, nodeName);
+  const selector = selectorLabels(intent.application, nodeName);
+  const owned = selector;
+  const ownedAnnotations = { [LABELS.deployment]: intent.deploymentId };
+  const claims = hostPortClaims(intent).join(',');
+  const { probe, policy } = intent.health;
+  const configMap: KubeConfigMap | undefined =
+    intent.files.length > 0
+      ? {
+          apiVersion: 'v1',
+          kind: 'ConfigMap',
+          metadata: { name: configMapName(intent.application, nodeName, intent.deploymentId), namespace, labels: owned, annotations: ownedAnnotations },
+          immutable: true,
+          data: Object.fromEntries(intent.files.map((f) => [fileKey(f), f.content])),
+        }
+      : undefined;
+  const secret: KubeSecretPlan | undefined =
+    intent.secrets.length > 0
+      ? {
+          metadata: { name: secretObjectName(intent.application, nodeName, intent.deploymentId), namespace, labels: owned, annotations: ownedAnnotations },
+          refs: Object.fromEntries(intent.secrets.map((s) => [s.name, s.ref])),
+        }
+      : undefined;
+  const readinessProbe =
+    probe.kind === 'http'
+      ? { httpGet: { port: probe.port, path: probe.path } }
+      : probe.kind === 'tcp'
+        ? { tcpSocket: { port: probe.port } }
+        : probe.kind === 'exec'
+          ? { exec: { command: probe.command } }
+          : undefined;
+  const container: Record<string, unknown> = {
+    name: 'app',
+    image: intent.image,
+    // The request's command replaces the image's CMD, as on a Docker Engine: `args`, not `command` (the ENTRYPOINT).
+    ...(intent.command !== undefined ? { args: intent.command } : {}),
+    // A secret's value is never in the environment (the pod spec would show it); its file's path is.
+    env: [...Object.entries(intent.env).map(([k, v]) => ({ name: k, value: v })), ...intent.secrets.map((s) => ({ name: `${s.name}_FILE`, value: s.path }))],
+    ...(intent.network === 'bridge' && intent.ports.length > 0
+      ? { ports: intent.ports.map((p) => ({ containerPort: p.container, hostPort: p.host, protocol: p.protocol.toUpperCase() })) }
+      : {}),
+    ...(intent.resources !== undefined
+      ? {
+          resources: {
+            limits: {
+              ...(intent.resources.memoryMb !== undefined ? { memory: `${intent.resources.memoryMb}Mi` } : {}),
+              ...(intent.resources.cpus !== undefined ? { cpu: `${Math.round(intent.resources.cpus * 1000)}m` } : {}),
+            },
+          },
+        }
+      : {}),
+    // Kubernetes' own readiness gate; the Deployer still probes from outside (its interval may be shorter than a second).
+    ...(readinessProbe !== undefined
+      ? { readinessProbe: { ...readinessProbe, periodSeconds: seconds(policy.intervalMs), timeoutSeconds: seconds(policy.timeoutMs), successThreshold: Math.max(1, policy.healthyAfter), failureThreshold: 1 } }
+      : {}),
+    ...(intent.access.privileged || intent.access.capabilities.length > 0
+      ? { securityContext: { ...(intent.access.privileged ? { privileged: true } : {}), ...(intent.access.capabilities.length > 0 ? { capabilities: { add: intent.access.capabilities } } : {}) } }
+      : {}),
+    volumeMounts: [
+      ...intent.files.map((f) => ({ name: 'files', mountPath: f.path, subPath: fileKey(f), readOnly: true })),
+      ...(intent.secrets.length > 0 ? [{ name: 'secrets', mountPath: '/run/secrets', readOnly: true }] : []),
+      ...intent.access.mounts.map((m, i) => ({ name: `host-${i}`, mountPath: m.target, readOnly: m.readOnly })),
+    ],
+  };
+  const volumes = [
+    ...(configMap !== undefined ? [{ name: 'files', configMap: { name: configMap.metadata.name, items: intent.files.map((f) => ({ key: fileKey(f), path: fileKey(f), mode: f.mode })) } }] : []),
+    ...(secret !== undefined ? [{ name: 'secrets', secret: { secretName: secret.metadata.name, items: intent.secrets.map((s) => ({ key: s.name, path: s.name, mode: 0o400 })) } }] : []),
+    ...intent.access.mounts.map((m, i) => ({ name: `host-${i}`, hostPath: { path: m.source } })),
+  ];
+  // On the Deployment and on its pod template: a restore to an earlier revision takes them back from its ReplicaSet.
+  const annotations = {
+    [LABELS.deployment]: intent.deploymentId,
+    [LABELS.version]: intent.version,
+    [LABELS.restartPolicy]: intent.restartPolicy,
+    ...(claims !== '' ? { [LABELS.ports]: claims } : {}),
+  };
+  const deployment: KubeDeployment = {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, namespace, labels: selector, annotations },
+    spec: {
+      replicas: intent.replicas,
+      // The previous revision is what a restore goes back to.
+      revisionHistoryLimit: 10,
+      // Old pods stop before new ones start: a host port cannot be held twice.
+      strategy: { type: 'Recreate' },
+      selector: { matchLabels: selector },
+      template: {
+        metadata: { labels: selector, annotations },
+        spec: {
+          // Exactly the node the Scheduler chose, without the scheduler.
+          nodeName,
+          ...(intent.network === 'host' ? { hostNetwork: true, dnsPolicy: 'ClusterFirstWithHostNet' } : {}),
+          ...(intent.access.pid === 'host' ? { hostPID: true } : {}),
+          ...(intent.access.ipc === 'host' ? { hostIPC: true } : {}),
+          // A Deployment's pods always restart in place; the Deployer's verification fails a node whose pod restarts.
+          restartPolicy: 'Always',
+          terminationGracePeriodSeconds: Math.ceil(intent.stop.gracePeriodMs / 1000),
+          // The application gets no API credentials and no service variables it did not ask for.
+          automountServiceAccountToken: false,
+          enableServiceLinks: false,
+          containers: [container],
+          ...(volumes.length > 0 ? { volumes } : {}),
+        },
+      },
+    },
+  };
+  return { name, deployment, ...(configMap !== undefined ? { configMap } : {}), ...(secret !== undefined ? { secret } : {}) };
+}

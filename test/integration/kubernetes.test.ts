@@ -1,0 +1,140 @@
+// Kubernetes as a target, on the real local cluster of the stack (a real API server, real
+// kubelets with containerd on kube-1 and kube-2): Kafka requests deploy one Deployment per
+// chosen node, pinned there by nodeName; a v2 whose readiness fails on one node and a
+// cancelled v3 put every Deployment back at its previous revision; a secret reaches the pod
+// and nothing else; Scale and Undeploy act on Deployments and leave nothing behind. What runs
+// where is asked of the cluster itself, with kubectl.
+import { isTerminal } from '../../src/core/schemas/event';
+import { httpGet, startDeployer, waitFor, IDLE, type TestDeployer } from '../support/deployer';
+import { kubeJson, kubeNodes, kubectl, namespaceOf, nodeNameOf, objectsOf, readyPodNodes, removeKubeApplication, workloadsOf } from '../support/kube';
+
+jest.setTimeout(600_000);
+
+const stamp = Date.now().toString(36);
+const used: string[] = [];
+let d: TestDeployer;
+
+beforeAll(async () => {
+  d = await startDeployer('kube');
+  expect(kubeNodes(d).map(nodeNameOf)).toEqual(['kube-1', 'kube-2']);
+});
+
+afterAll(async () => {
+  if (d) {
+    for (const app of used) await removeKubeApplication(d, app);
+    await d.stop();
+  }
+});
+
+function newApp(name: string): string {
+  const app = `it-k8-${name}-${stamp}`;
+  used.push(app);
+  return app;
+}
+
+const nodes = () => kubeNodes(d);
+const terminalPhases = (id: string) => d.events.filter((e) => e.deploymentId === id && isTerminal(e.phase)).map((e) => e.phase);
+
+interface Variant {
+  /** Never ready on this node (by its address): its readiness probe's file is missing there. */
+  failOn?: string;
+  /** Seconds before the server listens. */
+  slowStart?: number;
+}
+
+/** A web server on the node's own network, serving its version from a file delivered in a ConfigMap. */
+function web(app: string, port: number, n: number, variant: Variant = {}, extra: object = {}) {
+  const refuse = variant.failOn !== undefined ? `if ip -o addr | grep -q " ${variant.failOn}/"; then exec sleep 3600; fi; ` : '';
+  const wait = variant.slowStart !== undefined ? `sleep ${variant.slowStart}; ` : '';
+  return {
+    kind: 'Deploy',
+    deploymentId: `${app}-${n}`,
+    application: { name: app, version: `v${n}`, image: `${d.inventory.registry.pull}/busybox:1` },
+    nodes: nodes().map((x) => x.id),
+    container: {
+      command: ['sh', '-c', `${refuse}${wait}trap 'exit 0' TERM; httpd -f -p ${port} -h /www & wait`],
+      files: [{ path: '/www/version.txt', content: `v${n}` }],
+      stopGracePeriodMs: 2000,
+    },
+    healthCheck: { http: { port, path: '/version.txt' }, intervalMs: 200, healthyAfter: 2, deadlineMs: 30_000 },
+    strategy: { maxParallel: 2 },
+    ...extra,
+  };
+}
+
+const served = (port: number) => Promise.all(nodes().map(async (n) => {
+  const r = await httpGet(`http://${n.address}:${port}/version.txt`);
+  return 'body' in r ? r.body : 'unreachable';
+}));
+
+describe('deployments on a real Kubernetes cluster', () => {
+  const app = () => used[0]!;
+  const port = 18601;
+  let v1Templates: unknown[];
+
+  it('a Kafka Deploy to kube-1 and kube-2 answers on both nodes; its pods run on exactly those nodes', async () => {
+    const a = newApp('web');
+    await d.send(web(a, port, 1));
+    const events = await d.terminal(`${a}-1`);
+    expect(events.at(-1)!.phase).toBe('Succeeded');
+    expect(await served(port)).toEqual(['v1', 'v1']);
+    expect(workloadsOf(d, a).map((w) => [w.name, w.node, w.version, w.replicas])).toEqual(['kube-1', 'kube-2'].map((n) => [`${a}--${n}`, n, 'v1', 1]));
+    // As an operator sees it: `kubectl get pods -o wide` places each pod.
+    const wide = kubectl('-n', namespaceOf(d), 'get', 'pods', '-l', `io.deployer.application=${a}`, '-o', 'wide', '--no-headers').split('\n').filter(Boolean);
+    expect(wide.map((l) => l.split(/\s+/)[6]).sort()).toEqual(['kube-1', 'kube-2']);
+    expect(readyPodNodes(d, a)).toEqual(['kube-1', 'kube-2']);
+    v1Templates = workloadsOf(d, a).map((w) => w.template);
+  });
+
+  it('a v2 whose readiness never passes on one node ends RolledBack: v1 serves on both, each Deployment back at its previous revision', async () => {
+    const second = nodes()[1]!;
+    await d.send(web(app(), port, 2, { failOn: second.address }));
+    const events = await d.terminal(`${app()}-2`);
+    expect(terminalPhases(`${app()}-2`)).toEqual(['RolledBack']);
+    expect(events.at(-1)!.message).toContain(`${second.id}: `);
+    expect(events.at(-1)!.message).toContain('did not become healthy');
+    await waitFor('v1 serving on both', async () => (await served(port)).every((v) => v === 'v1'), 30_000);
+    expect(workloadsOf(d, app()).map((w) => w.template)).toEqual(v1Templates);
+    expect(readyPodNodes(d, app())).toEqual(['kube-1', 'kube-2']);
+    // The previous revision itself runs again: the ReplicaSet of v1 is the one with pods.
+    const sets = kubeJson(d, 'get', 'replicasets', '-l', `io.deployer.application=${app()}`).items.filter((s) => (s.spec.replicas ?? 0) > 0);
+    expect(sets.map((s) => s.spec.template.metadata.annotations['io.deployer.version'])).toEqual(['v1', 'v1']);
+  });
+
+  it('a Cancel mid-rollout puts v1 back on both nodes; terminal Cancelled', async () => {
+    await d.send(web(app(), port, 3, { slowStart: 60 }));
+    await waitFor('v3 pods running on both', async () => kubeJson(d, 'get', 'pods', '-l', `io.deployer.application=${app()}`).items.filter((p) => p.metadata.annotations['io.deployer.version'] === 'v3' && p.status.phase === 'Running').length === 2, 60_000);
+    await d.send({ kind: 'Cancel', deploymentId: `${app()}-3` }, app());
+    await d.terminal(`${app()}-3`);
+    expect(terminalPhases(`${app()}-3`)).toEqual(['Cancelled']);
+    await waitFor('v1 serving on both', async () => (await served(port)).every((v) => v === 'v1'), 30_000);
+    expect(workloadsOf(d, app()).map((w) => w.template)).toEqual(v1Templates);
+  });
+});
+
+describe('Scale and Undeploy on a real Kubernetes cluster', () => {
+  it('scales to 2 replicas per node and onto another node, then Undeploy leaves nothing the Deployer made', async () => {
+    const a = newApp('scale');
+    const [first, second] = nodes();
+    await d.send({
+      kind: 'Deploy',
+      deploymentId: `${a}-1`,
+      application: { name: a, version: '1', image: `${d.inventory.registry.pull}/busybox:1` },
+      nodes: [first!.id],
+      container: { command: IDLE, network: 'bridge', files: [{ path: '/etc/app.conf', content: 'x=1' }] },
+    });
+    expect((await d.terminal(`${a}-1`)).at(-1)!.phase).toBe('Succeeded');
+    expect(readyPodNodes(d, a)).toEqual(['kube-1']);
+
+    await d.send({ kind: 'Scale', deploymentId: `${a}-s1`, application: a, nodes: [first!.id, second!.id], replicasPerNode: 2 }, a);
+    expect((await d.terminal(`${a}-s1`)).at(-1)!.phase).toBe('Succeeded');
+    await waitFor('4 ready pods', async () => readyPodNodes(d, a).length === 4, 30_000);
+    expect(readyPodNodes(d, a)).toEqual(['kube-1', 'kube-1', 'kube-2', 'kube-2']);
+    expect(workloadsOf(d, a).map((w) => [w.node, w.replicas, w.version])).toEqual([['kube-1', 2, '1'], ['kube-2', 2, '1']]);
+
+    await d.send({ kind: 'Undeploy', deploymentId: `${a}-u1`, application: a }, a);
+    expect((await d.terminal(`${a}-u1`)).at(-1)!.phase).toBe('Succeeded');
+    await waitFor('nothing of the application left', async () => objectsOf(d, a).length === 0, 60_000);
+    expect(objectsOf(d, a)).toEqual([]);
+  });
+});

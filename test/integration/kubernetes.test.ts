@@ -4,7 +4,13 @@
 // cancelled v3 put every Deployment back at its previous revision; a secret reaches the pod
 // and nothing else; Scale and Undeploy act on Deployments and leave nothing behind. What runs
 // where is asked of the cluster itself, with kubectl.
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { decodePayloads } from '../../src/codec/data-converter';
+import { payloadFromJson } from '../../src/codec/payload-json';
 import { isTerminal } from '../../src/core/schemas/event';
+import { exportHistory, payloadsIn } from '../support/history';
 import { httpGet, startDeployer, waitFor, IDLE, type TestDeployer } from '../support/deployer';
 import { kubeJson, kubeNodes, kubectl, namespaceOf, nodeNameOf, objectsOf, readyPodNodes, removeKubeApplication, workloadsOf } from '../support/kube';
 
@@ -12,14 +18,24 @@ jest.setTimeout(600_000);
 
 const stamp = Date.now().toString(36);
 const used: string[] = [];
+const logs: string[] = [];
 let d: TestDeployer;
 
 beforeAll(async () => {
-  d = await startDeployer('kube');
+  // Everything this process writes is the worker's and the bridge's logs: searched for the secret below.
+  for (const stream of [process.stderr, process.stdout]) {
+    const write = stream.write.bind(stream);
+    jest.spyOn(stream, 'write').mockImplementation(((chunk: string | Uint8Array, ...rest: unknown[]) => {
+      logs.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
+      return (write as (...a: unknown[]) => boolean)(chunk, ...rest);
+    }) as typeof stream.write);
+  }
+  d = await startDeployer('kube', { bridgeLogLevel: 'info' });
   expect(kubeNodes(d).map(nodeNameOf)).toEqual(['kube-1', 'kube-2']);
 });
 
 afterAll(async () => {
+  jest.restoreAllMocks();
   if (d) {
     for (const app of used) await removeKubeApplication(d, app);
     await d.stop();
@@ -109,6 +125,59 @@ describe('deployments on a real Kubernetes cluster', () => {
     expect(terminalPhases(`${app()}-3`)).toEqual(['Cancelled']);
     await waitFor('v1 serving on both', async () => (await served(port)).every((v) => v === 'v1'), 30_000);
     expect(workloadsOf(d, app()).map((w) => w.template)).toEqual(v1Templates);
+  });
+});
+
+describe('a secret on a real Kubernetes cluster', () => {
+  it('reaches the pod from a Secret, and its value is in no history, log, event, label, annotation or object but the Secret itself', async () => {
+    const a = newApp('secret');
+    const value = `s3cret-${randomBytes(16).toString('hex')}`;
+    const ref = `it/${stamp}/kube-token`;
+    const file = join(d.config.secretsPath, ref);
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, value, { mode: 0o600 });
+    const node = nodes()[0]!;
+    const port = 18602;
+    await d.send({
+      kind: 'Deploy',
+      deploymentId: `${a}-1`,
+      application: { name: a, version: '1', image: `${d.inventory.registry.pull}/busybox:1` },
+      nodes: [node.id],
+      container: {
+        command: ['sh', '-c', `mkdir -p /www && sha256sum "$APP_TOKEN_FILE" | cut -d' ' -f1 > /www/hash && trap 'exit 0' TERM; httpd -f -p ${port} -h /www & wait`],
+        secrets: [{ name: 'APP_TOKEN', ref }],
+      },
+      healthCheck: { http: { port, path: '/hash' }, intervalMs: 200 },
+    });
+    expect((await d.terminal(`${a}-1`)).at(-1)!.phase).toBe('Succeeded');
+    expect(await httpGet(`http://${node.address}:${port}/hash`)).toEqual({ status: 200, body: `${createHash('sha256').update(value).digest('hex')}\n` });
+
+    const ns = namespaceOf(d);
+    const selector = `io.deployer.application=${a}`;
+    // Everything of the application's in the namespace, as `kubectl get -o yaml` shows it, but the Secret.
+    const objects = kubectl('-n', ns, 'get', 'deployments,replicasets,pods,configmaps,events', '-o', 'yaml');
+    const mine = kubectl('-n', ns, 'get', 'deployments,replicasets,pods,configmaps', '-l', selector, '-o', 'yaml');
+    expect(mine).toContain(`${a}--${nodeNameOf(node)}`);
+    // The Secret exists and holds the value (base64, as the API keeps it): the only place it is.
+    const secret = kubeJson<{ items: { data: Record<string, string>; metadata: { labels: Record<string, string>; annotations?: Record<string, string> } }[] }>(d, 'get', 'secrets', '-l', selector).items;
+    expect(secret.map((x) => Buffer.from(x.data.APP_TOKEN!, 'base64').toString('utf8'))).toEqual([value]);
+    const history = await Promise.all([`${a}-1`, `${a}-1/${node.id}`].map(async (id) => {
+      const { text, json } = exportHistory(d.config.temporal.address, id);
+      const payloads = payloadsIn(json).map((p) => p.payload);
+      const decrypted = await decodePayloads(d.client.options.loadedDataConverter, payloads.map(payloadFromJson));
+      return [text, ...payloads.map((p) => Buffer.from(p.data ?? '', 'base64').toString('utf8')), ...decrypted.map((p) => Buffer.from(p.data ?? []).toString('utf8'))].join('\n');
+    }));
+    expect(history.join('\n')).toContain(ref);
+    expect(logs.join('')).toContain(`${a}-1`);
+    const encoded = Buffer.from(value).toString('base64');
+    const hits = {
+      history: history.join('\n').includes(value),
+      logs: logs.join('').includes(value),
+      events: JSON.stringify(d.events).includes(value),
+      objects: objects.includes(value) || objects.includes(encoded),
+      secretLabelsOrAnnotations: JSON.stringify(secret.map((x) => x.metadata)).includes(value),
+    };
+    expect(hits).toEqual({ history: false, logs: false, events: false, objects: false, secretLabelsOrAnnotations: false });
   });
 });
 

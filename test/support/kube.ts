@@ -30,6 +30,8 @@ export function kubectl(...args: string[]): string {
   return r.stdout;
 }
 
+// kubectl's JSON, read field by field by the tests that ask for it.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function kubeJson<T = { items: Record<string, any>[] }>(d: TestDeployer, ...args: string[]): T {
   return JSON.parse(kubectl('-n', namespaceOf(d), ...args, '-o', 'json')) as T;
 }

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # One command from a fresh clone to a real deployment: installs what is missing, brings up
-# the local stack (Temporal, Kafka, registry, 3 fog nodes, a swarm of 3), starts the worker and
+# the local stack (Temporal, Kafka, registry, 3 fog nodes, a swarm of 3, a Kubernetes cluster of 2), starts the worker and
 # bridge, sends the sample application's Deploy requests through Kafka (to the fog nodes, then
-# to the swarm's), follows each to its end and asks every node for the page. Everything stays up afterwards, for the Temporal UI.
+# to the swarm's, then to the cluster's), follows each to its end and asks every node for the page. Everything stays up afterwards, for the Temporal UI.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib.sh"
@@ -19,6 +19,8 @@ log "deploying examples/hello as $id through Kafka, to the fog nodes (bare Docke
 node dist/src/cli/main.js deploy examples/hello/deploy.json --id "$id" --wait --timeout 300
 log "deploying it again as hello-swarm-$stamp, to the swarm's nodes (one Swarm service per node)"
 node dist/src/cli/main.js deploy examples/hello/deploy-swarm.json --id "hello-swarm-$stamp" --wait --timeout 300
+log "and as hello-kube-$stamp, to the Kubernetes nodes (one Deployment per node, pinned by nodeName)"
+node dist/src/cli/main.js deploy examples/hello/deploy-kube.json --id "hello-kube-$stamp" --wait --timeout 300
 
 log "asking every node for the page:"
 for addr in $(node -e 'for (const n of require(process.argv[1]).nodes) console.log(n.address)' "$DEPLOYER_STATE/inventory.json"); do

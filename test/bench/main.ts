@@ -2,7 +2,7 @@
 // distribution measured within this run: the machine is shared and its absolute speed
 // says little, so compare figures only with others of the same run.
 //
-//   npm run bench [-- --only overhead,wide-real,latency,healthy,rollback,throughput,swarm,wide --rounds 5 --runs 10 --rate 1,5 --seconds 30 --burst 24 --wide 1000,10000]
+//   npm run bench [-- --only overhead,wide-real,latency,healthy,rollback,throughput,swarm,kubernetes,wide --rounds 5 --runs 10 --rate 1,5 --seconds 30 --burst 24 --wide 1000,10000]
 import { cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import { describeOverhead, overhead } from './overhead';
@@ -10,11 +10,12 @@ import { describeRollback, rollbackVsForward } from './rollback';
 import { describeStartLatency, startLatency } from './start-latency';
 import { startBench } from './support';
 import { describeThroughput, throughput } from './throughput';
+import { describeKubernetes, kubernetesBench } from './kubernetes';
 import { describeSwarm, swarmBench } from './swarm';
 import { describeTimeToHealthy, timeToHealthy } from './time-to-healthy';
 import { describeWide, wide } from './wide';
 
-const ALL = ['overhead', 'wide-real', 'latency', 'healthy', 'rollback', 'throughput', 'swarm', 'wide'] as const;
+const ALL = ['overhead', 'wide-real', 'latency', 'healthy', 'rollback', 'throughput', 'swarm', 'kubernetes', 'wide'] as const;
 
 const { values } = parseArgs({
   options: {
@@ -54,6 +55,7 @@ async function main(): Promise<void> {
     if (only.has('rollback')) report(describeRollback(await rollbackVsForward(b, Math.max(1, Math.round(n(values.rounds) / 2)))));
     if (only.has('throughput')) report(describeThroughput(await throughput(b, n(values.burst))));
     if (only.has('swarm')) report(describeSwarm(await swarmBench(b, n(values.rounds))));
+    if (only.has('kubernetes')) report(describeKubernetes(await kubernetesBench(b, n(values.rounds))));
     if (only.has('wide')) report(describeWide(await wide(b, values.wide.split(',').map(Number), n(values['wide-parallel']))));
   } finally {
     await b.stop();

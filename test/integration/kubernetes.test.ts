@@ -6,10 +6,12 @@
 // where is asked of the cluster itself, with kubectl.
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
 import { dirname, join } from 'node:path';
 import { decodePayloads } from '../../src/codec/data-converter';
 import { payloadFromJson } from '../../src/codec/payload-json';
-import { isTerminal } from '../../src/core/schemas/event';
+import { isTerminal, type StatusEvent } from '../../src/core/schemas/event';
+import { decideUpdate } from '../../workflows/definitions';
 import { exportHistory, payloadsIn } from '../support/history';
 import { httpGet, startDeployer, waitFor, IDLE, type TestDeployer } from '../support/deployer';
 import { kubeJson, kubeNodes, kubectl, namespaceOf, nodeNameOf, objectsOf, readyPodNodes, removeKubeApplication, workloadsOf } from '../support/kube';
@@ -125,6 +127,130 @@ describe('deployments on a real Kubernetes cluster', () => {
     expect(terminalPhases(`${app()}-3`)).toEqual(['Cancelled']);
     await waitFor('v1 serving on both', async () => (await served(port)).every((v) => v === 'v1'), 30_000);
     expect(workloadsOf(d, app()).map((w) => w.template)).toEqual(v1Templates);
+  });
+
+  it('a Rollback to a named version puts it back on both nodes from its own request, building nothing', async () => {
+    await d.send(web(app(), port, 4));
+    expect((await d.terminal(`${app()}-4`)).at(-1)!.phase).toBe('Succeeded');
+    expect(await served(port)).toEqual(['v4', 'v4']);
+    await d.send({ kind: 'Rollback', deploymentId: `${app()}-rb1`, application: app(), toVersion: 'v1' }, app());
+    const events = await d.terminal(`${app()}-rb1`);
+    expect(events.at(-1)).toMatchObject({ phase: 'Succeeded', version: 'v1' });
+    expect(events.filter((e) => e.phase === 'Building' || e.phase === 'Pushing')).toEqual([]);
+    await waitFor('v1 serving on both', async () => (await served(port)).every((v) => v === 'v1'), 30_000);
+    expect(workloadsOf(d, app()).map((w) => [w.node, w.version, w.deploymentId])).toEqual(['kube-1', 'kube-2'].map((n) => [n, 'v1', `${app()}-rb1`]));
+  });
+
+  it('a new version replaces a PID-1 program that ignores SIGTERM after the stop grace, as terminationGracePeriodSeconds', async () => {
+    const a = newApp('grace');
+    const ignoring = (n: number) => ({
+      ...web(a, 18603, n),
+      // A plain `sleep` as PID 1 ignores SIGTERM: only the grace period ends it.
+      container: { command: ['sh', '-c', `mkdir -p /www; printf v${n} > /www/version.txt; httpd -p 18603 -h /www; exec sleep 3600`], stopGracePeriodMs: 1000 },
+    });
+    await d.send(ignoring(1));
+    expect((await d.terminal(`${a}-1`)).at(-1)!.phase).toBe('Succeeded');
+    await d.send(ignoring(2));
+    expect((await d.terminal(`${a}-2`)).at(-1)!.phase).toBe('Succeeded');
+    expect(await served(18603)).toEqual(['v2', 'v2']);
+    expect(workloadsOf(d, a).map((w) => (w.template as { spec: { terminationGracePeriodSeconds: number } }).spec.terminationGracePeriodSeconds)).toEqual([1, 1]);
+  });
+});
+
+describe('pause, decisions and dependsOn on a real Kubernetes cluster', () => {
+  const eventOf = (id: string, pred: (e: StatusEvent) => boolean) => () => d.events.find((e) => e.deploymentId === id && pred(e));
+  const paused = (id: string) => waitFor(`${id} paused`, eventOf(id, (e) => e.phase === 'Paused' && e.node === undefined));
+  // The second node refuses to serve until this server, on the host's side of the fog bridge, says it may.
+  let healed = false;
+  let gate: Server;
+  const gatePort = 18609;
+  beforeAll(async () => {
+    gate = createServer((_req, res) => res.writeHead(healed ? 200 : 404).end(healed ? 'ok' : 'not yet'));
+    await new Promise<void>((r) => gate.listen(gatePort, d.inventory.registry.pull.split(':')[0], r));
+  });
+  afterAll(() => new Promise<void>((r) => gate.close(() => r())));
+
+  function pausing(app: string, port: number, n: number) {
+    const second = nodes()[1]!.address;
+    const host = d.inventory.registry.pull.split(':')[0];
+    const base = web(app, port, n, {}, { strategy: { maxParallel: 1, onFailure: 'pause' } });
+    return {
+      ...base,
+      container: {
+        ...base.container,
+        command: ['sh', '-c', `if ip -o addr | grep -q " ${second}/" && ! wget -q -O /dev/null http://${host}:${gatePort}/; then exit 3; fi; trap 'exit 0' TERM; httpd -f -p ${port} -h /www & wait`],
+      },
+    };
+  }
+
+  it('each decision sent to a paused deployment does what it says: skip, rollback, retry', async () => {
+    const app = newApp('pause');
+    const port = 18604;
+    await d.send(web(app, port, 1));
+    expect((await d.terminal(`${app}-1`)).at(-1)!.phase).toBe('Succeeded');
+
+    // skip: the second node goes back to v1, the first keeps v2, the deployment succeeds.
+    await d.send(pausing(app, port, 2));
+    await paused(`${app}-2`);
+    await d.client.workflow.getHandle(`${app}-2`).executeUpdate(decideUpdate, { args: ['skip'] });
+    await d.terminal(`${app}-2`);
+    expect(terminalPhases(`${app}-2`)).toEqual(['Succeeded']);
+    await waitFor('v2, v1 served', async () => (await served(port)).join() === 'v2,v1', 30_000);
+    expect(workloadsOf(d, app).map((w) => [w.node, w.version])).toEqual([['kube-1', 'v2'], ['kube-2', 'v1']]);
+
+    // rollback: both back at what they ran before this deployment, the finished node included.
+    await d.send(pausing(app, port, 3));
+    await paused(`${app}-3`);
+    await d.client.workflow.getHandle(`${app}-3`).executeUpdate(decideUpdate, { args: ['rollback'] });
+    await d.terminal(`${app}-3`);
+    expect(terminalPhases(`${app}-3`)).toEqual(['RolledBack']);
+    await waitFor('v2, v1 served', async () => (await served(port)).join() === 'v2,v1', 30_000);
+
+    // retry: the cause is fixed, the failed node is tried again, and the deployment succeeds.
+    await d.send(pausing(app, port, 4));
+    await paused(`${app}-4`);
+    healed = true;
+    const answer = await d.client.workflow.getHandle(`${app}-4`).executeUpdate(decideUpdate, { args: ['retry'] });
+    expect(answer).toEqual({ accepted: 'retry', failedNodes: [nodes()[1]!.id] });
+    await d.terminal(`${app}-4`);
+    expect(terminalPhases(`${app}-4`)).toEqual(['Succeeded']);
+    expect(await served(port)).toEqual(['v4', 'v4']);
+    expect(readyPodNodes(d, app)).toEqual(['kube-1', 'kube-2']);
+  });
+
+  it('dependsOn waits for a dependency deployed after it, and times out naming the node where one is missing', async () => {
+    const base = newApp('base');
+    const later = newApp('later');
+    const [first, second] = nodes();
+    const idle = (app: string, id: string, extra: object = {}) => ({
+      kind: 'Deploy',
+      deploymentId: id,
+      application: { name: app, version: '1', image: `${d.inventory.registry.pull}/busybox:1` },
+      nodes: [first!.id],
+      container: { command: IDLE, network: 'bridge' },
+      ...extra,
+    });
+    await d.send(idle(later, `${later}-1`, { dependsOn: [base] }));
+    const waiting = () => d.events.some((e) => e.deploymentId === `${later}-1` && e.message.includes('to run healthy'));
+    await waitFor(`${later}-1 waiting for ${base}`, waiting, 30_000);
+    expect(workloadsOf(d, later)).toEqual([]);
+
+    await d.send(idle(base, `${base}-1`));
+    const baseEnd = (await d.terminal(`${base}-1`)).at(-1)!;
+    const laterEvents = await d.terminal(`${later}-1`, 120_000);
+    expect(baseEnd.phase).toBe('Succeeded');
+    expect(laterEvents.filter((e) => isTerminal(e.phase)).map((e) => e.phase)).toEqual(['Succeeded']);
+    // Nothing of the dependent started before its dependency had succeeded.
+    expect(Date.parse(laterEvents.find((e) => e.phase === 'Deploying')!.at)).toBeGreaterThanOrEqual(Date.parse(baseEnd.at));
+    expect(readyPodNodes(d, later)).toEqual(['kube-1']);
+
+    // The dependency runs on kube-1 only: on kube-2 it is missing.
+    await d.send({ ...idle(later, `${later}-2`, { dependsOn: [base], strategy: { dependencyTimeoutMs: 3000 } }), nodes: [second!.id] });
+    const end = (await d.terminal(`${later}-2`)).at(-1)!;
+    expect(end.phase).toBe('RolledBack');
+    expect(end.message).toContain('did not run healthy within 3000 ms');
+    expect(end.message).toContain(`${base} has no running container on ${second!.id}`);
+    expect(readyPodNodes(d, later)).toEqual(['kube-1']);
   });
 });
 

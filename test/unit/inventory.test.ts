@@ -116,3 +116,76 @@ nodes:
     expect(() => loadInventory(write('swarm-host.yaml', badHost))).toThrow(/must be a host name \(letters, digits, dots and dashes\)\n.*at nodes\[2\]\.target\.hostname/);
   });
 });
+
+describe('Kubernetes clusters in the node inventory', () => {
+  const kubeYaml = `
+registry: { push: "127.0.0.1:5000", pull: "10.77.0.1:5000" }
+buildHost: { docker: { socketPath: /run/build/docker.sock } }
+clusters:
+  - { id: lab, server: "https://10.77.0.1:6443", ca: /kube/ca.pem, auth: { cert: /kube/deployer.pem, key: /kube/deployer-key.pem }, namespace: deployer }
+  - { id: edge, server: "https://edge.example:6443", ca: /kube/edge-ca.pem, auth: { tokenFile: /kube/edge.token } }
+nodes:
+  - { id: fog-1, docker: { host: 10.77.0.11, port: 2375 }, address: 10.77.0.11 }
+  - { id: k-1, target: { kind: kubernetes, cluster: lab, nodeName: kube-1 }, address: 10.77.0.221 }
+  - { id: k-2, target: { kind: kubernetes, cluster: lab, nodeName: kube-2 }, address: 10.77.0.222 }
+  - { id: e-1, target: { kind: kubernetes, cluster: edge, nodeName: kube-1 }, address: 10.88.0.221 }
+`;
+  const load = (name: string, text: string) => () => loadInventory(write(`kube-${name}.yaml`, text));
+
+  it('reads clusters with a client certificate or a token file, their namespace defaulting to "default", and nodes by their name in the cluster', () => {
+    const inv = loadInventory(write('kube.yaml', kubeYaml));
+    expect(inv.clusters).toEqual([
+      { id: 'lab', server: 'https://10.77.0.1:6443', ca: '/kube/ca.pem', auth: { cert: '/kube/deployer.pem', key: '/kube/deployer-key.pem' }, namespace: 'deployer' },
+      { id: 'edge', server: 'https://edge.example:6443', ca: '/kube/edge-ca.pem', auth: { tokenFile: '/kube/edge.token' }, namespace: 'default' },
+    ]);
+    // One node name in two clusters is two nodes.
+    expect(inv.nodes.map((n) => [n.id, n.target])).toEqual([
+      ['fog-1', { kind: 'docker-engine', docker: { host: '10.77.0.11', port: 2375 } }],
+      ['k-1', { kind: 'kubernetes', cluster: 'lab', nodeName: 'kube-1' }],
+      ['k-2', { kind: 'kubernetes', cluster: 'lab', nodeName: 'kube-2' }],
+      ['e-1', { kind: 'kubernetes', cluster: 'edge', nodeName: 'kube-1' }],
+    ]);
+    // An inventory without clusters has none.
+    expect(loadInventory(write('no-cluster.yaml', yaml)).clusters).toEqual([]);
+  });
+
+  it('refuses a node of a cluster it lacks, naming the ones it has, and two inventory nodes for one cluster node', () => {
+    const unknown = kubeYaml.replace('cluster: lab, nodeName: kube-2', 'cluster: core, nodeName: kube-2');
+    expect(load('unknown', unknown)).toThrow(InvalidInventoryError);
+    expect(load('unknown', unknown)).toThrow(/names cluster 'core', which is not in "clusters" \(there: lab, edge\)\n.*at nodes\[2\]\.target\.cluster/);
+    const none = yaml.replace('nodes:\n', 'nodes:\n  - { id: k-1, target: { kind: kubernetes, cluster: lab, nodeName: kube-1 }, address: 10.77.0.221 }\n');
+    expect(load('none', none)).toThrow(/names cluster 'lab', which is not in "clusters"\n.*at nodes\[0\]\.target\.cluster/);
+    const twice = kubeYaml.replace('nodeName: kube-2', 'nodeName: kube-1');
+    expect(load('twice', twice)).toThrow(/is also node k-1's: one Kubernetes node is one inventory node\n.*at nodes\[2\]\.target\.nodeName/);
+    const badName = kubeYaml.replace('nodeName: kube-2', 'nodeName: Kube_2');
+    expect(load('node-name', badName)).toThrow(/must be a Kubernetes node name \(lower-case letters, digits, dots and dashes\)\n.*at nodes\[2\]\.target\.nodeName/);
+  });
+
+  it('refuses an API server not on https, a relative credential path, and auth of neither form, and says where', () => {
+    for (const [name, text] of [
+      ['http', kubeYaml.replace('https://10.77.0.1:6443', 'http://10.77.0.1:6443')],
+      ['no-scheme', kubeYaml.replace('"https://10.77.0.1:6443"', '"10.77.0.1:6443"')],
+    ] as const) {
+      expect(load(name, text)).toThrow(/must be the API server's https:\/\/ URL\n.*at clusters\[0\]\.server/);
+    }
+    expect(load('ca', kubeYaml.replace('ca: /kube/ca.pem', 'ca: kube/ca.pem'))).toThrow(/must be an absolute file path\n.*at clusters\[0\]\.ca/);
+    expect(load('token', kubeYaml.replace('tokenFile: /kube/edge.token', 'tokenFile: edge.token'))).toThrow(/must be an absolute file path\n.*at clusters\[1\]\.auth\.tokenFile/);
+    const form = /must be \{ "cert": FILE, "key": FILE \} \(a client certificate\) or \{ "tokenFile": FILE \} \(a bearer token\)\n.*at clusters\[1\]\.auth/;
+    for (const [name, auth] of [
+      ['empty', 'auth: {}'],
+      ['cert-only', 'auth: { cert: /kube/edge.pem }'],
+      ['both', 'auth: { tokenFile: /kube/edge.token, cert: /kube/edge.pem, key: /kube/edge-key.pem }'],
+    ] as const) {
+      expect(load(`auth-${name}`, kubeYaml.replace('auth: { tokenFile: /kube/edge.token }', auth))).toThrow(form);
+    }
+    expect(load('auth-missing', kubeYaml.replace(', auth: { tokenFile: /kube/edge.token }', ''))).toThrow(form);
+  });
+
+  it('refuses two clusters of one id and a namespace Kubernetes would not take', () => {
+    const dup = kubeYaml.replace('id: edge', 'id: lab').replace('cluster: edge, nodeName: kube-1', 'cluster: lab, nodeName: kube-3');
+    expect(load('dup', dup)).toThrow(/cluster ids must be unique\n.*at clusters/);
+    expect(load('ns', kubeYaml.replace('namespace: deployer', 'namespace: Deployer_NS'))).toThrow(/must be a Kubernetes namespace name \(lower-case letters, digits and dashes\)\n.*at clusters\[0\]\.namespace/);
+    expect(load('ns-dash', kubeYaml.replace('namespace: deployer', 'namespace: deployer-'))).toThrow(/must be a Kubernetes namespace name[^\n]*\n.*at clusters\[0\]\.namespace/);
+    expect(load('ns-long', kubeYaml.replace('namespace: deployer', `namespace: ${'n'.repeat(64)}`))).toThrow(/at clusters\[0\]\.namespace/);
+  });
+});

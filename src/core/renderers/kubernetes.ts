@@ -29,7 +29,7 @@ export const KUBE_LABELS = {
 export const FIELD_MANAGER = 'deployer';
 
 /** Room for the ReplicaSet's and the pod's suffixes, so that a pod's name stays a 63-character DNS label. */
-const MAX_NAME = 47;
+const MAX_NAME = 46;
 
 function bounded(name: string): string {
   const clean = name.toLowerCase().replace(/[^a-z0-9-]/g, '-');
@@ -112,8 +112,14 @@ export function kubernetesProblems(intent: NodeIntent): string[] {
   if (intent.network !== 'host' && intent.network !== 'bridge') problems.push(`network "${intent.network}": a pod runs on the node's network (host) or the pod network (bridge)`);
   if (intent.stop.signal !== undefined) problems.push('stopSignal: a pod is stopped with its image\'s STOPSIGNAL (or SIGTERM)');
   if (intent.init) problems.push('init: a pod has no injected init process');
+  if (intent.application.endsWith('-')) problems.push(`application name "${intent.application}": a Kubernetes label value must end with a letter or digit`);
+  const bytes = intent.files.reduce((n, f) => n + new TextEncoder().encode(f.content).length, 0);
+  if (bytes > CONFIG_MAP_BYTES) problems.push(`files: ${bytes} bytes in all; a ConfigMap holds at most ${CONFIG_MAP_BYTES}`);
   return problems;
 }
+
+/** What the API server takes in one ConfigMap (etcd's object limit), less room for its metadata. */
+const CONFIG_MAP_BYTES = 1_000_000;
 
 const seconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000));
 
@@ -167,7 +173,7 @@ export function renderWorkload(intent: NodeIntent, nodeName: string, namespace: 
           resources: {
             limits: {
               ...(intent.resources.memoryMb !== undefined ? { memory: `${intent.resources.memoryMb}Mi` } : {}),
-              ...(intent.resources.cpus !== undefined ? { cpu: `${Math.round(intent.resources.cpus * 1000)}m` } : {}),
+              ...(intent.resources.cpus !== undefined ? { cpu: `${Math.max(1, Math.round(intent.resources.cpus * 1000))}m` } : {}),
             },
           },
         }

@@ -74,7 +74,8 @@ function web(app: string, port: number, n: number, variant: Variant = {}, extra:
       files: [{ path: '/www/version.txt', content: `v${n}` }],
       stopGracePeriodMs: 2000,
     },
-    healthCheck: { http: { port, path: '/version.txt' }, intervalMs: 200, healthyAfter: 2, deadlineMs: 30_000 },
+    // A slow start gets a deadline beyond it: a test cancels it while it waits.
+    healthCheck: { http: { port, path: '/version.txt' }, intervalMs: 200, healthyAfter: 2, deadlineMs: variant.slowStart !== undefined ? (variant.slowStart + 30) * 1000 : 30_000 },
     strategy: { maxParallel: 2 },
     ...extra,
   };

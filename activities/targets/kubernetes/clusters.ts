@@ -52,11 +52,15 @@ function safeJson(text: string): unknown {
 export function kubeError(nodeId: string, err: unknown, what: string): Error {
   if (err instanceof DeployerError) return err;
   const status = statusOfKube(err);
+  // The client's exception is not kept as the cause: its message carries the whole response, headers and all.
   if (status === undefined || status >= 500) {
-    return new EngineUnreachableError(nodeId, { cause: err, detail: `the cluster's API server does not answer (${what}: ${said(err)})` });
+    return new EngineUnreachableError(nodeId, { detail: `the cluster's API server does not answer (${what}: ${said(err)})` });
   }
   if (status === 422 || status === 400) return new InvalidContainerError(`${what} on ${nodeId}: the API server refused it: ${said(err)}`);
-  if (status === 401 || status === 403) return new InvalidInventoryError(`${what} on ${nodeId}: the cluster refused the Deployer's credentials: ${said(err)}`);
+  if (status === 401) return new InvalidInventoryError(`${what} on ${nodeId}: the cluster does not accept the Deployer's credentials: ${said(err)}`);
+  // A 404 here is never the object itself (reads that may miss it ask orMissing): its namespace is missing.
+  if (status === 404) return new InvalidInventoryError(`${what} on ${nodeId}: ${said(err)} (does the cluster's namespace exist?)`);
+  if (status === 403) return new Error(`${what} on ${nodeId}: the cluster forbids it: ${said(err)}`);
   return new Error(`${what} on ${nodeId}: ${said(err)}`);
 }
 

@@ -9,7 +9,7 @@
 // Deployments are the record of what runs where, so every verb can be run again and needs no
 // memory.
 import { randomUUID } from 'node:crypto';
-import { Context } from '@temporalio/activity';
+import { activityInfo, Context } from '@temporalio/activity';
 import type { KubernetesObject, PatchStrategy, V1Deployment, V1Pod, V1PodTemplateSpec } from '@kubernetes/client-node';
 import { EngineUnreachableError, HealthCheckFailedError, PortInUseError } from '../../../src/core/errors';
 import type { NodeIntent } from '../../../src/core/intent';
@@ -43,6 +43,17 @@ const without = (o: Record<string, string>, key: string) => Object.fromEntries(O
 /** The client's PatchStrategy values, as the content types the API server knows them by. */
 const SERVER_SIDE_APPLY: PatchStrategy = 'application/apply-patch+yaml';
 const MERGE_PATCH: PatchStrategy = 'application/merge-patch+json';
+/**
+ * What a restore puts back: the replicas the Deployment had before this deployment changed
+ * it. Applied again by the same deployment (a Retry), it keeps the first apply's figure.
+ */
+function previousReplicas(current: V1Deployment | undefined, deploymentId: string): Record<string, string> {
+  if (current === undefined) return {};
+  const kept = annotationsOf(current)[KUBE_LABELS.previousReplicas];
+  if (deploymentOf(current) === deploymentId) return kept !== undefined ? { [KUBE_LABELS.previousReplicas]: kept } : {};
+  return { [KUBE_LABELS.previousReplicas]: String(replicasOf(current)) };
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export function kubernetesTarget(clusters: KubernetesClusters, secrets: SecretProvider) {
@@ -86,8 +97,10 @@ export function kubernetesTarget(clusters: KubernetesClusters, secrets: SecretPr
 
     const workload = (name: string) => orMissing(`reading deployment ${name}`, (a, ns) => a.apps.readNamespacedDeployment({ name, namespace: ns }));
 
+    /** The application's pods on this node that still run or may run: a pod that ended (Succeeded, Failed) never runs again. */
     async function podsOf(application: string): Promise<V1Pod[]> {
-      return (await on(`listing pods of ${application}`, (a, ns) => a.core.listNamespacedPod({ namespace: ns, labelSelector: selectorOf(selectorLabels(application, nodeName)) }))).items;
+      const pods = (await on(`listing pods of ${application}`, (a, ns) => a.core.listNamespacedPod({ namespace: ns, labelSelector: selectorOf(selectorLabels(application, nodeName)) }))).items;
+      return pods.filter((p) => p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed');
     }
 
     /** The node as the cluster sees it: Ready and schedulable, and its platform. */
@@ -109,7 +122,8 @@ export function kubernetesTarget(clusters: KubernetesClusters, secrets: SecretPr
       if (w.secret === undefined) return undefined;
       const data: Record<string, string> = {};
       for (const [key, ref] of Object.entries(w.secret.refs)) data[key] = (await secrets.resolve(ref)).toString('base64');
-      return { apiVersion: 'v1', kind: 'Secret', metadata: w.secret.metadata, type: 'Opaque', immutable: true, data } as KubernetesObject;
+      // Not immutable: a Retry after the value was fixed at its provider applies the same Secret with the new value.
+      return { apiVersion: 'v1', kind: 'Secret', metadata: w.secret.metadata, type: 'Opaque', data } as KubernetesObject;
     }
 
     /**
@@ -125,7 +139,8 @@ export function kubernetesTarget(clusters: KubernetesClusters, secrets: SecretPr
         on('listing secrets', (a, ns) => a.core.listNamespacedSecret({ namespace: ns, labelSelector: selector })),
         workloads(application),
       ]);
-      const templates = [...sets.items.map((s) => s.spec?.template), ...deployments.map((d) => d.spec?.template)];
+      // A ReplicaSet being deleted (with its Deployment) will not be rolled back to.
+      const templates = [...sets.items.filter((s) => s.metadata?.deletionTimestamp === undefined).map((s) => s.spec?.template), ...deployments.map((d) => d.spec?.template)];
       const used = new Set(templates.flatMap((t) => (t?.spec?.volumes ?? []).flatMap((v) => [v.configMap?.name, v.secret?.secretName])).filter((n): n is string => n !== undefined));
       for (const m of maps.items) {
         const name = m.metadata!.name!;
@@ -163,19 +178,21 @@ export function kubernetesTarget(clusters: KubernetesClusters, secrets: SecretPr
     const settleMs = (d: V1Deployment | undefined) => (d?.spec?.template.spec?.terminationGracePeriodSeconds ?? 30) * 1000 + 60_000;
 
     /**
-     * Waits until a Deployment a restore changed is rolled out (every pod of its current
-     * revision ready, nothing older left), or until a removed one's pods are gone: until the
-     * node is back as it was and its host ports free.
+     * Waits until the application's Deployment on this node is rolled out (every pod of its
+     * current revision available, nothing older left), or, removed, until it and its pods are
+     * gone: until the node is as the verb left it and its host ports are free. Asked of the
+     * cluster, not of what the verb did, so a verb run again after a crash waits as long.
      */
-    async function settled(application: string, name: string, timeoutMs: number): Promise<void> {
+    async function settled(application: string, timeoutMs: number): Promise<void> {
+      const name = workloadName(application, nodeName);
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         const d = await workload(name);
         const pods = await podsOf(application);
         let waiting: string;
-        if (d === undefined) {
-          if (pods.length === 0) return;
-          waiting = `${pods.length} pod(s) of the removed deployment still stopping`;
+        if (d === undefined || d.metadata?.deletionTimestamp !== undefined) {
+          if (d === undefined && pods.length === 0) return;
+          waiting = `deployment ${d === undefined ? 'removed' : 'being removed'}, ${pods.length} pod(s) still stopping`;
         } else {
           const s = d.status ?? {};
           const want = replicasOf(d);
@@ -210,7 +227,11 @@ export function kubernetesTarget(clusters: KubernetesClusters, secrets: SecretPr
       for (;;) {
         heartbeat({ deployment: name, streak, probes, lastProblem });
         probes++;
-        const ours = (await podsOf(intent.application)).filter((p) => applyOf(p) === attempt && annotationsOf(p)[LABELS.deployment] === intent.deploymentId && p.metadata?.deletionTimestamp === undefined);
+        const all = (await on(`listing pods of ${intent.application}`, (a, ns) => a.core.listNamespacedPod({ namespace: ns, labelSelector: selectorOf(selectorLabels(intent.application, nodeName)) }))).items;
+        const ours = all.filter((p) => applyOf(p) === attempt && annotationsOf(p)[LABELS.deployment] === intent.deploymentId && p.metadata?.deletionTimestamp === undefined);
+        // A pod the kubelet refused or evicted (no room, a port taken) ends Failed: it never runs.
+        const refused = ours.find((p) => p.status?.phase === 'Failed');
+        if (refused !== undefined) throw new HealthCheckFailedError(node.id, name, `pod ${refused.metadata?.name} failed: ${refused.status?.reason ?? 'Failed'}${refused.status?.message ? ` (${refused.status.message})` : ''}`);
         for (const p of ours) {
           for (const c of p.status?.containerStatuses ?? []) {
             if (c.restartCount > 0 || c.state?.terminated !== undefined) {
@@ -234,7 +255,12 @@ export function kubernetesTarget(clusters: KubernetesClusters, secrets: SecretPr
           problem = `${ready.length} of ${intent.replicas} pod(s) ready${others.length > 0 ? ` (others ${others.join('; ')})` : ours.length === 0 ? ' (no pod of this deployment yet)' : ''}`;
         } else if (outside !== undefined) problem = await outside();
         if (problem === undefined) {
-          if (++streak >= policy.healthyAfter) return probes;
+          if (++streak >= policy.healthyAfter) {
+            // Pods stay Ready for a while on a node whose kubelet went silent: healthy only on a Ready node.
+            const status = await member();
+            if (!status.ready) throw new EngineUnreachableError(node.id, { detail: status.detail });
+            return probes;
+          }
         } else {
           streak = 0;
           lastProblem = problem;
@@ -268,7 +294,8 @@ export function kubernetesTarget(clusters: KubernetesClusters, secrets: SecretPr
     }
 
     async function deleteWorkload(name: string): Promise<void> {
-      await orMissing(`deleting deployment ${name}`, (a, ns) => a.apps.deleteNamespacedDeployment({ name, namespace: ns, propagationPolicy: 'Background' }));
+      // Foreground: the Deployment goes only after its ReplicaSets and pods, so that a prune after it finds no revision that still names a config map or a secret.
+      await orMissing(`deleting deployment ${name}`, (a, ns) => a.apps.deleteNamespacedDeployment({ name, namespace: ns, propagationPolicy: 'Foreground' }));
     }
 
     return {
@@ -286,8 +313,11 @@ export function kubernetesTarget(clusters: KubernetesClusters, secrets: SecretPr
         if (clashes.length > 0) throw new PortInUseError(describeClashes(node.id, clashes));
         step('Configuring', `deployment ${rendered.name} for ${platformName(platform)}: ${intent.replicas} pod(s), ${rendered.configMap !== undefined ? 1 : 0} config map(s), ${rendered.secret !== undefined ? 1 : 0} secret(s)`);
         const current = everything.find((d) => d.metadata?.name === rendered.name);
-        // Run again after a crash, this finds its own revision in place: nothing more to do.
-        if (current !== undefined && deploymentOf(current) === intent.deploymentId) {
+        // One mark per run of the node's workflow: run again after a crash, apply finds its own
+        // revision in place and has nothing more to do; a Retry (a new run) rolls out anew, even
+        // where an earlier run's restore did not get the node back.
+        const marker = activityInfo().workflowExecution?.runId ?? randomUUID();
+        if (current !== undefined && deploymentOf(current) === intent.deploymentId && applyOf(current.spec?.template) === marker) {
           step('Deploying', `deployment ${rendered.name} is at this deployment`);
           return { instances: [rendered.name], replaced: current.metadata?.annotations?.[KUBE_LABELS.previousReplicas] !== undefined ? [rendered.name] : [] };
         }
@@ -297,8 +327,8 @@ export function kubernetesTarget(clusters: KubernetesClusters, secrets: SecretPr
         const d = rendered.deployment;
         const body = {
           ...d,
-          metadata: { ...d.metadata, annotations: { ...d.metadata.annotations, ...(current !== undefined ? { [KUBE_LABELS.previousReplicas]: String(replicasOf(current)) } : {}) } },
-          spec: { ...d.spec, template: { ...d.spec.template, metadata: { ...d.spec.template.metadata, annotations: { ...d.spec.template.metadata.annotations, [KUBE_LABELS.apply]: randomUUID() } } } },
+          metadata: { ...d.metadata, annotations: { ...d.metadata.annotations, ...previousReplicas(current, intent.deploymentId) } },
+          spec: { ...d.spec, template: { ...d.spec.template, metadata: { ...d.spec.template.metadata, annotations: { ...d.spec.template.metadata.annotations, [KUBE_LABELS.apply]: marker } } } },
         };
         await serverSideApply(`applying deployment ${rendered.name}`, body as KubernetesObject);
         step('Deploying', current === undefined ? `deployment ${rendered.name} created` : `deployment ${rendered.name} updated from deployment ${deploymentOf(current)}`);
@@ -319,28 +349,28 @@ export function kubernetesTarget(clusters: KubernetesClusters, secrets: SecretPr
       async restore({ application, deploymentId, restart }) {
         const removed: string[] = [];
         const restarted: string[] = [];
-        const waits: { name: string; ms: number }[] = [];
-        for (const d of await workloads(application)) {
+        const before = await workloads(application);
+        for (const d of before) {
           const name = d.metadata!.name!;
           if (deploymentOf(d) === deploymentId) {
-            const previous = await previousRevision(d);
-            const replicas = Number(annotationsOf(d)[KUBE_LABELS.previousReplicas] ?? replicasOf(d));
-            if (previous !== undefined && annotationsOf(d)[KUBE_LABELS.previousReplicas] !== undefined) {
-              await serverSideApply(`restoring deployment ${name}`, await revertedTo(d, previous, replicas));
-              restarted.push(name);
-            } else {
+            const replicas = annotationsOf(d)[KUBE_LABELS.previousReplicas];
+            if (replicas === undefined) {
+              // This deployment created it: a restore takes it away.
               await deleteWorkload(name);
               removed.push(name);
+              continue;
             }
-            waits.push({ name, ms: settleMs(d) });
+            const previous = await previousRevision(d);
+            if (previous === undefined) throw new Error(`deployment ${name} on ${node.id} replaced another, but no earlier revision of it is left to go back to`);
+            await serverSideApply(`restoring deployment ${name}`, await revertedTo(d, previous, Number(replicas)));
+            restarted.push(name);
           } else if (restart.includes(name) && annotationsOf(d)[KUBE_LABELS.stoppedReplicas] !== undefined) {
             await rescale(d, Number(annotationsOf(d)[KUBE_LABELS.stoppedReplicas]), { [KUBE_LABELS.stoppedReplicas]: null });
             restarted.push(name);
-            waits.push({ name, ms: settleMs(d) });
           }
         }
         // Back as it was only once the previous pods are ready again, or the new ones gone.
-        for (const w of waits) await settled(application, w.name, w.ms);
+        await settled(application, settleMs(before[0]));
         await pruneObjects(application);
         const here = new Set((await workloads(application)).filter((d) => replicasOf(d) > 0).map((d) => d.metadata!.name!));
         return { removed, restarted, missing: restart.filter((n) => !here.has(n)) };
@@ -353,24 +383,26 @@ export function kubernetesTarget(clusters: KubernetesClusters, secrets: SecretPr
       },
 
       async stop({ application, names }) {
-        for (const d of await workloads(application)) {
+        const found = await workloads(application);
+        for (const d of found) {
           const name = d.metadata!.name!;
           if (!names.includes(name) || replicasOf(d) === 0) continue;
           // Scaled to 0, not deleted: its revisions stay for a restore, which scales it back.
           await rescale(d, 0, { [KUBE_LABELS.stoppedReplicas]: String(replicasOf(d)) });
-          await settled(application, name, settleMs(d));
         }
+        if (found.length > 0) await settled(application, settleMs(found[0]));
         return [...names];
       },
 
       async remove({ application }) {
         const gone: string[] = [];
-        for (const d of await workloads(application)) {
+        const found = await workloads(application);
+        for (const d of found) {
           const name = d.metadata!.name!;
           await deleteWorkload(name);
-          await settled(application, name, settleMs(d));
           gone.push(name);
         }
+        await settled(application, settleMs(found[0]));
         await pruneObjects(application);
         return gone;
       },

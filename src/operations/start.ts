@@ -2,8 +2,8 @@
 // for a request from Kafka and what `deployer deploy --direct` does without Kafka, in one
 // place so that both start the same workflow the same way. The workflow id is the
 // deploymentId, so a request started twice starts one deployment.
-import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
-import type { DeployOptions } from '../../workflows/definitions';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { lockGrantedSignal, type DeployOptions } from '../../workflows/definitions';
 import type { Issue } from '../bridge/parse';
 import { decodePayload } from '../codec/data-converter';
 import { requestSchema, type OperationRequest } from '../core/schemas/request';
@@ -82,8 +82,18 @@ export function createOperations(client: Client, taskQueue: string) {
       return 'started';
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      const handle = client.workflow.getHandle(request.deploymentId);
       // Nothing was started: what was asked for it goes back, unless the deployment runs and holds it.
-      if ((await client.workflow.getHandle(request.deploymentId).describe()).status.name !== 'RUNNING') await releaseLock(client, application, requester);
+      if ((await handle.describe()).status.name !== 'RUNNING') await releaseLock(client, application, requester);
+      // The running deployment is the same requester (same id, same token), so a grant this
+      // call received is its grant: a redelivery or a look-alike asking just after the holder
+      // released took the lock in its place, and the deployment, waiting for a grant signal,
+      // would never hear of it. Told here; a deployment that holds the lock already ignores it.
+      else if (answer === 'granted') {
+        await handle.signal(lockGrantedSignal, { token: requester.token }).catch((e: unknown) => {
+          if (!(e instanceof WorkflowNotFoundError)) throw e;
+        });
+      }
       // The same request again is a redelivery; a different one reusing the id is a mistake to report.
       if (retry || JSON.stringify(await requestOf(request.deploymentId)) === JSON.stringify(request)) return 'duplicate';
       return [{ path: ['deploymentId'], message: `'${request.deploymentId}' already names a different deployment; every request needs a new deploymentId` }];

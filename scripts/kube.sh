@@ -30,13 +30,10 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib.sh"
 
-run="$DEPLOYER_STATE/run"
-logs="$DEPLOYER_STATE/logs"
+# $run, $logs, $bridge_if, $host_ip, spawn and wait_for come from lib.sh.
 kube="$DEPLOYER_STATE/kube"
 pki="$kube/pki"
 bin="$KUBE_HOME/bin"
-bridge_if=dfog0
-host_ip="$FOG_SUBNET.1"
 api="https://$host_ip:$KUBE_API_PORT"
 admin_kubeconfig="$kube/admin.kubeconfig"
 # A name no registry answers for: the image is imported into every node, never pulled.
@@ -58,30 +55,10 @@ first_service_ip() { local base=${KUBE_SERVICE_CIDR%/*}; echo "${base%.*}.$((${b
 
 # --- processes (as in stack.sh: pid files in $run, logs in $logs) ---
 
-# Not a zombie either: spawned processes end up children of this machine's PID 1, which reaps
+# Stricter than lib.sh's alive (which wait_for uses): not a zombie either: spawned processes end up children of this machine's PID 1, which reaps
 # them only every second or two, and waiting on a zombie made every stop take ~2 s.
 running() { kill -0 "$1" 2>/dev/null && [ "$(awk '/^State:/ { print $2 }' "/proc/$1/status" 2>/dev/null)" != Z ]; }
 alive() { [ -f "$run/$1.pid" ] && running "$(cat "$run/$1.pid")"; }
-
-spawn() {
-  local name=$1; shift
-  setsid "$@" >>"$logs/$name.log" 2>&1 < /dev/null &
-  echo $! > "$run/$name.pid"
-}
-
-# wait_for NAME SECONDS COMMAND...: polls COMMAND until it succeeds; shows the part's log when it never does.
-wait_for() {
-  local name=$1 secs=$2; shift 2
-  local deadline=$((SECONDS + secs))
-  until "$@" >/dev/null 2>&1; do
-    if [ $SECONDS -ge $deadline ] || ! alive "$name"; then
-      log "$name did not become ready in ${secs}s; last lines of $logs/$name.log:"
-      tail -n 30 "$logs/$name.log" >&2 || true
-      return 1
-    fi
-    sleep 0.3
-  done
-}
 
 stop_pid() {
   local name=$1

@@ -14,24 +14,19 @@ import { isTerminal, type StatusEvent } from '../../src/core/schemas/event';
 import { decideUpdate } from '../../workflows/definitions';
 import { exportHistory, payloadsIn } from '../support/history';
 import { httpGet, startDeployer, waitFor, IDLE, type TestDeployer } from '../support/deployer';
+import { captureOutput } from '../support/captured-output';
 import { kubeJson, kubeNodes, kubectl, namespaceOf, nodeNameOf, objectsOf, readyPodNodes, removeKubeApplication, workloadsOf } from '../support/kube';
 
 jest.setTimeout(600_000);
 
 const stamp = Date.now().toString(36);
 const used: string[] = [];
-const logs: string[] = [];
+let logs: string[] = [];
 let d: TestDeployer;
 
 beforeAll(async () => {
   // Everything this process writes is the worker's and the bridge's logs: searched for the secret below.
-  for (const stream of [process.stderr, process.stdout]) {
-    const write = stream.write.bind(stream);
-    jest.spyOn(stream, 'write').mockImplementation(((chunk: string | Uint8Array, ...rest: unknown[]) => {
-      logs.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
-      return (write as (...a: unknown[]) => boolean)(chunk, ...rest);
-    }) as typeof stream.write);
-  }
+  logs = captureOutput();
   d = await startDeployer('kube', { bridgeLogLevel: 'info' });
   expect(kubeNodes(d).map(nodeNameOf)).toEqual(['kube-1', 'kube-2']);
 });

@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { decodePayloads } from '../../src/codec/data-converter';
 import { payloadFromJson } from '../../src/codec/payload-json';
 import { containersOf, httpGet, removeApplication, startDeployer, type TestDeployer } from '../support/deployer';
+import { captureOutput } from '../support/captured-output';
 import { exportHistory, payloadsIn } from '../support/history';
 
 jest.setTimeout(180_000);
@@ -18,18 +19,12 @@ const app = `it-secret-${stamp}`;
 const port = 18700;
 const secret = `s3cret-${randomBytes(16).toString('hex')}`;
 const ref = `it/${stamp}/token`;
-const logs: string[] = [];
+let logs: string[] = [];
 let d: TestDeployer;
 
 beforeAll(async () => {
-  // Everything this process writes to stderr and stdout is the worker's and the bridge's logs.
-  for (const stream of [process.stderr, process.stdout]) {
-    const write = stream.write.bind(stream);
-    jest.spyOn(stream, 'write').mockImplementation(((chunk: string | Uint8Array, ...rest: unknown[]) => {
-      logs.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
-      return (write as (...a: unknown[]) => boolean)(chunk, ...rest);
-    }) as typeof stream.write);
-  }
+  // Everything this process writes is the worker's and the bridge's logs: searched for the secret below.
+  logs = captureOutput();
   d = await startDeployer('secret', { bridgeLogLevel: 'info' });
   const file = join(d.config.secretsPath, ref);
   mkdirSync(dirname(file), { recursive: true });

@@ -11,6 +11,7 @@ import { payloadFromJson } from '../../src/codec/payload-json';
 import { LABELS } from '../../src/core/labels';
 import { isTerminal } from '../../src/core/schemas/event';
 import { httpGet, startDeployer, waitFor, IDLE, type TestDeployer } from '../support/deployer';
+import { captureOutput } from '../support/captured-output';
 import { exportHistory, payloadsIn } from '../support/history';
 import { decideUpdate } from '../../workflows/definitions';
 import type { StatusEvent } from '../../src/core/schemas/event';
@@ -20,18 +21,12 @@ jest.setTimeout(600_000);
 
 const stamp = Date.now().toString(36);
 const used: string[] = [];
-const logs: string[] = [];
+let logs: string[] = [];
 let d: TestDeployer;
 
 beforeAll(async () => {
   // Everything this process writes is the worker's and the bridge's logs: searched for the secret below.
-  for (const stream of [process.stderr, process.stdout]) {
-    const write = stream.write.bind(stream);
-    jest.spyOn(stream, 'write').mockImplementation(((chunk: string | Uint8Array, ...rest: unknown[]) => {
-      logs.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
-      return (write as (...a: unknown[]) => boolean)(chunk, ...rest);
-    }) as typeof stream.write);
-  }
+  logs = captureOutput();
   d = await startDeployer('swarm', { bridgeLogLevel: 'info' });
   expect(swarmNodes(d).map(hostnameOf)).toEqual(['swarm-1', 'swarm-2', 'swarm-3']);
 });

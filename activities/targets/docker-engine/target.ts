@@ -10,10 +10,10 @@ import type { HealthProbe, NodeIntent } from '../../../src/core/intent';
 import { imageFor, normalizePlatform, platformName, platformProblem, type Platform } from '../../../src/core/platforms';
 import { describeClashes, hostPortClaims, portClashes } from '../../../src/core/ports';
 import { runChange, type RunState } from '../../../src/core/run-state';
-import { reachablePort, renderContainers } from '../../../src/core/renderers/docker-engine';
+import { renderContainers } from '../../../src/core/renderers/docker-engine';
 import type { InventoryNode } from '../../../src/core/schemas/inventory';
 import type { SecretProvider } from '../../control/secrets';
-import { httpProbe, httpUrl, tcpProbe, type Probe } from '../probes';
+import { outsideProbe } from '../probes';
 import type { Instance, Target } from '../target';
 import { definesHealthcheck, execProbe } from './health';
 import { heartbeat } from '../../control/heartbeat';
@@ -106,12 +106,7 @@ export function dockerEngineTarget(engines: Engines, secrets: SecretProvider) {
         status: info.State.Status,
         exitCode: info.State.ExitCode,
       });
-      const outside: Probe | undefined =
-        probe.kind === 'http'
-          ? httpProbe(httpUrl(node.address, reachablePort(intent, probe.port), probe.path), policy.timeoutMs)
-          : probe.kind === 'tcp'
-            ? tcpProbe(node.address, reachablePort(intent, probe.port), policy.timeoutMs)
-            : undefined;
+      const outside = outsideProbe(node.address, intent);
       for (;;) {
         heartbeat({ container: name, streak, probes, lastProblem });
         const info = await on(`inspecting ${name}`, () => handle.inspect());

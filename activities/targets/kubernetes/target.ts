@@ -17,13 +17,12 @@ import { LABELS } from '../../../src/core/labels';
 import type { NodeStatus } from '../../../src/core/node-facts';
 import { imageFor, normalizePlatform, platformName, type Platform } from '../../../src/core/platforms';
 import { describeClashes, hostPortClaims, portClashes } from '../../../src/core/ports';
-import { reachablePort } from '../../../src/core/renderers/docker-engine';
 import { FIELD_MANAGER, KUBE_LABELS, renderWorkload, selectorLabels, workloadName, type KubeWorkload } from '../../../src/core/renderers/kubernetes';
 import type { InventoryNode } from '../../../src/core/schemas/inventory';
 import { heartbeat } from '../../control/heartbeat';
 import type { SecretProvider } from '../../control/secrets';
 import { describeProbe } from '../docker-engine/target';
-import { httpProbe, httpUrl, tcpProbe, type Probe } from '../probes';
+import { outsideProbe } from '../probes';
 import type { Instance, Target } from '../target';
 import { kubeError, statusOfKube, type ClusterApis, type KubernetesClusters } from './clusters';
 
@@ -212,13 +211,8 @@ export function kubernetesTarget(clusters: KubernetesClusters, secrets: SecretPr
     /** Waits until the pods of this apply are ready, stay up, and pass the probe `healthyAfter` times in a row. */
     async function waitHealthy(intent: NodeIntent, name: string, started: number): Promise<number> {
       const attempt = applyOf((await workload(name))?.spec?.template);
-      const { probe, policy } = intent.health;
-      const outside: Probe | undefined =
-        probe.kind === 'http'
-          ? httpProbe(httpUrl(node.address, reachablePort(intent, probe.port), probe.path), policy.timeoutMs)
-          : probe.kind === 'tcp'
-            ? tcpProbe(node.address, reachablePort(intent, probe.port), policy.timeoutMs)
-            : undefined;
+      const { policy } = intent.health;
+      const outside = outsideProbe(node.address, intent);
       let streak = 0;
       let probes = 0;
       let lastProblem = 'never probed';

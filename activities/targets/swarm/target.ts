@@ -14,7 +14,6 @@ import type { NodeIntent } from '../../../src/core/intent';
 import { LABELS } from '../../../src/core/labels';
 import { imageFor, normalizePlatform, platformName, platformProblem, type Platform } from '../../../src/core/platforms';
 import { describeClashes, hostPortClaims, portClashes } from '../../../src/core/ports';
-import { reachablePort } from '../../../src/core/renderers/docker-engine';
 import { renderService, serviceName, SWARM_LABELS, type SwarmServiceSpec } from '../../../src/core/renderers/swarm';
 import type { Inventory, InventoryNode, Swarm } from '../../../src/core/schemas/inventory';
 import type { NodeStatus } from '../../../src/core/node-facts';
@@ -22,7 +21,7 @@ import { heartbeat } from '../../control/heartbeat';
 import type { SecretProvider } from '../../control/secrets';
 import { engineError, statusOf, type Engines } from '../docker-engine/engines';
 import { describeProbe } from '../docker-engine/target';
-import { httpProbe, httpUrl, tcpProbe, type Probe } from '../probes';
+import { outsideProbe } from '../probes';
 import type { Instance, Target } from '../target';
 
 interface ServiceView {
@@ -248,13 +247,8 @@ export function swarmTarget(engines: Engines, secrets: SecretProvider) {
     /** Waits until the service's tasks at `deploymentId` run, stay running, and pass the probe `healthyAfter` times in a row. */
     async function waitHealthy(intent: NodeIntent, name: string, started: number): Promise<number> {
       const attempt = applyOf((await service(name))?.Spec.TaskTemplate.ContainerSpec.Labels as Record<string, string> | undefined);
-      const { probe, policy } = intent.health;
-      const outside: Probe | undefined =
-        probe.kind === 'http'
-          ? httpProbe(httpUrl(node.address, reachablePort(intent, probe.port), probe.path), policy.timeoutMs)
-          : probe.kind === 'tcp'
-            ? tcpProbe(node.address, reachablePort(intent, probe.port), policy.timeoutMs)
-            : undefined;
+      const { policy } = intent.health;
+      const outside = outsideProbe(node.address, intent);
       let streak = 0;
       let probes = 0;
       let lastProblem = 'never probed';

@@ -1,6 +1,7 @@
 // Signals, queries and updates of the deployment workflows, and every type a client reads
 // from them (results, progress, decisions). Clients import this module, never workflow code.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { CheckResult } from '../src/core/deployment-tests';
 import type { NodeState } from '../src/core/node-states';
 import type { ApplicationState } from '../src/core/operation-plan';
 import type { Phase } from '../src/core/schemas/event';
@@ -10,6 +11,8 @@ export type { NodeState };
 export interface NodeOutcome {
   state: NodeState;
   reason?: string;
+  /** How the node's configuration check and deployment tests went, when the request had any. */
+  checks?: CheckResult[];
 }
 
 export interface DeploymentResult {
@@ -42,7 +45,7 @@ export const ROLLBACK_INCOMPLETE = 'DeploymentRollbackIncomplete';
 
 export interface DeploymentProgress {
   phase: Phase;
-  nodes: Record<string, { state: NodeState; message: string }>;
+  nodes: Record<string, { state: NodeState; message: string; checks?: CheckResult[] }>;
 }
 
 /** Live per-node progress of a deployment. */

@@ -28,9 +28,13 @@ export type StepState = 'running' | 'done' | 'failed';
 export interface NodeStep {
   step: string;
   state: StepState;
+  /** What a test expected and got. */
+  detail?: string;
 }
 
-/** A node's current details: every step so far and how it went. */
+/** A node's current details: every step so far and how it went (and, once tests ran, what each expected and got). */
 export function nodeDetails(node: string, steps: NodeStep[]): string {
-  return `**${node}**\n\n${table(['step', 'state'], steps.map((s) => [s.step, s.state]))}`;
+  const detailed = steps.some((s) => s.detail !== undefined);
+  const rows = steps.map((s) => (detailed ? [s.step, s.state, s.detail ?? ''] : [s.step, s.state]));
+  return `**${node}**\n\n${table(detailed ? ['step', 'state', 'detail'] : ['step', 'state'], rows)}`;
 }

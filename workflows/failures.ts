@@ -26,6 +26,15 @@ export function stepsOf<T>(err: unknown): T[] {
   return [];
 }
 
+/** The checks and tests a failed node workflow ran, from its failure's details (workflows/node.ts). */
+export function checksOf<T>(err: unknown): T[] {
+  for (let e = err; e instanceof Error; e = e.cause) {
+    const checks = e instanceof ApplicationFailure ? (e.details?.[0] as { checks?: T[] } | undefined)?.checks : undefined;
+    if (Array.isArray(checks)) return checks;
+  }
+  return [];
+}
+
 /** Thrown inside an operation when nodes failed and it is to be rolled back. */
 export class NodesFailed extends Error {
   constructor(

@@ -3,6 +3,7 @@
 // record. The table is redrawn once per workflow activation however many nodes changed in
 // it, so a wide deployment does not redraw thousands of rows for every node.
 import { setCurrentDetails } from '@temporalio/workflow';
+import type { CheckResult } from '../src/core/deployment-tests';
 import type { NodeState } from '../src/core/node-states';
 import type { Phase } from '../src/core/schemas/event';
 import type { DeploymentProgress, NodeOutcome } from './definitions';
@@ -19,11 +20,13 @@ const PLAIN: readonly NodeState[] = ['Pending', 'Healthy'];
 
 export class NodeBoard {
   phase: Phase = 'Accepted';
-  readonly nodes: Record<string, { state: NodeState; message: string }> = {};
+  readonly nodes: DeploymentProgress['nodes'] = {};
   private redraw = false;
 
-  set(node: string, state: NodeState, message: string): void {
-    this.nodes[node] = { state, message };
+  /** `checks`: the node's configuration check and tests, once they ran; kept while the node's state changes later (a rollback). */
+  set(node: string, state: NodeState, message: string, checks?: CheckResult[]): void {
+    const kept = checks ?? this.nodes[node]?.checks;
+    this.nodes[node] = { state, message, ...(kept !== undefined && kept.length > 0 ? { checks: kept } : {}) };
     if (this.redraw) return;
     this.redraw = true;
     // No command is issued here, so running it a microtask later cannot reorder commands.
@@ -42,7 +45,7 @@ export class NodeBoard {
   }
 
   outcomes(): Record<string, NodeOutcome> {
-    return Object.fromEntries(Object.entries(this.nodes).map(([node, { state, message }]) => [node, { state, reason: message }]));
+    return Object.fromEntries(Object.entries(this.nodes).map(([node, { state, message, checks }]) => [node, { state, reason: message, ...(checks !== undefined ? { checks } : {}) }]));
   }
 
   carry(): CarriedBoard {

@@ -1,19 +1,21 @@
 // One node of a deployment, as a child workflow: its history stays small whatever the
 // number of nodes, and its page in the Temporal UI reads as the node's own log. The boot is
-// short and explicit, as the node's target carries it out: apply (the new version runs, the
-// previous one is stopped and kept), then verify (healthy `healthyAfter` times in a row).
-// Undo, and retiring older versions once the whole deployment succeeded, are the parent's
-// business: it registered the node's restore before starting this workflow. What
-// each step did comes back in the result (or in the failure's details), and the parent
-// publishes it as the node's status events.
+// short and explicit, as the node's target carries it out: check the new configuration (when
+// the request has a check: the previous version still serves), apply (the new version runs,
+// the previous one is stopped and kept), verify (healthy `healthyAfter` times in a row), then
+// test (the request's deployment tests, each within its timeout). Undo, and retiring older
+// versions once the whole deployment succeeded, are the parent's business: it registered the
+// node's restore before starting this workflow. What each step did comes back in the result
+// (or in the failure's details), and the parent publishes it as the node's status events.
 import { ApplicationFailure, isCancellation, setCurrentDetails } from '@temporalio/workflow';
 import type { StepRecord } from '../activities/targets/target';
+import { configCheckFailure, describeTest, testFailure, type CheckResult } from '../src/core/deployment-tests';
 import type { NodeIntent } from '../src/core/intent';
 import type { PlannedNode } from '../src/core/plan';
 import { nodeDetails, type NodeStep } from './details';
 import { NODE_ROLLOUT_FAILED, rootMessage, stepsOf } from './failures';
 import { nodeCalls, queueOf } from './node-calls';
-import { applyStep, verifyStep } from './options';
+import { applyStep, testStep, verifyStep } from './options';
 
 export interface NodeRolloutInput {
   node: PlannedNode;
@@ -25,11 +27,14 @@ export interface NodeRolloutResult {
   instances: string[];
   replaced: string[];
   steps: StepRecord[];
+  /** The configuration check and the deployment tests, as they went (absent in results of runs that had none). */
+  checks?: CheckResult[];
 }
 
-/** The details of a node workflow's failure: the steps it took before it failed. */
+/** The details of a node workflow's failure: the steps it took before it failed, and the checks and tests that ran. */
 export interface NodeRolloutFailure {
   steps: StepRecord[];
+  checks?: CheckResult[];
 }
 
 export async function nodeRolloutWorkflow({ node, intent }: NodeRolloutInput): Promise<NodeRolloutResult> {
@@ -54,16 +59,41 @@ export async function nodeRolloutWorkflow({ node, intent }: NodeRolloutInput): P
   }
   const on = (options: Parameters<typeof nodeCalls>[1], what: string) => nodeCalls(queueOf(node), options, `${node.id}: ${what}`);
 
+  const checks: CheckResult[] = [];
+  /** Ends the rollout of this node: a check or a test said no. */
+  const refuse = (reason: string) => ApplicationFailure.create({ type: NODE_ROLLOUT_FAILED, message: reason, nonRetryable: true });
+
   try {
+    // Before anything is applied: the previous version still serves while the new configuration is checked.
+    const { configCheck, tests = [] } = intent;
+    if (configCheck !== undefined) {
+      await step('check configuration', async () => {
+        const checked = await on(applyStep, `check configuration of ${label}: ${configCheck.command.join(' ')}`).checkNodeConfig({ nodeId: node.id, intent });
+        steps.push(...checked.steps);
+        checks.push(checked.result);
+        if (!checked.result.passed) throw refuse(configCheckFailure(checked.result));
+      });
+    }
     const applied = await step(`apply ${label}`, () => on(applyStep, `apply ${label} (${intent.image})`).applyNode({ nodeId: node.id, intent }));
     steps.push(...applied.steps);
     const { probe } = intent.health;
     const verified = await step(`verify ${probe.kind}`, () => on(verifyStep(intent.health.policy), `verify ${label} (${probe.kind} health check)`).verifyNode({ nodeId: node.id, intent }));
     steps.push(...verified.steps);
-    return { node: node.id, instances: applied.instances, replaced: applied.replaced, steps };
+    if (tests.length > 0) {
+      await step(`test (${tests.length})`, async () => {
+        const tested = await on(testStep(tests), `test ${label}: ${tests.map((t) => `${t.name} (${describeTest(t)})`).join(', ')}`).testNode({ nodeId: node.id, intent });
+        steps.push(...tested.steps);
+        checks.push(...tested.results);
+        for (const r of tested.results) shown.push({ step: `test "${r.name}" (${r.kind})`, state: r.passed ? 'done' : 'failed', detail: r.detail });
+        const failure = testFailure(tested.results);
+        if (failure !== undefined) throw refuse(failure);
+      });
+    }
+    return { node: node.id, instances: applied.instances, replaced: applied.replaced, steps, ...(checks.length > 0 ? { checks } : {}) };
   } catch (err) {
     if (isCancellation(err)) throw err;
     steps.push(...stepsOf<StepRecord>(err));
-    throw ApplicationFailure.create({ type: NODE_ROLLOUT_FAILED, message: rootMessage(err), details: [{ steps } satisfies NodeRolloutFailure], nonRetryable: true });
+    const details: NodeRolloutFailure = { steps, ...(checks.length > 0 ? { checks } : {}) };
+    throw ApplicationFailure.create({ type: NODE_ROLLOUT_FAILED, message: rootMessage(err), details: [details], nonRetryable: true });
   }
 }

@@ -39,6 +39,7 @@ import { planOperation, stateAfter, type ApplicationState, type OperationPlan, t
 import { batchesOf, imageOf, nodeImage, type NodeQueue, type PlannedNode } from '../src/core/plan';
 import type { Phase } from '../src/core/schemas/event';
 import { deploymentRecord } from '../src/core/deployment-record';
+import type { CheckResult } from '../src/core/deployment-tests';
 import type { DeployRequest, OperationRequest, RollbackRequest, ScaleRequest, UndeployRequest } from '../src/core/schemas/request';
 import { indexedNodes, SEARCH_ATTRIBUTES } from '../src/core/search-attributes';
 import { nodeWorkflowId } from '../src/core/workflow-ids';
@@ -54,7 +55,7 @@ import {
   type DeployOptions,
 } from './definitions';
 import { EventLog } from './event-log';
-import { NodesFailed, rootMessage, stepsOf } from './failures';
+import { checksOf, NodesFailed, rootMessage, stepsOf } from './failures';
 import { nodeRolloutWorkflow } from './node';
 import { nodeCalls, queueOf, someNodes } from './node-calls';
 import { NodeBoard, type CarriedBoard } from './node-board';
@@ -351,7 +352,7 @@ class Operation {
         }).then(
           (result) => {
             emitSteps(node.id, result.steps);
-            this.board.set(node.id, 'Healthy', `running ${result.instances.join(', ')}`);
+            this.board.set(node.id, 'Healthy', `running ${result.instances.join(', ')}`, result.checks);
             return result;
           },
           (err: unknown) => {
@@ -367,7 +368,7 @@ class Operation {
       if (s.status === 'fulfilled') return;
       if (isCancellation(s.reason)) throw s.reason;
       failed[node] = rootMessage(s.reason);
-      this.board.set(node, 'Failed', failed[node]);
+      this.board.set(node, 'Failed', failed[node], checksOf<CheckResult>(s.reason));
       this.events.emit(rollout.strategy.onFailure === 'pause' ? 'Paused' : 'RollingBack', `failed: ${failed[node]}`, node);
     });
     return failed;

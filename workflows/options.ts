@@ -43,6 +43,15 @@ export function verifyStep(policy: HealthPolicy): StepOptions {
   };
 }
 
+/** Deployment tests run one after the other, each to its own timeout; a test container may be pulled first. */
+export function testStep(tests: readonly { timeoutMs: number }[]): StepOptions {
+  const timeout = tests.reduce((sum, t) => sum + t.timeoutMs, 0) + 10 * 60_000;
+  return {
+    local: { startToCloseTimeout: timeout, retry },
+    remote: { startToCloseTimeout: timeout, scheduleToCloseTimeout: timeout * 2, heartbeatTimeout: HEARTBEAT, retry },
+  };
+}
+
 /** Short engine calls (retire, locate): a few attempts; an unanswered one is not worth holding the rollout for. */
 export const engineStep: StepOptions = {
   local: { startToCloseTimeout: '60s', scheduleToCloseTimeout: '90s', retry },

@@ -8,6 +8,7 @@
 import { activityInfo } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { NON_RETRYABLE, UnknownNodeError } from '../../src/core/errors';
+import type { CheckResult } from '../../src/core/deployment-tests';
 import type { NodeIntent } from '../../src/core/intent';
 import type { NodeView } from '../../src/core/node-facts';
 import type { Inventory, InventoryNode, TargetKind } from '../../src/core/schemas/inventory';
@@ -100,6 +101,16 @@ export function createNodeActivities(inventory: () => Inventory, factories: Targ
   return {
     async applyNode({ nodeId, intent }: { nodeId: string; intent: NodeIntent }): Promise<ApplyOutcome & { steps: StepRecord[] }> {
       return withSteps((step) => target(nodeId).apply(intent, step));
+    },
+
+    /** The intent's configuration check, before the node is touched. */
+    async checkNodeConfig({ nodeId, intent }: { nodeId: string; intent: NodeIntent }): Promise<{ result: CheckResult; steps: StepRecord[] }> {
+      return withSteps((step) => target(nodeId).checkConfig(intent, step));
+    },
+
+    /** The intent's deployment tests, once the node passed its health check. */
+    async testNode({ nodeId, intent }: { nodeId: string; intent: NodeIntent }): Promise<{ results: CheckResult[]; steps: StepRecord[] }> {
+      return withSteps((step) => target(nodeId).test(intent, step));
     },
 
     async verifyNode({ nodeId, intent }: { nodeId: string; intent: NodeIntent }): Promise<VerifyOutcome & { steps: StepRecord[] }> {

@@ -3,6 +3,7 @@
 // speaks only these verbs and hands over a neutral intent; each target renders it into its
 // own API body and converges the node. Every verb is idempotent: run again after a crash,
 // it finds its own earlier work on the node.
+import type { CheckResult } from '../../src/core/deployment-tests';
 import type { NodeIntent } from '../../src/core/intent';
 import type { Instance, NodeStatus, StepPhase, StepRecord } from '../../src/core/node-facts';
 
@@ -31,10 +32,18 @@ export interface RestoreOutcome {
 }
 
 export interface Target {
+  /**
+   * Runs the intent's configuration check in a container of the new image with the new env,
+   * files and secrets, and removes it; nothing that runs is touched. Its output, secrets
+   * redacted, is in the result.
+   */
+  checkConfig(intent: NodeIntent, step: StepReporter): Promise<{ result: CheckResult }>;
   /** Converges the node to the intent: the new version runs, what ran before is stopped and kept. */
   apply(intent: NodeIntent, step: StepReporter): Promise<ApplyOutcome>;
   /** Waits until every instance of the intent passes its health check `healthyAfter` times in a row, or fails at the deadline. */
   verify(intent: NodeIntent, step: StepReporter): Promise<VerifyOutcome>;
+  /** Runs the intent's deployment tests, one after the other, each within its own timeout, against the new version; a test container is removed afterwards. */
+  test(intent: NodeIntent, step: StepReporter): Promise<{ results: CheckResult[] }>;
   /**
    * The undo of apply and of stop: removes what `deploymentId` created and starts again what
    * it replaced, and the instances named in `restart`.

@@ -29,7 +29,7 @@ export function viewOfRecord(r: DeploymentRecord): DeploymentView {
     status: r.status,
     ...(r.reason !== undefined ? { reason: r.reason } : {}),
     ...(r.image !== undefined ? { image: r.image } : {}),
-    nodes: Object.fromEntries(Object.entries(r.nodes).map(([node, n]) => [node, { state: n.state, ...(n.reason !== undefined ? { message: n.reason } : {}) }])),
+    nodes: Object.fromEntries(Object.entries(r.nodes).map(([node, n]) => [node, { state: n.state, ...(n.reason !== undefined ? { message: n.reason } : {}), ...(n.checks !== undefined ? { checks: n.checks } : {}) }])),
     startedAt: r.startedAt,
     endedAt: r.endedAt,
     runId: r.runId,
@@ -38,7 +38,7 @@ export function viewOfRecord(r: DeploymentRecord): DeploymentView {
 }
 
 function nodesOf(result: Pick<DeploymentResult, 'nodes'>): DeploymentView['nodes'] {
-  return Object.fromEntries(Object.entries(result.nodes).map(([node, n]) => [node, { state: n.state, ...(n.reason !== undefined ? { message: n.reason } : {}) }]));
+  return Object.fromEntries(Object.entries(result.nodes).map(([node, n]) => [node, { state: n.state, ...(n.reason !== undefined ? { message: n.reason } : {}), ...(n.checks !== undefined ? { checks: n.checks } : {}) }]));
 }
 
 export async function describeDeployment(temporal: Temporal, deploymentId: string): Promise<DeploymentView | undefined> {
@@ -63,7 +63,7 @@ export async function describeDeployment(temporal: Temporal, deploymentId: strin
     source: 'temporal' as const,
   };
   const progress = () => temporal.withDeadline(QUERY_DEADLINE_MS, () => handle.query(progressQuery)).catch(() => undefined);
-  const nodesFrom = (p: DeploymentProgress | undefined) => Object.fromEntries(Object.entries(p?.nodes ?? {}).map(([node, n]) => [node, { state: n.state, message: n.message }]));
+  const nodesFrom = (p: DeploymentProgress | undefined) => Object.fromEntries(Object.entries(p?.nodes ?? {}).map(([node, n]) => [node, { state: n.state, message: n.message, ...(n.checks !== undefined ? { checks: n.checks } : {}) }]));
 
   switch (description.status.name) {
     case 'RUNNING': {

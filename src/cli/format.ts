@@ -1,5 +1,6 @@
 // What the CLI prints for people: plain-text tables built from plain data, no I/O, so each is
 // tested by equality. The same data is what --json prints.
+import type { CheckResult } from '../core/deployment-tests';
 import type { NodeView } from '../core/node-facts';
 import type { Phase, StatusEvent } from '../core/schemas/event';
 import type { DeploymentRecord } from '../core/schemas/record';
@@ -16,7 +17,7 @@ export interface DeploymentView {
   phase?: Phase;
   reason?: string;
   image?: string;
-  nodes: Record<string, { state: string; message?: string }>;
+  nodes: Record<string, { state: string; message?: string; checks?: CheckResult[] }>;
   startedAt?: string;
   endedAt?: string;
   runId?: string;
@@ -63,6 +64,10 @@ export function renderDeployment(view: DeploymentView): string[] {
   if (times.length > 0) lines.push(times.join(', '));
   const nodes = Object.entries(view.nodes);
   if (nodes.length > 0) lines.push(...table(['NODE', 'STATE', 'MESSAGE'], nodes.map(([node, n]) => [node, n.state, n.message ?? ''])));
+  const checked = nodes.filter(([, n]) => (n.checks ?? []).length > 0);
+  if (checked.length > 0) {
+    lines.push(...table(['NODE', 'CHECK', 'RESULT', 'DETAIL'], checked.flatMap(([node, n]) => n.checks!.map((c) => [node, c.kind === 'config' ? 'config check' : `${c.name} (${c.kind})`, c.passed ? 'passed' : 'FAILED', c.detail]))));
+  }
   if (view.status !== 'Running') lines.push(outcomeLine(view));
   return lines;
 }

@@ -19,6 +19,11 @@ export function deploymentRecord(r: DeploymentRecord): DeploymentRecord {
   return {
     ...r,
     ...(r.reason !== undefined ? { reason: clip(r.reason) } : {}),
-    nodes: Object.fromEntries(Object.entries(r.nodes).map(([node, { state, reason }]) => [node, { state, ...(reason !== undefined ? { reason: clip(reason) } : {}) }])),
+    nodes: Object.fromEntries(
+      Object.entries(r.nodes).map(([node, { state, reason, checks }]) => [
+        node,
+        { state, ...(reason !== undefined ? { reason: clip(reason) } : {}), ...(checks !== undefined ? { checks: checks.map((c) => ({ ...c, detail: clip(c.detail), elapsedMs: Math.max(0, Math.round(c.elapsedMs)) })) } : {}) },
+      ]),
+    ),
   };
 }

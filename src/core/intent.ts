@@ -4,6 +4,7 @@
 // Kubernetes workload). It travels in workflow history, so it holds secret *references*
 // only, never values.
 // Pure: built inside workflow code.
+import { intentTest, type ConfigCheck, type IntentTest } from './deployment-tests';
 import type { NodeAccessOptions } from './node-policy';
 import type { ContainerOptions, DeployRequest, HealthCheck } from './schemas/request';
 
@@ -73,6 +74,10 @@ export interface NodeIntent {
   /** Options past the container's sandbox, each allowed by the node's policy. */
   access: Required<Omit<NodeAccessOptions, 'network'>>;
   health: { probe: HealthProbe; policy: HealthPolicy };
+  /** Run before the previous version is stopped; absent when the request has none. */
+  configCheck?: ConfigCheck;
+  /** Run after the health check passed, before anything older is retired; absent when the request has none. */
+  tests?: IntentTest[];
 }
 
 export function healthProbe(check: HealthCheck | undefined): HealthProbe {
@@ -121,5 +126,8 @@ export function nodeIntent(request: DeployRequest, image: string): NodeIntent {
       mounts: container.mounts ?? [],
     },
     health: { probe: healthProbe(request.healthCheck), policy: healthPolicy(request.healthCheck) },
+    // Only when asked for: the intents of earlier requests, as their histories hold them, stay as they were.
+    ...(container.configCheck !== undefined ? { configCheck: { command: container.configCheck.command, timeoutMs: container.configCheck.timeoutMs } } : {}),
+    ...(request.verify !== undefined && request.verify.tests.length > 0 ? { tests: request.verify.tests.map(intentTest) } : {}),
   };
 }

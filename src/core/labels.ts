@@ -18,4 +18,6 @@ export const LABELS = {
   restartPolicy: 'io.deployer.restart-policy',
   /** The host ports the instance listens on (`8080/tcp,53/udp`): what another application's deployment must not claim on the node. */
   ports: 'io.deployer.ports',
+  /** On a one-shot container (a configuration check, a test container): what it is for. */
+  role: 'io.deployer.role',
 } as const;

@@ -6,6 +6,12 @@ import type { Target } from '../../activities/targets/target';
 
 export function simulatedTarget(): (node: { id: string }) => Target {
   return (node) => ({
+    async checkConfig() {
+      return { result: { name: 'config', kind: 'config', passed: true, detail: 'simulated', elapsedMs: 0 } };
+    },
+    async test() {
+      return { results: [] };
+    },
     async apply(intent, step) {
       const name = `${intent.application}--${intent.deploymentId}--r0`;
       step('Deploying', `container started: ${name} (simulated)`);

@@ -11,6 +11,7 @@ import { createRunActivities } from '../../activities/control/runs';
 import { createNodeActivities } from '../../activities/targets/node-activities';
 import type { Target } from '../../activities/targets/target';
 import { BuildFailedError, DependencyNotReadyError, EngineUnreachableError, HealthCheckFailedError, InvalidContainerError } from '../../src/core/errors';
+import { configCheckResult, testResult } from '../../src/core/deployment-tests';
 import type { ApplicationState } from '../../src/core/operation-plan';
 import type { StatusEvent } from '../../src/core/schemas/event';
 import type { Inventory } from '../../src/core/schemas/inventory';
@@ -35,6 +36,10 @@ export interface FakeWorld {
   unstoppable: Set<string>;
   /** Nodes that do not answer at all (retried until the verb's deadline). */
   unreachable: Set<string>;
+  /** Nodes whose configuration check fails. */
+  badConfig: Set<string>;
+  /** Deployment tests that fail, as `node/test`. */
+  failingTests: Set<string>;
   failBuild: boolean;
   /** What the application history answers for a Rollback, Scale or Undeploy, newest first. */
   history: ApplicationState[];
@@ -54,6 +59,8 @@ export function newWorld(nodeIds: string[]): FakeWorld {
     unrestorable: new Set(),
     unstoppable: new Set(),
     unreachable: new Set(),
+    badConfig: new Set(),
+    failingTests: new Set(),
     failBuild: false,
     history: [],
     missingDependencies: new Set(),
@@ -88,6 +95,20 @@ export function fakeTarget(world: () => FakeWorld) {
     };
     const mine = (application: string) => on().filter((c) => c.name.startsWith(`${application}--`));
     return {
+      async checkConfig(intent, step) {
+        log('checkConfig');
+        reachable();
+        const run = world().badConfig.has(node.id) ? { exitCode: 1, output: 'config invalid' } : { exitCode: 0, output: 'config ok' };
+        const result = configCheckResult(intent.configCheck!, run, 1);
+        step('Configuring', `configuration check ${result.passed ? 'passed' : 'failed'}: ${result.detail}`);
+        return { result };
+      },
+      async test(intent, step) {
+        log('test');
+        const results = (intent.tests ?? []).map((t) => testResult(t, world().failingTests.has(`${node.id}/${t.name}`) ? 'got status 500' : undefined, 1));
+        for (const r of results) step('Verifying', `test "${r.name}" ${r.passed ? 'passed' : 'failed'}: ${r.detail}`);
+        return { results };
+      },
       async apply(intent, step) {
         log('apply');
         reachable();

@@ -10,10 +10,13 @@ import type { HealthProbe, NodeIntent } from '../../../src/core/intent';
 import { imageFor, normalizePlatform, platformName, platformProblem, type Platform } from '../../../src/core/platforms';
 import { describeClashes, hostPortClaims, portClashes } from '../../../src/core/ports';
 import { runChange, type RunState } from '../../../src/core/run-state';
-import { renderContainers } from '../../../src/core/renderers/docker-engine';
+import { renderConfigCheck, renderContainers, renderTestContainer } from '../../../src/core/renderers/docker-engine';
+import { LABELS } from '../../../src/core/labels';
 import type { InventoryNode } from '../../../src/core/schemas/inventory';
 import type { SecretProvider } from '../../control/secrets';
+import { runConfigCheck, runDeploymentTests } from '../deployment-tests';
 import { outsideProbe } from '../probes';
+import { execIn, runOnce } from './one-shot';
 import type { Instance, Target } from '../target';
 import { definesHealthcheck, execProbe } from './health';
 import { heartbeat } from '../../control/heartbeat';
@@ -148,7 +151,32 @@ export function dockerEngineTarget(engines: Engines, secrets: SecretProvider) {
       }
     }
 
+    /** The intent with the image for this node's platform. */
+    const forNode = async (planned: NodeIntent): Promise<NodeIntent> => ({ ...planned, image: imageFor(planned, await nodePlatform(), node.id) });
+
+    /** One-shot containers a deployment left behind (a check or test cut short by a crash). */
+    async function removeOneShots(deploymentId: string): Promise<void> {
+      const list = await docker.listContainers({ all: true, filters: JSON.stringify({ label: [LABELS.role, `${LABELS.deployment}=${deploymentId}`] }) });
+      await removeContainers(docker, list.map((c) => c.Id));
+    }
+
     return {
+      async checkConfig(planned, step) {
+        const intent = await forNode(planned);
+        const spec = renderConfigCheck(intent);
+        return { result: await runConfigCheck(intent, secrets, step, () => runOnce(docker, node.id, spec, secrets, intent.configCheck!.timeoutMs)) };
+      },
+
+      async test(planned, step) {
+        const intent = await forNode(planned);
+        const [first] = renderContainers(intent, []);
+        const results = await runDeploymentTests(intent, node.address, {
+          exec: (t) => execIn(docker.getContainer(first!.name), t.command, t.timeoutMs),
+          container: (t) => runOnce(docker, node.id, renderTestContainer(intent, t, node.address), secrets, t.timeoutMs),
+        }, secrets, step);
+        return { results };
+      },
+
       async apply(planned, step) {
         // Checked before anything on the node is touched: its platform, and its host ports.
         const platform = await nodePlatform();
@@ -206,6 +234,7 @@ export function dockerEngineTarget(engines: Engines, secrets: SecretProvider) {
             restarted.push(c.name);
           }
           await removeContainers(docker, ours.map((c) => c.id));
+          await removeOneShots(deploymentId);
           return { removed: ours.map((c) => c.name), restarted, missing: wanted.filter((n) => !restarted.includes(n)) };
         });
       },

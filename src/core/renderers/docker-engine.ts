@@ -3,6 +3,7 @@
 // where a probe reaches a container port. Pure, so that it is tested by equality; the
 // Docker Engine target only carries these bodies out.
 import type { ContainerCreateOptions } from 'dockerode';
+import type { ContainerTest } from '../deployment-tests';
 import type { IntentFile, NodeIntent } from '../intent';
 import { LABELS } from '../labels';
 import { privilegedHostConfig } from '../node-policy';
@@ -96,4 +97,61 @@ export function renderContainers(intent: NodeIntent, previous: readonly string[]
 export function reachablePort(intent: NodeIntent, containerPort: number): number {
   if (intent.network !== 'bridge') return containerPort;
   return intent.ports.find((p) => p.container === containerPort && p.protocol === 'tcp')?.host ?? containerPort;
+}
+
+/** What a one-shot container of the Deployer is for; it is not an instance of the application, so it has no `managed` label. */
+export const ONE_SHOT_ROLES = { configCheck: 'config-check', test: 'test' } as const;
+
+function oneShotLabels(intent: NodeIntent, role: string): Record<string, string> {
+  return { [LABELS.role]: role, [LABELS.application]: intent.application, [LABELS.version]: intent.version, [LABELS.deployment]: intent.deploymentId };
+}
+
+/** Deterministic, so that a check or test run again after a crash finds and replaces its leftover. */
+export function oneShotName(intent: NodeIntent, what: string): string {
+  return `${intent.application}--${intent.deploymentId.replace(/:/g, '_')}--${fingerprint(intent.deploymentId)}--${what}`;
+}
+
+/**
+ * The configuration check: the application's first container as the intent makes it (image,
+ * env, files, secrets, mounts), running the check's command once instead, never restarted,
+ * with no port published, so that it runs beside the version it is to replace.
+ */
+export function renderConfigCheck(intent: NodeIntent): EngineContainer {
+  const [first] = renderContainers({ ...intent, replicas: 1 }, []);
+  const { ExposedPorts: _exposed, StopTimeout: _stop, ...create } = first!.create;
+  const { PortBindings: _bindings, ...host } = create.HostConfig ?? {};
+  return {
+    ...first!,
+    name: oneShotName(intent, 'config-check'),
+    create: { ...create, Cmd: intent.configCheck!.command, Labels: oneShotLabels(intent, ONE_SHOT_ROLES.configCheck), HostConfig: { ...host, RestartPolicy: { Name: 'no' } } },
+  };
+}
+
+/**
+ * A test container on the node, against the new version: on the node's network when the
+ * application is (it reaches it at 127.0.0.1), else on the engine's bridge (it reaches it at
+ * the node's address). It is told where and what it tests in DEPLOYER_* variables; its
+ * secrets are files, as an application's.
+ */
+export function renderTestContainer(intent: NodeIntent, test: ContainerTest, nodeAddress: string): EngineContainer {
+  const host = intent.network === 'host';
+  const env = {
+    ...test.env,
+    DEPLOYER_TARGET_HOST: host ? '127.0.0.1' : nodeAddress,
+    DEPLOYER_APPLICATION: intent.application,
+    DEPLOYER_VERSION: intent.version,
+    DEPLOYER_DEPLOYMENT_ID: intent.deploymentId,
+  };
+  return {
+    name: oneShotName(intent, `test-${test.name}`),
+    create: {
+      Image: test.image,
+      Env: [...Object.entries(env).map(([k, v]) => `${k}=${v}`), ...test.secrets.map((s) => `${s.name}_FILE=${s.path}`)],
+      Labels: oneShotLabels(intent, ONE_SHOT_ROLES.test),
+      ...(test.command !== undefined ? { Cmd: test.command } : {}),
+      HostConfig: { NetworkMode: host ? 'host' : 'bridge', RestartPolicy: { Name: 'no' } },
+    },
+    files: [],
+    secrets: test.secrets.map((s) => ({ ref: s.ref, path: s.path })),
+  };
 }

@@ -109,22 +109,38 @@ export const applicationSchema = z
 /** Signals a container may be asked to stop with. */
 export const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGHUP', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH', 'SIGKILL'] as const;
 
+/** Secrets by reference: a name (the file /run/secrets/NAME) and where the provider finds the value. */
+const secretRefsSchema = z
+  .array(
+    z.strictObject({
+      name: envNameSchema,
+      ref: z
+        .string()
+        .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*(\/[A-Za-z0-9][A-Za-z0-9._-]*)*$/, 'must be a secret reference such as "mqtt/password"')
+        .max(256)
+        .refine((r) => !r.split('/').some((seg) => seg === '..' || seg === '.'), 'must not contain "." or ".." segments'),
+    }),
+  )
+  .max(64)
+  .refine((ss) => new Set(ss.map((s) => s.name)).size === ss.length, 'must not name a secret twice')
+  .default([]);
+
+const commandSchema = z.array(z.string().max(4096)).min(1, 'must name the program to run').max(256);
+
+/**
+ * The configuration check (a Deployer extension): a command run in a container of the new
+ * image, with the new env, files and secrets, before the previous version is stopped, such
+ * as `nginx -t`. It fails the node, while the old version still serves, unless it exits 0.
+ */
+export const configCheckSchema = z.strictObject({
+  command: commandSchema,
+  timeoutMs: z.number().int().min(100).max(600_000).default(30_000),
+});
+
 export const containerSchema = z.strictObject({
   command: z.array(z.string().max(4096)).max(256).optional(),
   env: z.record(envNameSchema, z.string().max(32768)).default({}),
-  secrets: z
-    .array(
-      z.strictObject({
-        name: envNameSchema,
-        ref: z
-          .string()
-          .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*(\/[A-Za-z0-9][A-Za-z0-9._-]*)*$/, 'must be a secret reference such as "mqtt/password"')
-          .max(256)
-          .refine((r) => !r.split('/').some((seg) => seg === '..' || seg === '.'), 'must not contain "." or ".." segments'),
-      }),
-    )
-    .max(64)
-    .default([]),
+  secrets: secretRefsSchema,
   files: z
     .array(z.strictObject({ path: containerPathSchema, content: z.string().max(256 * 1024), mode: z.number().int().min(0).max(0o777).optional() }))
     .max(64)
@@ -146,6 +162,7 @@ export const containerSchema = z.strictObject({
   stopSignal: z.enum(STOP_SIGNALS, { error: `must be one of ${STOP_SIGNALS.join(', ')}` }).optional(),
   /** An init process as PID 1 (Docker's tini) that forwards signals and reaps children (Deployer extension). */
   init: z.boolean().default(false),
+  configCheck: configCheckSchema.optional(),
   // Docker refuses a memory limit under 6 MB ("Minimum memory limit allowed is 6MB").
   resources: z
     .strictObject({ memoryMb: z.number().int().min(6).max(1024 * 1024).optional(), cpus: z.number().positive().max(1024).optional() })
@@ -197,6 +214,97 @@ export const healthCheckSchema = z
     message: 'exactly one of "http", "tcp", "exec" and "docker" is required',
   });
 
+/** A regular expression as JavaScript reads it; refused here, not when the first test runs. */
+const regexSchema = z
+  .string()
+  .min(1)
+  .max(1024)
+  .refine((r) => {
+    try {
+      new RegExp(r);
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'must be a valid regular expression');
+
+/** What a text must hold: a plain string it contains, or `{ "matches": "regex" }`. */
+export const textMatchSchema = z.union([z.string().min(1).max(4096), z.strictObject({ matches: regexSchema })], {
+  error: 'must be a string the text contains, or { "matches": "regular expression" }',
+});
+
+const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+
+const headerNameSchema = z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,256}$/, 'must be an HTTP header name');
+
+/**
+ * A deployment test (a Deployer extension, like Helm's test hooks): run on each node after
+ * its health check passed and before anything older is retired. Exactly one of `http` (a
+ * request from the Deployer to the node), `exec` (a command in one of the new containers)
+ * and `container` (a test container on the node, removed afterwards) says what it does.
+ */
+export const deploymentTestSchema = z
+  .strictObject({
+    name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be 1-63 lowercase letters, digits or "-"'),
+    timeoutMs: z.number().int().min(100).max(600_000).default(30_000),
+    http: z
+      .strictObject({
+        port,
+        method: z.enum(HTTP_METHODS, { error: `must be one of ${HTTP_METHODS.join(', ')}` }).default('GET'),
+        path: z.string().max(2048).regex(/^\/[^\s]*$/, 'must start with "/" and contain no spaces').default('/'),
+        /** Header values may name a test secret as ${secrets.NAME}: it is put in only when the request is sent. */
+        headers: z.record(headerNameSchema, z.string().max(8192)).default({}),
+        body: z.string().max(256 * 1024).optional(),
+        expect: z
+          .strictObject({
+            status: z.number().int().min(100).max(599).default(200),
+            body: textMatchSchema.optional(),
+            headers: z.record(headerNameSchema, textMatchSchema).default({}),
+          })
+          .default(() => ({ status: 200, headers: {} })),
+      })
+      .optional(),
+    exec: z
+      .strictObject({
+        command: commandSchema,
+        expect: z.strictObject({ exitCode: z.number().int().min(0).max(255).default(0), output: textMatchSchema.optional() }).default(() => ({ exitCode: 0 })),
+      })
+      .optional(),
+    container: z
+      .strictObject({
+        image: imageReferenceSchema,
+        command: z.array(z.string().max(4096)).max(256).optional(),
+        env: z.record(envNameSchema, z.string().max(32768)).default({}),
+      })
+      .optional(),
+    /** Secrets for the test: files at /run/secrets/NAME in a test container, ${secrets.NAME} in an http test's headers and body. */
+    secrets: secretRefsSchema,
+  })
+  .superRefine((t, ctx) => {
+    const kinds = [t.http, t.exec, t.container].filter((x) => x !== undefined).length;
+    if (kinds !== 1) ctx.addIssue({ code: 'custom', message: 'exactly one of "http", "exec" and "container" is required' });
+    if (t.exec !== undefined && t.secrets.length > 0) {
+      ctx.addIssue({ code: 'custom', path: ['secrets'], message: "an exec test runs inside the application's container, which has the container's secrets at /run/secrets: give them to the container instead" });
+    }
+    if (t.http !== undefined) {
+      const named = new Set(t.secrets.map((s) => s.name));
+      const texts = [...Object.entries(t.http.headers).map(([h, v]) => [['http', 'headers', h], v] as const), ...(t.http.body !== undefined ? [[['http', 'body'], t.http.body] as const] : [])];
+      for (const [path, text] of texts) {
+        for (const m of text.matchAll(/\$\{secrets\.([A-Za-z0-9_]+)\}/g)) {
+          if (!named.has(m[1]!)) ctx.addIssue({ code: 'custom', path: [...path], message: `names secret ${m[1]}, which the test's "secrets" does not list` });
+        }
+      }
+    }
+  });
+
+export const verifySchema = z.strictObject({
+  tests: z
+    .array(deploymentTestSchema)
+    .max(32)
+    .refine((ts) => new Set(ts.map((t) => t.name)).size === ts.length, 'must not name a test twice')
+    .default([]),
+});
+
 export const strategySchema = z.strictObject({
   maxParallel: z.number().int().min(1).max(10_000).default(1),
   onFailure: z.enum(['rollback', 'pause']).default('rollback'),
@@ -220,6 +328,7 @@ export const deployRequestSchema = z.strictObject({
   replicasPerNode: z.number().int().min(1).max(64).default(1),
   container: containerSchema.default(() => containerSchema.parse({})),
   healthCheck: healthCheckSchema.optional(),
+  verify: verifySchema.optional(),
   strategy: strategySchema.default(() => strategySchema.parse({})),
   dependsOn: z.array(applicationNameSchema).max(64).default([]),
 }).superRefine((r, ctx) => {
@@ -234,6 +343,15 @@ export const deployRequestSchema = z.strictObject({
         path: ['container', 'ports', i, 'host'],
         message: `with network "host" the container's port ${p.container} is the node's port ${p.container}; omit "host" or use network "bridge" to publish it as ${p.host}`,
       });
+    }
+  });
+  // An http test reaches the node from outside, as a probe does.
+  (r.verify?.tests ?? []).forEach((t, i) => {
+    if (t.http === undefined) return;
+    const path = ['verify', 'tests', i, 'http', 'port'];
+    if (network === 'none') ctx.addIssue({ code: 'custom', path, message: 'a container with network "none" cannot be reached by an http test: use an exec or container test' });
+    else if (network === 'bridge' && !ports.some((p) => p.container === t.http!.port && p.protocol === 'tcp')) {
+      ctx.addIssue({ code: 'custom', path, message: `port ${t.http.port} is not published: with network "bridge" add { "container": ${t.http.port} } to container.ports` });
     }
   });
   // On a bridge network a probe from outside reaches only published ports.
@@ -289,3 +407,5 @@ export type ScaleRequest = z.infer<typeof scaleRequestSchema>;
 export type UndeployRequest = z.infer<typeof undeployRequestSchema>;
 export type ContainerOptions = DeployRequest['container'];
 export type HealthCheck = z.infer<typeof healthCheckSchema>;
+export type DeploymentTest = z.infer<typeof deploymentTestSchema>;
+export type TextMatch = z.infer<typeof textMatchSchema>;

@@ -185,11 +185,12 @@ export function configCheckFailure(result: CheckResult): string {
 }
 
 /**
- * The text with every secret value in it replaced, longest first (a value may hold another),
- * as given and trimmed (a secret file often ends with a newline that the output lacks).
+ * The text with every secret value in it replaced, longest first (a value may hold another).
+ * Values are taken trimmed: a secret file often ends with a newline that the output, which
+ * goes on after it, must keep.
  */
 export function redact(text: string, values: readonly string[]): string {
-  const sorted = [...new Set(values.flatMap((v) => [v, v.trim()]).filter((v) => v !== ''))].sort((a, b) => b.length - a.length);
+  const sorted = [...new Set(values.map((v) => v.trim()).filter((v) => v !== ''))].sort((a, b) => b.length - a.length);
   let out = text;
   for (const v of sorted) out = out.split(v).join('[redacted]');
   return out;

@@ -57,6 +57,35 @@ describe('CLI output', () => {
     ]);
   });
 
+  it('lists each node\'s configuration check and tests, a failed one marked, under the nodes', () => {
+    const view: DeploymentView = {
+      deploymentId: 'd-9',
+      status: 'RolledBack',
+      nodes: {
+        'fog-1': {
+          state: 'RolledBack',
+          message: 'restarted hello--d-8--ab12--r0',
+          checks: [
+            { name: 'config', kind: 'config', passed: true, detail: '`nginx -t` passed', elapsedMs: 80 },
+            { name: 'home', kind: 'http', passed: false, detail: 'expected status 200, got status 503', elapsedMs: 5 },
+          ],
+        },
+        'fog-2': { state: 'RolledBack', message: 'removed nothing' },
+      },
+      source: 'temporal',
+    };
+    expect(renderDeployment(view)).toEqual([
+      'd-9  RolledBack',
+      'NODE   STATE       MESSAGE',
+      'fog-1  RolledBack  restarted hello--d-8--ab12--r0',
+      'fog-2  RolledBack  removed nothing',
+      'NODE   CHECK         RESULT  DETAIL',
+      'fog-1  config check  passed  `nginx -t` passed',
+      'fog-1  home (http)   FAILED  expected status 200, got status 503',
+      'outcome: RolledBack',
+    ]);
+  });
+
   it('shows a deployment Temporal knows only by id without empty columns', () => {
     expect(renderDeployment({ deploymentId: 'd-8', status: 'Succeeded', nodes: {}, source: 'temporal' })).toEqual(['d-8  Succeeded', 'outcome: Succeeded']);
   });

@@ -34,6 +34,13 @@ describe('deployment record schema', () => {
     expect(deploymentRecordSchema.safeParse({ ...record, secret: 'x' }).success).toBe(false);
   });
 
+  it('carries each node\'s checks and tests, their details clipped like reasons and times whole', () => {
+    const long = 'x'.repeat(5000);
+    const checked = deploymentRecord({ ...record, nodes: { 'fog-1': { state: 'RolledBack', checks: [{ name: 'home', kind: 'http', passed: false, detail: long, elapsedMs: 12.6 }] } } });
+    expect(deploymentRecordSchema.parse(checked).nodes['fog-1']!.checks).toEqual([{ name: 'home', kind: 'http', passed: false, detail: `${'x'.repeat(4093)}...`, elapsedMs: 13 }]);
+    expect(deploymentRecordSchema.safeParse({ ...record, nodes: { 'fog-1': { state: 'Healthy', checks: [{ name: 'home', kind: 'smoke', passed: true, detail: '', elapsedMs: 1 }] } } }).success).toBe(false);
+  });
+
   it('rejects a deploymentId, application or timestamp the contract would not accept', () => {
     expect(deploymentRecordSchema.safeParse({ ...record, deploymentId: 'has space' }).success).toBe(false);
     expect(deploymentRecordSchema.safeParse({ ...record, application: 'Temp_Sensor' }).success).toBe(false);

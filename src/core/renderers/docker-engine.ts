@@ -118,13 +118,11 @@ export function oneShotName(intent: NodeIntent, what: string): string {
  */
 export function renderConfigCheck(intent: NodeIntent): EngineContainer {
   const [first] = renderContainers({ ...intent, replicas: 1 }, []);
-  const { ExposedPorts: _exposed, StopTimeout: _stop, ...create } = first!.create;
-  const { PortBindings: _bindings, ...host } = create.HostConfig ?? {};
-  return {
-    ...first!,
-    name: oneShotName(intent, 'config-check'),
-    create: { ...create, Cmd: intent.configCheck!.command, Labels: oneShotLabels(intent, ONE_SHOT_ROLES.configCheck), HostConfig: { ...host, RestartPolicy: { Name: 'no' } } },
-  };
+  const create = { ...first!.create, Cmd: intent.configCheck!.command, Labels: oneShotLabels(intent, ONE_SHOT_ROLES.configCheck) };
+  const host = { ...create.HostConfig, RestartPolicy: { Name: 'no' as const } };
+  delete create.ExposedPorts;
+  delete host.PortBindings;
+  return { ...first!, name: oneShotName(intent, 'config-check'), create: { ...create, HostConfig: host } };
 }
 
 /**

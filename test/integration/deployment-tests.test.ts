@@ -24,6 +24,11 @@ const app = `it-verify-${stamp}`;
 const port = 18750;
 const secret = `t0ken-${randomBytes(16).toString('hex')}`;
 const ref = `it/${stamp}/verify-token`;
+/** httpd's basic auth for /private (a secret file of the container) and the credentials an http test sends (a secret of the test). */
+const password = randomBytes(12).toString('hex');
+const credentials = Buffer.from(`tester:${password}`).toString('base64');
+const httpdConfRef = `it/${stamp}/httpd-conf`;
+const credentialsRef = `it/${stamp}/credentials`;
 const CLI = resolve(__dirname, '../../dist/src/cli/main.js');
 let logs: string[] = [];
 let d: TestDeployer;
@@ -35,9 +40,14 @@ beforeAll(async () => {
   d = await startDeployer('verify', { bridgeLogLevel: 'info' });
   nodes = engineNodes(d).slice(0, 3);
   busybox = `${d.inventory.registry.pull}/busybox:1`;
-  const file = join(d.config.secretsPath, ref);
-  mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(file, `${secret}\n`, { mode: 0o600 });
+  const put = (r: string, value: string) => {
+    const file = join(d.config.secretsPath, r);
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, value, { mode: 0o600 });
+  };
+  put(ref, `${secret}\n`);
+  put(httpdConfRef, `/private:tester:${password}\n`);
+  put(credentialsRef, credentials);
 });
 
 afterAll(async () => {
@@ -60,9 +70,12 @@ function request(version: string, fields: { index?: string; tests?: unknown[]; c
     application: { name: app, version, image: busybox },
     nodes: nodes.map((n) => n.id),
     container: {
-      command: ['sh', '-c', `ip -4 addr | grep -o '10\\.77\\.0\\.[0-9]*' | head -1 > /www/ip; trap 'exit 0' TERM; httpd -f -p ${port} -h /www & wait`],
-      files: [{ path: '/www/index.html', content: fields.index ?? `hello from ${version}\n` }],
-      secrets: [{ name: 'TOKEN', ref }],
+      command: ['sh', '-c', `ip -4 addr | grep -o '10\\.77\\.0\\.[0-9]*' | head -1 > /www/ip; trap 'exit 0' TERM; httpd -f -p ${port} -h /www -c /run/secrets/HTTPD_CONF & wait`],
+      files: [
+        { path: '/www/index.html', content: fields.index ?? `hello from ${version}\n` },
+        { path: '/www/private/index.html', content: 'private page\n' },
+      ],
+      secrets: [{ name: 'TOKEN', ref }, { name: 'HTTPD_CONF', ref: httpdConfRef }],
       configCheck: fields.configCheck ?? { command: ['sh', '-c', 'cat /www/index.html; grep -q "^hello" /www/index.html'], timeoutMs: 10_000 },
     },
     healthCheck: { http: { port, path: '/' }, intervalMs: 200 },
@@ -74,6 +87,9 @@ function request(version: string, fields: { index?: string; tests?: unknown[]; c
 /** A test of each kind, all of which version 1 passes. */
 const passing = () => [
   { name: 'home', http: { port, path: '/', expect: { status: 200, body: 'hello', headers: { 'Content-Type': { matches: '^text/html' } } } }, timeoutMs: 5000 },
+  // A secret in a header: /private answers 401 without the credentials and 200 with them.
+  { name: 'locked', http: { port, path: '/private/', expect: { status: 401 } }, timeoutMs: 5000 },
+  { name: 'private', http: { port, path: '/private/', headers: { Authorization: 'Basic ${secrets.CREDENTIALS}' }, expect: { body: 'private page' } }, secrets: [{ name: 'CREDENTIALS', ref: credentialsRef }], timeoutMs: 5000 },
   { name: 'files', exec: { command: ['sh', '-c', 'cat /www/index.html && test -r "$TOKEN_FILE"'], expect: { exitCode: 0, output: { matches: '^hello from' } } }, timeoutMs: 5000 },
   {
     name: 'e2e',
@@ -136,6 +152,8 @@ describe('deployment tests and the configuration check (real engines)', () => {
       expect(record.nodes[n.id]!.checks!.map((c) => [c.name, c.kind, c.passed])).toEqual([
         ['config', 'config', true],
         ['home', 'http', true],
+        ['locked', 'http', true],
+        ['private', 'http', true],
         ['files', 'exec', true],
         ['e2e', 'container', true],
       ]);
@@ -216,10 +234,13 @@ describe('deployment tests and the configuration check (real engines)', () => {
     // The searches below must be able to find something: the reference and the redaction marker are there.
     expect(histories).toContain(ref);
     expect(histories).toContain('[redacted]');
-    expect(histories).not.toContain(secret);
+    expect(histories).toContain('${secrets.CREDENTIALS}');
     expect(JSON.stringify(d.events)).toContain('[redacted]');
-    expect(JSON.stringify(d.events)).not.toContain(secret);
-    expect(JSON.stringify(d.records)).not.toContain(secret);
-    expect(logs.join('\n')).not.toContain(secret);
+    for (const value of [secret, password, credentials]) {
+      expect(histories).not.toContain(value);
+      expect(JSON.stringify(d.events)).not.toContain(value);
+      expect(JSON.stringify(d.records)).not.toContain(value);
+      expect(logs.join('\n')).not.toContain(value);
+    }
   });
 });

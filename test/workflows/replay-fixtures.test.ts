@@ -3,7 +3,8 @@
 // run, a rollback that could not reach a node, node children and an application lock)
 // are replayed against the current code: those of the first shape (no prefix, before the
 // target seam) and those of the current one (v2-: the `target-seam` patch, the token lock,
-// also Scale, Undeploy and Rollback operations). A change that would break deployments already
+// also Scale, Undeploy and Rollback operations, and nodes with a configuration check and
+// deployment tests: passed, a test failed, a configuration refused). A change that would break deployments already
 // running in production fails here; make such a change with `patched()` instead.
 // The fixtures are stored decrypted; one is replayed encrypted too, as a worker with payload
 // encryption writes it, with a throwaway key, so that the replayer's codec is exercised.

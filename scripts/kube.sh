@@ -238,6 +238,11 @@ rules:
 - apiGroups: [""]
   resources: [pods/log]
   verbs: [get]
+# Exec tests: an exec over a WebSocket is a GET the API server authorizes as "get" and, since
+# 1.35 (AuthorizePodWebsocketUpgradeCreatePermission), as "create" too (SPDY's POST is "create").
+- apiGroups: [""]
+  resources: [pods/exec]
+  verbs: [get, create]
 # Events under both of their APIs: the core one and events.k8s.io show the same objects.
 - apiGroups: ["", events.k8s.io]
   resources: [events]
@@ -271,6 +276,8 @@ EOF
     { log "RBAC: user deployer cannot create deployments in namespace $ns"; return 1; }
   [ "$(kubectl auth can-i --as deployer create deployments -n "$other" 2>/dev/null)" = no ] ||
     { log "RBAC: user deployer may create deployments in namespace $other too"; return 1; }
+  [ "$(kubectl auth can-i --as deployer create pods --subresource exec -n "$ns" 2>/dev/null)" = yes ] ||
+    { log "RBAC: user deployer cannot exec in pods in namespace $ns"; return 1; }
 }
 
 # --- nodes ---

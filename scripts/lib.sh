@@ -121,12 +121,13 @@ swarm_inventory_swarms() {
 }
 
 # One inventory node per swarm node, comma-separated, one a line (PREFIX starts each line).
+# Each names its own engine too: exec tests run in a task's container through it.
 swarm_inventory_nodes() {
   local prefix=${1:-} i ip sep=""
   for i in $(seq 1 "$SWARM_NODES"); do
     ip=$(swarm_ip "$i")
-    printf '%s%s{ "id": "swarm-%s", "target": { "kind": "swarm", "swarm": "local-swarm", "hostname": "swarm-%s" }, "address": "%s", "labels": { "zone": "local" } }' \
-      "$sep" "$prefix" "$i" "$i" "$ip"
+    printf '%s%s{ "id": "swarm-%s", "target": { "kind": "swarm", "swarm": "local-swarm", "hostname": "swarm-%s", "engine": { "host": "%s", "port": 2375 } }, "address": "%s", "labels": { "zone": "local" } }' \
+      "$sep" "$prefix" "$i" "$i" "$ip" "$ip"
     sep=$',\n'
   done
 }

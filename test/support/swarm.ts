@@ -21,11 +21,18 @@ export function manager(d: TestDeployer): Docker {
 }
 
 /**
- * A swarm node's own engine, as the local stack runs it (plain TCP on the node's address):
- * for what a test does on the node beside the swarm, such as writing into a local volume.
+ * A swarm node's own engine, as the inventory names it, else as the local stack runs it
+ * (plain TCP on the node's address): for what a test does on the node beside the swarm, such
+ * as writing into a local volume.
  */
 export function engineOfSwarmNode(d: TestDeployer, node: InventoryNode): Docker {
-  return d.engines.client({ host: node.address, port: 2375 });
+  return d.engines.client(node.target.kind === 'swarm' && node.target.engine !== undefined ? node.target.engine : { host: node.address, port: 2375 });
+}
+
+/** The Deployer's one-shot services (checks, test containers) of an application on the swarm: none once a deployment ended. */
+export async function oneShotServicesOf(d: TestDeployer, application: string): Promise<string[]> {
+  const list = (await manager(d).listServices({ filters: JSON.stringify({ label: [LABELS.role, `${LABELS.application}=${application}`] }) })) as unknown as { Spec: { Name: string } }[];
+  return list.map((s) => s.Spec.Name).sort();
 }
 
 /** The docker CLI against the manager; its stdout's lines. */

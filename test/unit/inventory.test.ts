@@ -105,6 +105,13 @@ nodes:
     expect(loadInventory(write('no-swarm.yaml', yaml)).swarms).toEqual([]);
   });
 
+  it('reads a swarm node\'s own engine (for exec tests), and refuses one that is not an endpoint', () => {
+    const withEngine = swarmYaml.replace('hostname: swarm-2 }', 'hostname: swarm-2, engine: { host: 10.77.0.202, port: 2375 } }');
+    expect(loadInventory(write('swarm-engine.yaml', withEngine)).nodes[2]!.target).toEqual({ kind: 'swarm', swarm: 'edge', hostname: 'swarm-2', engine: { host: '10.77.0.202', port: 2375 } });
+    const bad = swarmYaml.replace('hostname: swarm-2 }', 'hostname: swarm-2, engine: "10.77.0.202" }');
+    expect(() => loadInventory(write('swarm-engine-bad.yaml', bad))).toThrow(/at nodes\[2\]\.target\.engine/);
+  });
+
   it('refuses a swarm node of a swarm it lacks, two nodes for one swarm node, a swarm without managers, and says where', () => {
     const unknown = swarmYaml.replace('swarm: edge, hostname: swarm-2', 'swarm: core, hostname: swarm-2');
     expect(() => loadInventory(write('swarm-unknown.yaml', unknown))).toThrow(/names swarm 'core', which is not in "swarms" \(there: edge\)\n.*at nodes\[2\]\.target\.swarm/);

@@ -2,7 +2,7 @@ import { InvalidContainerError } from '../../src/core/errors';
 import { nodeIntent, type NodeIntent } from '../../src/core/intent';
 import { LABELS } from '../../src/core/labels';
 import { fingerprint } from '../../src/core/renderers/docker-engine';
-import { configMapName, fileKey, KUBE_LABELS, kubernetesProblems, renderWorkload, secretObjectName, selectorLabels, workloadName } from '../../src/core/renderers/kubernetes';
+import { configCheckPodName, configMapName, fileKey, KUBE_LABELS, kubernetesProblems, oneShotLabels, renderConfigCheckPod, renderTestPod, renderWorkload, secretObjectName, selectorLabels, testPodName, workloadName } from '../../src/core/renderers/kubernetes';
 import { deployRequestSchema } from '../../src/core/schemas/request';
 import { contractExample, minimal } from '../fixtures/requests';
 
@@ -283,5 +283,140 @@ describe('the Kubernetes renderer', () => {
     const longNode = 'n'.repeat(100);
     expect(selectorLabels('web', longNode)).toEqual({ [LABELS.managed]: 'true', [LABELS.application]: 'web', [KUBE_LABELS.node]: fingerprint(longNode) });
     expect(selectorLabels('web', 'kube-1')[KUBE_LABELS.node]).toBe('kube-1');
+  });
+});
+
+describe('the Kubernetes renderer\'s one-shot pods', () => {
+  const request = deployRequestSchema.parse({
+    ...minimal,
+    container: {
+      command: ['web', '--serve'],
+      env: { MODE: 'prod' },
+      files: [{ path: '/etc/web.conf', content: 'x=1' }],
+      secrets: [{ name: 'DB', ref: 'db/password' }],
+      network: 'bridge',
+      ports: [{ container: 8080, host: 9090 }],
+      stopGracePeriodMs: 3000,
+      configCheck: { command: ['web', '--check-config'] },
+    },
+    healthCheck: { http: { port: 8080, path: '/health' } },
+    verify: { tests: [{ name: 'e2e', container: { image: 'reg:5000/e2e:1', command: ['run'], env: { N: '1' } }, secrets: [{ name: 'TOKEN', ref: 'api/token' }] }] },
+  });
+  const intent = nodeIntent(request, image);
+  const roleLabels = (role: string) => ({ [LABELS.application]: 'web', [KUBE_LABELS.node]: 'kube-1', [LABELS.role]: role });
+  const annotations = { [LABELS.deployment]: 'd-min', [LABELS.version]: '1' };
+  const key = `f${fingerprint('/etc/web.conf')}`;
+
+  it('checks the configuration in the application\'s pod as its Deployment runs it, the check\'s command as args, no port, no probe, never restarted', () => {
+    const workload = renderWorkload(intent, 'kube-1', 'deployer');
+    expect(renderConfigCheckPod(intent, 'kube-1', 'deployer')).toEqual({
+      pod: {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: `web--kube-1-c${fingerprint('d-min')}`, namespace: 'deployer', labels: roleLabels('config-check'), annotations },
+        spec: {
+          nodeName: 'kube-1',
+          restartPolicy: 'Never',
+          terminationGracePeriodSeconds: 3,
+          automountServiceAccountToken: false,
+          enableServiceLinks: false,
+          containers: [
+            {
+              name: 'config-check',
+              image,
+              args: ['web', '--check-config'],
+              env: [
+                { name: 'MODE', value: 'prod' },
+                { name: 'DB_FILE', value: '/run/secrets/DB' },
+              ],
+              volumeMounts: [
+                { name: 'files', mountPath: '/etc/web.conf', subPath: key, readOnly: true },
+                { name: 'secrets', mountPath: '/run/secrets', readOnly: true },
+              ],
+            },
+          ],
+          volumes: [
+            { name: 'files', configMap: { name: configMapName('web', 'kube-1', 'd-min'), items: [{ key, path: key, mode: 0o644 }] } },
+            { name: 'secrets', secret: { secretName: secretObjectName('web', 'kube-1', 'd-min'), items: [{ key: 'DB', path: 'DB', mode: 0o400 }] } },
+          ],
+        },
+      },
+      // Exactly the objects apply puts in place: applied first by the check, apply finds them as they are.
+      configMap: workload.configMap,
+      secret: workload.secret,
+    });
+  });
+
+  it('keeps a host-network application\'s network for its check, and refuses what the Deployment would refuse', () => {
+    const hosted = nodeIntent(deployRequestSchema.parse({ ...minimal, container: { configCheck: { command: ['true'] } } }), image);
+    const { pod } = renderConfigCheckPod(hosted, 'kube-2', 'deployer');
+    expect([pod.spec.hostNetwork, pod.spec.dnsPolicy, pod.spec.nodeName]).toEqual([true, 'ClusterFirstWithHostNet', 'kube-2']);
+    expect(Object.keys(renderConfigCheckPod(hosted, 'kube-2', 'deployer'))).toEqual(['pod']);
+    expect(() => renderConfigCheckPod({ ...hosted, init: true }, 'kube-1', 'deployer')).toThrow(InvalidContainerError);
+  });
+
+  it('runs a test container as a pod on the pod network against the node\'s address, told what it tests, its secrets as files from a Secret of its own', () => {
+    const name = `web--kube-1-t${fingerprint('d-min/e2e')}`;
+    const meta = { name, namespace: 'deployer', labels: roleLabels('test'), annotations };
+    expect(renderTestPod(intent, intent.tests![0] as never, 'kube-1', '10.77.0.21', 'deployer')).toEqual({
+      pod: {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: meta,
+        spec: {
+          nodeName: 'kube-1',
+          restartPolicy: 'Never',
+          terminationGracePeriodSeconds: 0,
+          automountServiceAccountToken: false,
+          enableServiceLinks: false,
+          containers: [
+            {
+              name: 'test',
+              image: 'reg:5000/e2e:1',
+              args: ['run'],
+              env: [
+                { name: 'N', value: '1' },
+                { name: 'DEPLOYER_TARGET_HOST', value: '10.77.0.21' },
+                { name: 'DEPLOYER_APPLICATION', value: 'web' },
+                { name: 'DEPLOYER_VERSION', value: '1' },
+                { name: 'DEPLOYER_DEPLOYMENT_ID', value: 'd-min' },
+                { name: 'TOKEN_FILE', value: '/run/secrets/TOKEN' },
+              ],
+              volumeMounts: [{ name: 'secrets', mountPath: '/run/secrets', readOnly: true }],
+            },
+          ],
+          volumes: [{ name: 'secrets', secret: { secretName: name, items: [{ key: 'TOKEN', path: 'TOKEN', mode: 0o400 }] } }],
+        },
+      },
+      // The reference only: the target resolves the value when it applies the Secret.
+      secret: { metadata: meta, refs: { TOKEN: 'api/token' } },
+    });
+  });
+
+  it('runs a test pod on the node\'s network when the application is, reaching it at 127.0.0.1; without secrets it has no Secret', () => {
+    const hosted = nodeIntent(deployRequestSchema.parse({ ...minimal, verify: { tests: [{ name: 'e2e', container: { image: 'x' } }] } }), image);
+    const rendered = renderTestPod(hosted, hosted.tests![0] as never, 'kube-1', '10.77.0.21', 'deployer');
+    expect(Object.keys(rendered)).toEqual(['pod']);
+    expect([rendered.pod.spec.hostNetwork, rendered.pod.spec.dnsPolicy, rendered.pod.spec.volumes]).toEqual([true, 'ClusterFirstWithHostNet', undefined]);
+    const [container] = rendered.pod.spec.containers;
+    expect(container).not.toHaveProperty('args');
+    expect(container!.env).toContainEqual({ name: 'DEPLOYER_TARGET_HOST', value: '127.0.0.1' });
+    expect(container!.volumeMounts).toEqual([]);
+  });
+
+  it('labels one-shot pods so that no Deployment selects them, and names them per deployment and test within 63 characters', () => {
+    const selector = selectorLabels('web', 'kube-1');
+    const labels = renderConfigCheckPod(intent, 'kube-1', 'deployer').pod.metadata.labels;
+    // A Deployment's selector needs every one of its labels: the one-shot pod lacks `managed`.
+    expect(Object.entries(selector).every(([k, v]) => labels[k] === v)).toBe(false);
+    expect(labels).not.toHaveProperty(LABELS.managed);
+    expect(oneShotLabels('web', 'kube-1')).toEqual({ [LABELS.application]: 'web', [KUBE_LABELS.node]: 'kube-1' });
+    const long = ['a'.repeat(63), 'n'.repeat(100), 'd'.repeat(128)] as const;
+    expect(configCheckPodName(...long).length).toBeLessThanOrEqual(63);
+    expect(testPodName(...long, 't'.repeat(63)).length).toBeLessThanOrEqual(63);
+    expect(testPodName('web', 'kube-1', 'd-1', 'a')).not.toBe(testPodName('web', 'kube-1', 'd-1', 'b'));
+    expect(testPodName('web', 'kube-1', 'd-1', 'a')).not.toBe(testPodName('web', 'kube-1', 'd-2', 'a'));
+    expect(configCheckPodName('web', 'kube-1', 'd-1')).not.toBe(configCheckPodName('web', 'kube-1', 'd-2'));
+    expect(configCheckPodName('web', 'kube-1', 'd-1')).toMatch(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/);
   });
 });

@@ -2,7 +2,7 @@ import { InvalidContainerError } from '../../src/core/errors';
 import { nodeIntent, type NodeIntent } from '../../src/core/intent';
 import { LABELS } from '../../src/core/labels';
 import { fingerprint } from '../../src/core/renderers/docker-engine';
-import { configName, renderService, secretName, serviceName, SWARM_LABELS } from '../../src/core/renderers/swarm';
+import { configName, oneShotServiceName, renderService, renderSwarmConfigCheck, renderSwarmTestService, secretName, serviceName, SWARM_LABELS, testSecretName } from '../../src/core/renderers/swarm';
 import { deployRequestSchema } from '../../src/core/schemas/request';
 import { contractExample, minimal } from '../fixtures/requests';
 
@@ -92,5 +92,110 @@ describe('the Swarm renderer', () => {
     expect(long).not.toBe(serviceName('a'.repeat(63), 'swarm-2'));
     for (const n of [configName('a'.repeat(63), 'd'.repeat(128), { path: '/x' }), secretName('a'.repeat(63), 'd'.repeat(128), 'S')]) expect(n.length).toBeLessThanOrEqual(63);
     expect(configName('web', 'd-1', { path: '/a' })).not.toBe(configName('web', 'd-2', { path: '/a' }));
+  });
+});
+
+describe('the Swarm renderer\'s one-shot services', () => {
+  const id = 'd-20261123-0001';
+  const check = intentOf({
+    ...contractExample,
+    container: { ...contractExample.container, configCheck: { command: ['/bin/httpd', '-t'], timeoutMs: 5000 } },
+    healthCheck: { exec: { command: ['true'] } },
+  });
+  const job = { ReplicatedJob: { MaxConcurrent: 1, TotalCompletions: 1 } };
+  const labels = (role: string, intent: NodeIntent = check) => ({
+    [LABELS.role]: role,
+    [LABELS.application]: intent.application,
+    [LABELS.version]: intent.version,
+    [LABELS.deployment]: intent.deploymentId,
+    [SWARM_LABELS.node]: 'swarm-2',
+  });
+
+  it('checks the configuration as a job of the application\'s service with its command replaced: same files, secrets, mounts and limits, no port, no health check, never restarted, not an instance', () => {
+    const service = renderService(check, 'swarm-2');
+    const name = `temp-sensor--swarm-2--${fingerprint(id)}--config-check`;
+    expect(renderSwarmConfigCheck(check, 'swarm-2')).toEqual({
+      name,
+      spec: {
+        Name: name,
+        Labels: labels('config-check'),
+        TaskTemplate: {
+          ContainerSpec: {
+            Image: image,
+            Args: ['/bin/httpd', '-t'],
+            Env: ['LOG_LEVEL=info', 'MQTT_PASSWORD_FILE=/run/secrets/MQTT_PASSWORD'],
+            Labels: labels('config-check'),
+            Mounts: [{ Type: 'volume', Source: 'temp-sensor-data', Target: '/data', ReadOnly: false }],
+            Configs: [{ File: { Name: '/etc/temp-sensor/config.json', UID: '0', GID: '0', Mode: 0o644 }, ConfigName: configName('temp-sensor', id, { path: '/etc/temp-sensor/config.json' }) }],
+            Secrets: [{ File: { Name: 'MQTT_PASSWORD', UID: '0', GID: '0', Mode: 0o400 }, SecretName: secretName('temp-sensor', id, 'MQTT_PASSWORD') }],
+          },
+          Resources: { Limits: { MemoryBytes: 64 * 1024 * 1024, NanoCPUs: 500_000_000 } },
+          RestartPolicy: { Condition: 'none', Delay: 0 },
+          Placement: { Constraints: ['node.hostname==swarm-2'] },
+          Networks: [{ Target: 'host' }],
+        },
+        Mode: job,
+        EndpointSpec: { Mode: 'dnsrr' },
+      },
+      // The application's own configs and secrets, by the same names: made once, used by the check and then the service.
+      configs: service.configs,
+      secrets: service.secrets,
+    });
+  });
+
+  it('publishes no port for a check of a bridged application, so that it runs beside the version it may replace', () => {
+    const bridged = intentOf({ ...minimal, container: { network: 'bridge', ports: [{ container: 80, host: 18080 }], configCheck: { command: ['nginx', '-t'] } } });
+    const { spec } = renderSwarmConfigCheck(bridged, 'swarm-2');
+    expect([spec.EndpointSpec, spec.TaskTemplate.Networks, spec.TaskTemplate.ContainerSpec.Args]).toEqual([{ Mode: 'dnsrr' }, undefined, ['nginx', '-t']]);
+  });
+
+  const tested = intentOf({
+    ...minimal,
+    container: { network: 'bridge', ports: [{ container: 8080, host: 9090 }], secrets: [{ name: 'TOKEN', ref: 'app/token' }] },
+    verify: { tests: [{ name: 'e2e', container: { image: 'reg:5000/e2e:1', command: ['run'], env: { N: '1' } }, secrets: [{ name: 'TOKEN', ref: 'api/token' }] }] },
+  });
+
+  it('runs a test container as a job on the node, on the engine\'s bridge against the node\'s address, told what it tests, its secrets as Swarm secrets of its own', () => {
+    const name = `web--swarm-2--${fingerprint('d-min')}--test-e2e`;
+    const secret = testSecretName('web', 'd-min', 'e2e', 'TOKEN');
+    expect(renderSwarmTestService(tested, tested.tests![0] as never, 'swarm-2', '10.77.0.202')).toEqual({
+      name,
+      spec: {
+        Name: name,
+        Labels: labels('test', tested),
+        TaskTemplate: {
+          ContainerSpec: {
+            Image: 'reg:5000/e2e:1',
+            Args: ['run'],
+            Env: ['N=1', 'DEPLOYER_TARGET_HOST=10.77.0.202', 'DEPLOYER_APPLICATION=web', 'DEPLOYER_VERSION=1', 'DEPLOYER_DEPLOYMENT_ID=d-min', 'TOKEN_FILE=/run/secrets/TOKEN'],
+            Labels: labels('test', tested),
+            Secrets: [{ File: { Name: 'TOKEN', UID: '0', GID: '0', Mode: 0o400 }, SecretName: secret }],
+          },
+          RestartPolicy: { Condition: 'none', Delay: 0 },
+          Placement: { Constraints: ['node.hostname==swarm-2'] },
+        },
+        Mode: job,
+        EndpointSpec: { Mode: 'dnsrr' },
+      },
+      configs: [],
+      // Labelled as the application's secrets are: pruned once no service references it.
+      secrets: [{ Name: secret, Labels: { [LABELS.managed]: 'true', [LABELS.application]: 'web', [SWARM_LABELS.deployment]: 'd-min' }, ref: 'api/token' }],
+    });
+    // Not the application's secret of the same name, which holds another value.
+    expect(secret).not.toBe(renderService(tested, 'swarm-2').secrets[0]!.Name);
+  });
+
+  it('runs a test container on the node\'s network when the application is, reaching it at 127.0.0.1', () => {
+    const hosted = intentOf({ ...minimal, verify: { tests: [{ name: 'e2e', container: { image: 'x' } }] } });
+    const { spec } = renderSwarmTestService(hosted, hosted.tests![0] as never, 'swarm-1', '10.77.0.201');
+    expect([spec.TaskTemplate.Networks, spec.TaskTemplate.ContainerSpec.Args, spec.TaskTemplate.ContainerSpec.Secrets]).toEqual([[{ Target: 'host' }], undefined, undefined]);
+    expect(spec.TaskTemplate.ContainerSpec.Env).toContain('DEPLOYER_TARGET_HOST=127.0.0.1');
+  });
+
+  it('names one-shot services per node and deployment within 63 characters', () => {
+    expect(oneShotServiceName('web', 'swarm-1', 'd-1', 'config-check')).not.toBe(oneShotServiceName('web', 'swarm-2', 'd-1', 'config-check'));
+    expect(oneShotServiceName('web', 'swarm-1', 'd-1', 'config-check')).not.toBe(oneShotServiceName('web', 'swarm-1', 'd-2', 'config-check'));
+    expect(oneShotServiceName('a'.repeat(63), 'swarm-1', 'd-1', `test-${'t'.repeat(63)}`).length).toBeLessThanOrEqual(63);
+    expect(testSecretName('web', 'd-1', 'a', 'S')).not.toBe(testSecretName('web', 'd-1', 'b', 'S'));
   });
 });

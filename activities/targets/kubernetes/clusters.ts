@@ -2,7 +2,7 @@
 // client, @kubernetes/client-node), and the mapping of its failures to the Deployer's named
 // errors, whose type decides whether an activity is retried.
 import { readFileSync } from 'node:fs';
-import { AppsV1Api, CoreV1Api, KubeConfig, KubernetesObjectApi } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, Exec, KubeConfig, KubernetesObjectApi } from '@kubernetes/client-node';
 import { DeployerError, EngineUnreachableError, InvalidContainerError, InvalidInventoryError } from '../../../src/core/errors';
 import type { Inventory } from '../../../src/core/schemas/inventory';
 import type { InventoryNode, KubernetesCluster } from '../../../src/core/schemas/inventory';
@@ -12,6 +12,8 @@ export interface ClusterApis {
   apps: AppsV1Api;
   core: CoreV1Api;
   objects: KubernetesObjectApi;
+  /** Commands in a pod's container, over a WebSocket to the API server (which proxies to the node's kubelet). */
+  exec: Exec;
 }
 
 /** The client's ApiException, told by its shape: Jest's tests load the client through a bridge of their own (see jest.config.js), so its classes may not be this module's. */
@@ -26,7 +28,7 @@ export function statusOfKube(err: unknown): number | undefined {
 }
 
 /** What the API server said, in its own words (a Status object's message), without the request. */
-function said(err: unknown): string {
+export function said(err: unknown): string {
   const api = apiException(err);
   if (api !== undefined) {
     const body = typeof api.body === 'string' ? safeJson(api.body) : api.body;
@@ -95,5 +97,5 @@ function connect(cluster: KubernetesCluster): ClusterApis {
     contexts: [{ name: cluster.id, cluster: cluster.id, user: 'deployer', namespace: cluster.namespace }],
     currentContext: cluster.id,
   });
-  return { cluster, apps: kc.makeApiClient(AppsV1Api), core: kc.makeApiClient(CoreV1Api), objects: KubernetesObjectApi.makeApiClient(kc) };
+  return { cluster, apps: kc.makeApiClient(AppsV1Api), core: kc.makeApiClient(CoreV1Api), objects: KubernetesObjectApi.makeApiClient(kc), exec: new Exec(kc) };
 }

@@ -7,7 +7,8 @@
 // restore applies the previous revision's pod template again (what `kubectl rollout undo`
 // does) or deletes a Deployment this deployment created. The labels and annotations on the
 // Deployments are the record of what runs where, so every verb can be run again and needs no
-// memory.
+// memory. The configuration check and test containers are bare pods beside them
+// (one-shot.ts), which no Deployment selects.
 import { randomUUID } from 'node:crypto';
 import { activityInfo, Context } from '@temporalio/activity';
 import type { KubernetesObject, PatchStrategy, V1Deployment, V1Pod, V1PodTemplateSpec } from '@kubernetes/client-node';
@@ -17,14 +18,16 @@ import { LABELS } from '../../../src/core/labels';
 import type { NodeStatus } from '../../../src/core/node-facts';
 import { imageFor, normalizePlatform, platformName, type Platform } from '../../../src/core/platforms';
 import { describeClashes, hostPortClaims, portClashes } from '../../../src/core/ports';
-import { FIELD_MANAGER, KUBE_LABELS, renderWorkload, selectorLabels, workloadName, type KubeWorkload } from '../../../src/core/renderers/kubernetes';
+import { APP_CONTAINER, FIELD_MANAGER, KUBE_LABELS, oneShotLabels, renderConfigCheckPod, renderTestPod, renderWorkload, selectorLabels, workloadName, type KubeConfigMap, type KubeSecretPlan } from '../../../src/core/renderers/kubernetes';
 import type { InventoryNode } from '../../../src/core/schemas/inventory';
 import { heartbeat } from '../../control/heartbeat';
 import type { SecretProvider } from '../../control/secrets';
+import { runConfigCheck, runDeploymentTests } from '../deployment-tests';
 import { describeProbe } from '../docker-engine/target';
 import { outsideProbe } from '../probes';
 import type { Instance, Target } from '../target';
 import { kubeError, statusOfKube, type ClusterApis, type KubernetesClusters } from './clusters';
+import { deletePod, execInPod, runPod, type OneShotNode } from './one-shot';
 
 /** The revision number the deployment controller writes on each ReplicaSet. */
 const REVISION = 'deployment.kubernetes.io/revision';
@@ -116,13 +119,46 @@ export function kubernetesTarget(clusters: KubernetesClusters, secrets: SecretPr
       return { ready: true, platform };
     }
 
-    /** The Secret of a workload, its values resolved here and only here: they go to the API server, never into a label, an annotation or a log. */
-    async function secretObject(w: KubeWorkload): Promise<KubernetesObject | undefined> {
-      if (w.secret === undefined) return undefined;
+    /** A planned Secret, its values resolved here and only here: they go to the API server, never into a label, an annotation or a log. */
+    async function secretObject(plan: KubeSecretPlan): Promise<KubernetesObject> {
       const data: Record<string, string> = {};
-      for (const [key, ref] of Object.entries(w.secret.refs)) data[key] = (await secrets.resolve(ref)).toString('base64');
+      for (const [key, ref] of Object.entries(plan.refs)) data[key] = (await secrets.resolve(ref)).toString('base64');
       // Not immutable: a Retry after the value was fixed at its provider applies the same Secret with the new value.
-      return { apiVersion: 'v1', kind: 'Secret', metadata: w.secret.metadata, type: 'Opaque', data } as KubernetesObject;
+      return { apiVersion: 'v1', kind: 'Secret', metadata: plan.metadata, type: 'Opaque', data } as KubernetesObject;
+    }
+
+    /**
+     * The ConfigMap of a deployment's files and its Secret, in place before a pod mounts them:
+     * by apply, and before it by the configuration check (per deployment, so apply finds them
+     * as the check left them, and a restore prunes them like any the Deployment does not name).
+     */
+    async function applyFilesAndSecret(rendered: { configMap?: KubeConfigMap; secret?: KubeSecretPlan }): Promise<void> {
+      if (rendered.configMap !== undefined) await serverSideApply(`applying config map ${rendered.configMap.metadata.name}`, rendered.configMap as KubernetesObject);
+      if (rendered.secret !== undefined) await serverSideApply(`applying secret ${rendered.secret.metadata.name}`, await secretObject(rendered.secret));
+    }
+
+    const oneShotNode: OneShotNode = { id: node.id, apis, member };
+
+    /** One-shot pods and test Secrets left behind on this node (a check or test cut short by a crash): of one deployment, or of every one of the application. */
+    async function removeOneShots(application: string, deploymentId?: string): Promise<void> {
+      const selector = `${LABELS.role},${selectorOf(oneShotLabels(application, nodeName))}`;
+      const mine = (o: { metadata?: { annotations?: Record<string, string> } }) => deploymentId === undefined || annotationsOf(o)[LABELS.deployment] === deploymentId;
+      const [pods, secretList] = await Promise.all([
+        on('listing one-shot pods', (a, ns) => a.core.listNamespacedPod({ namespace: ns, labelSelector: selector })),
+        on('listing test secrets', (a, ns) => a.core.listNamespacedSecret({ namespace: ns, labelSelector: selector })),
+      ]);
+      for (const p of pods.items.filter(mine)) await deletePod(oneShotNode, p.metadata!.name!);
+      for (const x of secretList.items.filter(mine)) {
+        const name = x.metadata!.name!;
+        await orMissing(`deleting secret ${name}`, (a, ns) => a.core.deleteNamespacedSecret({ name, namespace: ns }));
+      }
+    }
+
+    /** The node's platform, Ready or not: a verb that runs pods needs the node to take them. */
+    async function readyPlatform(): Promise<Platform> {
+      const status = await member();
+      if (!status.ready) throw new EngineUnreachableError(node.id, { detail: status.detail });
+      return status.platform!;
     }
 
     /**
@@ -293,11 +329,43 @@ export function kubernetesTarget(clusters: KubernetesClusters, secrets: SecretPr
     }
 
     return {
+      async checkConfig(planned, step) {
+        const intent = { ...planned, image: imageFor(planned, await readyPlatform(), node.id) };
+        const check = renderConfigCheckPod(intent, nodeName, await namespace());
+        const result = await runConfigCheck(intent, secrets, step, async () => {
+          await applyFilesAndSecret(check);
+          return runPod(oneShotNode, check.pod, intent.configCheck!.timeoutMs);
+        });
+        return { result };
+      },
+
+      async test(planned, step) {
+        const intent = { ...planned, image: imageFor(planned, await readyPlatform(), node.id) };
+        const ns = await namespace();
+        const results = await runDeploymentTests(intent, node.address, {
+          async exec(t) {
+            // Any pod of this deployment that is ready: the one a client could be answered by.
+            const pods = (await podsOf(intent.application)).filter((p) => annotationsOf(p)[LABELS.deployment] === intent.deploymentId && p.metadata?.deletionTimestamp === undefined && p.status?.phase === 'Running');
+            const pod = pods.map((p) => p.metadata!.name!).sort()[0];
+            if (pod === undefined) return { output: '', problem: `no running pod of deployment ${intent.deploymentId} on ${nodeName}` };
+            return execInPod(oneShotNode, pod, APP_CONTAINER, t.command, t.timeoutMs);
+          },
+          async container(t) {
+            const rendered = renderTestPod(intent, t, nodeName, node.address, ns);
+            try {
+              if (rendered.secret !== undefined) await serverSideApply(`applying secret ${rendered.secret.metadata.name}`, await secretObject(rendered.secret));
+              return await runPod(oneShotNode, rendered.pod, t.timeoutMs);
+            } finally {
+              if (rendered.secret !== undefined) await orMissing(`deleting secret ${rendered.secret.metadata.name}`, (a, n) => a.core.deleteNamespacedSecret({ name: rendered.secret!.metadata.name, namespace: n }));
+            }
+          },
+        }, secrets, step);
+        return { results };
+      },
+
       async apply(planned, step) {
         // Checked before anything on the node is touched: readiness, platform, host ports.
-        const status = await member();
-        if (!status.ready) throw new EngineUnreachableError(node.id, { detail: status.detail });
-        const platform = status.platform!;
+        const platform = await readyPlatform();
         const image = imageFor(planned, platform, node.id);
         const intent = { ...planned, image };
         const rendered = renderWorkload(intent, nodeName, await namespace());
@@ -315,9 +383,7 @@ export function kubernetesTarget(clusters: KubernetesClusters, secrets: SecretPr
           step('Deploying', `deployment ${rendered.name} is at this deployment`);
           return { instances: [rendered.name], replaced: current.metadata?.annotations?.[KUBE_LABELS.previousReplicas] !== undefined ? [rendered.name] : [] };
         }
-        if (rendered.configMap !== undefined) await serverSideApply(`applying config map ${rendered.configMap.metadata.name}`, rendered.configMap as KubernetesObject);
-        const secret = await secretObject(rendered);
-        if (secret !== undefined) await serverSideApply(`applying secret ${rendered.secret!.metadata.name}`, secret);
+        await applyFilesAndSecret(rendered);
         const d = rendered.deployment;
         const body = {
           ...d,
@@ -365,6 +431,7 @@ export function kubernetesTarget(clusters: KubernetesClusters, secrets: SecretPr
         }
         // Back as it was only once the previous pods are ready again, or the new ones gone.
         await settled(application, settleMs(before[0]));
+        await removeOneShots(application, deploymentId);
         await pruneObjects(application);
         const here = new Set((await workloads(application)).filter((d) => replicasOf(d) > 0).map((d) => d.metadata!.name!));
         return { removed, restarted, missing: restart.filter((n) => !here.has(n)) };
@@ -397,6 +464,7 @@ export function kubernetesTarget(clusters: KubernetesClusters, secrets: SecretPr
           gone.push(name);
         }
         await settled(application, settleMs(found[0]));
+        await removeOneShots(application);
         await pruneObjects(application);
         return gone;
       },

@@ -4,23 +4,29 @@
 // Apply creates or updates that service (Swarm keeps the spec it replaced), verify waits for
 // the service's tasks at the new spec to run and stay running and for the request's health
 // check on the node's address, restore puts the previous spec back or removes a service that
-// this deployment created. The labels on the services are the record of what runs where, so
-// every verb can be run again and needs no memory.
+// this deployment created. The configuration check and test containers run as one-shot
+// services (replicated jobs) on the node; an exec test runs in a task's container through the
+// node's own engine, when the inventory names it (a manager cannot exec on another node).
+// The labels on the services are the record of what runs where, so every verb can be run
+// again and needs no memory.
 import { randomUUID } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import type Docker from 'dockerode';
 import { DeployerError, EngineUnreachableError, HealthCheckFailedError, InvalidInventoryError, NodePlatformError, PortInUseError } from '../../../src/core/errors';
+import type { ExecTest, RunOutput } from '../../../src/core/deployment-tests';
 import type { NodeIntent } from '../../../src/core/intent';
 import { LABELS } from '../../../src/core/labels';
 import { imageFor, normalizePlatform, platformName, platformProblem, type Platform } from '../../../src/core/platforms';
 import { describeClashes, hostPortClaims, portClashes } from '../../../src/core/ports';
-import { renderService, serviceName, SWARM_LABELS, type SwarmServiceSpec } from '../../../src/core/renderers/swarm';
+import { renderService, renderSwarmConfigCheck, renderSwarmTestService, serviceName, SWARM_LABELS, type SwarmConfigBody, type SwarmJob, type SwarmSecretBody, type SwarmServiceSpec } from '../../../src/core/renderers/swarm';
 import type { Inventory, InventoryNode, Swarm } from '../../../src/core/schemas/inventory';
 import type { NodeStatus } from '../../../src/core/node-facts';
 import { heartbeat } from '../../control/heartbeat';
 import type { SecretProvider } from '../../control/secrets';
 import { engineError, statusOf, type Engines } from '../docker-engine/engines';
+import { demuxLog, execIn } from '../docker-engine/one-shot';
 import { describeProbe } from '../docker-engine/target';
+import { runConfigCheck, runDeploymentTests } from '../deployment-tests';
 import { outsideProbe } from '../probes';
 import type { Instance, Target } from '../target';
 
@@ -34,9 +40,10 @@ interface ServiceView {
 
 interface TaskView {
   ID: string;
+  NodeID?: string;
   DesiredState: string;
   Spec: { ContainerSpec?: { Labels?: Record<string, string> } };
-  Status: { State: string; Err?: string; Message?: string; ContainerStatus?: { ExitCode?: number } };
+  Status: { State: string; Err?: string; Message?: string; ContainerStatus?: { ContainerID?: string; ExitCode?: number } };
   CreatedAt: string;
 }
 
@@ -58,6 +65,18 @@ const applyOf = (labels: Record<string, string> | undefined) => labels?.[APPLY_L
 
 /** Task states from which a task never runs again: Swarm replaces it by a new one. */
 const ENDED = new Set(['complete', 'failed', 'shutdown', 'rejected', 'orphaned', 'remove']);
+
+/** Task states before its container runs: what a one-shot task's timeout does not count (pulling its image, above all). */
+const BEFORE_START = new Set(['new', 'pending', 'assigned', 'accepted', 'preparing', 'ready']);
+
+/**
+ * How long a one-shot task may take to start: scheduled, its image pulled, its container
+ * created. Its own timeout counts from then, as a Docker Engine's counts after the pull.
+ */
+const START_MS = 180_000;
+
+/** Something the manager said, without dockerode's "(HTTP code …) …" wrapping. */
+const managerSays = (err: unknown) => (err as { json?: { message?: string } }).json?.message ?? (err as Error).message ?? String(err);
 
 /** Clients of each swarm's managers; the first one that answers serves the call. */
 export class SwarmManagers {
@@ -184,7 +203,7 @@ export function swarmTarget(engines: Engines, secrets: SecretProvider) {
      * immutable, named per deployment), and returns the spec with their ids, which Swarm
      * wants beside their names.
      */
-    async function withObjects(rendered: ReturnType<typeof renderService>): Promise<SwarmServiceSpec> {
+    async function withObjects<S extends SwarmServiceSpec | SwarmJob['spec']>(rendered: { spec: S; configs: SwarmConfigBody[]; secrets: SwarmSecretBody[] }): Promise<S> {
       const ids = new Map<string, string>();
       const make = async (kind: 'config' | 'secret', name: string, labels: Record<string, string>, data: () => Promise<Buffer>) => {
         ids.set(name, await on(`creating ${kind} ${name}`, async (m) => {
@@ -223,18 +242,19 @@ export function swarmTarget(engines: Engines, secrets: SecretProvider) {
       };
     }
 
-    /** Configs and secrets of the application that no service of it still references; Swarm refuses to remove those in use. */
     /**
      * Removes the application's configs and secrets that no service of it on any node still
      * references, in its spec or its previous spec: a restore after this node's retire (an
      * operator's rollback of a paused deployment) goes back to the previous spec, which
-     * names them. The manager refuses to remove one a current spec uses; that race is harmless.
+     * names them. A one-shot service (a check or test running on another node) is a service of
+     * the application too. The manager refuses to remove one a current spec uses; that race
+     * is harmless. A test container's secrets go here once its service is gone.
      */
     async function pruneObjects(application: string): Promise<void> {
       const label = [`${LABELS.managed}=true`, `${LABELS.application}=${application}`];
       await on(`pruning configs and secrets of ${application}`, async (m) => {
         const [all, configs, secretList] = await Promise.all([
-          m.listServices({ filters: JSON.stringify({ label }) }) as unknown as Promise<ServiceView[]>,
+          m.listServices({ filters: JSON.stringify({ label: [`${LABELS.application}=${application}`] }) }) as unknown as Promise<ServiceView[]>,
           m.listConfigs({ filters: JSON.stringify({ label }) }),
           m.listSecrets({ filters: JSON.stringify({ label }) }),
         ]);
@@ -296,6 +316,110 @@ export function swarmTarget(engines: Engines, secrets: SecretProvider) {
       }
     }
 
+    /** Removes a service if it exists; its tasks go with it. */
+    async function removeService(idOrName: string): Promise<void> {
+      await on(`removing service ${idOrName}`, async (m) => {
+        try {
+          await m.getService(idOrName).remove();
+        } catch (err) {
+          if (statusOf(err) !== 404) throw err;
+        }
+      });
+    }
+
+    /** One-shot services left on this node by a check or test cut short (a crash), by their labels. */
+    async function removeOneShots(labels: string[]): Promise<void> {
+      const list = (await on('listing one-shot services', (m) => m.listServices({ filters: JSON.stringify({ label: [LABELS.role, `${SWARM_LABELS.node}=${hostname}`, ...labels] }) }))) as unknown as ServiceView[];
+      for (const s of list) await removeService(s.ID);
+    }
+
+    /** What a one-shot service's task printed, stdout and stderr as they came; read before the service is removed, which takes its task's container. */
+    async function jobOutput(id: string): Promise<string> {
+      const log = await on(`reading the logs of service ${id}`, (m) => m.getService(id).logs({ stdout: true, stderr: true, follow: false }) as unknown as Promise<Buffer>);
+      return Buffer.isBuffer(log) ? demuxLog(log) : String(log ?? '');
+    }
+
+    /**
+     * Runs a one-shot service to its end: its task starts within START_MS and ends within
+     * `timeoutMs` after; its exit code and output. A leftover of an earlier attempt is removed
+     * first, and this one afterwards, whatever happened; its configs and secrets stay for
+     * pruneObjects (the application's service uses the configs too). A service or task the
+     * swarm refuses (a rejected spec, an image the node cannot pull, a command that cannot
+     * start) is the run's problem; managers that cannot be reached fail the call.
+     */
+    async function runJob(job: SwarmJob, timeoutMs: number): Promise<RunOutput> {
+      await removeService(job.name);
+      try {
+        const spec = await withObjects(job);
+        const made = await on(`creating service ${job.name}`, async (m): Promise<{ id: string } | { problem: string }> => {
+          try {
+            return { id: ((await m.createService(spec as never)) as { id: string }).id };
+          } catch (err) {
+            if (statusOf(err) === undefined) throw err;
+            return { problem: `the swarm refused the service: ${managerSays(err)}` };
+          }
+        });
+        if (!('id' in made)) return { output: '', problem: made.problem };
+        const created = Date.now();
+        let started: number | undefined;
+        for (;;) {
+          const [task] = await tasks(made.id);
+          const state = task?.Status.State ?? 'new';
+          heartbeat({ service: job.name, state });
+          if (task !== undefined && ENDED.has(state)) {
+            const output = await jobOutput(made.id);
+            const { ContainerStatus: container, Message: stage, Err: why } = task.Status;
+            // A job's task that ran ends "complete" (exit 0) or "failed" at stage "started"; one that failed before never ran its command.
+            if (state === 'complete') return { exitCode: container?.ExitCode ?? 0, output };
+            if (state === 'failed' && stage === 'started' && container?.ExitCode !== undefined) return { exitCode: container.ExitCode, output };
+            return { output, problem: `its task ${state === 'rejected' ? 'was rejected' : `ended ${state}`} before it ran: ${why ?? stage ?? state}` };
+          }
+          if (started === undefined && !BEFORE_START.has(state)) started = Date.now();
+          if (started === undefined && Date.now() - created > START_MS) {
+            return { output: '', problem: `its task did not start within ${START_MS} ms (${state}${task?.Status.Err !== undefined ? `: ${task.Status.Err}` : task?.Status.Message !== undefined ? `: ${task.Status.Message}` : ''})` };
+          }
+          if (started !== undefined && Date.now() - started > timeoutMs) return { output: await jobOutput(made.id), problem: `it did not finish within ${timeoutMs} ms` };
+          await Context.current().sleep(200);
+        }
+      } finally {
+        await removeService(job.name);
+      }
+    }
+
+    /**
+     * An exec test, in the container of one of this deployment's running tasks on the node:
+     * through the node's own engine, since a manager cannot exec into a container on
+     * another node.
+     */
+    async function execInTask(intent: NodeIntent, test: ExecTest): Promise<RunOutput> {
+      if (node.target.kind !== 'swarm' || node.target.engine === undefined) {
+        return { output: '', problem: `could not run: the inventory names no engine for ${node.id}, and an exec test runs in a task's container through the node's own Docker Engine: add "engine" (an endpoint, as a docker-engine target's "docker") to its target` };
+      }
+      const name = serviceName(intent.application, hostname);
+      const running = (await tasks(name)).find((t) => taskDeployment(t) === intent.deploymentId && t.DesiredState === 'running' && t.Status.State === 'running');
+      const id = running?.Status.ContainerStatus?.ContainerID;
+      if (running === undefined || id === undefined || id === '') return { output: '', problem: `could not run: service ${name} has no running task of this deployment to exec in` };
+      const engine = engines.client(node.target.engine);
+      let info: { Swarm?: { NodeID?: string } };
+      try {
+        info = (await engine.info()) as typeof info;
+      } catch (err) {
+        const named = engineError(node.id, err, "asking the node's own engine");
+        if (named instanceof EngineUnreachableError) throw named;
+        return { output: '', problem: `could not run: the node's own engine says ${managerSays(err)}` };
+      }
+      // An inventory naming another node's engine would exec nowhere: say so rather than "no such container".
+      if (info.Swarm?.NodeID !== running.NodeID) return { output: '', problem: `could not run: the engine the inventory names for ${node.id} is not swarm node ${hostname}'s (its swarm node id is ${info.Swarm?.NodeID || 'none'}, the task's ${running.NodeID ?? 'unknown'})` };
+      return execIn(engine.getContainer(id), test.command, test.timeoutMs);
+    }
+
+    /** The intent with the image for this node's platform; the node must be a Ready member to run anything. */
+    async function forNode(planned: NodeIntent): Promise<NodeIntent> {
+      const status = await member();
+      if (!status.ready) throw new EngineUnreachableError(node.id, { detail: status.detail });
+      return { ...planned, image: imageFor(planned, status.platform!, node.id) };
+    }
+
     const asInstance = async (s: ServiceView): Promise<Instance> => {
       const running = (await tasks(s.Spec.Name)).filter((t) => t.DesiredState === 'running' && t.Status.State === 'running' && taskDeployment(t) === deploymentOf(s)).length;
       const wanted = replicasOf(s);
@@ -310,6 +434,21 @@ export function swarmTarget(engines: Engines, secrets: SecretProvider) {
     };
 
     return {
+      async checkConfig(planned, step) {
+        const intent = await forNode(planned);
+        const job = renderSwarmConfigCheck(intent, hostname);
+        return { result: await runConfigCheck(intent, secrets, step, () => runJob(job, intent.configCheck!.timeoutMs)) };
+      },
+
+      async test(planned, step) {
+        const intent = await forNode(planned);
+        const results = await runDeploymentTests(intent, node.address, {
+          exec: (t) => execInTask(intent, t),
+          container: (t) => runJob(renderSwarmTestService(intent, t, hostname, node.address), t.timeoutMs),
+        }, secrets, step);
+        return { results };
+      },
+
       async apply(planned, step) {
         // Checked before anything on the node is touched: membership, platform, host ports.
         const status = await member();
@@ -382,6 +521,8 @@ export function swarmTarget(engines: Engines, secrets: SecretProvider) {
           const s = await service(name);
           if (s !== undefined) await settled(name, settleMs(s));
         }
+        // Before the prune: the configs and secrets they reference could not go.
+        await removeOneShots([`${LABELS.deployment}=${deploymentId}`]);
         await pruneObjects(application);
         const here = new Set((await services(application)).filter((s) => replicasOf(s) > 0).map((s) => s.Spec.Name));
         return { removed, restarted, missing: restart.filter((n) => !here.has(n)) };
@@ -409,6 +550,7 @@ export function swarmTarget(engines: Engines, secrets: SecretProvider) {
           await on(`removing service ${s.Spec.Name}`, (m) => m.getService(s.ID).remove());
           gone.push(s.Spec.Name);
         }
+        await removeOneShots([`${LABELS.application}=${application}`]);
         await pruneObjects(application);
         return gone;
       },

@@ -7,11 +7,12 @@
 // cannot start while the old one holds the port, and the old one waits for the new one).
 // Pure, so that it is tested by equality; the Kubernetes target only carries it out, by
 // server-side apply.
+import type { ContainerTest } from '../deployment-tests';
 import { InvalidContainerError } from '../errors';
 import type { IntentFile, NodeIntent } from '../intent';
 import { LABELS } from '../labels';
 import { hostPortClaims } from '../ports';
-import { fingerprint } from './docker-engine';
+import { fingerprint, ONE_SHOT_ROLES } from './docker-engine';
 
 /** Labels and annotations only the Kubernetes target writes, beside the common ones. */
 export const KUBE_LABELS = {
@@ -24,6 +25,9 @@ export const KUBE_LABELS = {
   /** On the pod template: one apply, so that a Retry of the same deployment rolls out anew. */
   apply: 'io.deployer.apply',
 } as const;
+
+/** The application's container in its pods: what an exec test runs in. */
+export const APP_CONTAINER = 'app';
 
 /** The field manager of every server-side apply: what `managedFields` names as the Deployer's. */
 export const FIELD_MANAGER = 'deployer';
@@ -90,9 +94,12 @@ export interface KubeDeployment {
     revisionHistoryLimit: number;
     strategy: { type: 'Recreate' };
     selector: { matchLabels: Record<string, string> };
-    template: { metadata: { labels: Record<string, string>; annotations: Record<string, string> }; spec: Record<string, unknown> };
+    template: { metadata: { labels: Record<string, string>; annotations: Record<string, string> }; spec: KubePodSpec };
   };
 }
+
+/** A pod spec as rendered: what the API server takes, with its containers reachable for the one-shot pods made from it. */
+export type KubePodSpec = Record<string, unknown> & { containers: Record<string, unknown>[] };
 
 export interface KubeWorkload {
   name: string;
@@ -159,7 +166,7 @@ export function renderWorkload(intent: NodeIntent, nodeName: string, namespace: 
           ? { exec: { command: probe.command } }
           : undefined;
   const container: Record<string, unknown> = {
-    name: 'app',
+    name: APP_CONTAINER,
     image: intent.image,
     // The request's command replaces the image's CMD, as on a Docker Engine: `args`, not `command` (the ENTRYPOINT).
     ...(intent.command !== undefined ? { args: intent.command } : {}),
@@ -235,4 +242,119 @@ export function renderWorkload(intent: NodeIntent, nodeName: string, namespace: 
     },
   };
   return { name, deployment, ...(configMap !== undefined ? { configMap } : {}), ...(secret !== undefined ? { secret } : {}) };
+}
+
+// One-shot pods: the configuration check and the test containers. A bare pod, pinned to
+// the node, never restarted, deleted by the target once it ended. Labelled with its role and
+// without the `managed` label, so that no Deployment's selector matches it (its ReplicaSet
+// would adopt the pod and count it as one of its replicas) and the verbs that look for
+// instances never see it.
+
+export interface KubePod {
+  apiVersion: 'v1';
+  kind: 'Pod';
+  metadata: KubeObjectMeta & { annotations: Record<string, string> };
+  spec: KubePodSpec;
+}
+
+/** The configuration check's pod, with the ConfigMap and the Secret of the deployment it mounts: the same objects apply puts in place after it. */
+export interface KubeConfigCheck {
+  pod: KubePod;
+  configMap?: KubeConfigMap;
+  secret?: KubeSecretPlan;
+}
+
+/** A test container's pod, with the plan of the Secret of its own that delivers the test's secrets. */
+export interface KubeTestPod {
+  pod: KubePod;
+  secret?: KubeSecretPlan;
+}
+
+/** The object without the named keys. */
+function omit<T extends Record<string, unknown>>(o: T, ...keys: string[]): T {
+  return Object.fromEntries(Object.entries(o).filter(([k]) => !keys.includes(k))) as T;
+}
+
+/** The labels of every one-shot pod (and a test's Secret) of the application on the node: what a restore or a remove finds leftovers by. */
+export function oneShotLabels(application: string, nodeName: string, role?: string): Record<string, string> {
+  return { ...omit(selectorLabels(application, nodeName), LABELS.managed), ...(role !== undefined ? { [LABELS.role]: role } : {}) };
+}
+
+/** Deterministic, so that a check run again after a crash finds and replaces its leftover; within 63 characters (a DNS label). */
+export function configCheckPodName(application: string, nodeName: string, deploymentId: string): string {
+  return `${workloadName(application, nodeName)}-c${fingerprint(deploymentId)}`;
+}
+
+/** The pod of one test (and the name of its Secret): deterministic, within 63 characters. */
+export function testPodName(application: string, nodeName: string, deploymentId: string, test: string): string {
+  return `${workloadName(application, nodeName)}-t${fingerprint(`${deploymentId}/${test}`)}`;
+}
+
+function oneShotMeta(intent: NodeIntent, name: string, nodeName: string, namespace: string, role: string) {
+  return { name, namespace, labels: oneShotLabels(intent.application, nodeName, role), annotations: { [LABELS.deployment]: intent.deploymentId, [LABELS.version]: intent.version } };
+}
+
+/**
+ * The configuration check: the application's pod as its Deployment would run it (image,
+ * env, files, secrets, mounts, network), running the check's command once instead (as `args`,
+ * like the application's command), with no port and no probe, so that it runs beside the
+ * version it is to replace.
+ */
+export function renderConfigCheckPod(intent: NodeIntent, nodeName: string, namespace: string): KubeConfigCheck {
+  const { deployment, configMap, secret } = renderWorkload(intent, nodeName, namespace);
+  const spec = deployment.spec.template.spec;
+  const app = omit(spec.containers[0]!, 'ports', 'readinessProbe', 'args');
+  const pod: KubePod = {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: oneShotMeta(intent, configCheckPodName(intent.application, nodeName, intent.deploymentId), nodeName, namespace, ONE_SHOT_ROLES.configCheck),
+    spec: { ...spec, restartPolicy: 'Never', containers: [{ ...app, name: 'config-check', args: intent.configCheck!.command }] },
+  };
+  return { pod, ...(configMap !== undefined ? { configMap } : {}), ...(secret !== undefined ? { secret } : {}) };
+}
+
+/**
+ * A test container's pod on the node, against the new version: on the node's network when
+ * the application is (it reaches it at 127.0.0.1), else on the pod network (it reaches it at
+ * the node's address). Told where and what it tests in DEPLOYER_* variables, as on a Docker
+ * Engine; its secrets are files from a Secret of its own.
+ */
+export function renderTestPod(intent: NodeIntent, test: ContainerTest, nodeName: string, nodeAddress: string, namespace: string): KubeTestPod {
+  const host = intent.network === 'host';
+  const name = testPodName(intent.application, nodeName, intent.deploymentId, test.name);
+  const meta = oneShotMeta(intent, name, nodeName, namespace, ONE_SHOT_ROLES.test);
+  const env = {
+    ...test.env,
+    DEPLOYER_TARGET_HOST: host ? '127.0.0.1' : nodeAddress,
+    DEPLOYER_APPLICATION: intent.application,
+    DEPLOYER_VERSION: intent.version,
+    DEPLOYER_DEPLOYMENT_ID: intent.deploymentId,
+  };
+  const secrets = test.secrets.length > 0;
+  const pod: KubePod = {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: meta,
+    spec: {
+      nodeName,
+      ...(host ? { hostNetwork: true, dnsPolicy: 'ClusterFirstWithHostNet' } : {}),
+      restartPolicy: 'Never',
+      // Nothing to finish cleanly: a test cut short by its timeout is of no further use.
+      terminationGracePeriodSeconds: 0,
+      automountServiceAccountToken: false,
+      enableServiceLinks: false,
+      containers: [
+        {
+          name: 'test',
+          image: test.image,
+          ...(test.command !== undefined ? { args: test.command } : {}),
+          env: [...Object.entries(env).map(([k, v]) => ({ name: k, value: v })), ...test.secrets.map((s) => ({ name: `${s.name}_FILE`, value: s.path }))],
+          volumeMounts: secrets ? [{ name: 'secrets', mountPath: '/run/secrets', readOnly: true }] : [],
+        },
+      ],
+      ...(secrets ? { volumes: [{ name: 'secrets', secret: { secretName: name, items: test.secrets.map((s) => ({ key: s.name, path: s.name, mode: 0o400 })) } }] } : {}),
+    },
+  };
+  const secret: KubeSecretPlan | undefined = secrets ? { metadata: meta, refs: Object.fromEntries(test.secrets.map((s) => [s.name, s.ref])) } : undefined;
+  return { pod, ...(secret !== undefined ? { secret } : {}) };
 }

@@ -4,11 +4,12 @@
 // and node: the saga acts on, verifies and restores each node on its own, and a service's
 // spec history (Swarm keeps the previous spec) is then exactly that node's history.
 // Pure, so that it is tested by equality; the Swarm target only carries the spec out.
+import type { ContainerTest } from '../deployment-tests';
 import { InvalidContainerError } from '../errors';
 import type { IntentFile, NodeIntent } from '../intent';
 import { LABELS } from '../labels';
 import { hostPortClaims } from '../ports';
-import { fingerprint } from './docker-engine';
+import { fingerprint, ONE_SHOT_ROLES } from './docker-engine';
 
 /** Labels only the Swarm target writes, beside the common ones. */
 export const SWARM_LABELS = {
@@ -75,6 +76,22 @@ export interface SwarmServiceSpec {
 export interface SwarmService {
   name: string;
   spec: SwarmServiceSpec;
+  configs: SwarmConfigBody[];
+  secrets: SwarmSecretBody[];
+}
+
+/**
+ * A one-shot service (a configuration check, a test container): a replicated job of one task
+ * (Engine API 1.41), which Swarm runs once to its end and never restarts. Jobs take no
+ * update configuration.
+ */
+export interface SwarmJobSpec extends Omit<SwarmServiceSpec, 'Mode' | 'UpdateConfig'> {
+  Mode: { ReplicatedJob: { MaxConcurrent: 1; TotalCompletions: 1 } };
+}
+
+export interface SwarmJob {
+  name: string;
+  spec: SwarmJobSpec;
   configs: SwarmConfigBody[];
   secrets: SwarmSecretBody[];
 }
@@ -188,4 +205,105 @@ export function renderService(intent: NodeIntent, hostname: string): SwarmServic
     },
   };
   return { name, spec, configs: configs.map((c) => c.body), secrets: secrets.map((s) => s.body) };
+}
+
+/**
+ * A one-shot service of a deployment on a node: deterministic, so that a check or test run
+ * again after a crash finds and replaces its leftover, and per node, since service names are
+ * the swarm's and every node of a deployment runs its own.
+ */
+export function oneShotServiceName(application: string, hostname: string, deploymentId: string, what: string): string {
+  return bounded(`${application}--${hostname}--${fingerprint(deploymentId)}--${what}`);
+}
+
+/**
+ * A test's secret, per deployment and test: distinct from the application's secret of the
+ * same name, which may hold another value. Labelled as the application's secrets are, so the
+ * target prunes it once no service references it.
+ */
+export function testSecretName(application: string, deploymentId: string, test: string, name: string): string {
+  return bounded(`${application}--${fingerprint(deploymentId)}--t${fingerprint(`${test}/${name}`)}`);
+}
+
+/**
+ * Not `managed`: a one-shot service is not an instance of the application, so the verbs that
+ * list the application's services never see it. The role, deployment and node find it again.
+ */
+function oneShotLabels(intent: NodeIntent, role: string, hostname: string): Record<string, string> {
+  return { [LABELS.role]: role, [LABELS.application]: intent.application, [LABELS.version]: intent.version, [LABELS.deployment]: intent.deploymentId, [SWARM_LABELS.node]: hostname };
+}
+
+const JOB: SwarmJobSpec['Mode'] = { ReplicatedJob: { MaxConcurrent: 1, TotalCompletions: 1 } };
+
+/**
+ * The configuration check: the application's service on the node as the intent makes it
+ * (image, env, files as configs, secrets, mounts, network, limits), running the check's
+ * command once instead (as `Args`, as the application's command is), with no port published
+ * and no health check, so that it runs beside the version it is to replace.
+ */
+export function renderSwarmConfigCheck(intent: NodeIntent, hostname: string): SwarmJob {
+  const service = renderService({ ...intent, replicas: 1 }, hostname);
+  const { TaskTemplate: template } = service.spec;
+  const kept = Object.entries(template.ContainerSpec).filter(([k]) => !['Args', 'Healthcheck', 'StopGracePeriod', 'StopSignal'].includes(k));
+  const labels = oneShotLabels(intent, ONE_SHOT_ROLES.configCheck, hostname);
+  const name = oneShotServiceName(intent.application, hostname, intent.deploymentId, 'config-check');
+  return {
+    name,
+    spec: {
+      Name: name,
+      Labels: labels,
+      TaskTemplate: { ...template, ContainerSpec: { ...Object.fromEntries(kept), Args: intent.configCheck!.command, Labels: labels }, RestartPolicy: { Condition: 'none', Delay: 0 } },
+      Mode: JOB,
+      EndpointSpec: { Mode: 'dnsrr' },
+    },
+    configs: service.configs,
+    secrets: service.secrets,
+  };
+}
+
+/**
+ * A test container on the node, against the new version, as a one-shot service: on the
+ * node's network when the application is (it reaches it at 127.0.0.1), else on the engine's
+ * bridge (it reaches it at the node's address). It is told where and what it tests in
+ * DEPLOYER_* variables, as on a Docker Engine; its secrets are Swarm secrets of its own in
+ * /run/secrets, their values resolved only by the target that creates them.
+ */
+export function renderSwarmTestService(intent: NodeIntent, test: ContainerTest, hostname: string, nodeAddress: string): SwarmJob {
+  const host = intent.network === 'host';
+  const env = {
+    ...test.env,
+    DEPLOYER_TARGET_HOST: host ? '127.0.0.1' : nodeAddress,
+    DEPLOYER_APPLICATION: intent.application,
+    DEPLOYER_VERSION: intent.version,
+    DEPLOYER_DEPLOYMENT_ID: intent.deploymentId,
+  };
+  const owned = { [LABELS.managed]: 'true', [LABELS.application]: intent.application, [SWARM_LABELS.deployment]: intent.deploymentId };
+  const secrets = test.secrets.map((s) => ({ secret: s, body: { Name: testSecretName(intent.application, intent.deploymentId, test.name, s.name), Labels: owned, ref: s.ref } }));
+  const labels = oneShotLabels(intent, ONE_SHOT_ROLES.test, hostname);
+  const name = oneShotServiceName(intent.application, hostname, intent.deploymentId, `test-${test.name}`);
+  return {
+    name,
+    spec: {
+      Name: name,
+      Labels: labels,
+      TaskTemplate: {
+        ContainerSpec: {
+          Image: test.image,
+          ...(test.command !== undefined ? { Args: test.command } : {}),
+          Env: [...Object.entries(env).map(([k, v]) => `${k}=${v}`), ...test.secrets.map((s) => `${s.name}_FILE=${s.path}`)],
+          Labels: labels,
+          ...(secrets.length > 0
+            ? { Secrets: secrets.map(({ secret, body }) => ({ File: { Name: secret.name, UID: '0', GID: '0', Mode: 0o400 }, SecretName: body.Name })) }
+            : {}),
+        },
+        RestartPolicy: { Condition: 'none', Delay: 0 },
+        Placement: { Constraints: [`node.hostname==${hostname}`] },
+        ...(host ? { Networks: [{ Target: 'host' }] } : {}),
+      },
+      Mode: JOB,
+      EndpointSpec: { Mode: 'dnsrr' },
+    },
+    configs: [],
+    secrets: secrets.map((s) => s.body),
+  };
 }

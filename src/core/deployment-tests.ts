@@ -55,6 +55,20 @@ export function intentTest(t: DeploymentTest): IntentTest {
 /** What a check on a node was: the configuration check, or a deployment test of one of the three kinds. */
 export const CHECK_KINDS = ['config', 'http', 'exec', 'container'] as const;
 
+/**
+ * What a test container is told of what it tests, beside its own env: where the application
+ * is reached (127.0.0.1 on the node's network, else the node's address) and which deployment.
+ */
+export function testContainerEnv(intent: { application: string; version: string; deploymentId: string; network: string }, test: ContainerTest, nodeAddress: string): Record<string, string> {
+  return {
+    ...test.env,
+    DEPLOYER_TARGET_HOST: intent.network === 'host' ? '127.0.0.1' : nodeAddress,
+    DEPLOYER_APPLICATION: intent.application,
+    DEPLOYER_VERSION: intent.version,
+    DEPLOYER_DEPLOYMENT_ID: intent.deploymentId,
+  };
+}
+
 /** How one test (or the configuration check) went on one node. */
 export interface CheckResult {
   /** The test's name; `config` for the configuration check. */

@@ -2,31 +2,18 @@
 // configuration check, a test container), removed afterwards whatever happened, and a
 // command run in a running container (an exec test). Output is captured whole up to a bound
 // and handed back for judging and redaction; it is never logged here.
-import { PassThrough } from 'node:stream';
 import type Docker from 'dockerode';
 import type { RunOutput } from '../../../src/core/deployment-tests';
 import type { EngineContainer } from '../../../src/core/renderers/docker-engine';
 import type { SecretProvider } from '../../control/secrets';
+import { OutputCollector } from '../output';
 import { createWithFiles, ensureImage, removeContainers } from './containers';
 import { engineError, statusOf } from './engines';
 
-/** Output kept per run: the end matters most (where a failing program says why), so the start is dropped past it. */
-const MAX_OUTPUT = 64 * 1024;
-
-class Collector {
-  private text = '';
-  add(chunk: Buffer | string): void {
-    this.text += chunk.toString();
-    if (this.text.length > MAX_OUTPUT) this.text = this.text.slice(this.text.length - MAX_OUTPUT);
-  }
-  get output(): string {
-    return this.text;
-  }
-}
 
 /** The frames of a non-TTY container's log (stream byte, three zero bytes, big-endian length, payload), joined. */
 export function demuxLog(buffer: Buffer): string {
-  const out = new Collector();
+  const out = new OutputCollector();
   let i = 0;
   while (i + 8 <= buffer.length) {
     const size = buffer.readUInt32BE(i + 4);
@@ -88,12 +75,11 @@ export async function runOnce(docker: Docker, nodeId: string, spec: EngineContai
 
 /** Runs `command` in the running container within `timeoutMs`: its exit code and output. */
 export async function execIn(container: Docker.Container, command: string[], timeoutMs: number): Promise<RunOutput> {
-  const out = new Collector();
+  const out = new OutputCollector();
   try {
     const exec = await container.exec({ Cmd: command, AttachStdout: true, AttachStderr: true });
     const stream = await exec.start({ hijack: true, stdin: false });
-    const sink = new PassThrough();
-    sink.on('data', (chunk: Buffer) => out.add(chunk));
+    const sink = out.sink();
     container.modem.demuxStream(stream, sink, sink);
     const finished = new Promise<void>((resolve) => {
       stream.on('end', resolve);

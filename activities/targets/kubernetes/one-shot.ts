@@ -4,17 +4,15 @@
 // exec WebSocket. Output is captured up to a bound, its end kept, and handed back for judging
 // and redaction; it is never logged here. A run that cannot finish is the run's problem, in
 // words; only an API server that does not answer (or a node that is not Ready) fails the call.
-import { Writable } from 'node:stream';
 import type { Exec, V1Pod, V1Status } from '@kubernetes/client-node';
 import type { RunOutput } from '../../../src/core/deployment-tests';
 import { EngineUnreachableError } from '../../../src/core/errors';
 import type { NodeStatus } from '../../../src/core/node-facts';
 import type { KubePod } from '../../../src/core/renderers/kubernetes';
 import { heartbeat } from '../../control/heartbeat';
+import { OutputCollector } from '../output';
 import { kubeError, said, statusOfKube, type ClusterApis } from './clusters';
 
-/** Output kept per run: the end matters most (where a failing program says why), so the start is dropped past it. */
-const MAX_OUTPUT = 64 * 1024;
 /** What is asked of a pod's log: its last lines, bounded in bytes too, so a huge log cannot fill the worker. */
 const LOG_TAIL = { tailLines: 4000, limitBytes: 1024 * 1024 };
 /**
@@ -29,25 +27,6 @@ const NEVER_STARTS = new Set(['ErrImagePull', 'ImagePullBackOff', 'InvalidImageN
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-class Collector {
-  private text = '';
-  add(chunk: Buffer | string): void {
-    this.text += chunk.toString();
-    if (this.text.length > MAX_OUTPUT) this.text = this.text.slice(this.text.length - MAX_OUTPUT);
-  }
-  get output(): string {
-    return this.text;
-  }
-  /** A stream that adds what is written to it. */
-  sink(): Writable {
-    return new Writable({
-      write: (chunk: Buffer, _encoding, done) => {
-        this.add(chunk);
-        done();
-      },
-    });
-  }
-}
 
 /** What a one-shot run needs of its target: the node's cluster and whether the node is Ready. */
 export interface OneShotNode {
@@ -94,7 +73,7 @@ async function logOf(node: OneShotNode, name: string, container: string): Promis
   const a = await node.apis();
   try {
     const log = await a.core.readNamespacedPodLog({ name, namespace: a.cluster.namespace, container, ...LOG_TAIL });
-    const out = new Collector();
+    const out = new OutputCollector();
     out.add(typeof log === 'string' ? log : JSON.stringify(log));
     return out.output;
   } catch {
@@ -171,7 +150,7 @@ function connectFailure(err: unknown): { answered: boolean; message: string } {
 export async function execInPod(node: OneShotNode, pod: string, container: string, command: string[], timeoutMs: number): Promise<RunOutput> {
   await ready(node);
   const a = await node.apis();
-  const out = new Collector();
+  const out = new OutputCollector();
   let settle: (r: RunOutput) => void = () => undefined;
   const done = new Promise<RunOutput>((resolve) => (settle = resolve));
   let socket: Awaited<ReturnType<Exec['exec']>>;

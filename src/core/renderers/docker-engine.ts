@@ -3,7 +3,7 @@
 // where a probe reaches a container port. Pure, so that it is tested by equality; the
 // Docker Engine target only carries these bodies out.
 import type { ContainerCreateOptions } from 'dockerode';
-import type { ContainerTest } from '../deployment-tests';
+import { testContainerEnv, type ContainerTest } from '../deployment-tests';
 import type { IntentFile, NodeIntent } from '../intent';
 import { LABELS } from '../labels';
 import { privilegedHostConfig } from '../node-policy';
@@ -133,13 +133,7 @@ export function renderConfigCheck(intent: NodeIntent): EngineContainer {
  */
 export function renderTestContainer(intent: NodeIntent, test: ContainerTest, nodeAddress: string): EngineContainer {
   const host = intent.network === 'host';
-  const env = {
-    ...test.env,
-    DEPLOYER_TARGET_HOST: host ? '127.0.0.1' : nodeAddress,
-    DEPLOYER_APPLICATION: intent.application,
-    DEPLOYER_VERSION: intent.version,
-    DEPLOYER_DEPLOYMENT_ID: intent.deploymentId,
-  };
+  const env = testContainerEnv(intent, test, nodeAddress);
   return {
     name: oneShotName(intent, `test-${test.name}`),
     create: {

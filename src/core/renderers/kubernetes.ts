@@ -7,7 +7,7 @@
 // cannot start while the old one holds the port, and the old one waits for the new one).
 // Pure, so that it is tested by equality; the Kubernetes target only carries it out, by
 // server-side apply.
-import type { ContainerTest } from '../deployment-tests';
+import { testContainerEnv, type ContainerTest } from '../deployment-tests';
 import { InvalidContainerError } from '../errors';
 import type { IntentFile, NodeIntent } from '../intent';
 import { LABELS } from '../labels';
@@ -323,13 +323,7 @@ export function renderTestPod(intent: NodeIntent, test: ContainerTest, nodeName:
   const host = intent.network === 'host';
   const name = testPodName(intent.application, nodeName, intent.deploymentId, test.name);
   const meta = oneShotMeta(intent, name, nodeName, namespace, ONE_SHOT_ROLES.test);
-  const env = {
-    ...test.env,
-    DEPLOYER_TARGET_HOST: host ? '127.0.0.1' : nodeAddress,
-    DEPLOYER_APPLICATION: intent.application,
-    DEPLOYER_VERSION: intent.version,
-    DEPLOYER_DEPLOYMENT_ID: intent.deploymentId,
-  };
+  const env = testContainerEnv(intent, test, nodeAddress);
   const secrets = test.secrets.length > 0;
   const pod: KubePod = {
     apiVersion: 'v1',

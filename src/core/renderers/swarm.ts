@@ -4,7 +4,7 @@
 // and node: the saga acts on, verifies and restores each node on its own, and a service's
 // spec history (Swarm keeps the previous spec) is then exactly that node's history.
 // Pure, so that it is tested by equality; the Swarm target only carries the spec out.
-import type { ContainerTest } from '../deployment-tests';
+import { testContainerEnv, type ContainerTest } from '../deployment-tests';
 import { InvalidContainerError } from '../errors';
 import type { IntentFile, NodeIntent } from '../intent';
 import { LABELS } from '../labels';
@@ -270,13 +270,7 @@ export function renderSwarmConfigCheck(intent: NodeIntent, hostname: string): Sw
  */
 export function renderSwarmTestService(intent: NodeIntent, test: ContainerTest, hostname: string, nodeAddress: string): SwarmJob {
   const host = intent.network === 'host';
-  const env = {
-    ...test.env,
-    DEPLOYER_TARGET_HOST: host ? '127.0.0.1' : nodeAddress,
-    DEPLOYER_APPLICATION: intent.application,
-    DEPLOYER_VERSION: intent.version,
-    DEPLOYER_DEPLOYMENT_ID: intent.deploymentId,
-  };
+  const env = testContainerEnv(intent, test, nodeAddress);
   const owned = { [LABELS.managed]: 'true', [LABELS.application]: intent.application, [SWARM_LABELS.deployment]: intent.deploymentId };
   const secrets = test.secrets.map((s) => ({ secret: s, body: { Name: testSecretName(intent.application, intent.deploymentId, test.name, s.name), Labels: owned, ref: s.ref } }));
   const labels = oneShotLabels(intent, ONE_SHOT_ROLES.test, hostname);

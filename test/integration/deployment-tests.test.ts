@@ -9,13 +9,11 @@ import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { decodePayloads } from '../../src/codec/data-converter';
-import { payloadFromJson } from '../../src/codec/payload-json';
 import { LABELS } from '../../src/core/labels';
 import type { Inventory } from '../../src/core/schemas/inventory';
 import { captureOutput } from '../support/captured-output';
 import { containersOf, engineNodes, httpGet, removeApplication, startDeployer, type TestDeployer } from '../support/deployer';
-import { exportHistory, payloadsIn } from '../support/history';
+import { historiesText } from '../support/history';
 
 jest.setTimeout(240_000);
 
@@ -223,14 +221,7 @@ describe('deployment tests and the configuration check (real engines)', () => {
 
   it('never shows the secret: not in the histories, the events, the records or the logs', async () => {
     const ids = ['1', '2', '3', '4'].flatMap((v) => [`${app}-${v}`, ...nodes.map((n) => `${app}-${v}/${n.id}`)]);
-    const texts: string[] = [];
-    for (const id of ids) {
-      const { text, json } = exportHistory(d.config.temporal.address, id);
-      const payloads = payloadsIn(json).map((p) => p.payload);
-      const decrypted = await decodePayloads(d.client.options.loadedDataConverter, payloads.map(payloadFromJson));
-      texts.push(text, ...payloads.map((p) => Buffer.from(p.data ?? '', 'base64').toString('utf8')), ...decrypted.map((p) => Buffer.from(p.data ?? []).toString('utf8')));
-    }
-    const histories = texts.join('\n');
+    const histories = await historiesText(d, ids);
     // The searches below must be able to find something: the reference and the redaction marker are there.
     expect(histories).toContain(ref);
     expect(histories).toContain('[redacted]');

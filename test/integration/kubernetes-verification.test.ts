@@ -9,13 +9,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { decodePayloads } from '../../src/codec/data-converter';
-import { payloadFromJson } from '../../src/codec/payload-json';
 import { testPodName } from '../../src/core/renderers/kubernetes';
 import type { DeploymentRecord } from '../../src/core/schemas/record';
 import { captureOutput } from '../support/captured-output';
 import { httpGet, startDeployer, waitFor, type TestDeployer } from '../support/deployer';
-import { exportHistory, payloadsIn } from '../support/history';
+import { historiesText } from '../support/history';
 import { kubectl, kubeJson, kubeNodes, namespaceOf, nodeNameOf, objectsOf, readyPodNodes, removeKubeApplication, workloadsOf } from '../support/kube';
 
 jest.setTimeout(600_000);
@@ -259,12 +257,7 @@ describe('a configuration check that prints its secret on a real Kubernetes clus
     expect(end.message).toContain('it exited with 1; output: token is [redacted]');
     const record = await recordOf(id);
     expect(record.nodes[node.id]!.checks![0]!.detail).toContain('token is [redacted]');
-    const history = await Promise.all([id, `${id}/${node.id}`].map(async (w) => {
-      const { text, json } = exportHistory(d.config.temporal.address, w);
-      const payloads = payloadsIn(json).map((p) => p.payload);
-      const decrypted = await decodePayloads(d.client.options.loadedDataConverter, payloads.map(payloadFromJson));
-      return [text, ...payloads.map((p) => Buffer.from(p.data ?? '', 'base64').toString('utf8')), ...decrypted.map((p) => Buffer.from(p.data ?? []).toString('utf8'))].join('\n');
-    }));
+    const history = [await historiesText(d, [id, `${id}/${node.id}`])];
     // The decrypted history holds the redacted output: the search below is of the right text.
     expect(history.join('\n')).toContain('token is [redacted]');
     expect(logs.join('')).toContain(id);

@@ -8,11 +8,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { dirname, join } from 'node:path';
-import { decodePayloads } from '../../src/codec/data-converter';
-import { payloadFromJson } from '../../src/codec/payload-json';
 import { isTerminal, type StatusEvent } from '../../src/core/schemas/event';
 import { decideUpdate } from '../../workflows/definitions';
-import { exportHistory, payloadsIn } from '../support/history';
+import { historiesText } from '../support/history';
 import { httpGet, startDeployer, waitFor, IDLE, type TestDeployer } from '../support/deployer';
 import { captureOutput } from '../support/captured-output';
 import { kubeJson, kubeNodes, kubectl, namespaceOf, nodeNameOf, objectsOf, readyPodNodes, removeKubeApplication, workloadsOf } from '../support/kube';
@@ -283,12 +281,7 @@ describe('a secret on a real Kubernetes cluster', () => {
     // The Secret exists and holds the value (base64, as the API keeps it): the only place it is.
     const secret = kubeJson<{ items: { data: Record<string, string>; metadata: { labels: Record<string, string>; annotations?: Record<string, string> } }[] }>(d, 'get', 'secrets', '-l', selector).items;
     expect(secret.map((x) => Buffer.from(x.data.APP_TOKEN!, 'base64').toString('utf8'))).toEqual([value]);
-    const history = await Promise.all([`${a}-1`, `${a}-1/${node.id}`].map(async (id) => {
-      const { text, json } = exportHistory(d.config.temporal.address, id);
-      const payloads = payloadsIn(json).map((p) => p.payload);
-      const decrypted = await decodePayloads(d.client.options.loadedDataConverter, payloads.map(payloadFromJson));
-      return [text, ...payloads.map((p) => Buffer.from(p.data ?? '', 'base64').toString('utf8')), ...decrypted.map((p) => Buffer.from(p.data ?? []).toString('utf8'))].join('\n');
-    }));
+    const history = [await historiesText(d, [`${a}-1`, `${a}-1/${node.id}`])];
     expect(history.join('\n')).toContain(ref);
     expect(logs.join('')).toContain(`${a}-1`);
     const encoded = Buffer.from(value).toString('base64');

@@ -6,11 +6,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { decodePayloads } from '../../src/codec/data-converter';
-import { payloadFromJson } from '../../src/codec/payload-json';
 import { containersOf, httpGet, removeApplication, startDeployer, type TestDeployer } from '../support/deployer';
 import { captureOutput } from '../support/captured-output';
-import { exportHistory, payloadsIn } from '../support/history';
+import { historyText } from '../support/history';
 
 jest.setTimeout(180_000);
 
@@ -39,17 +37,6 @@ afterAll(async () => {
   }
 });
 
-/** Everything a history holds as text: as stored (payload bytes base64-decoded), and with its payloads decrypted. */
-async function historyText(workflowId: string): Promise<{ stored: string; decrypted: string }> {
-  const { text, json } = exportHistory(d.config.temporal.address, workflowId);
-  const bytes = (data: string | undefined) => Buffer.from(data ?? '', 'base64').toString('utf8');
-  const payloads = payloadsIn(json).map((p) => p.payload);
-  const decrypted = await decodePayloads(d.client.options.loadedDataConverter, payloads.map(payloadFromJson));
-  return {
-    stored: [text, ...payloads.map((p) => bytes(p.data))].join('\n'),
-    decrypted: [text, ...decrypted.map((p) => Buffer.from(p.data ?? []).toString('utf8'))].join('\n'),
-  };
-}
 
 describe('a deployment with a secret', () => {
   it('delivers the value to the container only', async () => {
@@ -74,7 +61,7 @@ describe('a deployment with a secret', () => {
 
     const [container] = (await containersOf(d, app))[node.id]!;
     const inspect = JSON.stringify(await d.engines.node(node.id).getContainer(container!.name).inspect());
-    const exported = await Promise.all([`${app}-1`, `${app}-1/${node.id}`].map(historyText));
+    const exported = await Promise.all([`${app}-1`, `${app}-1/${node.id}`].map((id) => historyText(d, id)));
     const histories = exported.map((h) => `${h.stored}\n${h.decrypted}`).join('\n');
     expect(histories).toContain(ref); // the reference travels; it is what the search below must not confuse with the value
     // Encrypted: as stored, the history does not even show the request (the reference is part of it).

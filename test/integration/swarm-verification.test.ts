@@ -9,15 +9,13 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { decodePayloads } from '../../src/codec/data-converter';
-import { payloadFromJson } from '../../src/codec/payload-json';
 import { LABELS } from '../../src/core/labels';
 import { ONE_SHOT_ROLES } from '../../src/core/renderers/docker-engine';
 import { oneShotServiceName, SWARM_LABELS } from '../../src/core/renderers/swarm';
 import { isTerminal } from '../../src/core/schemas/event';
 import { captureOutput } from '../support/captured-output';
 import { httpGet, IDLE, startDeployer, waitFor, type TestDeployer } from '../support/deployer';
-import { exportHistory, payloadsIn } from '../support/history';
+import { historiesText } from '../support/history';
 import { hostnameOf, manager, oneShotServicesOf, removeSwarmApplication, servicesOf, swarmNodes } from '../support/swarm';
 
 jest.setTimeout(600_000);
@@ -190,14 +188,6 @@ describe('configuration checks and deployment tests on a real swarm', () => {
 });
 
 describe('secrets in what checks and tests print on a real swarm', () => {
-  /** Everything a history holds as text: as stored (payload bytes base64-decoded), and with its payloads decrypted. */
-  async function historyText(workflowId: string): Promise<string> {
-    const { text, json } = exportHistory(d.config.temporal.address, workflowId);
-    const payloads = payloadsIn(json).map((p) => p.payload);
-    const decrypted = await decodePayloads(d.client.options.loadedDataConverter, payloads.map(payloadFromJson));
-    return [text, ...payloads.map((p) => Buffer.from(p.data ?? '', 'base64').toString('utf8')), ...decrypted.map((p) => Buffer.from(p.data ?? []).toString('utf8'))].join('\n');
-  }
-
   function secret(name: string): { ref: string; value: string } {
     const ref = `it/${stamp}/${name}`;
     const value = `s3cret-${randomBytes(16).toString('hex')}`;
@@ -244,7 +234,7 @@ describe('secrets in what checks and tests print on a real swarm', () => {
     expect(second.at(-1)!.message).toContain('failed: it exited with 1; output: token: [redacted]');
 
     const records = JSON.stringify([await recordOf(`${a}-1`), await recordOf(`${a}-2`)]);
-    const history = (await Promise.all([`${a}-1`, `${a}-1/${node.id}`, `${a}-2`, `${a}-2/${node.id}`].map(historyText))).join('\n');
+    const history = await historiesText(d, [`${a}-1`, `${a}-1/${node.id}`, `${a}-2`, `${a}-2/${node.id}`]);
     // The output was there, redacted: finding no value below means something.
     for (const text of [records, history, JSON.stringify(d.events)]) expect(text).toContain('token: [redacted]');
     expect(logs.join('')).toContain(`${a}-1`);

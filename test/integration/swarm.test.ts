@@ -6,13 +6,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { decodePayloads } from '../../src/codec/data-converter';
-import { payloadFromJson } from '../../src/codec/payload-json';
 import { LABELS } from '../../src/core/labels';
 import { isTerminal } from '../../src/core/schemas/event';
 import { httpGet, startDeployer, waitFor, IDLE, type TestDeployer } from '../support/deployer';
 import { captureOutput } from '../support/captured-output';
-import { exportHistory, payloadsIn } from '../support/history';
+import { historiesText } from '../support/history';
 import { decideUpdate } from '../../workflows/definitions';
 import type { StatusEvent } from '../../src/core/schemas/event';
 import { dockerOnManager, engineOfSwarmNode, hostnameOf, manager, removeSwarmApplication, runningTaskNodes, servicesOf, swarmNodes, tasksRunningOf } from '../support/swarm';
@@ -191,12 +189,7 @@ describe('a secret on a real swarm', () => {
     const inspect = JSON.stringify(await m.getService(service!.id).inspect());
     const secrets = JSON.stringify(await m.listSecrets({ filters: JSON.stringify({ label: [`${LABELS.application}=${a}`] }) }));
     expect(secrets).toContain(a); // the secret exists, by name and labels; its value is not in them
-    const history = await Promise.all([`${a}-1`, `${a}-1/${node.id}`].map(async (id) => {
-      const { text, json } = exportHistory(d.config.temporal.address, id);
-      const payloads = payloadsIn(json).map((p) => p.payload);
-      const decrypted = await decodePayloads(d.client.options.loadedDataConverter, payloads.map(payloadFromJson));
-      return [text, ...payloads.map((p) => Buffer.from(p.data ?? '', 'base64').toString('utf8')), ...decrypted.map((p) => Buffer.from(p.data ?? []).toString('utf8'))].join('\n');
-    }));
+    const history = [await historiesText(d, [`${a}-1`, `${a}-1/${node.id}`])];
     expect(history.join('\n')).toContain(ref);
     expect(logs.join('')).toContain(`${a}-1`);
     const hits = {

@@ -1,7 +1,9 @@
 // Workflow histories as an operator exports them, with the real Temporal CLI, and the
 // payloads in them: what tests search for what must, or must not, be readable there.
 import { spawnSync } from 'node:child_process';
-import { jsonPayloadSchema, type JsonPayload } from '../../src/codec/payload-json';
+import type { LoadedDataConverter } from '@temporalio/common';
+import { decodePayloads } from '../../src/codec/data-converter';
+import { jsonPayloadSchema, payloadFromJson, type JsonPayload } from '../../src/codec/payload-json';
 import { temporalBinary } from './temporal-binary';
 
 /** `temporal workflow show -o json` of a workflow: its text, and the text parsed. */
@@ -25,4 +27,30 @@ export function payloadsIn(value: unknown, path = ''): FoundPayload[] {
   const payload = jsonPayloadSchema.safeParse(o);
   if (payload.success && typeof payload.data.metadata?.encoding === 'string') return [{ path, payload: payload.data }];
   return Object.entries(o).flatMap(([k, v]) => payloadsIn(v, path ? `${path}.${k}` : k));
+}
+
+/** What `historyText` needs of a test's Deployer: Temporal's address, and the data converter that decrypts payloads. */
+export interface HistoryReader {
+  config: { temporal: { address: string } };
+  client: { options: { loadedDataConverter: LoadedDataConverter } };
+}
+
+/**
+ * Everything a history holds as text: as stored (the export, and each payload's bytes
+ * base64-decoded) and with its payloads decrypted. What the secrets tests search.
+ */
+export async function historyText(d: HistoryReader, workflowId: string): Promise<{ stored: string; decrypted: string }> {
+  const { text, json } = exportHistory(d.config.temporal.address, workflowId);
+  const payloads = payloadsIn(json).map((p) => p.payload);
+  const decrypted = await decodePayloads(d.client.options.loadedDataConverter, payloads.map(payloadFromJson));
+  return {
+    stored: [text, ...payloads.map((p) => Buffer.from(p.data ?? '', 'base64').toString('utf8'))].join('\n'),
+    decrypted: [text, ...decrypted.map((p) => Buffer.from(p.data ?? []).toString('utf8'))].join('\n'),
+  };
+}
+
+/** The histories of the workflows as one text, stored and decrypted. */
+export async function historiesText(d: HistoryReader, workflowIds: readonly string[]): Promise<string> {
+  const texts = await Promise.all(workflowIds.map((id) => historyText(d, id)));
+  return texts.map((t) => `${t.stored}\n${t.decrypted}`).join('\n');
 }

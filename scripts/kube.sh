@@ -269,6 +269,22 @@ metadata: { name: deployer-nodes }
 roleRef: { apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: deployer-nodes }
 subjects:
 - { apiGroup: rbac.authorization.k8s.io, kind: User, name: deployer }
+---
+# The kubelets' heartbeats: a node whose lease expired is not waited for until the controller marks it NotReady.
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: { name: deployer-node-leases, namespace: kube-node-lease }
+rules:
+- apiGroups: [coordination.k8s.io]
+  resources: [leases]
+  verbs: [get]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: { name: deployer-node-leases, namespace: kube-node-lease }
+roleRef: { apiGroup: rbac.authorization.k8s.io, kind: Role, name: deployer-node-leases }
+subjects:
+- { apiGroup: rbac.authorization.k8s.io, kind: User, name: deployer }
 EOF
   # The point of the identity is what it may not do: check both sides.
   local other=default; [ "$ns" = default ] && other=kube-system
@@ -278,6 +294,8 @@ EOF
     { log "RBAC: user deployer may create deployments in namespace $other too"; return 1; }
   [ "$(kubectl auth can-i --as deployer create pods --subresource exec -n "$ns" 2>/dev/null)" = yes ] ||
     { log "RBAC: user deployer cannot exec in pods in namespace $ns"; return 1; }
+  [ "$(kubectl auth can-i --as deployer get leases.coordination.k8s.io -n kube-node-lease 2>/dev/null)" = yes ] ||
+    { log "RBAC: user deployer cannot read the kubelets' leases"; return 1; }
 }
 
 # --- nodes ---

@@ -2,7 +2,7 @@
 // client, @kubernetes/client-node), and the mapping of its failures to the Deployer's named
 // errors, whose type decides whether an activity is retried.
 import { readFileSync } from 'node:fs';
-import { AppsV1Api, CoreV1Api, Exec, KubeConfig, KubernetesObjectApi } from '@kubernetes/client-node';
+import { AppsV1Api, CoordinationV1Api, CoreV1Api, Exec, KubeConfig, KubernetesObjectApi } from '@kubernetes/client-node';
 import { DeployerError, EngineUnreachableError, InvalidContainerError, InvalidInventoryError } from '../../../src/core/errors';
 import type { Inventory } from '../../../src/core/schemas/inventory';
 import type { InventoryNode, KubernetesCluster } from '../../../src/core/schemas/inventory';
@@ -12,6 +12,8 @@ export interface ClusterApis {
   apps: AppsV1Api;
   core: CoreV1Api;
   objects: KubernetesObjectApi;
+  /** The kubelets' heartbeats: each node's Lease in kube-node-lease. */
+  coordination: CoordinationV1Api;
   /** Commands in a pod's container, over a WebSocket to the API server (which proxies to the node's kubelet). */
   exec: Exec;
 }
@@ -97,5 +99,5 @@ function connect(cluster: KubernetesCluster): ClusterApis {
     contexts: [{ name: cluster.id, cluster: cluster.id, user: 'deployer', namespace: cluster.namespace }],
     currentContext: cluster.id,
   });
-  return { cluster, apps: kc.makeApiClient(AppsV1Api), core: kc.makeApiClient(CoreV1Api), objects: KubernetesObjectApi.makeApiClient(kc), exec: new Exec(kc) };
+  return { cluster, apps: kc.makeApiClient(AppsV1Api), core: kc.makeApiClient(CoreV1Api), objects: KubernetesObjectApi.makeApiClient(kc), coordination: kc.makeApiClient(CoordinationV1Api), exec: new Exec(kc) };
 }

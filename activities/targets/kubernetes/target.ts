@@ -116,7 +116,34 @@ export function kubernetesTarget(clusters: KubernetesClusters, secrets: SecretPr
         return { ready: false, detail: `Kubernetes node ${nodeName} is ${ready === undefined ? 'not reporting' : 'NotReady'}${ready?.message ? ` (${ready.message})` : ''}`, platform };
       }
       if (n.spec?.unschedulable === true) return { ready: false, detail: `Kubernetes node ${nodeName} is cordoned`, platform };
+      const silent = await kubeletSilence();
+      if (silent !== undefined) return { ready: false, detail: silent, platform };
       return { ready: true, platform };
+    }
+
+    /**
+     * The node stays Ready for the controller's grace period after its kubelet went silent,
+     * often longer than a health check's deadline: the kubelet's own Lease says it sooner.
+     * Expired (not renewed within its duration, which the kubelet renews four times over)
+     * is Kubernetes' own definition of a lost holder. A cluster that does not let the
+     * Deployer read leases is judged by the Ready condition alone.
+     */
+    async function kubeletSilence(): Promise<string | undefined> {
+      const a = await apis();
+      let lease;
+      try {
+        lease = await a.coordination.readNamespacedLease({ name: nodeName, namespace: 'kube-node-lease' });
+      } catch (err) {
+        const status = statusOfKube(err);
+        if (status === 403 || status === 404) return undefined;
+        throw kubeError(node.id, err, `reading the lease of node ${nodeName}`);
+      }
+      const renewed = lease.spec?.renewTime;
+      const seconds = lease.spec?.leaseDurationSeconds;
+      if (renewed === undefined || seconds === undefined) return undefined;
+      const silentMs = Date.now() - new Date(renewed).getTime();
+      if (silentMs <= seconds * 1000) return undefined;
+      return `Kubernetes node ${nodeName} is NotReady: its kubelet has not renewed its lease for ${Math.round(silentMs / 1000)} s (the lease lasts ${seconds} s)`;
     }
 
     /** A planned Secret, its values resolved here and only here: they go to the API server, never into a label, an annotation or a log. */

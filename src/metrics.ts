@@ -42,7 +42,7 @@ export const bridgeMetrics = {
   }),
   requests: new Counter({
     name: 'deployer_bridge_requests_total',
-    help: 'Request messages acted on, by outcome (started, duplicate, dead-lettered, cancelled, ignored)',
+    help: 'Requests acted on, by outcome (started, duplicate, dead-lettered, cancelled, ignored); each application of a TOSCA template counts, a rejected template once',
     labelNames: ['outcome'] as const,
     registers: [bridgeRegistry],
   }),

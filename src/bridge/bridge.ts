@@ -1,7 +1,8 @@
 // The Kafka bridge: consumes `deployer.requests`, validates each request against the
-// contract and acts on it in Temporal. At least once, with the effect of exactly once:
-// the offset is committed only after the request was acted on (workflow started) or
-// dead-lettered, and workflow id = deploymentId makes a redelivered request start nothing.
+// contract (or imports a TOSCA service template as one Deploy per application) and acts on
+// it in Temporal. At least once, with the effect of exactly once: the offset is committed
+// only after the request was acted on (workflow started) or dead-lettered, and workflow id =
+// deploymentId makes a redelivered request start nothing.
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Consumer, KafkaMessage, Producer } from 'kafkajs';
 import type { Config } from '../config';
@@ -12,7 +13,8 @@ import type { StatusEvent } from '../core/schemas/event';
 import type { Inventory } from '../core/schemas/inventory';
 import type { Request } from '../core/schemas/request';
 import { createOperations } from '../operations/start';
-import { parseRequest, type Issue } from './parse';
+import type { Issue } from '../core/issues';
+import { parseRequest } from './parse';
 
 export interface BridgeDeps {
   config: Config;
@@ -109,14 +111,34 @@ export function createBridge({ config, client, consumer, producer, inventory, lo
     return startOperation(request, { options: { seqStart: lastSeq }, retriedBy: coordinates(where) });
   }
 
-  /** Acts on one message. Throws only when it could not act (Temporal or Kafka unreachable): then nothing is committed. */
-  async function handle(topic: string, partition: number, message: KafkaMessage): Promise<Handled> {
+  /** Acts on one request of a message; a request about an existing (or unknown) deployment that cannot be done is dead-lettered. */
+  async function act(request: Request, where: { topic: string; partition: number; message: KafkaMessage }): Promise<Handled> {
+    const coords = { topic: where.topic, partition: where.partition, offset: where.message.offset };
+    const outcome =
+      request.kind === 'Cancel' ? await cancel(request.deploymentId) : request.kind === 'Retry' ? await retry(request.deploymentId, coords) : await startOperation(request);
+    if (Array.isArray(outcome)) {
+      // About an existing (or unknown) deployment: a dead letter, but no Rejected event, which would add a second terminal event.
+      const reason = outcome.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+      await deadLetter(where, reason, outcome);
+      log.warn('request rejected', { ...coords, kind: request.kind, deploymentId: request.deploymentId, reason });
+      return 'dead-lettered';
+    }
+    log.info(`${request.kind} request: ${outcome}`, { ...coords, deploymentId: request.deploymentId });
+    return outcome;
+  }
+
+  /**
+   * Acts on one message: its request, or each request of a TOSCA template in order (dependencies
+   * first). Throws only when it could not act (Temporal or Kafka unreachable): then nothing is
+   * committed, and the message is handled again from its first request, whose start is then a duplicate.
+   */
+  async function handle(topic: string, partition: number, message: KafkaMessage): Promise<Handled[]> {
     const where = { topic, partition, offset: message.offset };
-    // Counted when acted on, so a message handled again after an outage counts once, its whole wait as lag.
-    const acted = (outcome: Handled): Handled => {
-      bridgeMetrics.requests.inc({ outcome });
+    // Counted once the whole message was acted on, so a message handled again after an outage counts once, its whole wait as lag.
+    const acted = (outcomes: Handled[]): Handled[] => {
+      for (const outcome of outcomes) bridgeMetrics.requests.inc({ outcome });
       bridgeMetrics.lag.observe(Math.max(0, Date.now() - Number(message.timestamp)) / 1000);
-      return outcome;
+      return outcomes;
     };
     const parsed = parseRequest(message.value, {
       inventory: inventory(),
@@ -129,20 +151,11 @@ export function createBridge({ config, client, consumer, producer, inventory, lo
         await rejected(parsed.deploymentId, parsed.application, parsed.reason);
       }
       log.warn('request rejected', { ...where, deploymentId: parsed.deploymentId, reason: parsed.reason });
-      return acted('dead-lettered');
+      return acted(['dead-lettered']);
     }
-    const request: Request = parsed.request;
-    const outcome =
-      request.kind === 'Cancel' ? await cancel(request.deploymentId) : request.kind === 'Retry' ? await retry(request.deploymentId, where) : await startOperation(request);
-    if (Array.isArray(outcome)) {
-      // About an existing (or unknown) deployment: a dead letter, but no Rejected event, which would add a second terminal event.
-      const reason = outcome.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
-      await deadLetter({ topic, partition, message }, reason, outcome);
-      log.warn('request rejected', { ...where, kind: request.kind, deploymentId: request.deploymentId, reason });
-      return acted('dead-lettered');
-    }
-    log.info(`${request.kind} request: ${outcome}`, { ...where, deploymentId: request.deploymentId });
-    return acted(outcome);
+    const outcomes: Handled[] = [];
+    for (const request of parsed.requests) outcomes.push(await act(request, { topic, partition, message }));
+    return acted(outcomes);
   }
 
   return {

@@ -1,17 +1,15 @@
-// Turning one Kafka message into a valid request, or into a rejection that says, in words a
-// person can act on, what is wrong and where. Pure: no Kafka, no Temporal.
-import { type z } from 'zod';
+// Turning one Kafka message into valid requests, or into a rejection that says, in words a
+// person can act on, what is wrong and where. A message is one request in the contract's
+// JSON, or a TOSCA service template (a Deployer extension) that becomes one Deploy per
+// application. Pure: no Kafka, no Temporal.
+import { reasonOf, toIssue, type Issue } from '../core/issues';
 import { policyViolations } from '../core/node-policy';
 import type { Inventory } from '../core/schemas/inventory';
 import { deploymentIdSchema, requestSchema, type Request } from '../core/schemas/request';
-
-export interface Issue {
-  path: (string | number)[];
-  message: string;
-}
+import { importServiceTemplate, isServiceTemplate } from '../core/tosca/import';
 
 export type Parsed =
-  | { ok: true; request: Request }
+  | { ok: true; requests: Request[] }
   | {
       ok: false;
       reason: string;
@@ -27,16 +25,8 @@ export interface ParseContext {
   maxBytes: number;
 }
 
-/** `nodes[1]`, `application.name`, `container.env.A-B`: the way a person names a field. */
-export function formatPath(path: readonly PropertyKey[]): string {
-  return path.reduce<string>((out, key) => (typeof key === 'number' ? `${out}[${key}]` : out ? `${out}.${String(key)}` : String(key)), '');
-}
-
 function reject(issues: Issue[], raw?: unknown): Parsed {
-  const first = issues[0]!;
-  const where = formatPath(first.path);
-  const more = issues.length > 1 ? ` (and ${issues.length - 1} more problem${issues.length > 2 ? 's' : ''})` : '';
-  const out: Parsed = { ok: false, reason: `${where ? `${where}: ` : ''}${first.message}${more}`, issues };
+  const out: Parsed = { ok: false, reason: reasonOf(issues), issues };
   if (raw !== null && typeof raw === 'object') {
     const { deploymentId, application } = raw as { deploymentId?: unknown; application?: unknown };
     if (deploymentIdSchema.safeParse(deploymentId).success) out.deploymentId = deploymentId as string;
@@ -44,6 +34,16 @@ function reject(issues: Issue[], raw?: unknown): Parsed {
     if (typeof name === 'string') out.application = name.slice(0, 256);
   }
   return out;
+}
+
+/** What the inventory says against a valid request: nodes it does not know, else (for a Deploy) the options a node does not allow. */
+export function inventoryIssues(request: Request, inventory: Inventory): Issue[] {
+  if (request.kind === 'Deploy' || request.kind === 'Scale' || (request.kind === 'Undeploy' && request.nodes)) {
+    const known = new Set(inventory.nodes.map((n) => n.id));
+    const unknown = (request.nodes ?? []).flatMap((id, i) => (known.has(id) ? [] : [{ path: ['nodes', i], message: `unknown node '${id}'` }]));
+    if (unknown.length > 0) return unknown;
+  }
+  return request.kind === 'Deploy' ? policyViolations(request, inventory) : [];
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -59,6 +59,11 @@ export function parseRequest(value: Buffer | null, ctx: ParseContext): Parsed {
   } catch {
     return reject([{ path: [], message: 'the request is not valid UTF-8 text' }]);
   }
+  // No Rejected event for a template: it names no single deployment, and none of its applications started.
+  if (isServiceTemplate(text)) {
+    const imported = importServiceTemplate(text, { check: (request) => inventoryIssues(request, ctx.inventory) });
+    return imported.ok ? imported : reject(imported.issues);
+  }
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -67,30 +72,7 @@ export function parseRequest(value: Buffer | null, ctx: ParseContext): Parsed {
   }
   const parsed = requestSchema.safeParse(raw);
   if (!parsed.success) return reject(parsed.error.issues.map(toIssue), raw);
-  const request = parsed.data;
-  if (request.kind === 'Deploy' || request.kind === 'Scale' || (request.kind === 'Undeploy' && request.nodes)) {
-    const known = new Set(ctx.inventory.nodes.map((n) => n.id));
-    const unknown = (request.nodes ?? []).flatMap((id, i) => (known.has(id) ? [] : [{ path: ['nodes', i], message: `unknown node '${id}'` }]));
-    if (unknown.length > 0) return reject(unknown, raw);
-  }
-  if (request.kind === 'Deploy') {
-    const violations = policyViolations(request, ctx.inventory);
-    if (violations.length > 0) return reject(violations, raw);
-  }
-  return { ok: true, request };
-}
-
-function toIssue(issue: z.core.$ZodIssue): Issue {
-  const path = issue.path.map((k) => (typeof k === 'symbol' ? String(k) : k));
-  if (issue.code === 'unrecognized_keys') {
-    return { path, message: `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}: not part of the contract` };
-  }
-  // A key of a record (an env name, a platform) that its schema refuses: say why, not "Invalid key in record".
-  if (issue.code === 'invalid_key') {
-    return { path, message: `key "${String(path.at(-1))}" ${issue.issues[0]?.message ?? 'is not allowed'}` };
-  }
-  if (issue.code === 'invalid_union' && path.length === 1 && path[0] === 'kind') {
-    return { path, message: 'must be one of Deploy, Cancel, Retry, Rollback, Scale, Undeploy' };
-  }
-  return { path, message: issue.message };
+  const issues = inventoryIssues(parsed.data, ctx.inventory);
+  if (issues.length > 0) return reject(issues, raw);
+  return { ok: true, requests: [parsed.data] };
 }

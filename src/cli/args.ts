@@ -11,10 +11,13 @@ import { UsageError } from './errors';
 
 export const USAGE = `usage: deployer COMMAND [ARGS] [--json]
 
-  deploy FILE [--id ID] [--version VERSION] [--direct] [--wait] [--timeout SECONDS]
-      Send the request in FILE (JSON or YAML, in the contract's form) to deployer.requests.
-      A relative source.context is taken relative to FILE. --direct starts the workflow in
-      Temporal without Kafka (as the bridge would); --wait follows the deployment until it ends.
+  deploy FILE [--id ID] [--version VERSION] [--input NAME=VALUE]... [--direct] [--wait] [--timeout SECONDS]
+      Send the request in FILE (JSON or YAML, in the contract's form) to deployer.requests;
+      when FILE is a TOSCA service template (docs/tosca.md), one Deploy request per application
+      in it, dependencies first (--id replaces its metadata.deploymentId, each --input gives
+      one of its inputs). A relative source.context is taken relative to FILE. --direct starts
+      the workflows in Temporal without Kafka (as the bridge would); --wait follows each
+      deployment until it ends.
   events ID [--timeout SECONDS]
       Print the status events of deployment ID until its terminal event.
   status ID [--follow] [--interval SECONDS] [--timeout SECONDS]
@@ -52,6 +55,19 @@ export function parseSince(text: string, now: Date): Date | undefined {
 }
 
 const seconds = z.coerce.number().positive('must be a positive number of seconds');
+
+/** Repeated `--input NAME=VALUE`: a TOSCA template's inputs, as text, which the template's input types say how to read. */
+const inputs = z.array(z.string()).transform((pairs, ctx) => {
+  const out: Record<string, string> = {};
+  for (const pair of pairs) {
+    const at = pair.indexOf('=');
+    const name = pair.slice(0, at);
+    if (at < 1) ctx.addIssue({ code: 'custom', message: `must be NAME=VALUE, not '${pair}'` });
+    else if (Object.hasOwn(out, name)) ctx.addIssue({ code: 'custom', message: `gives input ${name} twice` });
+    else out[name] = pair.slice(at + 1);
+  }
+  return out;
+});
 const json = z.boolean().default(false);
 
 function sinceSchema(now: Date) {
@@ -75,7 +91,7 @@ function filterOptions(now: Date, statuses: readonly [string, ...string[]]) {
 /** Each command: its positional arguments, by name, and its options. */
 function commands(now: Date) {
   return {
-    deploy: { args: ['FILE'], options: { file: z.string().min(1), id: deploymentIdSchema.optional(), version: versionSchema.optional(), direct: z.boolean().default(false), wait: z.boolean().default(false), timeout: seconds.default(600), json } },
+    deploy: { args: ['FILE'], options: { file: z.string().min(1), id: deploymentIdSchema.optional(), version: versionSchema.optional(), input: inputs.optional(), direct: z.boolean().default(false), wait: z.boolean().default(false), timeout: seconds.default(600), json } },
     events: { args: ['ID'], options: { id: deploymentIdSchema, timeout: seconds.default(600), json } },
     status: { args: ['ID'], options: { id: deploymentIdSchema, follow: z.boolean().default(false), interval: seconds.default(1), timeout: seconds.default(600), json } },
     list: { args: [], options: filterOptions(now, LIST_STATUSES) },
@@ -100,6 +116,7 @@ const POSITIONAL_KEYS: Record<string, string> = { FILE: 'file', ID: 'id', APP: '
 const OPTIONS = {
   id: { type: 'string' },
   version: { type: 'string' },
+  input: { type: 'string', multiple: true },
   direct: { type: 'boolean' },
   wait: { type: 'boolean' },
   timeout: { type: 'string' },

@@ -4,8 +4,8 @@
 // deploymentId, so a request started twice starts one deployment.
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { lockGrantedSignal, type DeployOptions } from '../../workflows/definitions';
-import type { Issue } from '../bridge/parse';
 import { decodePayload } from '../codec/data-converter';
+import type { Issue } from '../core/issues';
 import { requestSchema, type OperationRequest } from '../core/schemas/request';
 import { applicationOf, WORKFLOW_TYPES } from '../core/operation-kinds';
 import { indexedNodes, SEARCH_ATTRIBUTES } from '../core/search-attributes';

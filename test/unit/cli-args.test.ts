@@ -65,6 +65,18 @@ describe('command line', () => {
     expect(parseCommandLine(['history', '--status', 'RolledBack'], now)).toEqual({ command: 'history', status: 'RolledBack', limit: 50, json: false });
   });
 
+  it('gathers repeated --input NAME=VALUE into the inputs of a template, the value as text and everything after the first "="', () => {
+    expect(parseCommandLine(['deploy', 'stack.yaml', '--input', 'greeting=hi', '--input', 'query=a=b', '--input', 'empty='], now)).toMatchObject({
+      command: 'deploy',
+      file: 'stack.yaml',
+      input: { greeting: 'hi', query: 'a=b', empty: '' },
+    });
+    expect(usageError(['deploy', 'stack.yaml', '--input', 'greeting'])).toBe("deploy: --input must be NAME=VALUE, not 'greeting'");
+    expect(usageError(['deploy', 'stack.yaml', '--input', '=hi'])).toBe("deploy: --input must be NAME=VALUE, not '=hi'");
+    expect(usageError(['deploy', 'stack.yaml', '--input', 'a=1', '--input', 'a=2'])).toBe('deploy: --input gives input a twice');
+    expect(usageError(['status', 'd-1', '--input', 'a=1'])).toBe('status: --input is not an option of status');
+  });
+
   it('answers help for --help', () => {
     expect(parseCommandLine(['status', '--help'], now)).toBe('help');
   });

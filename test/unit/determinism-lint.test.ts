@@ -47,6 +47,12 @@ describe('layer lint rules', () => {
     ]);
   });
 
+  it('let the TOSCA importer read YAML, but nothing else of the core, and keep the importer out of workflow code', () => {
+    expect(restrictedImports('src/core/tosca/import.ts', "import { readFileSync } from 'node:fs';")).toEqual(['@typescript-eslint: node:fs']);
+    expect(restrictedImports('src/core/intent.ts', "import { parse } from 'yaml';")).toEqual(['@typescript-eslint: yaml']);
+    expect(restrictedImports('workflows/operation.ts', "import { importServiceTemplate } from '../src/core/tosca/import';")).toEqual(['import-x: ../src/core/tosca/import']);
+  });
+
   it('keep activity implementations out of the apps, and let the worker wire them only through their factory', () => {
     expect(restrictedImports('src/bridge/bridge.ts', "import { Engines } from '../../activities/targets/docker-engine/engines';")).toContain('@typescript-eslint: ../../activities/targets/docker-engine/engines');
     expect(restrictedImports('src/worker/worker.ts', "import { Engines } from '../../activities/targets/docker-engine/engines';")).toContain('@typescript-eslint: ../../activities/targets/docker-engine/engines');

@@ -1,4 +1,5 @@
-import { formatPath, parseRequest } from '../../src/bridge/parse';
+import { parseRequest } from '../../src/bridge/parse';
+import { formatPath } from '../../src/core/issues';
 import { inventorySchema } from '../../src/core/schemas/inventory';
 import { contractExample } from '../fixtures/requests';
 
@@ -93,5 +94,61 @@ describe('parsing a request message', () => {
     expect(formatPath(['nodes', 1])).toBe('nodes[1]');
     expect(formatPath(['container', 'files', 0, 'path'])).toBe('container.files[0].path');
     expect(formatPath([])).toBe('');
+  });
+});
+
+describe('parsing a TOSCA service template message', () => {
+  const template = (hosts: string[], container = '') => `tosca_definitions_version: tosca_simple_yaml_1_3
+metadata:
+  deploymentId: stack-1
+topology_template:
+  node_templates:
+${hosts.map((h) => `    ${h}:\n      type: deployer.nodes.Node\n`).join('')}    broker:
+      type: deployer.nodes.Application
+      properties:
+        application: { version: "2", image: "reg:5000/broker:2" }
+      requirements:
+${hosts.map((h) => `        - host: ${h}\n`).join('')}    web:
+      type: deployer.nodes.Application
+      properties:
+        application: { version: "1", image: "reg:5000/web:1" }${container}
+      requirements:
+        - dependency: broker
+${hosts.map((h) => `        - host: ${h}\n`).join('')}`;
+
+  it('accepts a template as one Deploy request per application, dependencies first', () => {
+    const parsed = parseRequest(buf(template(['fog-1', 'fog-2'])), ctx);
+    expect(parsed.ok && parsed.requests.map((r) => r.kind === 'Deploy' && [r.deploymentId, r.nodes, r.dependsOn])).toEqual([
+      ['stack-1.broker', ['fog-1', 'fog-2'], []],
+      ['stack-1.web', ['fog-1', 'fog-2'], ['broker']],
+    ]);
+  });
+
+  it('rejects the whole template for a node the inventory does not know, naming the host requirement, its line and column', () => {
+    const parsed = parseRequest(buf(template(['fog-1', 'fog-9'])), ctx);
+    expect(parsed).toMatchObject({
+      ok: false,
+      reason: "topology_template.node_templates.broker.requirements[1].host (line 16, column 17): unknown node 'fog-9' (and 1 more problem)",
+      issues: [
+        { path: ['topology_template', 'node_templates', 'broker', 'requirements', 1, 'host'], message: "unknown node 'fog-9'", line: 16, column: 17 },
+        { path: ['topology_template', 'node_templates', 'web', 'requirements', 2, 'host'], message: "unknown node 'fog-9'", line: 24, column: 17 },
+      ],
+    });
+    // A template names no single deployment: no Rejected event.
+    expect(parsed).not.toHaveProperty('deploymentId');
+  });
+
+  it('rejects an option a node does not allow, at the property that asks for it', () => {
+    const parsed = parseRequest(buf(template(['fog-1'], '\n        container: { privileged: true }')), ctx);
+    expect(parsed).toMatchObject({
+      ok: false,
+      reason: "topology_template.node_templates.web.properties.container.privileged (line 18, column 34): privileged mode is not allowed on node 'fog-1' (inventory: nodes[fog-1].allow.privileged)",
+    });
+  });
+
+  it('rejects a template that is not valid YAML with the line and column of the fault', () => {
+    const parsed = parseRequest(buf('tosca_definitions_version: tosca_2_0\nmetadata: [\n'), ctx);
+    expect(parsed.ok).toBe(false);
+    if (!parsed.ok) expect(parsed.reason).toMatch(/^line \d+, column \d+: the template is not valid YAML: /);
   });
 });

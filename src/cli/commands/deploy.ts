@@ -1,15 +1,18 @@
-// `deployer deploy FILE`: a request in the contract's form, sent through Kafka as the
-// Scheduler sends it, or with --direct started in Temporal as the bridge would start it.
+// `deployer deploy FILE`: a request in the contract's form, or a TOSCA service template (one
+// Deploy request per application), sent through Kafka as the Scheduler sends requests, or
+// with --direct started in Temporal as the bridge would start them.
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { parseRequest } from '../../bridge/parse';
+import { inventoryIssues, parseRequest } from '../../bridge/parse';
 import type { Config } from '../../config';
 import { loadInventory } from '../../inventory';
+import { reasonOf } from '../../core/issues';
 import { applicationOf } from '../../core/operation-kinds';
 import { createOperations } from '../../operations/start';
 import { requestSchema, type OperationRequest, type Request } from '../../core/schemas/request';
+import { importServiceTemplate, isServiceTemplate } from '../../core/tosca/import';
 import type { CommandOf } from '../args';
 import { EXIT, UsageError, type ExitCode } from '../errors';
 import type { Output } from '../output';
@@ -17,11 +20,26 @@ import { connectTemporal, sendRequest } from '../platform';
 import { exitOf, followEvents } from './events';
 import { follow } from './status';
 
-/** The request in `file`, with the command line's overrides; a relative build context is taken relative to the file. */
-export function readRequest(file: string, overrides: { id?: string; version?: string }): { request: Request; wire: Record<string, unknown> } {
+type DeployCommand = CommandOf<'deploy'>;
+
+/** A build context as the file names it; a relative one is taken relative to the file, as the person who wrote it means. */
+function contextFrom(file: string, context: string): string {
+  return !context.startsWith('/') && !/^[a-z+]+:\/\/|^git@/.test(context) ? resolve(dirname(file), context) : context;
+}
+
+function readText(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new UsageError(`cannot read ${file}: ${(err as Error).message}`);
+  }
+}
+
+/** The request in `file`'s text, with the command line's overrides. */
+export function readRequest(file: string, text: string, overrides: { id?: string; version?: string }): { request: Request; wire: Record<string, unknown> } {
   let raw: unknown;
   try {
-    raw = parseYaml(readFileSync(file, 'utf8'));
+    raw = parseYaml(text);
   } catch (err) {
     throw new UsageError(`cannot read ${file}: ${(err as Error).message}`);
   }
@@ -30,46 +48,92 @@ export function readRequest(file: string, overrides: { id?: string; version?: st
   if (overrides.id !== undefined) request.deploymentId = overrides.id;
   if (overrides.version !== undefined && request.application) request.application.version = overrides.version;
   const context = request.application?.source?.context;
-  if (typeof context === 'string' && !context.startsWith('/') && !/^[a-z+]+:\/\/|^git@/.test(context)) {
-    request.application!.source!.context = resolve(dirname(file), context);
-  }
+  if (typeof context === 'string') request.application!.source!.context = contextFrom(file, context);
   const parsed = requestSchema.safeParse(request);
   if (!parsed.success) throw new UsageError(`${file} is not a valid request:\n${z.prettifyError(parsed.error)}`);
   return { request: parsed.data, wire: request };
 }
 
+/** The Deploy requests of the template in `file`'s text, dependencies first; with `config`, checked against the inventory as the bridge checks them. */
+export function readTemplate(file: string, text: string, cmd: DeployCommand, config?: Config): OperationRequest[] {
+  // Each application of a template has its own version, so one --version cannot say which.
+  if (cmd.version !== undefined) throw new UsageError(`--version sets the version of a request; the versions of ${file}'s applications are its properties (make one an input and give it with --input)`);
+  const inventory = config && loadInventory(config.inventoryPath);
+  const imported = importServiceTemplate(text, {
+    inputs: cmd.input ?? {},
+    deploymentId: cmd.id,
+    resolveContext: (context) => contextFrom(file, context),
+    check: inventory && ((request) => inventoryIssues(request, inventory)),
+  });
+  if (!imported.ok) throw new UsageError(`${file} is not a valid service template:\n${imported.issues.map((i) => `  ${reasonOf([i])}`).join('\n')}`);
+  return imported.requests;
+}
+
 const keyOf = (request: Request) => (request.kind === 'Cancel' || request.kind === 'Retry' ? request.deploymentId : applicationOf(request));
 
-/** What the bridge would do with the request: the same validation (inventory and node policy included), then the same start. */
-async function startDirect(config: Config, wire: Record<string, unknown>, cmd: CommandOf<'deploy'>, out: Output): Promise<ExitCode> {
-  const parsed = parseRequest(Buffer.from(JSON.stringify(wire)), { inventory: loadInventory(config.inventoryPath), maxBytes: config.kafka.maxRequestBytes });
-  if (!parsed.ok) throw new UsageError(`${cmd.file} is not a valid request: ${parsed.reason}`);
-  if (parsed.request.kind === 'Cancel' || parsed.request.kind === 'Retry') {
-    throw new UsageError(`--direct starts Deploy, Rollback, Scale and Undeploy requests; use 'deployer ${parsed.request.kind.toLowerCase()} ${parsed.request.deploymentId}'`);
+/** With --wait: each deployment followed until it ends, in order; the first that did not succeed ends the command. */
+async function followEach(requests: readonly Request[], followOne: (deploymentId: string) => Promise<ExitCode>): Promise<ExitCode> {
+  for (const request of requests) {
+    const code = await followOne(request.deploymentId);
+    if (code !== EXIT.ok) return code;
   }
-  const request: OperationRequest = parsed.request;
+  return EXIT.ok;
+}
+
+/** What the bridge would do with the requests (validated against the inventory and the node policy already), then the same start. */
+async function startDirect(config: Config, requests: OperationRequest[], cmd: DeployCommand, template: boolean, out: Output): Promise<ExitCode> {
   const temporal = await connectTemporal(config);
   try {
-    const started = await createOperations(temporal.client, config.temporal.taskQueue).startOperation(request);
-    if (Array.isArray(started)) throw new UsageError(started.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
-    const note = started === 'duplicate' ? 'was already started' : 'started';
-    if (cmd.wait) out.text(`${request.kind} ${request.deploymentId} ${note} in Temporal`);
-    else out.answer({ kind: request.kind, deploymentId: request.deploymentId, started }, `${request.kind} ${request.deploymentId} ${note} in Temporal`);
+    const { startOperation } = createOperations(temporal.client, config.temporal.taskQueue);
+    const answers: { kind: string; deploymentId: string; started: string }[] = [];
+    const lines: string[] = [];
+    for (const request of requests) {
+      const started = await startOperation(request);
+      if (Array.isArray(started)) throw new UsageError(started.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+      answers.push({ kind: request.kind, deploymentId: request.deploymentId, started });
+      lines.push(`${request.kind} ${request.deploymentId} ${started === 'duplicate' ? 'was already started' : 'started'} in Temporal`);
+    }
+    if (cmd.wait) out.text(lines);
+    else out.answer(template ? answers : answers[0], lines);
     if (!cmd.wait) return EXIT.ok;
-    return await follow(temporal, config, request.deploymentId, { intervalSeconds: 1, timeoutSeconds: cmd.timeout }, out);
+    return await followEach(requests, (id) => follow(temporal, config, id, { intervalSeconds: 1, timeoutSeconds: cmd.timeout }, out));
   } finally {
     await temporal.close();
   }
 }
 
-export async function deployCommand(cmd: CommandOf<'deploy'>, config: Config, out: Output): Promise<ExitCode> {
-  const { request, wire } = readRequest(cmd.file, cmd);
-  if (cmd.direct) return startDirect(config, wire, cmd, out);
-  await sendRequest(config, keyOf(request), wire);
-  const sent = { kind: request.kind, deploymentId: request.deploymentId, topic: config.kafka.topics.requests };
+/** A request file for --direct: validated as the bridge validates a message, inventory and node policy included. */
+function directRequest(config: Config, file: string, wire: Record<string, unknown>): OperationRequest {
+  const parsed = parseRequest(Buffer.from(JSON.stringify(wire)), { inventory: loadInventory(config.inventoryPath), maxBytes: config.kafka.maxRequestBytes });
+  if (!parsed.ok) throw new UsageError(`${file} is not a valid request: ${parsed.reason}`);
+  const [request] = parsed.requests;
+  if (request!.kind === 'Cancel' || request!.kind === 'Retry') {
+    throw new UsageError(`--direct starts Deploy, Rollback, Scale and Undeploy requests; use 'deployer ${request!.kind.toLowerCase()} ${request!.deploymentId}'`);
+  }
+  return request!;
+}
+
+export async function deployCommand(cmd: DeployCommand, config: Config, out: Output): Promise<ExitCode> {
+  const text = readText(cmd.file);
+  const template = isServiceTemplate(text);
+  if (!template && cmd.input !== undefined) throw new UsageError(`--input gives the inputs of a TOSCA service template; ${cmd.file} is a request`);
+  if (cmd.direct) {
+    const requests = template ? readTemplate(cmd.file, text, cmd, config) : [directRequest(config, cmd.file, readRequest(cmd.file, text, cmd).wire)];
+    return startDirect(config, requests, cmd, template, out);
+  }
+  const messages = template ? readTemplate(cmd.file, text, cmd).map((request) => ({ request, wire: request as unknown })) : [readRequest(cmd.file, text, cmd)];
+  const sent: { kind: string; deploymentId: string; topic: string }[] = [];
+  for (const { request, wire } of messages) {
+    await sendRequest(config, keyOf(request), wire);
+    sent.push({ kind: request.kind, deploymentId: request.deploymentId, topic: config.kafka.topics.requests });
+  }
+  const lines = sent.map((s) => `sent ${s.kind} ${s.deploymentId} to ${s.topic}`);
   // With --wait and --json the events are the stream; the acknowledgement would break it.
-  if (cmd.wait) out.text(`sent ${request.kind} ${request.deploymentId} to ${sent.topic}`);
-  else out.answer(sent, `sent ${request.kind} ${request.deploymentId} to ${sent.topic}`);
+  if (cmd.wait) out.text(lines);
+  else out.answer(template ? sent : sent[0], lines);
   if (!cmd.wait) return EXIT.ok;
-  return exitOf(await followEvents(config, request.deploymentId, cmd.timeout, out));
+  return followEach(
+    messages.map((m) => m.request),
+    async (id) => exitOf(await followEvents(config, id, cmd.timeout, out)),
+  );
 }

@@ -3,7 +3,15 @@ import { z } from 'zod';
 
 export const deadLetterSchema = z.strictObject({
   reason: z.string().min(1),
-  issues: z.array(z.object({ path: z.array(z.union([z.string(), z.number()])), message: z.string() })),
+  issues: z.array(
+    z.object({
+      path: z.array(z.union([z.string(), z.number()])),
+      message: z.string(),
+      /** Where the field is in the original text, when that is a TOSCA template (a Deployer extension). */
+      line: z.number().int().min(1).optional(),
+      column: z.number().int().min(1).optional(),
+    }),
+  ),
   topic: z.string(),
   partition: z.number().int().min(0),
   offset: z.string(),

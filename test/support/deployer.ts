@@ -79,6 +79,26 @@ export function watchChild(child: ChildProcess, name: string, onLine?: (line: st
   return child;
 }
 
+/** A deployment's last events and what its workflow and its node workflows wait on (pending activities, their attempts and last failures). */
+async function whereItStands(client: Client, deploymentId: string, events: StatusEvent[]): Promise<string> {
+  const last = events.filter((e) => e.deploymentId === deploymentId).slice(-6).map((e) => `  event ${e.seq} ${e.phase}${e.node ? ` ${e.node}` : ''}: ${e.message}`);
+  async function waitsOn(workflowId: string, depth: number): Promise<string[]> {
+    try {
+      const described = await client.workflow.getHandle(workflowId).describe();
+      const pending = described.raw.pendingActivities ?? [];
+      const children = described.raw.pendingChildren ?? [];
+      return [
+        `  ${workflowId}: ${described.status.name}, ${described.historyLength} events`,
+        ...pending.map((a) => `    pending ${a.activityType?.name} attempt ${a.attempt}${a.lastFailure?.message ? `, last failure: ${a.lastFailure.message}` : ''}`),
+        ...(depth > 0 ? (await Promise.all(children.slice(0, 5).map((c) => waitsOn(c.workflowId!, depth - 1)))).flat() : []),
+      ];
+    } catch (err) {
+      return [`  ${workflowId}: ${(err as Error).message}`];
+    }
+  }
+  return [...(last.length > 0 ? last : ['  no event yet']), ...(await waitsOn(deploymentId, 1))].join('\n');
+}
+
 export async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 60_000, everyMs = 200): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -177,7 +197,12 @@ export async function startDeployer(
       await producer.send({ topic: topics.requests, acks: -1, messages: [{ key: k, value: text }] });
     },
     async terminal(deploymentId, timeoutMs = 120_000) {
-      await waitFor(`a terminal event of ${deploymentId}`, () => events.some((e) => e.deploymentId === deploymentId && isTerminal(e.phase)), timeoutMs);
+      try {
+        await waitFor(`a terminal event of ${deploymentId}`, () => events.some((e) => e.deploymentId === deploymentId && isTerminal(e.phase)), timeoutMs);
+      } catch (err) {
+        // A deployment that never ends: say where it stands, so that a rare hang on a loaded machine can be diagnosed from the test's output alone.
+        throw new Error(`${(err as Error).message}\n${await whereItStands(client, deploymentId, events)}`);
+      }
       return events.filter((e) => e.deploymentId === deploymentId);
     },
     async committed() {

@@ -2,40 +2,24 @@
 // stack and a test Deployer: deploy and wait, status (once and followed), list, history from
 // the deployment records, nodes from the engines, rollback, cancel and decide for paused
 // deployments, retry of a rolled-back one, a direct start without Kafka, and the exit codes.
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { NodeView } from '../../src/core/node-facts';
 import { isTerminal } from '../../src/core/schemas/event';
+import { CLI, runCli } from '../support/cli';
 import { IDLE, removeApplication, startDeployer, waitFor, type TestDeployer } from '../support/deployer';
 
 jest.setTimeout(240_000);
 
-const CLI = resolve(__dirname, '../../dist/src/cli/main.js');
 const app = `it-cli-${Date.now().toString(36)}`;
 let d: TestDeployer;
 let dir: string;
 let node: string;
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
-function cli(args: string[], env: NodeJS.ProcessEnv = d.env): Promise<Run> {
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...env, DEPLOYER_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('error', fail);
-    child.on('close', (code) => done({ code, stdout, stderr }));
-  });
-}
+const cli = (args: string[], env: NodeJS.ProcessEnv = d.env) => runCli(args, env);
 
 /** A request file for version `version` of the test application on one node; `failing` adds a health check that never passes. */
 function requestFile(deploymentId: string, version: string, failing?: { onFailure: 'rollback' | 'pause' }): string {

@@ -6,12 +6,12 @@
 // fails. The secret's value is then searched for as the secrets test does: in the workflow
 // histories (as stored and decrypted), the status events, the records and the logs.
 import { randomBytes } from 'node:crypto';
-import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { LABELS } from '../../src/core/labels';
 import type { Inventory } from '../../src/core/schemas/inventory';
 import { captureOutput } from '../support/captured-output';
+import { runCli } from '../support/cli';
 import { containersOf, engineNodes, httpGet, removeApplication, startDeployer, type TestDeployer } from '../support/deployer';
 import { historiesText } from '../support/history';
 
@@ -27,7 +27,6 @@ const password = randomBytes(12).toString('hex');
 const credentials = Buffer.from(`tester:${password}`).toString('base64');
 const httpdConfRef = `it/${stamp}/httpd-conf`;
 const credentialsRef = `it/${stamp}/credentials`;
-const CLI = resolve(__dirname, '../../dist/src/cli/main.js');
 let logs: string[] = [];
 let d: TestDeployer;
 let nodes: Inventory['nodes'];
@@ -132,15 +131,7 @@ async function startTimes(): Promise<Record<string, string[]>> {
   return out;
 }
 
-function cli(args: string[]): Promise<{ code: number | null; stdout: string }> {
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...d.env, DEPLOYER_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'inherit'] });
-    let stdout = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.on('error', fail);
-    child.on('close', (code) => done({ code, stdout }));
-  });
-}
+const cli = (args: string[]) => runCli(args, d.env);
 
 describe('deployment tests and the configuration check (real engines)', () => {
   it('passes a deployment whose check and http, exec and container tests pass on every node, with each result in the events, the record and `deployer status`', async () => {

@@ -4,13 +4,13 @@
 // waits for it; both succeed with every check's result in their records. A redelivery starts
 // nothing; a bad template is dead-lettered whole, its reason naming the line and column, and
 // starts nothing; the CLI imports a template file, reading --input as the input's type says.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { Inventory } from '../../src/core/schemas/inventory';
 import type { DeploymentRecord } from '../../src/core/schemas/record';
+import { runCli } from '../support/cli';
 import { engineNodes, httpGet, removeApplication, startDeployer, waitFor, type TestDeployer } from '../support/deployer';
 
 jest.setTimeout(300_000);
@@ -20,7 +20,6 @@ const api = `it-tosca-api-${stamp}`;
 const web = `it-tosca-web-${stamp}`;
 const ports = { api: 18900, web: 18901 };
 const templateId = `it-tosca-${stamp}`;
-const CLI = resolve(__dirname, '../../dist/src/cli/main.js');
 let d: TestDeployer;
 let nodes: Inventory['nodes'];
 let dir: string;
@@ -87,17 +86,7 @@ async function recordOf(deploymentId: string): Promise<DeploymentRecord> {
   return waitFor(`the record of ${deploymentId}`, () => d.records.find((r) => r.deploymentId === deploymentId));
 }
 
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...d.env, DEPLOYER_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('error', fail);
-    child.on('close', (code) => done({ code, stdout, stderr }));
-  });
-}
+const cli = (args: string[]) => runCli(args, d.env);
 
 describe('a TOSCA service template on deployer.requests (real engines)', () => {
   const ids = { api: `${templateId}.${api}`, web: `${templateId}.${web}` };

@@ -3,23 +3,19 @@
 // lacks it, creates the new containers with their files and secrets, stops the previous
 // ones (kept, stopped, for a restore) and starts the new; the labels on the containers are
 // the record of what replaced what, so every verb can be run again and needs no memory.
-import { Context } from '@temporalio/activity';
-import type Docker from 'dockerode';
-import { DeployerError, HealthCheckFailedError, NodePlatformError, PortInUseError } from '../../../src/core/errors';
-import type { HealthProbe, NodeIntent } from '../../../src/core/intent';
-import { imageFor, normalizePlatform, platformName, platformProblem, type Platform } from '../../../src/core/platforms';
-import { describeClashes, hostPortClaims, portClashes } from '../../../src/core/ports';
-import { runChange, type RunState } from '../../../src/core/run-state';
+import { DeployerError } from '../../../src/core/errors';
+import type { NodeIntent } from '../../../src/core/intent';
+import { imageFor, normalizePlatform, platformName, type Platform } from '../../../src/core/platforms';
 import { renderConfigCheck, renderContainers, renderTestContainer } from '../../../src/core/renderers/docker-engine';
 import { LABELS } from '../../../src/core/labels';
 import type { InventoryNode } from '../../../src/core/schemas/inventory';
 import type { SecretProvider } from '../../control/secrets';
 import { runConfigCheck, runDeploymentTests } from '../deployment-tests';
-import { outsideProbe } from '../probes';
+import { preflight } from '../engine/preflight';
+import { describeProbe, waitHealthy, type Watch } from '../engine/verify';
 import { execIn, runOnce } from './one-shot';
 import type { Instance, Target } from '../target';
 import { definesHealthcheck, execProbe } from './health';
-import { heartbeat } from '../../control/heartbeat';
 import { createWithFiles, ensureImage, listManaged, removeContainers, startWithPolicy, stopForGood, type NodeContainer } from './containers';
 import { engineError, statusOf, type Engines } from './engines';
 
@@ -42,16 +38,6 @@ const asInstance = (c: NodeContainer): Instance => ({
   state: c.state,
   ...(healthOf(c.status) !== undefined ? { health: healthOf(c.status)! } : {}),
 });
-
-/** What a health check probes, in a few words. */
-export function describeProbe(probe: HealthProbe): string {
-  switch (probe.kind) {
-    case 'image':
-      return "the image's";
-    default:
-      return probe.kind;
-  }
-}
 
 export function dockerEngineTarget(engines: Engines, secrets: SecretProvider) {
   return (node: InventoryNode): Target => {
@@ -93,62 +79,39 @@ export function dockerEngineTarget(engines: Engines, secrets: SecretProvider) {
       }
     }
 
-    /** Waits until one container passes its probe `healthyAfter` times in a row, or fails at the deadline. */
-    async function waitHealthy(name: string, intent: NodeIntent, started: number): Promise<number> {
-      const { probe, policy } = intent.health;
+    /** One container as the verify loop sees it: its run, and whether it can still become healthy. */
+    function watchContainer(name: string, intent: NodeIntent, started: number): Watch {
       const handle = docker.getContainer(name);
-      let streak = 0;
-      let probes = 0;
-      let lastProblem = 'never probed';
-      /** The run the probes watch: the first one seen running; any later restart or exit fails the node. */
-      let watched: RunState | undefined;
-      const runState = (info: Docker.ContainerInspectInfo): RunState => ({
-        running: info.State.Running && !info.State.Restarting,
-        startedAt: info.State.StartedAt,
-        restartCount: info.RestartCount,
-        status: info.State.Status,
-        exitCode: info.State.ExitCode,
-      });
-      const outside = outsideProbe(node.address, intent);
-      for (;;) {
-        heartbeat({ container: name, streak, probes, lastProblem });
-        const info = await on(`inspecting ${name}`, () => handle.inspect());
-        const state = info.State;
-        probes++;
-        if (watched === undefined && state.Running && !state.Restarting) watched = runState(info);
-        const changed = watched !== undefined ? runChange(watched, runState(info)) : undefined;
-        if (changed !== undefined) throw new HealthCheckFailedError(node.id, name, changed);
-        // Exited and nothing will restart it: it can never become healthy, so waiting for the deadline is pointless.
-        if (!state.Running && !state.Restarting && (info.HostConfig.RestartPolicy?.Name ?? 'no') === 'no' && state.Status !== 'created') {
-          throw new HealthCheckFailedError(node.id, name, `container is ${state.Status} (exit code ${state.ExitCode}) and will not be restarted`);
-        }
-        // Without a HEALTHCHECK the engine never reports a health status, so waiting could not help.
-        if (probe.kind === 'image' && !definesHealthcheck(info.Config.Healthcheck)) {
-          throw new HealthCheckFailedError(node.id, name, 'the image defines no HEALTHCHECK, so an image ("docker") health check can never pass');
-        }
-        let problem: string | undefined;
-        if (!state.Running || state.Restarting) problem = `container is ${state.Status} (exit code ${state.ExitCode})`;
-        else if (outside !== undefined) problem = await outside();
-        else if (probe.kind === 'exec') problem = await execProbe(handle, probe.command, policy.timeoutMs);
-        else if (probe.kind === 'image') problem = state.Health?.Status === 'healthy' ? undefined : `Docker health status is ${state.Health?.Status ?? 'not reported yet'}`;
-        if (problem === undefined) {
-          streak++;
-          if (streak >= policy.healthyAfter) {
-            // The probe may have been answered by whatever holds the port: healthy only if this run is still the one that started.
-            const after = runState(await on(`inspecting ${name}`, () => handle.inspect()));
-            const since = runChange(watched ?? after, after);
-            if (since !== undefined) throw new HealthCheckFailedError(node.id, name, since);
-            return probes;
+      const { probe, policy } = intent.health;
+      /** The engine's word on the image's own HEALTHCHECK, as last observed. */
+      let health: string | undefined;
+      return {
+        nodeId: node.id,
+        address: node.address,
+        instance: name,
+        intent,
+        started,
+        async observe() {
+          const info = await on(`inspecting ${name}`, () => handle.inspect());
+          const state = info.State;
+          const run = { id: name, running: state.Running && !state.Restarting, startedAt: state.StartedAt, restartCount: info.RestartCount, status: state.Status, exitCode: state.ExitCode };
+          // Exited and nothing will restart it: it can never become healthy, so waiting for the deadline is pointless.
+          if (!run.running && !state.Restarting && (info.HostConfig.RestartPolicy?.Name ?? 'no') === 'no' && state.Status !== 'created') {
+            return { runs: [run], ended: `container is ${state.Status} (exit code ${state.ExitCode}) and will not be restarted` };
           }
-        } else {
-          streak = 0;
-          lastProblem = problem;
-        }
-        if (Date.now() - started + policy.intervalMs > policy.deadlineMs) {
-          throw new HealthCheckFailedError(node.id, name, `${lastProblem} (after ${probes} probes in ${Date.now() - started} ms)`);
-        }
-        await Context.current().sleep(policy.intervalMs);
-      }
+          // Without a HEALTHCHECK the engine never reports a health status, so waiting could not help.
+          if (probe.kind === 'image' && !definesHealthcheck(info.Config.Healthcheck)) {
+            return { runs: [run], ended: 'the image defines no HEALTHCHECK, so an image ("docker") health check can never pass' };
+          }
+          health = state.Health?.Status;
+          return { runs: [run], ...(run.running ? {} : { waiting: `container is ${state.Status} (exit code ${state.ExitCode})` }) };
+        },
+        async inside() {
+          if (probe.kind === 'exec') return execProbe(handle, probe.command, policy.timeoutMs);
+          if (probe.kind === 'image') return health === 'healthy' ? undefined : `Docker health status is ${health ?? 'not reported yet'}`;
+          return undefined;
+        },
+      };
     }
 
     /** The intent with the image for this node's platform. */
@@ -178,16 +141,15 @@ export function dockerEngineTarget(engines: Engines, secrets: SecretProvider) {
       },
 
       async apply(planned, step) {
-        // Checked before anything on the node is touched: its platform, and its host ports.
-        const platform = await nodePlatform();
-        const image = imageFor(planned, platform, node.id);
-        const problem = platformProblem(image, platform, await imagePlatforms(image));
-        if (problem !== undefined) throw new NodePlatformError(node.id, platformName(platform), problem);
-        const intent = { ...planned, image };
-        const everything = await on('listing containers', () => listManaged(docker));
-        const holders = everything.filter((c) => c.running).map((c) => ({ application: c.application, deploymentId: c.deploymentId, ports: c.ports }));
-        const clashes = portClashes(intent.application, hostPortClaims(intent), holders);
-        if (clashes.length > 0) throw new PortInUseError(describeClashes(node.id, clashes));
+        let everything: NodeContainer[] = [];
+        const { intent, platform } = await preflight(node.id, planned, {
+          platform: nodePlatform,
+          imagePlatforms,
+          async portHolders() {
+            everything = await on('listing containers', () => listManaged(docker));
+            return everything.filter((c) => c.running).map((c) => ({ application: c.application, deploymentId: c.deploymentId, ports: c.ports }));
+          },
+        });
         const existing = everything.filter((c) => c.application === intent.application);
         const ours = existing.filter((c) => c.deploymentId === intent.deploymentId);
         // Run again after a crash, this finds its own containers: what they replaced is in their labels.
@@ -214,7 +176,7 @@ export function dockerEngineTarget(engines: Engines, secrets: SecretProvider) {
         // The deadline starts now, after the containers started: time spent pulling never counts against it.
         const started = Date.now();
         const names = renderContainers(intent, []).map((c) => c.name);
-        const probes = await Promise.all(names.map((name) => waitHealthy(name, intent, started)));
+        const probes = await Promise.all(names.map((name) => waitHealthy(watchContainer(name, intent, started))));
         step('Verifying', 'healthy');
         return { probes: probes.reduce((a, b) => a + b, 0), elapsedMs: Date.now() - started };
       },

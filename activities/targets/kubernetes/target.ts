@@ -10,21 +10,20 @@
 // memory. The configuration check and test containers are bare pods beside them
 // (one-shot.ts), which no Deployment selects.
 import { randomUUID } from 'node:crypto';
-import { activityInfo, Context } from '@temporalio/activity';
+import { activityInfo } from '@temporalio/activity';
 import type { KubernetesObject, PatchStrategy, V1Deployment, V1Pod, V1PodTemplateSpec } from '@kubernetes/client-node';
-import { EngineUnreachableError, HealthCheckFailedError, PortInUseError } from '../../../src/core/errors';
+import { EngineUnreachableError } from '../../../src/core/errors';
 import type { NodeIntent } from '../../../src/core/intent';
 import { LABELS } from '../../../src/core/labels';
 import type { NodeStatus } from '../../../src/core/node-facts';
 import { imageFor, normalizePlatform, platformName, type Platform } from '../../../src/core/platforms';
-import { describeClashes, hostPortClaims, portClashes } from '../../../src/core/ports';
 import { APP_CONTAINER, FIELD_MANAGER, KUBE_LABELS, oneShotLabels, renderConfigCheckPod, renderTestPod, renderWorkload, selectorLabels, workloadName, type KubeConfigMap, type KubeSecretPlan } from '../../../src/core/renderers/kubernetes';
 import type { InventoryNode } from '../../../src/core/schemas/inventory';
 import { heartbeat } from '../../control/heartbeat';
 import type { SecretProvider } from '../../control/secrets';
 import { runConfigCheck, runDeploymentTests } from '../deployment-tests';
-import { describeProbe } from '../docker-engine/target';
-import { outsideProbe } from '../probes';
+import { preflight } from '../engine/preflight';
+import { describeProbe, waitHealthy, type Watch } from '../engine/verify';
 import type { Instance, Target } from '../target';
 import { kubeError, statusOfKube, type ClusterApis, type KubernetesClusters } from './clusters';
 import { deletePod, execInPod, runPod, type OneShotNode } from './one-shot';
@@ -271,62 +270,48 @@ export function kubernetesTarget(clusters: KubernetesClusters, secrets: SecretPr
       }
     }
 
-    /** Waits until the pods of this apply are ready, stay up, and pass the probe `healthyAfter` times in a row. */
-    async function waitHealthy(intent: NodeIntent, name: string, started: number): Promise<number> {
+    /** The pods of this apply as the verify loop sees them: a run each, wanted `replicas` of them ready. */
+    async function watchWorkload(intent: NodeIntent, name: string, started: number): Promise<Watch> {
       const attempt = applyOf((await workload(name))?.spec?.template);
-      const { policy } = intent.health;
-      const outside = outsideProbe(node.address, intent);
-      let streak = 0;
-      let probes = 0;
-      let lastProblem = 'never probed';
-      /** The pods first seen ready: any new one of ours, or a container restart, fails the node. */
-      let watched: Set<string> | undefined;
-      for (;;) {
-        heartbeat({ deployment: name, streak, probes, lastProblem });
-        probes++;
-        const all = (await on(`listing pods of ${intent.application}`, (a, ns) => a.core.listNamespacedPod({ namespace: ns, labelSelector: selectorOf(selectorLabels(intent.application, nodeName)) }))).items;
-        const ours = all.filter((p) => applyOf(p) === attempt && annotationsOf(p)[LABELS.deployment] === intent.deploymentId && p.metadata?.deletionTimestamp === undefined);
-        // A pod the kubelet refused or evicted (no room, a port taken) ends Failed: it never runs.
-        const refused = ours.find((p) => p.status?.phase === 'Failed');
-        if (refused !== undefined) throw new HealthCheckFailedError(node.id, name, `pod ${refused.metadata?.name} failed: ${refused.status?.reason ?? 'Failed'}${refused.status?.message ? ` (${refused.status.message})` : ''}`);
-        for (const p of ours) {
-          for (const c of p.status?.containerStatuses ?? []) {
-            if (c.restartCount > 0 || c.state?.terminated !== undefined) {
-              const ended = c.state?.terminated ?? c.lastState?.terminated;
-              throw new HealthCheckFailedError(node.id, name, `pod ${p.metadata?.name} ${c.restartCount > 0 ? 'restarted' : 'stopped'} during verification${ended !== undefined ? `: ${ended.reason ?? 'exited'} (exit code ${ended.exitCode})` : ''}`);
+      return {
+        nodeId: node.id,
+        address: node.address,
+        instance: name,
+        intent,
+        started,
+        async observe() {
+          const all = (await on(`listing pods of ${intent.application}`, (a, ns) => a.core.listNamespacedPod({ namespace: ns, labelSelector: selectorOf(selectorLabels(intent.application, nodeName)) }))).items;
+          const ours = all.filter((p) => applyOf(p) === attempt && annotationsOf(p)[LABELS.deployment] === intent.deploymentId && p.metadata?.deletionTimestamp === undefined);
+          const runs = ours.map((p) => {
+            const c = p.status?.containerStatuses?.[0];
+            return { id: `pod ${p.metadata?.name}`, running: c?.state?.running !== undefined, startedAt: String(c?.state?.running?.startedAt ?? p.status?.startTime ?? ''), restartCount: c?.restartCount ?? 0, status: p.status?.phase ?? 'Pending' };
+          });
+          const ended = (why: string) => ({ runs, ended: why });
+          // A pod the kubelet refused or evicted (no room, a port taken) ends Failed: it never runs.
+          const refused = ours.find((p) => p.status?.phase === 'Failed');
+          if (refused !== undefined) return ended(`pod ${refused.metadata?.name} failed: ${refused.status?.reason ?? 'Failed'}${refused.status?.message ? ` (${refused.status.message})` : ''}`);
+          for (const p of ours) {
+            for (const c of p.status?.containerStatuses ?? []) {
+              if (c.restartCount > 0 || c.state?.terminated !== undefined) {
+                const last = c.state?.terminated ?? c.lastState?.terminated;
+                return ended(`pod ${p.metadata?.name} ${c.restartCount > 0 ? 'restarted' : 'stopped'} during verification${last !== undefined ? `: ${last.reason ?? 'exited'} (exit code ${last.exitCode})` : ''}`);
+              }
+              const reason = c.state?.waiting?.reason;
+              if (reason !== undefined && STUCK.has(reason)) return ended(`pod ${p.metadata?.name}: ${reason}${c.state?.waiting?.message ? ` (${c.state.waiting.message})` : ''}`);
             }
-            const reason = c.state?.waiting?.reason;
-            if (reason !== undefined && STUCK.has(reason)) throw new HealthCheckFailedError(node.id, name, `pod ${p.metadata?.name}: ${reason}${c.state?.waiting?.message ? ` (${c.state.waiting.message})` : ''}`);
           }
-        }
-        const ready = ours.filter((p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
-        if (watched === undefined && ready.length >= intent.replicas) watched = new Set(ready.map((p) => p.metadata!.uid!));
-        if (watched !== undefined && ours.some((p) => !watched!.has(p.metadata!.uid!))) throw new HealthCheckFailedError(node.id, name, 'a pod was replaced during verification');
-        let problem: string | undefined;
-        if (ready.length < intent.replicas) {
-          // A node whose kubelet is gone will not run them: say so rather than wait for the deadline.
-          const status = await member();
-          if (!status.ready) throw new EngineUnreachableError(node.id, { detail: status.detail });
+          const ready = ours.filter((p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+          if (ready.length >= intent.replicas) return { runs };
           // What the others are doing, as `kubectl get pods` would say it.
           const others = [...new Set(ours.filter((p) => !ready.includes(p)).map((p) => p.status?.containerStatuses?.[0]?.state?.waiting?.reason ?? (p.status?.phase === 'Running' ? 'Running, not ready' : (p.status?.phase ?? 'Pending'))))];
-          problem = `${ready.length} of ${intent.replicas} pod(s) ready${others.length > 0 ? ` (others ${others.join('; ')})` : ours.length === 0 ? ' (no pod of this deployment yet)' : ''}`;
-        } else if (outside !== undefined) problem = await outside();
-        if (problem === undefined) {
-          if (++streak >= policy.healthyAfter) {
-            // Pods stay Ready for a while on a node whose kubelet went silent: healthy only on a Ready node.
-            const status = await member();
-            if (!status.ready) throw new EngineUnreachableError(node.id, { detail: status.detail });
-            return probes;
-          }
-        } else {
-          streak = 0;
-          lastProblem = problem;
-        }
-        if (Date.now() - started + policy.intervalMs > policy.deadlineMs) {
-          throw new HealthCheckFailedError(node.id, name, `${lastProblem} (after ${probes} probes in ${Date.now() - started} ms)`);
-        }
-        await Context.current().sleep(policy.intervalMs);
-      }
+          return { runs, waiting: `${ready.length} of ${intent.replicas} pod(s) ready${others.length > 0 ? ` (others ${others.join('; ')})` : ours.length === 0 ? ' (no pod of this deployment yet)' : ''}` };
+        },
+        // A node whose kubelet is gone will not run them, and its pods stay Ready for a while: said rather than waiting for the deadline.
+        nodeProblem: async () => {
+          const status = await member();
+          return status.ready ? undefined : (status.detail ?? 'not ready');
+        },
+      };
     }
 
     const asInstance = (d: V1Deployment): Instance => {
@@ -392,14 +377,17 @@ export function kubernetesTarget(clusters: KubernetesClusters, secrets: SecretPr
 
       async apply(planned, step) {
         // Checked before anything on the node is touched: readiness, platform, host ports.
-        const platform = await readyPlatform();
-        const image = imageFor(planned, platform, node.id);
-        const intent = { ...planned, image };
+        let everything: V1Deployment[] = [];
+        const { intent, platform } = await preflight(node.id, planned, {
+          platform: readyPlatform,
+          // The API server does not ask registries: the kubelet's pull says what is wrong.
+          imagePlatforms: async () => [],
+          async portHolders() {
+            everything = await workloads();
+            return everything.filter((d) => replicasOf(d) > 0).map((d) => ({ application: d.metadata?.labels?.[LABELS.application] ?? '', deploymentId: deploymentOf(d), ports: (annotationsOf(d)[LABELS.ports] ?? '').split(',').filter(Boolean) }));
+          },
+        });
         const rendered = renderWorkload(intent, nodeName, await namespace());
-        const everything = await workloads();
-        const holders = everything.filter((d) => replicasOf(d) > 0).map((d) => ({ application: d.metadata?.labels?.[LABELS.application] ?? '', deploymentId: deploymentOf(d), ports: (annotationsOf(d)[LABELS.ports] ?? '').split(',').filter(Boolean) }));
-        const clashes = portClashes(intent.application, hostPortClaims(intent), holders);
-        if (clashes.length > 0) throw new PortInUseError(describeClashes(node.id, clashes));
         step('Configuring', `deployment ${rendered.name} for ${platformName(platform)}: ${intent.replicas} pod(s), ${rendered.configMap !== undefined ? 1 : 0} config map(s), ${rendered.secret !== undefined ? 1 : 0} secret(s)`);
         const current = everything.find((d) => d.metadata?.name === rendered.name);
         // One mark per run of the node's workflow: run again after a crash, apply finds its own
@@ -423,12 +411,12 @@ export function kubernetesTarget(clusters: KubernetesClusters, secrets: SecretPr
       },
 
       async verify(planned, step) {
-        const status = await member();
-        const intent = { ...planned, image: imageFor(planned, status.platform ?? { os: 'linux', architecture: 'amd64' }, node.id) };
+        // The image plays no part here: what runs was chosen by apply.
+        const intent = planned;
         const { probe, policy } = intent.health;
         step('Verifying', `waiting for the pods to be ready and for ${describeProbe(probe)} health check (${policy.healthyAfter} in a row within ${policy.deadlineMs} ms)`);
         const started = Date.now();
-        const probes = await waitHealthy(intent, workloadName(intent.application, nodeName), started);
+        const probes = await waitHealthy(await watchWorkload(intent, workloadName(intent.application, nodeName), started));
         step('Verifying', 'healthy');
         return { probes, elapsedMs: Date.now() - started };
       },

@@ -12,12 +12,11 @@
 import { randomUUID } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import type Docker from 'dockerode';
-import { DeployerError, EngineUnreachableError, HealthCheckFailedError, InvalidInventoryError, NodePlatformError, PortInUseError } from '../../../src/core/errors';
+import { DeployerError, EngineUnreachableError, InvalidInventoryError } from '../../../src/core/errors';
 import type { ExecTest, RunOutput } from '../../../src/core/deployment-tests';
 import type { NodeIntent } from '../../../src/core/intent';
 import { LABELS } from '../../../src/core/labels';
-import { imageFor, normalizePlatform, platformName, platformProblem, type Platform } from '../../../src/core/platforms';
-import { describeClashes, hostPortClaims, portClashes } from '../../../src/core/ports';
+import { imageFor, normalizePlatform, platformName, type Platform } from '../../../src/core/platforms';
 import { renderService, renderSwarmConfigCheck, renderSwarmTestService, serviceName, SWARM_LABELS, type SwarmConfigBody, type SwarmJob, type SwarmSecretBody, type SwarmServiceSpec } from '../../../src/core/renderers/swarm';
 import type { Inventory, InventoryNode, Swarm } from '../../../src/core/schemas/inventory';
 import type { NodeStatus } from '../../../src/core/node-facts';
@@ -25,9 +24,9 @@ import { heartbeat } from '../../control/heartbeat';
 import type { SecretProvider } from '../../control/secrets';
 import { engineError, statusOf, type Engines } from '../docker-engine/engines';
 import { demuxLog, execIn } from '../docker-engine/one-shot';
-import { describeProbe } from '../docker-engine/target';
 import { runConfigCheck, runDeploymentTests } from '../deployment-tests';
-import { outsideProbe } from '../probes';
+import { preflight } from '../engine/preflight';
+import { describeProbe, waitHealthy, type Watch } from '../engine/verify';
 import type { Instance, Target } from '../target';
 
 interface ServiceView {
@@ -264,56 +263,45 @@ export function swarmTarget(engines: Engines, secrets: SecretProvider) {
       });
     }
 
-    /** Waits until the service's tasks at `deploymentId` run, stay running, and pass the probe `healthyAfter` times in a row. */
-    async function waitHealthy(intent: NodeIntent, name: string, started: number): Promise<number> {
+    /** The service's tasks of this apply as the verify loop sees them: a run each, wanted `replicas` of them running. */
+    async function watchService(intent: NodeIntent, name: string, started: number): Promise<Watch> {
       const attempt = applyOf((await service(name))?.Spec.TaskTemplate.ContainerSpec.Labels as Record<string, string> | undefined);
-      const { policy } = intent.health;
-      const outside = outsideProbe(node.address, intent);
-      let streak = 0;
-      let probes = 0;
-      let lastProblem = 'never probed';
-      /** The tasks first seen running: any that ends, or a new one of ours, means a restart, and fails the node. */
-      let watched: Set<string> | undefined;
-      for (;;) {
-        heartbeat({ service: name, streak, probes, lastProblem });
-        probes++;
-        const ours = (await tasks(name)).filter((t) => taskDeployment(t) === intent.deploymentId && applyOf(t.Spec.ContainerSpec?.Labels) === attempt);
-        const failed = ours.find((t) => ENDED.has(t.Status.State) || (t.DesiredState !== 'running' && t.Status.State !== 'running'));
-        if (failed !== undefined && (watched !== undefined || ['failed', 'rejected'].includes(failed.Status.State))) {
-          const why = failed.Status.Err ?? failed.Status.Message ?? failed.Status.State;
-          const code = failed.Status.ContainerStatus?.ExitCode;
-          throw new HealthCheckFailedError(node.id, name, `a task ${failed.Status.State === 'rejected' ? 'was rejected' : 'stopped'} during verification: ${why}${code !== undefined && code !== 0 ? ` (exit code ${code})` : ''}`);
-        }
-        // Ended before it ever ran, with nothing to replace it (its restart policy says no): it never will.
-        if (watched === undefined && ours.length > 0 && ours.every((t) => ENDED.has(t.Status.State) && t.DesiredState !== 'running')) {
-          const t = ours[0]!;
-          throw new HealthCheckFailedError(node.id, name, `its task ended before it was verified: ${t.Status.State}${t.Status.Err ? ` (${t.Status.Err})` : ''}`);
-        }
-        const running = ours.filter((t) => t.DesiredState === 'running' && t.Status.State === 'running');
-        if (watched === undefined && running.length >= intent.replicas) watched = new Set(running.map((t) => t.ID));
-        if (watched !== undefined && running.some((t) => !watched!.has(t.ID))) {
-          throw new HealthCheckFailedError(node.id, name, 'a task was restarted during verification');
-        }
-        let problem: string | undefined;
-        if (running.length < intent.replicas) {
-          // A node that left the swarm, or whose engine stopped, will not run them: say so rather than wait for the deadline.
-          const status = await member();
-          if (!status.ready) throw new EngineUnreachableError(node.id, { detail: status.detail });
-          // What the others are doing, as `docker service ps` would say it: state, and Swarm's own words.
+      return {
+        nodeId: node.id,
+        address: node.address,
+        instance: name,
+        intent,
+        started,
+        async observe() {
+          const ours = (await tasks(name)).filter((t) => taskDeployment(t) === intent.deploymentId && applyOf(t.Spec.ContainerSpec?.Labels) === attempt);
+          const runs = ours.map((t) => ({
+            id: `task ${t.ID}`,
+            running: t.DesiredState === 'running' && t.Status.State === 'running',
+            startedAt: t.CreatedAt,
+            restartCount: 0,
+            // As `docker service ps` says it: state, and Swarm's own words.
+            status: `${t.Status.State}${t.Status.Err ? `: ${t.Status.Err}` : ''}`,
+            ...(t.Status.ContainerStatus?.ExitCode !== undefined ? { exitCode: t.Status.ContainerStatus.ExitCode } : {}),
+          }));
+          // Refused by the swarm, or ended before it ever ran with nothing to replace it (its restart policy says no): it never will.
+          const refused = ours.find((t) => t.Status.State === 'failed' || t.Status.State === 'rejected');
+          const ended = refused ?? (ours.length > 0 && ours.every((t) => ENDED.has(t.Status.State) && t.DesiredState !== 'running') ? ours[0] : undefined);
+          if (ended !== undefined) {
+            const why = ended.Status.Err ?? ended.Status.Message ?? ended.Status.State;
+            const code = ended.Status.ContainerStatus?.ExitCode;
+            return { runs, ended: `a task ${ended.Status.State === 'rejected' ? 'was rejected' : `ended ${ended.Status.State}`}: ${why}${code !== undefined && code !== 0 ? ` (exit code ${code})` : ''}` };
+          }
+          const running = runs.filter((r) => r.running).length;
+          if (running >= intent.replicas) return { runs };
           const others = [...new Set(ours.filter((t) => t.Status.State !== 'running').map((t) => `${t.Status.State}${t.DesiredState !== 'running' ? ` (desired ${t.DesiredState})` : ''}${t.Status.Err ? `: ${t.Status.Err}` : ''}`))];
-          problem = `${running.length} of ${intent.replicas} task(s) running${others.length > 0 ? ` (others ${others.join('; ')})` : ours.length === 0 ? ' (no task of this deployment yet)' : ''}`;
-        } else if (outside !== undefined) problem = await outside();
-        if (problem === undefined) {
-          if (++streak >= policy.healthyAfter) return probes;
-        } else {
-          streak = 0;
-          lastProblem = problem;
-        }
-        if (Date.now() - started + policy.intervalMs > policy.deadlineMs) {
-          throw new HealthCheckFailedError(node.id, name, `${lastProblem} (after ${probes} probes in ${Date.now() - started} ms)`);
-        }
-        await Context.current().sleep(policy.intervalMs);
-      }
+          return { runs, waiting: `${running} of ${intent.replicas} task(s) running${others.length > 0 ? ` (others ${others.join('; ')})` : ours.length === 0 ? ' (no task of this deployment yet)' : ''}` };
+        },
+        // A node that left the swarm, or whose engine stopped, will not run them: said rather than waiting for the deadline.
+        nodeProblem: async () => {
+          const status = await member();
+          return status.ready ? undefined : (status.detail ?? 'not ready');
+        },
+      };
     }
 
     /** Removes a service if it exists; its tasks go with it. */
@@ -413,12 +401,15 @@ export function swarmTarget(engines: Engines, secrets: SecretProvider) {
       return execIn(engine.getContainer(id), test.command, test.timeoutMs);
     }
 
-    /** The intent with the image for this node's platform; the node must be a Ready member to run anything. */
-    async function forNode(planned: NodeIntent): Promise<NodeIntent> {
+    /** The node's platform; the node must be a Ready member to run anything. */
+    async function readyPlatform(): Promise<Platform> {
       const status = await member();
       if (!status.ready) throw new EngineUnreachableError(node.id, { detail: status.detail });
-      return { ...planned, image: imageFor(planned, status.platform!, node.id) };
+      return status.platform!;
     }
+
+    /** The intent with the image for this node's platform. */
+    const forNode = async (planned: NodeIntent): Promise<NodeIntent> => ({ ...planned, image: imageFor(planned, await readyPlatform(), node.id) });
 
     const asInstance = async (s: ServiceView): Promise<Instance> => {
       const running = (await tasks(s.Spec.Name)).filter((t) => t.DesiredState === 'running' && t.Status.State === 'running' && taskDeployment(t) === deploymentOf(s)).length;
@@ -451,18 +442,13 @@ export function swarmTarget(engines: Engines, secrets: SecretProvider) {
 
       async apply(planned, step) {
         // Checked before anything on the node is touched: membership, platform, host ports.
-        const status = await member();
-        if (!status.ready) throw new EngineUnreachableError(node.id, { detail: status.detail });
-        const platform = status.platform!;
-        const image = imageFor(planned, platform, node.id);
-        const problem = platformProblem(image, platform, await imagePlatforms(image));
-        if (problem !== undefined) throw new NodePlatformError(node.id, platformName(platform), problem);
-        const intent = { ...planned, image };
+        const { intent, platform } = await preflight(node.id, planned, {
+          platform: readyPlatform,
+          imagePlatforms,
+          portHolders: async () =>
+            (await services()).filter((s) => replicasOf(s) > 0).map((s) => ({ application: s.Spec.Labels[LABELS.application] ?? '', deploymentId: deploymentOf(s), ports: (s.Spec.Labels[LABELS.ports] ?? '').split(',').filter(Boolean) })),
+        });
         const rendered = renderService(intent, hostname);
-        const everything = await services();
-        const holders = everything.filter((s) => replicasOf(s) > 0).map((s) => ({ application: s.Spec.Labels[LABELS.application] ?? '', deploymentId: deploymentOf(s), ports: (s.Spec.Labels[LABELS.ports] ?? '').split(',').filter(Boolean) }));
-        const clashes = portClashes(intent.application, hostPortClaims(intent), holders);
-        if (clashes.length > 0) throw new PortInUseError(describeClashes(node.id, clashes));
         step('Configuring', `service ${rendered.name} for ${platformName(platform)}: ${intent.replicas} task(s), ${rendered.configs.length} config(s), ${rendered.secrets.length} secret(s)`);
         const found = await service(rendered.name);
         // What an earlier update (a restore, or this apply cut short) still stops must be gone first.
@@ -486,13 +472,13 @@ export function swarmTarget(engines: Engines, secrets: SecretProvider) {
       },
 
       async verify(planned, step) {
-        const status = await member();
-        const intent = { ...planned, image: imageFor(planned, status.platform ?? { os: 'linux', architecture: 'amd64' }, node.id) };
+        // The image plays no part here: what runs was chosen by apply.
+        const intent = planned;
         const { probe, policy } = intent.health;
         step('Verifying', `waiting for the tasks to run and for ${describeProbe(probe)} health check (${policy.healthyAfter} in a row within ${policy.deadlineMs} ms)`);
         const started = Date.now();
         const name = serviceName(intent.application, hostname);
-        const probes = await waitHealthy(intent, name, started);
+        const probes = await waitHealthy(await watchService(intent, name, started));
         step('Verifying', 'healthy');
         return { probes, elapsedMs: Date.now() - started };
       },

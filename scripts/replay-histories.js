@@ -20,7 +20,10 @@ async function main() {
   Runtime.install({ logger: new DefaultLogger('ERROR') });
   const files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
   const histories = files.map((file) => ({ workflowId: file, history: JSON.parse(readFileSync(join(dir, file), 'utf8')) }));
-  const options = { workflowsPath: resolve(__dirname, '../workflows/index.ts'), dataConverter: dataConverter(loadConfig()) };
+  const config = loadConfig();
+  // The bundle the test run made once, when there is one; else the sources, bundled here.
+  const code = config.workflowBundlePath ? { workflowBundle: { codePath: config.workflowBundlePath } } : { workflowsPath: resolve(__dirname, '../workflows/index.ts') };
+  const options = { ...code, dataConverter: dataConverter(config) };
   for await (const r of Worker.runReplayHistories(options, histories)) {
     console.log(JSON.stringify(r.error ? { file: r.workflowId, ok: false, error: String(r.error.message) } : { file: r.workflowId, ok: true }));
   }

@@ -1,22 +1,32 @@
 #!/usr/bin/env bash
 # The full test suite: type check and lint, then unit tests, workflow tests in the Temporal
 # test environment, and integration tests on the real local stack (brought up here).
-# Results: test-results/jest.json; the last line printed is "N passed, N failed".
+# Two Jest runs: the suites that share nothing side by side in parallel workers, then alone
+# the ones that stop shared parts of the stack (test/faults/) and the replay of the run.
+# Results: test-results/jest-*.json; the last line printed is "N passed, N failed".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-rm -f test-results/jest.json
+rm -rf test-results
+mkdir -p test-results
 bash scripts/npm-install.sh
 # The build also type-checks; integration tests run the compiled worker as a child process.
 npm run --silent build
 npx eslint .
 bash scripts/stack.sh up
 
-mkdir -p test-results
+# The replay test replays every history made since this instant, in either run.
+DEPLOYER_TEST_RUN_STARTED=$(date -u +%Y-%m-%dT%H:%M:%S.000Z)
+export DEPLOYER_TEST_RUN_STARTED
+# Suites wait on deployments far more than they compute: more workers than cores.
+workers=${DEPLOYER_TEST_WORKERS:-4}
+
 set +e
 # --forceExit: a Kafka client reconnecting after a broker restart may keep a timer alive after the last test.
-npx jest --runInBand --forceExit --json --outputFile=test-results/jest.json "$@"
-code=$?
+npx jest --selectProjects unit workflows integration --maxWorkers="$workers" --forceExit --passWithNoTests --json --outputFile=test-results/jest-parallel.json "$@"
+parallel=$?
+npx jest --selectProjects serial --runInBand --forceExit --passWithNoTests --json --outputFile=test-results/jest-serial.json "$@"
+serial=$?
 set -e
-node scripts/summary.js test-results/jest.json
-exit $code
+node scripts/summary.js test-results/jest-parallel.json test-results/jest-serial.json
+[ "$parallel" -eq 0 ] && [ "$serial" -eq 0 ]

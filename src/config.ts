@@ -36,6 +36,7 @@ export const configSchema = z.object({
   DEPLOYER_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   DEPLOYER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
   DEPLOYER_BRIDGE_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9465),
+  DEPLOYER_WORKFLOW_BUNDLE: z.string().min(1).optional(),
 });
 
 /** A setting that must never reach a log: it prints as [redacted]; only reveal() gives the value. */
@@ -79,6 +80,8 @@ export type Config = {
   codecServer: { host: string; port: number; token?: Secret; origins: string[] };
   /** Where the worker and the bridge serve their Prometheus metrics (port 0: any free port). */
   metrics: { host: string; workerPort: number; bridgePort: number };
+  /** A prebuilt workflow bundle (bundleWorkflowCode's output); unset, a worker bundles the workflows at start. */
+  workflowBundlePath?: string;
 };
 
 /** Thrown when the environment holds a setting the Deployer cannot use. */
@@ -122,5 +125,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       origins: c.DEPLOYER_CODEC_ORIGINS,
     },
     metrics: { host: c.DEPLOYER_METRICS_HOST, workerPort: c.DEPLOYER_METRICS_PORT, bridgePort: c.DEPLOYER_BRIDGE_METRICS_PORT },
+    ...(c.DEPLOYER_WORKFLOW_BUNDLE !== undefined ? { workflowBundlePath: c.DEPLOYER_WORKFLOW_BUNDLE } : {}),
   };
 }

@@ -42,7 +42,8 @@ export async function createWorker({ config, producer, client, connection, dataC
     connection,
     namespace: config.temporal.namespace,
     taskQueue: taskQueue ?? config.temporal.taskQueue,
-    workflowsPath,
+    // A prebuilt bundle saves each worker the seconds of CPU that bundling takes at start.
+    ...(config.workflowBundlePath !== undefined ? { workflowBundle: { codePath: config.workflowBundlePath } } : { workflowsPath }),
     dataConverter,
     activities: createActivities({ ...nodeDeps, producer, eventsTopic: config.kafka.topics.events, recordsTopic: config.kafka.topics.records }),
   });

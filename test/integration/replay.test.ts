@@ -1,13 +1,14 @@
 // Replay: the histories of this run's deployments (every workflow the integration tests
 // started and that has closed) are replayed against the current workflow code. A change
 // that would break running deployments with a nondeterminism error fails here. Runs last
-// (test/support/sequencer.js), and makes one deployment of each outcome itself so that it
+// (alone, after the parallel suites, and after test/faults/: test/support/sequencer.js), and makes one deployment of each outcome itself so that it
 // never replays nothing.
 import { Client, Connection } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
 import { dataConverter } from '../../src/codec/data-converter';
 import { isTerminal } from '../../src/core/schemas/event';
 import { removeApplication, startDeployer, waitFor, type TestDeployer } from '../support/deployer';
+import { workflowCode } from '../support/workflow-code';
 
 jest.setTimeout(300_000);
 
@@ -42,7 +43,8 @@ describe('workflow histories of this run', () => {
     // Histories are encrypted: the replayer needs the same codec as the worker that wrote them.
     const converter = dataConverter(d.config);
     const client = new Client({ connection: await Connection.connect({ address: d.config.temporal.address }), namespace: d.config.temporal.namespace, dataConverter: converter });
-    const since = new Date(performance.timeOrigin).toISOString();
+    // The whole run's start (scripts/test.sh runs the suites in two Jest runs), else this process's.
+    const since = process.env.DEPLOYER_TEST_RUN_STARTED ?? new Date(performance.timeOrigin).toISOString();
     const query = `StartTime >= '${since}' AND ExecutionStatus != 'Running' AND WorkflowType IN ('deployWorkflow', 'rollbackWorkflow', 'scaleWorkflow', 'undeployWorkflow', 'nodeRolloutWorkflow', 'deployNodeWorkflow', 'nodesWorkflow', 'applicationLockWorkflow')`;
     await waitFor('this run’s workflows to be visible as closed', async () => {
       for await (const w of client.workflow.list({ query: `${query} AND WorkflowId = '${app}-ok'` })) return w;
@@ -51,7 +53,7 @@ describe('workflow histories of this run', () => {
 
     const replayed: string[] = [];
     const failures: string[] = [];
-    const results = Worker.runReplayHistories({ workflowsPath: require.resolve('../../workflows'), dataConverter: converter }, client.workflow.list({ query }).intoHistories());
+    const results = Worker.runReplayHistories({ ...workflowCode(), dataConverter: converter }, client.workflow.list({ query }).intoHistories());
     for await (const r of results) {
       replayed.push(r.workflowId);
       if (r.error) failures.push(`${r.workflowId}: ${r.error.message}`);

@@ -8,6 +8,7 @@ import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { SEARCH_ATTRIBUTES } from '../../src/core/search-attributes';
 import { fakeActivities, fakeInventory, type FakeWorld } from './fake-target';
 import { temporalBinary } from './temporal-binary';
+import { workflowCode } from './workflow-code';
 
 export interface FakeEnvironment {
   env: TestWorkflowEnvironment;
@@ -25,7 +26,7 @@ export async function startFakeEnvironment(taskQueue: string, world: () => FakeW
   const inventory = fakeInventory(() => Object.keys(world().nodes), taskQueue, queueOf);
   const activities = fakeActivities(world, taskQueue, env.client, inventory);
   const workers = [
-    await Worker.create({ connection: env.nativeConnection, taskQueue, workflowsPath: require.resolve('../../workflows'), activities }),
+    await Worker.create({ connection: env.nativeConnection, taskQueue, ...workflowCode(), activities }),
     // No workflows for a site's queue: only what runs next to its nodes.
     ...(await Promise.all(Object.keys(sites).map((site) => Worker.create({ connection: env.nativeConnection, taskQueue: site, activities })))),
   ];

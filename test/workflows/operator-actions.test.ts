@@ -13,6 +13,7 @@ import { deployWorkflow } from '../../workflows/operation';
 import { lockWorkflowId } from '../../src/core/workflow-ids';
 import { startFakeEnvironment, type FakeEnvironment } from '../support/fake-environment';
 import { newWorld, running, type FakeWorld } from '../support/fake-target';
+import { workflowCode } from '../support/workflow-code';
 
 jest.setTimeout(180_000);
 
@@ -68,7 +69,7 @@ async function waitUntil(predicate: () => boolean, timeoutMs = 30_000): Promise<
 /** A reset run's history replays against the workflow code: its start tells it was reset from what the history holds. */
 async function replays(workflowId: string, runId: string): Promise<void> {
   const history = await env.client.workflow.getHandle(workflowId, runId).fetchHistory();
-  await Worker.runReplayHistory({ workflowsPath: require.resolve('../../workflows') }, history, workflowId);
+  await Worker.runReplayHistory(workflowCode(), history, workflowId);
 }
 
 async function resetToFirstTask(workflowId: string): Promise<string> {

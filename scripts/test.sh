@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The full test suite: type check and lint, then unit tests, workflow tests in the Temporal
 # test environment, and integration tests on the real local stack (brought up here).
-# Two Jest runs: the suites that share nothing side by side in parallel workers, then alone
-# the ones that stop shared parts of the stack (test/faults/) and the replay of the run.
+# The suites that share nothing run side by side in parallel workers, the swarm's one after
+# the other beside them; then, alone, the ones that stop shared parts of the stack
+# (test/faults/) and the replay of the run (jest.config.js says why).
 # Results: test-results/jest-*.json; the last line printed is "N passed, N failed".
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,15 +19,21 @@ bash scripts/stack.sh up
 # The replay test replays every history made since this instant, in either run.
 DEPLOYER_TEST_RUN_STARTED=$(date -u +%Y-%m-%dT%H:%M:%S.000Z)
 export DEPLOYER_TEST_RUN_STARTED
-# Suites wait on deployments far more than they compute: more workers than cores.
-workers=${DEPLOYER_TEST_WORKERS:-4}
+# Suites wait on deployments far more than they compute: more suites at once than cores.
+workers=${DEPLOYER_TEST_WORKERS:-3}
+args=("$@")
 
 set +e
 # --forceExit: a Kafka client reconnecting after a broker restart may keep a timer alive after the last test.
-npx jest --selectProjects unit workflows integration --maxWorkers="$workers" --forceExit --passWithNoTests --json --outputFile=test-results/jest-parallel.json "$@"
-parallel=$?
-npx jest --selectProjects serial --runInBand --forceExit --passWithNoTests --json --outputFile=test-results/jest-serial.json "$@"
+jest() { npx jest --forceExit --passWithNoTests "$@"; }
+jest --selectProjects unit workflows integration --maxWorkers="$workers" --json --outputFile=test-results/jest-parallel.json "${args[@]}" &
+parallel=$!
+jest --selectProjects swarm --runInBand --json --outputFile=test-results/jest-swarm.json "${args[@]}" &
+swarm=$!
+wait "$parallel"; parallel=$?
+wait "$swarm"; swarm=$?
+jest --selectProjects serial --runInBand --json --outputFile=test-results/jest-serial.json "${args[@]}"
 serial=$?
 set -e
-node scripts/summary.js test-results/jest-parallel.json test-results/jest-serial.json
-[ "$parallel" -eq 0 ] && [ "$serial" -eq 0 ]
+node scripts/summary.js test-results/jest-parallel.json test-results/jest-swarm.json test-results/jest-serial.json
+[ "$parallel" -eq 0 ] && [ "$swarm" -eq 0 ] && [ "$serial" -eq 0 ]

@@ -9,6 +9,7 @@ import { dataConverter } from '../../src/codec/data-converter';
 import { isTerminal } from '../../src/core/schemas/event';
 import { removeApplication, startDeployer, waitFor, type TestDeployer } from '../support/deployer';
 import { workflowCode } from '../support/workflow-code';
+import * as workflows from '../../workflows';
 
 jest.setTimeout(300_000);
 
@@ -45,7 +46,9 @@ describe('workflow histories of this run', () => {
     const client = new Client({ connection: await Connection.connect({ address: d.config.temporal.address }), namespace: d.config.temporal.namespace, dataConverter: converter });
     // The whole run's start (scripts/test.sh runs the suites in two Jest runs), else this process's.
     const since = process.env.DEPLOYER_TEST_RUN_STARTED ?? new Date(performance.timeOrigin).toISOString();
-    const query = `StartTime >= '${since}' AND ExecutionStatus != 'Running' AND WorkflowType IN ('deployWorkflow', 'rollbackWorkflow', 'scaleWorkflow', 'undeployWorkflow', 'nodeRolloutWorkflow', 'deployNodeWorkflow', 'nodesWorkflow', 'applicationLockWorkflow')`;
+    // Every workflow type the worker registers (the Terminate compensation too), so that none is left out.
+    const types = Object.keys(workflows).map((t) => `'${t}'`).join(', ');
+    const query = `StartTime >= '${since}' AND ExecutionStatus != 'Running' AND WorkflowType IN (${types})`;
     await waitFor('this run’s workflows to be visible as closed', async () => {
       for await (const w of client.workflow.list({ query: `${query} AND WorkflowId = '${app}-ok'` })) return w;
       return undefined;

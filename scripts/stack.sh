@@ -8,6 +8,7 @@
 #   scripts/stack.sh down     stop everything it started; keeps data (`down --purge` removes it)
 #   scripts/stack.sh status   one line per part
 #   scripts/stack.sh stop PART / restart PART   (PART as `status` names it: temporal, kafka, fog-2, swarm-2, ...)
+#   scripts/stack.sh start NODE   (a stopped fog-N or swarm-N again, nothing else)
 #   scripts/stack.sh stop-kubelet kube-N / start-kubelet kube-N   (the node goes NotReady, and back)
 #
 # Settings (environment, defaults in lib.sh): FOG_NODES, SWARM_NODES, KUBE_NODES, FOG_SUBNET, ports, DEPLOYER_STATE.
@@ -358,8 +359,20 @@ status() {
   bash "$here/kube.sh" status
 }
 
+# Starts one stopped node again and nothing else, so that a fault test on one node leaves the
+# nodes other tests stopped as they are.
+start_part() {
+  mkdir -p "$run" "$logs"
+  case "$1" in
+    fog-*) up_nodes ;;
+    swarm-*) bash "$here/swarm.sh" up ;;
+    *) log "start takes a fog-N or swarm-N node, not '$1' (up starts everything)"; exit 2 ;;
+  esac
+}
+
 case "${1:-}" in
   up) up ;;
+  start) [ -n "${2:-}" ] || { echo "usage: $0 start NODE" >&2; exit 2; }; start_part "$2" ;;
   # Stops one part (gracefully) and brings the stack up again: what fault-injection tests use.
   restart) [ -n "${2:-}" ] || { echo "usage: $0 restart PART" >&2; exit 2; }; stop_pid "$2"; up ;;
   stop) [ -n "${2:-}" ] || { echo "usage: $0 stop PART" >&2; exit 2; }; stop_pid "$2" ;;
@@ -367,5 +380,5 @@ case "${1:-}" in
   status) status ;;
   # Fault injection on a cluster node, through kube.sh: start-kubelet returns once the node is Ready again.
   stop-kubelet|start-kubelet) bash "$here/kube.sh" "$1" "${2:-}" ;;
-  *) echo "usage: $0 up | down [--purge] | status | stop PART | restart PART | stop-kubelet kube-N | start-kubelet kube-N" >&2; exit 2 ;;
+  *) echo "usage: $0 up | down [--purge] | status | stop PART | start NODE | restart PART | stop-kubelet kube-N | start-kubelet kube-N" >&2; exit 2 ;;
 esac

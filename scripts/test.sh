@@ -2,8 +2,8 @@
 # The full test suite: type check and lint, then unit tests, workflow tests in the Temporal
 # test environment, and integration tests on the real local stack (brought up here).
 # The suites that share nothing run side by side in parallel workers, the swarm's one after
-# the other beside them; then, alone, the ones that stop shared parts of the stack
-# (test/faults/) and the replay of the run (jest.config.js says why).
+# the other beside them; then the ones that each stop one node, side by side; then, alone,
+# the ones that stop Temporal or Kafka, and the replay of the run (jest.config.js says why).
 # Results: test-results/jest-*.json; the last line printed is "N passed, N failed".
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,8 +32,10 @@ jest --selectProjects swarm --runInBand --json --outputFile=test-results/jest-sw
 swarm=$!
 wait "$parallel"; parallel=$?
 wait "$swarm"; swarm=$?
+jest --selectProjects node-faults --maxWorkers=3 --json --outputFile=test-results/jest-node-faults.json "${args[@]}"
+faults=$?
 jest --selectProjects serial --runInBand --json --outputFile=test-results/jest-serial.json "${args[@]}"
 serial=$?
 set -e
-node scripts/summary.js test-results/jest-parallel.json test-results/jest-swarm.json test-results/jest-serial.json
-[ "$parallel" -eq 0 ] && [ "$swarm" -eq 0 ] && [ "$serial" -eq 0 ]
+node scripts/summary.js test-results/jest-{parallel,swarm,node-faults,serial}.json
+[ "$parallel" -eq 0 ] && [ "$swarm" -eq 0 ] && [ "$faults" -eq 0 ] && [ "$serial" -eq 0 ]

@@ -1,8 +1,9 @@
 // The Temporal server is stopped during a burst of 100 requests and started again: the
-// bridge commits nothing while it cannot act, and afterwards all 100 deployments happen,
-// each exactly once.
+// bridge (in its own process, as in production) tries, pauses its partitions and commits
+// nothing while it cannot act, and afterwards all 100 deployments happen, each exactly once.
+import type { ChildProcess } from 'node:child_process';
 import { isTerminal } from '../../src/core/schemas/event';
-import { removeApplication, startDeployer, waitFor, type TestDeployer } from '../support/deployer';
+import { removeApplication, spawnBridge, spawnWorker, startDeployer, waitFor, type TestDeployer } from '../support/deployer';
 import { stack } from '../support/stack-control';
 
 jest.setTimeout(600_000);
@@ -12,14 +13,21 @@ const APPS = 20;
 const PER_APP = 5;
 const apps = Array.from({ length: APPS }, (_, i) => ({ name: `it-burst${i}-${stamp}`, port: 18600 + i }));
 let d: TestDeployer;
+let worker: ChildProcess | undefined;
+let bridge: ChildProcess | undefined;
+const bridgeLog: string[] = [];
 let temporalDown = false;
 
 beforeAll(async () => {
-  d = await startDeployer('burst');
+  d = await startDeployer('burst', { worker: false, bridge: false });
+  worker = spawnWorker(d);
+  bridge = spawnBridge(d, bridgeLog);
 });
 
 afterAll(async () => {
   if (temporalDown) stack('up');
+  worker?.kill('SIGKILL');
+  bridge?.kill('SIGKILL');
   if (d) {
     for (const app of apps) await removeApplication(d, app.name);
     await d.stop();
@@ -47,7 +55,8 @@ describe('a burst of requests while Temporal is down', () => {
         });
       }
     }
-    await new Promise((r) => setTimeout(r, 5000));
+    // The bridge met the outage: it tried, and paused rather than skip or commit.
+    await waitFor('the bridge to pause on the outage', () => bridgeLog.some((l) => l.includes('could not act on a request; pausing the partition')), 90_000);
     // Nothing acted on, nothing committed, nothing lost.
     expect(d.events).toEqual([]);
     expect(await d.committed()).toBe(0);

@@ -18,7 +18,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  if (downNode) stack('up');
+  if (downNode) stack('start', downNode);
   if (d) {
     await removeApplication(d, app);
     await d.stop();
@@ -69,7 +69,7 @@ describe('a node whose engine stops mid-rollout', () => {
     for (const n of [first!, second!]) expect(containers[n.id]!.filter((c) => c.state === 'running').map((c) => c.version)).toEqual(['v1']);
 
     // The node comes back; the documented action is a Retry of the deployment.
-    stack('up');
+    stack('start', downNode);
     downNode = undefined;
     await d.send({ kind: 'Retry', deploymentId: `${app}-2` }, app);
     await waitFor('the retry to end', () => terminals(`${app}-2`).length === 2, 240_000);

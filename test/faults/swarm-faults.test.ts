@@ -23,7 +23,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  if (downNode) stack('up');
+  if (downNode) stack('start', downNode);
   worker?.kill('SIGKILL');
   if (d) {
     for (const app of [...apps, downApp]) await removeSwarmApplication(d, app.name);
@@ -114,7 +114,7 @@ describe('a swarm node whose engine stops mid-rollout', () => {
     await waitFor('v1 serving on the reachable nodes', async () => JSON.stringify(await served(downApp.port, [first!, second!])) === JSON.stringify(['v1', 'v1']), 30_000);
     expect((await servicesOf(d, downApp.name)).filter((s) => s.node !== 'swarm-3').map((s) => s.deploymentId)).toEqual([`${downApp.name}-1`, `${downApp.name}-1`]);
 
-    stack('up');
+    stack('start', downNode);
     downNode = undefined;
     await d.send({ kind: 'Retry', deploymentId: `${downApp.name}-2` }, downApp.name);
     await waitFor('the retry to end', () => d.events.filter((e) => e.deploymentId === `${downApp.name}-2` && isTerminal(e.phase)).length === 2, 300_000);

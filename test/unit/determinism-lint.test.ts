@@ -5,7 +5,8 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
-jest.setTimeout(60_000);
+// Each case starts ESLint with type information (seconds of CPU), beside the other suites of the run.
+jest.setTimeout(180_000);
 
 const root = resolve(__dirname, '../..');
 const RULES = ['@typescript-eslint/no-restricted-imports', 'import-x/no-restricted-paths'];

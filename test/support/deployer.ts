@@ -119,6 +119,18 @@ async function collect<T>(consumer: Consumer, topic: string, parse: (v: unknown)
   });
 }
 
+/**
+ * Terminates what still runs on a test's task queue when the test stops: above all the
+ * applications' lock workflows, which end by themselves after an idle while, but only while
+ * a worker polls their queue, and no worker ever polls a finished test's queue again.
+ * Otherwise every test run would leave its locks listed as Running in the Temporal UI.
+ */
+async function endLeftovers(client: Client, taskQueue: string): Promise<void> {
+  const running: string[] = [];
+  for await (const w of client.workflow.list({ query: `TaskQueue = '${taskQueue}' AND ExecutionStatus = 'Running'` })) running.push(w.workflowId);
+  await Promise.allSettled(running.map((id) => client.workflow.getHandle(id).terminate('the test that ran it has ended; no worker will poll its task queue again')));
+}
+
 export async function startDeployer(
   name: string,
   options: { worker?: boolean; /** false: no bridge in this process (a test runs its own). */ bridge?: boolean; bridgeLogLevel?: 'info' | 'warn'; /** An inventory other than the stack's. */ inventoryPath?: string } = {},
@@ -210,6 +222,7 @@ export async function startDeployer(
       return partitions.reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
     },
     async stop() {
+      await endLeftovers(client, config.temporal.taskQueue);
       await Promise.allSettled([bridgeConsumer?.disconnect(), eventConsumer.disconnect(), dlqConsumer.disconnect(), recordConsumer.disconnect()]);
       worker?.shutdown();
       await workerRun;

@@ -2,7 +2,7 @@
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Runtime } from '@temporalio/worker';
+import { NativeConnection, Runtime, TransportError } from '@temporalio/worker';
 import { dataConverter } from '../codec/data-converter';
 import { loadConfig } from '../config';
 import { loadInventory } from '../inventory';
@@ -36,19 +36,47 @@ async function main(): Promise<void> {
   const converter = dataConverter(config);
   const producer = createProducer(createKafka(config, `${config.kafka.clientId}-worker`));
   await producer.connect();
-  const connection = await NativeConnection.connect({ address: config.temporal.address });
   const clientConnection = await Connection.connect({ address: config.temporal.address });
   const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace, dataConverter: converter });
-  const worker = await createWorker({ config, producer, client, connection, dataConverter: converter, workflowsPath: require.resolve('../../workflows') });
   const site = config.temporal.siteTaskQueue;
-  log.info('worker started', { role: site !== undefined ? 'site' : 'control', taskQueue: site ?? config.temporal.taskQueue, temporal: config.temporal.address, metrics: metrics.url });
   try {
-    await worker.run();
+    await runThroughOutages(log, async () => {
+      const connection = await NativeConnection.connect({ address: config.temporal.address });
+      try {
+        const worker = await createWorker({ config, producer, client, connection, dataConverter: converter, workflowsPath: require.resolve('../../workflows') });
+        log.info('worker started', { role: site !== undefined ? 'site' : 'control', taskQueue: site ?? config.temporal.taskQueue, temporal: config.temporal.address, metrics: metrics.url });
+        await worker.run();
+      } finally {
+        await connection.close().catch(() => undefined);
+      }
+    });
   } finally {
     await producer.disconnect();
     await clientConnection.close();
-    await connection.close();
     await metrics.close();
+  }
+}
+
+/**
+ * Runs the worker until it is told to stop. The SDK ends a worker whose Temporal server
+ * cannot be reached for a few seconds (a restart, an outage); this worker waits it out and
+ * polls again with a new connection, as a supervisor would restart it, so that work on the
+ * nodes resumes by itself once the server is back. Any other failure ends the process.
+ */
+async function runThroughOutages(log: ReturnType<typeof createLogger>, run: () => Promise<void>): Promise<void> {
+  let stopping = false;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => (stopping = true));
+  for (let wait = 1000; ; wait = Math.min(wait * 2, 15_000)) {
+    try {
+      await run();
+      return;
+    } catch (err) {
+      const lost = err instanceof TransportError || (err as Error | undefined)?.name === 'TransportError';
+      if (stopping || !lost) throw err;
+      log.warn('lost Temporal; polling again once it can be reached', { retryInMs: wait, error: String(err) });
+    }
+    await new Promise((resolve) => setTimeout(resolve, wait));
+    if (stopping) return;
   }
 }
 

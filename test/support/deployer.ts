@@ -110,11 +110,21 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
   }
 }
 
+/**
+ * Collects every message of the topic once. A consumer that restarts (after a broker outage)
+ * is given again what it had not committed: the same message at the same offset, which is
+ * not a second publish, so it is taken once; a message published twice has two offsets and
+ * is collected twice, which the tests of exactly-once delivery look for.
+ */
 async function collect<T>(consumer: Consumer, topic: string, parse: (v: unknown) => T, into: T[]): Promise<void> {
+  const seen = new Set<string>();
   await consumer.subscribe({ topic, fromBeginning: true });
   await consumer.run({
-    eachMessage: async ({ message }) => {
-      if (message.value !== null) into.push(parse(JSON.parse(message.value.toString())));
+    eachMessage: async ({ partition, message }) => {
+      const at = `${partition}:${message.offset}`;
+      if (message.value === null || seen.has(at)) return;
+      seen.add(at);
+      into.push(parse(JSON.parse(message.value.toString())));
     },
   });
 }

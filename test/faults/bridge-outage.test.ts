@@ -3,7 +3,7 @@
 // nothing while it cannot act, and afterwards all 100 deployments happen, each exactly once.
 import type { ChildProcess } from 'node:child_process';
 import { isTerminal } from '../../src/core/schemas/event';
-import { removeApplication, spawnBridge, spawnWorker, startDeployer, waitFor, type TestDeployer } from '../support/deployer';
+import { removeApplication, spawnBridge, spawnWorker, startDeployer, waitFor, workerPolling, type TestDeployer } from '../support/deployer';
 import { stack } from '../support/stack-control';
 
 jest.setTimeout(600_000);
@@ -22,6 +22,8 @@ beforeAll(async () => {
   d = await startDeployer('burst', { worker: false, bridge: false });
   worker = spawnWorker(d);
   bridge = spawnBridge(d, bridgeLog);
+  // Both up before the outage: a process that cannot reach Temporal at its start does not start.
+  await waitFor('the worker polling and the bridge started', async () => bridgeLog.some((l) => l.includes('"bridge started"')) && (await workerPolling(d)), 60_000);
 });
 
 afterAll(async () => {

@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import type { Admin, Consumer, Kafka } from 'kafkajs';
 import { Engines } from '../../activities/targets/docker-engine/engines';
@@ -300,6 +301,16 @@ export async function httpGet(url: string): Promise<{ status: number; body: stri
   } catch (err) {
     return { error: String((err as { cause?: unknown }).cause ?? err) };
   }
+}
+
+/** Whether a worker polls the test's task queue for workflow tasks, as Temporal sees it. */
+export async function workerPolling(d: TestDeployer): Promise<boolean> {
+  const { pollers } = await d.client.workflowService.describeTaskQueue({
+    namespace: d.config.temporal.namespace,
+    taskQueue: { name: d.config.temporal.taskQueue },
+    taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+  });
+  return (pollers ?? []).length > 0;
 }
 
 /** A worker in its own process (the compiled one, as in production), for tests that kill it. */

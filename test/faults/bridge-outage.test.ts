@@ -1,9 +1,8 @@
 // The Temporal server is stopped during a burst of 100 requests and started again: the
 // bridge (in its own process, as in production) tries, pauses its partitions and commits
 // nothing while it cannot act, and afterwards all 100 deployments happen, each exactly once.
-import type { ChildProcess } from 'node:child_process';
 import { isTerminal } from '../../src/core/schemas/event';
-import { removeApplication, spawnBridge, spawnWorker, startDeployer, waitFor, workerPolling, type TestDeployer } from '../support/deployer';
+import { removeApplication, startDeployer, waitFor, type TestDeployer } from '../support/deployer';
 import { stack } from '../support/stack-control';
 
 jest.setTimeout(600_000);
@@ -13,23 +12,14 @@ const APPS = 20;
 const PER_APP = 5;
 const apps = Array.from({ length: APPS }, (_, i) => ({ name: `it-burst${i}-${stamp}`, port: 18600 + i }));
 let d: TestDeployer;
-let worker: ChildProcess | undefined;
-let bridge: ChildProcess | undefined;
-const bridgeLog: string[] = [];
 let temporalDown = false;
 
 beforeAll(async () => {
-  d = await startDeployer('burst', { worker: false, bridge: false });
-  worker = spawnWorker(d);
-  bridge = spawnBridge(d, bridgeLog);
-  // Both up before the outage: a process that cannot reach Temporal at its start does not start.
-  await waitFor('the worker polling and the bridge started', async () => bridgeLog.some((l) => l.includes('"bridge started"')) && (await workerPolling(d)), 60_000);
+  d = await startDeployer('burst', { processes: true });
 });
 
 afterAll(async () => {
   if (temporalDown) stack('up');
-  worker?.kill('SIGKILL');
-  bridge?.kill('SIGKILL');
   if (d) {
     for (const app of apps) await removeApplication(d, app.name);
     await d.stop();
@@ -58,7 +48,7 @@ describe('a burst of requests while Temporal is down', () => {
       }
     }
     // The bridge met the outage: it tried, and paused rather than skip or commit.
-    await waitFor('the bridge to pause on the outage', () => bridgeLog.some((l) => l.includes('could not act on a request; pausing the partition')), 90_000);
+    await waitFor('the bridge to pause on the outage', () => d.bridgeLog.some((l) => l.includes('could not act on a request; pausing the partition')), 90_000);
     // Nothing acted on, nothing committed, nothing lost.
     expect(d.events).toEqual([]);
     expect(await d.committed()).toBe(0);

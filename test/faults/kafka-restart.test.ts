@@ -4,9 +4,8 @@
 // the new version, as the engines say) while its events wait. Once the broker is back every
 // event arrives exactly once, numbered without gaps, with exactly one terminal event, and a
 // request sent afterwards is deployed.
-import type { ChildProcess } from 'node:child_process';
 import { isTerminal } from '../../src/core/schemas/event';
-import { engineNodes, removeApplication, runningOn, spawnBridge, spawnWorker, startDeployer, waitFor, type TestDeployer } from '../support/deployer';
+import { engineNodes, removeApplication, runningOn, startDeployer, waitFor, type TestDeployer } from '../support/deployer';
 import { stack } from '../support/stack-control';
 
 jest.setTimeout(300_000);
@@ -14,20 +13,14 @@ jest.setTimeout(300_000);
 const app = `it-kafka-${Date.now().toString(36)}`;
 const port = 18800;
 let d: TestDeployer;
-let worker: ChildProcess | undefined;
-let bridge: ChildProcess | undefined;
 let kafkaDown = false;
 
 beforeAll(async () => {
-  d = await startDeployer('kafka', { worker: false, bridge: false });
-  worker = spawnWorker(d);
-  bridge = spawnBridge(d, []);
+  d = await startDeployer('kafka', { processes: true });
 });
 
 afterAll(async () => {
   if (kafkaDown) stack('up');
-  worker?.kill('SIGKILL');
-  bridge?.kill('SIGKILL');
   if (d) {
     await removeApplication(d, app);
     await d.stop();

@@ -4,9 +4,8 @@
 // is neither started nor committed (the bridge pauses its partition and says so), and once
 // the server is back the running deployments resume where they were and the waiting request
 // is deployed, each ending exactly once.
-import type { ChildProcess } from 'node:child_process';
 import { isTerminal } from '../../src/core/schemas/event';
-import { containersOf, removeApplication, spawnBridge, spawnWorker, startDeployer, waitFor, type TestDeployer } from '../support/deployer';
+import { containersOf, removeApplication, startDeployer, waitFor, type TestDeployer } from '../support/deployer';
 import { stack } from '../support/stack-control';
 
 jest.setTimeout(300_000);
@@ -14,21 +13,14 @@ jest.setTimeout(300_000);
 const stamp = Date.now().toString(36);
 const apps = [0, 1, 2, 3].map((i) => ({ name: `it-tres${i}-${stamp}`, port: 18300 + i }));
 let d: TestDeployer;
-let worker: ChildProcess | undefined;
-let bridge: ChildProcess | undefined;
-const bridgeLog: string[] = [];
 let temporalDown = false;
 
 beforeAll(async () => {
-  d = await startDeployer('tres', { worker: false, bridge: false });
-  worker = spawnWorker(d);
-  bridge = spawnBridge(d, bridgeLog);
+  d = await startDeployer('tres', { processes: true });
 });
 
 afterAll(async () => {
   if (temporalDown) stack('up');
-  worker?.kill('SIGKILL');
-  bridge?.kill('SIGKILL');
   if (d) {
     for (const app of apps) await removeApplication(d, app.name);
     await d.stop();
@@ -58,9 +50,9 @@ describe('Temporal server stopped and started again', () => {
     stack('stop', 'temporal');
     temporalDown = true;
     // During the outage: a new request waits in Kafka, and the bridge says why.
-    const logged = bridgeLog.length;
+    const logged = d.bridgeLog.length;
     await d.send(request(late));
-    await waitFor('the bridge to pause on the outage', () => bridgeLog.slice(logged).some((l) => l.includes('could not act on a request; pausing the partition')), 90_000);
+    await waitFor('the bridge to pause on the outage', () => d.bridgeLog.slice(logged).some((l) => l.includes('could not act on a request; pausing the partition')), 90_000);
     expect(await d.committed()).toBe(3);
     expect(d.events.filter((e) => e.deploymentId === `${late.name}-1`)).toEqual([]);
 

@@ -42,6 +42,8 @@ export interface TestDeployer {
   terminal(deploymentId: string, timeoutMs?: number): Promise<StatusEvent[]>;
   /** Offsets the bridge has committed on the requests topic, summed over partitions. */
   committed(): Promise<number>;
+  /** The log lines (JSON) of the bridge, when it runs in its own process (`processes`). */
+  bridgeLog: string[];
   stop(): Promise<void>;
 }
 
@@ -149,8 +151,18 @@ async function endLeftovers(client: Client, taskQueue: string): Promise<void> {
 
 export async function startDeployer(
   name: string,
-  options: { worker?: boolean; /** false: no bridge in this process (a test runs its own). */ bridge?: boolean; bridgeLogLevel?: 'info' | 'warn'; /** An inventory other than the stack's. */ inventoryPath?: string } = {},
+  options: {
+    worker?: boolean;
+    /** false: no bridge in this process (a test runs its own). */
+    bridge?: boolean;
+    /** The worker and the bridge in processes of their own, as in production, both up before this returns (a test of an outage watches them live through it); stopped with the rest. */
+    processes?: boolean;
+    bridgeLogLevel?: 'info' | 'warn';
+    /** An inventory other than the stack's. */
+    inventoryPath?: string;
+  } = {},
 ): Promise<TestDeployer> {
+  if (options.processes) options = { ...options, worker: false, bridge: false };
   if (!runtimeInstalled) {
     Runtime.install({ logger: new DefaultLogger('WARN') });
     runtimeInstalled = true;
@@ -208,10 +220,12 @@ export async function startDeployer(
   await collect(dlqConsumer, topics.deadLetters, (v) => deadLetterSchema.parse(v), deadLetters);
   await collect(recordConsumer, topics.records, (v) => deploymentRecordSchema.parse(v), records);
 
-  return {
+  const children: ChildProcess[] = [];
+  const self: TestDeployer = {
     config,
     env,
     inventory,
+    bridgeLog: [],
     client,
     kafka,
     admin,
@@ -238,6 +252,7 @@ export async function startDeployer(
       return partitions.reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
     },
     async stop() {
+      for (const child of children) child.kill('SIGKILL');
       await endLeftovers(client, config.temporal.taskQueue);
       await Promise.allSettled([bridgeConsumer?.disconnect(), eventConsumer.disconnect(), dlqConsumer.disconnect(), recordConsumer.disconnect()]);
       worker?.shutdown();
@@ -249,6 +264,12 @@ export async function startDeployer(
       await nativeConnection.close();
     },
   };
+  if (options.processes) {
+    children.push(spawnWorker(self), spawnBridge(self, self.bridgeLog));
+    // Both up before a test takes anything away: a process that cannot reach Temporal at its start does not start.
+    await waitFor('the worker polling and the bridge started', async () => self.bridgeLog.some((l) => l.includes('"bridge started"')) && (await workerPolling(self)), 60_000);
+  }
+  return self;
 }
 
 /**

@@ -25,16 +25,14 @@ async function verify(script: { seen: Observation[]; inside?: (string | undefine
   let k = 0;
   const next = <T>(xs: T[], n: number) => xs[Math.min(n, xs.length - 1)]!;
   return activity().run(() =>
-    waitHealthy({
-      nodeId: 'fog-1',
-      address: '127.0.0.1',
-      instance: 'web-1',
-      intent: intent(script.health),
-      started: Date.now(),
-      observe: async () => next(script.seen, i++),
-      inside: async () => (script.inside ? next(script.inside, j++) : undefined),
-      ...(script.node ? { nodeProblem: async () => next(script.node!, k++) } : {}),
-    }),
+    waitHealthy(
+      { node: { id: 'fog-1', address: '127.0.0.1' }, instance: 'web-1', intent: intent(script.health), started: Date.now() },
+      {
+        observe: async () => next(script.seen, i++),
+        inside: async () => (script.inside ? next(script.inside, j++) : undefined),
+        ...(script.node ? { nodeProblem: async () => next(script.node!, k++) } : {}),
+      },
+    ),
   );
 }
 
@@ -48,7 +46,7 @@ describe('the verify loop, with a fake driver', () => {
     const seen = [{ runs: [], waiting: 'no task yet' }, { runs: [run('a')] }];
     const probes = await activity().run(() => {
       let i = 0;
-      return waitHealthy({ nodeId: 'fog-1', address: '127.0.0.1', instance: 'web-1', intent: intent(), started: Date.now(), observe: async () => seen[Math.min(i++, 1)]!, inside: async () => (probed++, undefined) });
+      return waitHealthy({ node: { id: 'fog-1', address: '127.0.0.1' }, instance: 'web-1', intent: intent(), started: Date.now() }, { observe: async () => seen[Math.min(i++, 1)]!, inside: async () => (probed++, undefined) });
     });
     expect({ probes, probed }).toEqual({ probes: 3, probed: 2 });
   });

@@ -12,7 +12,7 @@ import type { InventoryNode } from '../../../src/core/schemas/inventory';
 import type { SecretProvider } from '../../control/secrets';
 import { runConfigCheck, runDeploymentTests } from '../deployment-tests';
 import { preflight } from '../engine/preflight';
-import { describeProbe, waitHealthy, type Watch } from '../engine/verify';
+import { describeProbe, waitHealthy, type Observer } from '../engine/verify';
 import { execIn, runOnce } from './one-shot';
 import type { Instance, Target } from '../target';
 import { definesHealthcheck, execProbe } from './health';
@@ -80,21 +80,18 @@ export function dockerEngineTarget(engines: Engines, secrets: SecretProvider) {
     }
 
     /** One container as the verify loop sees it: its run, and whether it can still become healthy. */
-    function watchContainer(name: string, intent: NodeIntent, started: number): Watch {
+    function observeContainer(name: string, intent: NodeIntent): Observer {
       const handle = docker.getContainer(name);
       const { probe, policy } = intent.health;
       /** The engine's word on the image's own HEALTHCHECK, as last observed. */
       let health: string | undefined;
       return {
-        nodeId: node.id,
-        address: node.address,
-        instance: name,
-        intent,
-        started,
         async observe() {
           const info = await on(`inspecting ${name}`, () => handle.inspect());
           const state = info.State;
-          const run = { id: name, running: state.Running && !state.Restarting, startedAt: state.StartedAt, restartCount: info.RestartCount, status: state.Status, exitCode: state.ExitCode };
+          const running = state.Running && !state.Restarting;
+          // A container running again after a restart reports exit code 0, not its last run's: said only when it is not running.
+          const run = { id: name, running, startedAt: state.StartedAt, restartCount: info.RestartCount, status: state.Status, ...(running ? {} : { exitCode: state.ExitCode }) };
           // Exited and nothing will restart it: it can never become healthy, so waiting for the deadline is pointless.
           if (!run.running && !state.Restarting && (info.HostConfig.RestartPolicy?.Name ?? 'no') === 'no' && state.Status !== 'created') {
             return { runs: [run], ended: `container is ${state.Status} (exit code ${state.ExitCode}) and will not be restarted` };
@@ -176,7 +173,7 @@ export function dockerEngineTarget(engines: Engines, secrets: SecretProvider) {
         // The deadline starts now, after the containers started: time spent pulling never counts against it.
         const started = Date.now();
         const names = renderContainers(intent, []).map((c) => c.name);
-        const probes = await Promise.all(names.map((name) => waitHealthy(watchContainer(name, intent, started))));
+        const probes = await Promise.all(names.map((name) => waitHealthy({ node, instance: name, intent, started }, observeContainer(name, intent))));
         step('Verifying', 'healthy');
         return { probes: probes.reduce((a, b) => a + b, 0), elapsedMs: Date.now() - started };
       },

@@ -25,15 +25,19 @@ export interface Observation {
   ended?: string;
 }
 
-export interface Watch {
-  nodeId: string;
-  /** The node's address, where `http` and `tcp` health checks are sent. */
-  address: string;
+/** What is verified, where: the same for every kind of node. */
+export interface Verification {
+  /** The node, whose address receives `http` and `tcp` health checks. */
+  node: { id: string; address: string };
   /** What is verified, as errors and heartbeats name it. */
   instance: string;
   intent: NodeIntent;
   /** When verification started: the deadline counts from here. */
   started: number;
+}
+
+/** What only the node's own driver can tell. */
+export interface Observer {
   observe(): Promise<Observation>;
   /** The driver's probe for checks an outside probe cannot make (exec, the image's own health). */
   inside?: Probe;
@@ -59,21 +63,21 @@ export function changeSince(watched: ReadonlyMap<string, Run>, runs: readonly Ru
 }
 
 /** Waits until the instance passes its health check `healthyAfter` times in a row; the number of probes made. */
-export async function waitHealthy(w: Watch): Promise<number> {
+export async function waitHealthy(w: Verification, driver: Observer): Promise<number> {
   const { policy } = w.intent.health;
-  const probe = outsideProbe(w.address, w.intent) ?? w.inside;
+  const probe = outsideProbe(w.node.address, w.intent) ?? driver.inside;
   let streak = 0;
   let probes = 0;
   let lastProblem = 'never probed';
   let watched: Map<string, Run> | undefined;
-  const failed = (why: string) => new HealthCheckFailedError(w.nodeId, w.instance, why);
+  const failed = (why: string) => new HealthCheckFailedError(w.node.id, w.instance, why);
   const nodeGone = async () => {
-    const problem = await w.nodeProblem?.();
-    if (problem !== undefined) throw new EngineUnreachableError(w.nodeId, { detail: problem });
+    const problem = await driver.nodeProblem?.();
+    if (problem !== undefined) throw new EngineUnreachableError(w.node.id, { detail: problem });
   };
   /** The runs seen now: fails on a change since they were first up, or on an end. */
   const look = async (): Promise<Observation> => {
-    const seen = await w.observe();
+    const seen = await driver.observe();
     const changed = watched !== undefined ? changeSince(watched, seen.runs) : undefined;
     if (changed !== undefined) throw failed(changed);
     if (seen.ended !== undefined) throw failed(seen.ended);

@@ -23,7 +23,7 @@ import { heartbeat } from '../../control/heartbeat';
 import type { SecretProvider } from '../../control/secrets';
 import { runConfigCheck, runDeploymentTests } from '../deployment-tests';
 import { preflight } from '../engine/preflight';
-import { describeProbe, waitHealthy, type Watch } from '../engine/verify';
+import { describeProbe, waitHealthy, type Observer } from '../engine/verify';
 import type { Instance, Target } from '../target';
 import { kubeError, statusOfKube, type ClusterApis, type KubernetesClusters } from './clusters';
 import { deletePod, execInPod, runPod, type OneShotNode } from './one-shot';
@@ -271,14 +271,9 @@ export function kubernetesTarget(clusters: KubernetesClusters, secrets: SecretPr
     }
 
     /** The pods of this apply as the verify loop sees them: a run each, wanted `replicas` of them ready. */
-    async function watchWorkload(intent: NodeIntent, name: string, started: number): Promise<Watch> {
+    async function observeWorkload(intent: NodeIntent, name: string): Promise<Observer> {
       const attempt = applyOf((await workload(name))?.spec?.template);
       return {
-        nodeId: node.id,
-        address: node.address,
-        instance: name,
-        intent,
-        started,
         async observe() {
           const all = (await on(`listing pods of ${intent.application}`, (a, ns) => a.core.listNamespacedPod({ namespace: ns, labelSelector: selectorOf(selectorLabels(intent.application, nodeName)) }))).items;
           const ours = all.filter((p) => applyOf(p) === attempt && annotationsOf(p)[LABELS.deployment] === intent.deploymentId && p.metadata?.deletionTimestamp === undefined);
@@ -416,7 +411,8 @@ export function kubernetesTarget(clusters: KubernetesClusters, secrets: SecretPr
         const { probe, policy } = intent.health;
         step('Verifying', `waiting for the pods to be ready and for ${describeProbe(probe)} health check (${policy.healthyAfter} in a row within ${policy.deadlineMs} ms)`);
         const started = Date.now();
-        const probes = await waitHealthy(await watchWorkload(intent, workloadName(intent.application, nodeName), started));
+        const name = workloadName(intent.application, nodeName);
+        const probes = await waitHealthy({ node, instance: name, intent, started }, await observeWorkload(intent, name));
         step('Verifying', 'healthy');
         return { probes, elapsedMs: Date.now() - started };
       },

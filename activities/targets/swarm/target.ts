@@ -26,7 +26,7 @@ import { engineError, statusOf, type Engines } from '../docker-engine/engines';
 import { demuxLog, execIn } from '../docker-engine/one-shot';
 import { runConfigCheck, runDeploymentTests } from '../deployment-tests';
 import { preflight } from '../engine/preflight';
-import { describeProbe, waitHealthy, type Watch } from '../engine/verify';
+import { describeProbe, waitHealthy, type Observer } from '../engine/verify';
 import type { Instance, Target } from '../target';
 
 interface ServiceView {
@@ -264,14 +264,9 @@ export function swarmTarget(engines: Engines, secrets: SecretProvider) {
     }
 
     /** The service's tasks of this apply as the verify loop sees them: a run each, wanted `replicas` of them running. */
-    async function watchService(intent: NodeIntent, name: string, started: number): Promise<Watch> {
+    async function observeService(intent: NodeIntent, name: string): Promise<Observer> {
       const attempt = applyOf((await service(name))?.Spec.TaskTemplate.ContainerSpec.Labels as Record<string, string> | undefined);
       return {
-        nodeId: node.id,
-        address: node.address,
-        instance: name,
-        intent,
-        started,
         async observe() {
           const ours = (await tasks(name)).filter((t) => taskDeployment(t) === intent.deploymentId && applyOf(t.Spec.ContainerSpec?.Labels) === attempt);
           const runs = ours.map((t) => ({
@@ -478,7 +473,7 @@ export function swarmTarget(engines: Engines, secrets: SecretProvider) {
         step('Verifying', `waiting for the tasks to run and for ${describeProbe(probe)} health check (${policy.healthyAfter} in a row within ${policy.deadlineMs} ms)`);
         const started = Date.now();
         const name = serviceName(intent.application, hostname);
-        const probes = await waitHealthy(await watchService(intent, name, started));
+        const probes = await waitHealthy({ node, instance: name, intent, started }, await observeService(intent, name));
         step('Verifying', 'healthy');
         return { probes, elapsedMs: Date.now() - started };
       },

@@ -66,17 +66,22 @@ async function main(): Promise<void> {
 async function runThroughOutages(log: ReturnType<typeof createLogger>, run: () => Promise<void>): Promise<void> {
   let stopping = false;
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => (stopping = true));
-  for (let wait = 1000; ; wait = Math.min(wait * 2, 15_000)) {
+  let wait = 1000;
+  for (;;) {
+    const started = Date.now();
     try {
       await run();
       return;
     } catch (err) {
       const lost = err instanceof TransportError || (err as Error | undefined)?.name === 'TransportError';
       if (stopping || !lost) throw err;
+      // A worker that ran a while before it lost Temporal starts its backoff over.
+      wait = Date.now() - started > 60_000 ? 1000 : wait;
       log.warn('lost Temporal; polling again once it can be reached', { retryInMs: wait, error: String(err) });
     }
     await new Promise((resolve) => setTimeout(resolve, wait));
     if (stopping) return;
+    wait = Math.min(wait * 2, 15_000);
   }
 }
 

@@ -186,11 +186,21 @@ export async function startDeployer(
   const admin = kafka.admin();
   await admin.connect();
   await admin.createTopics({
-    waitForLeaders: true,
     topics: [
       ...[topics.requests, topics.events, topics.deadLetters].map((topic) => ({ topic, numPartitions: 3, replicationFactor: 1 })),
       { topic: topics.records, numPartitions: 3, replicationFactor: 1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] },
     ],
+  });
+  // Waited for here rather than by createTopics' own wait, which gives up when the broker
+  // answers that it does not host a partition yet (seen when several suites start at once).
+  const names = [topics.requests, topics.events, topics.deadLetters, topics.records];
+  await waitFor('the topics to have leaders', async () => {
+    try {
+      const { topics: found } = await admin.fetchTopicMetadata({ topics: names });
+      return found.length === names.length && found.every((t) => t.partitions.length === 3 && t.partitions.every((p) => p.leader >= 0));
+    } catch {
+      return undefined;
+    }
   });
 
   const producer = createProducer(kafka);

@@ -186,6 +186,7 @@ export async function startDeployer(
   const admin = kafka.admin();
   await admin.connect();
   await admin.createTopics({
+    waitForLeaders: false,
     topics: [
       ...[topics.requests, topics.events, topics.deadLetters].map((topic) => ({ topic, numPartitions: 3, replicationFactor: 1 })),
       { topic: topics.records, numPartitions: 3, replicationFactor: 1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] },

@@ -133,15 +133,17 @@ async function collect<T>(consumer: Consumer, topic: string, parse: (v: unknown)
 }
 
 /**
- * Terminates what still runs on a test's task queue when the test stops: above all the
- * applications' lock workflows, which end by themselves after an idle while, but only while
- * a worker polls their queue, and no worker ever polls a finished test's queue again.
- * Otherwise every test run would leave its locks listed as Running in the Temporal UI.
+ * Terminates the applications' lock workflows still running on a test's task queue when the
+ * test stops: they end by themselves after an idle while, but only while a worker polls their
+ * queue, and no worker ever polls a finished test's queue again. Otherwise every test run
+ * would leave its locks listed as Running in the Temporal UI. Only locks: a deployment
+ * terminated in the middle of a local activity leaves a history the replay test cannot
+ * replay (the activity it was running has no marker yet).
  */
 async function endLeftovers(client: Client, taskQueue: string): Promise<void> {
   const running: string[] = [];
   try {
-    for await (const w of client.workflow.list({ query: `TaskQueue = '${taskQueue}' AND ExecutionStatus = 'Running'` })) running.push(w.workflowId);
+    for await (const w of client.workflow.list({ query: `TaskQueue = '${taskQueue}' AND ExecutionStatus = 'Running' AND WorkflowType = 'applicationLockWorkflow'` })) running.push(w.workflowId);
   } catch {
     // Tidiness only: a test that ended with Temporal unreachable still stops the rest.
     return;

@@ -52,6 +52,13 @@ export interface DeploymentProgress {
 export const progressQuery = defineQuery<DeploymentProgress>('progress');
 
 /**
+ * The last event seq the run published. Answered also by a closed run (a query of a closed
+ * run replays its history): how a Retry, a Reset or the compensation of a terminated run
+ * learns where to number on, without reading the history's activities by their names.
+ */
+export const publishedSeqQuery = defineQuery<number>('publishedSeq');
+
+/**
  * A deployment waiting for or holding its application's lock: by its lock token (one per
  * start, Retry or Reset of the deployment), or, for the first workflow shape, by its run.
  */

@@ -3,8 +3,10 @@
 // is a local activity beside the rollout: no durable round trip of its own, no workflow task
 // per event, and everything emitted while one batch is being published goes in the next.
 // It runs outside any cancellation, so a cancelled deployment still reports how it ended.
-// Each publish returns the last seq it published, which the history keeps: a run that
-// follows this one (a Retry, a Reset) numbers its events after it (see lastPublishedSeq).
+// The log knows how far its publishes got (`published`), which the run answers to
+// `publishedSeqQuery`, also once it is closed (a query of a closed run replays its history):
+// where a run that follows this one (a Retry, a Reset) or the compensation of a terminated
+// one numbers its events on.
 // Replay-critical: the drain runs beside the workflow's main flow, so when a publish
 // returns it may issue nothing but the next publish (another local activity). Any other
 // command issued there (a memo upsert, say) would land among the main flow's commands in an
@@ -22,12 +24,19 @@ export class EventLog {
   private seq: number;
   private readonly queue: StatusEvent[] = [];
   private draining = false;
+  private publishedSeq: number;
 
   constructor(
     readonly about: { deploymentId: string; application: string; version?: string },
     seqStart = 0,
   ) {
     this.seq = seqStart;
+    this.publishedSeq = seqStart;
+  }
+
+  /** The last seq whose publish completed (what this run and those it continues published). */
+  get published(): number {
+    return this.publishedSeq;
   }
 
   get lastSeq(): number {
@@ -37,6 +46,7 @@ export class EventLog {
   /** Numbers the next event after `seq`, when runs before this one published that far. */
   continueAfter(seq: number): void {
     this.seq = Math.max(this.seq, seq);
+    this.publishedSeq = Math.max(this.publishedSeq, seq);
   }
 
   /** `at`: when it happened, for a step a node reported after the fact; now by default. */
@@ -66,6 +76,7 @@ export class EventLog {
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, this.queue.length);
       await publishEvents(batch);
+      this.publishedSeq = Math.max(this.publishedSeq, ...batch.map((e) => e.seq));
     }
     this.draining = false;
   }

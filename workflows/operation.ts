@@ -18,6 +18,7 @@ import {
   executeChild,
   isCancellation,
   log,
+  makeContinueAsNewFunc,
   patched,
   proxyActivities,
   proxyLocalActivities,
@@ -48,6 +49,7 @@ import {
   decideUpdate,
   DECISIONS,
   progressQuery,
+  publishedSeqQuery,
   ROLLBACK_INCOMPLETE,
   ROLLED_BACK,
   type Decision,
@@ -62,6 +64,7 @@ import { NodeBoard, type CarriedBoard } from './node-board';
 import { COMPENSATION_DEADLINE_MS, dependencyWait, engineStep, groupStep, lookup, publishing, transfer } from './options';
 import { PATCHES } from './patches';
 import { GROUP, Saga, type CarriedSaga } from './saga';
+import { LAST_SEQ_MEMO, OUTCOME_MEMO } from './saga-memo';
 import * as v1 from './v1/deploy';
 
 /** What a run that continues as new hands to the next: where the rollout stands, and what it must be able to undo. */
@@ -179,6 +182,7 @@ class Operation {
       for (const n of carried.skipped) this.skipped.add(n);
     }
     setHandler(progressQuery, () => this.board.progress());
+    setHandler(publishedSeqQuery, () => this.events.published);
     setHandler(
       decideUpdate,
       (d) => {
@@ -338,10 +342,13 @@ class Operation {
     const emitSteps = (node: string, steps: StepRecord[]) => {
       for (const s of steps) this.events.emit(s.phase, s.message, node, s.at);
     };
+    // Registered before the node is touched: the child may change the node and fail to say so.
+    // In the memo too, in the same workflow task as the children's start (its command first),
+    // so that a Terminate can never leave a started node out of what compensation reads.
+    const added = nodes.filter((node) => this.saga.register(this.nextBatch, node));
+    if (added.length > 0 && patched(PATCHES.sagaInMemo)) upsertMemo(this.saga.memoOf(this.nextBatch));
     const settled = await Promise.allSettled(
       nodes.map((node) => {
-        // Registered before the node is touched: the child may change the node and fail to say so.
-        this.saga.register(this.nextBatch, node);
         this.board.set(node.id, 'Deploying', attempt === 0 ? 'starting' : `retry ${attempt}`);
         const intent = nodeIntent(rollout, nodeImage(rollout, node, this.digest));
         return executeChild(nodeRolloutWorkflow, {
@@ -392,6 +399,7 @@ class Operation {
           this.saga.register(batchBase + k, n, running[n.id]!);
           this.board.set(n.id, 'Deploying', `stopping ${running[n.id]!.join(', ') || 'nothing (not running)'}`);
         }
+        if (patched(PATCHES.sagaInMemo)) upsertMemo(this.saga.memoOf(batchBase + k));
         const stopped = await calls.stopNodes({ application: this.application, nodes: group.map((n) => ({ nodeId: n.id, names: running[n.id]! })), deadline: Date.now() + COMPENSATION_DEADLINE_MS });
         const refused = group.filter((n) => !stopped[n.id]!.ok);
         if (refused.length > 0) {
@@ -501,12 +509,14 @@ class Operation {
       endedAt: new Date().toISOString(),
       runId: workflowInfo().runId,
     });
-    await CancellationScope.nonCancellable(() => recordDeployment(record));
+    const recorded = await CancellationScope.nonCancellable(() => recordDeployment(record));
+    // The outcome is decided: a compensation of this run after a Terminate only announces it.
+    if (patched(PATCHES.sagaInMemo)) upsertMemo({ [OUTCOME_MEMO]: recorded });
     await settled;
     this.phase(result.status, message);
     await this.events.flushed();
     // What a Retry's run starts its numbering from (it reads the histories of the runs before it too).
-    upsertMemo({ lastSeq: this.events.lastSeq });
+    upsertMemo({ [LAST_SEQ_MEMO]: this.events.lastSeq });
     return result;
   }
 
@@ -541,7 +551,10 @@ class Operation {
       saga: this.saga.carry(),
       board: this.board.carry(),
     };
-    await continueAsNew<(request: OperationRequest, options: OperationOptions) => Promise<DeploymentResult>>(this.request, { seqStart: this.events.lastSeq, lock: this.lock.carried, carried });
+    const next = { seqStart: this.events.lastSeq, lock: this.lock.carried, carried };
+    // The next run's memo starts with the saga so far: a Terminate of it before its first batch still finds every undo.
+    if (patched(PATCHES.sagaInMemo)) await makeContinueAsNewFunc<(request: OperationRequest, options: OperationOptions) => Promise<DeploymentResult>>({ memo: this.saga.memo() })(this.request, next);
+    await continueAsNew<(request: OperationRequest, options: OperationOptions) => Promise<DeploymentResult>>(this.request, next);
   }
 }
 

@@ -35,4 +35,12 @@ export const PATCHES = {
    * Retire one retention period after the release that added it.
    */
   flushBeforeRelease: 'flush-before-release',
+  /**
+   * The saga in the memo: a run upserts each batch's undos before the batch touches a node,
+   * and its recorded outcome once it is written, where the compensation of a terminated run
+   * reads them (workflows/saga-memo.ts). Retire one retention period after the release that
+   * added it; runs started before it are not compensated after a Terminate (their memo holds
+   * no saga): docs/failure-handling.md says so.
+   */
+  sagaInMemo: 'saga-in-memo',
 } as const;

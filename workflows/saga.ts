@@ -12,6 +12,7 @@ import { rootMessage } from './failures';
 import { nodeCalls, someNodes } from './node-calls';
 import type { NodeBoard } from './node-board';
 import { COMPENSATION_DEADLINE_MS, groupStep } from './options';
+import { sagaMemo, sagaMemoOf } from './saga-memo';
 
 /** Nodes one compensating call acts on at most, so that each call's input and result stay small. */
 export const GROUP = 100;
@@ -42,10 +43,11 @@ export class Saga {
   }
 
   /** Registers the node's undo unless it has one (a node retried after a pause keeps its first). */
-  register(batch: number, node: PlannedNode, restart: string[] = []): void {
-    if (this.seen.has(node.id)) return;
+  register(batch: number, node: PlannedNode, restart: string[] = []): boolean {
+    if (this.seen.has(node.id)) return false;
     this.seen.add(node.id);
     this.entries.push([batch, node.id, node.taskQueue, restart, node.local ?? false]);
+    return true;
   }
 
   has(nodeId: string): boolean {
@@ -64,6 +66,16 @@ export class Saga {
       if (restart.length > 0) (run[3] ??= {})[id] = restart;
     }
     return { queues, runs };
+  }
+
+  /** The memo entry of one batch's undos (saga-memo.ts): upserted before the batch touches a node. */
+  memoOf(batch: number): Record<string, CarriedSaga> {
+    return sagaMemoOf(batch, this.carry());
+  }
+
+  /** Every batch's memo entry: the memo a continued run starts with. */
+  memo(): Record<string, CarriedSaga> {
+    return sagaMemo(this.carry());
   }
 
   /** Runs the undos of some nodes now (they stay registered: a restore is idempotent); returns the nodes that could not be restored. */

@@ -6,11 +6,12 @@
 // "terminated by an operator" with what was restored, numbered after the run's own events,
 // and its record. A run that had already written its record had decided its outcome: only
 // its terminal event is published, if it was not.
-import { proxyLocalActivities, workflowInfo } from '@temporalio/workflow';
+import { proxyLocalActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { RecordActivities } from '../activities/control/records';
 import type { RunActivities } from '../activities/control/runs';
 import { deploymentRecord } from '../src/core/deployment-record';
 import { applicationOf } from '../src/core/operation-kinds';
+import { publishedSeqQuery } from './definitions';
 import { EventLog } from './event-log';
 import { NodeBoard } from './node-board';
 import { lookup, publishing } from './options';
@@ -31,6 +32,8 @@ export async function compensateTerminatedWorkflow({ deploymentId }: { deploymen
   const application = applicationOf(run.request);
   const version = run.request.kind === 'Deploy' ? run.request.application.version : undefined;
   const events = new EventLog({ deploymentId, application, ...(version !== undefined ? { version } : {}) }, run.lastSeq);
+  // A Retry of the deployment numbers on after these events too (activities/control/runs.ts).
+  setHandler(publishedSeqQuery, () => events.published);
   if (run.record !== undefined) {
     if (!run.terminalPublished) {
       events.emit(run.record.status, run.record.reason ?? `${run.record.status.toLowerCase()} (announced after the run was terminated)`);

@@ -43,4 +43,13 @@ export const PATCHES = {
    * no saga): docs/failure-handling.md says so.
    */
   sagaInMemo: 'saga-in-memo',
+  /**
+   * Restores wait for the event log, and report once every call of a batch has answered:
+   * a restore and a publish out at once, or two restores reporting as each answered, issued
+   * the next command in an order that depended on which local activity resolved in which
+   * activation, which a replay does not repeat (a compensation of a Terminate whose first
+   * publish and first restore answered together did not replay). Retire one retention
+   * period after the release that added it.
+   */
+  restoreInTurn: 'restore-in-turn',
 } as const;

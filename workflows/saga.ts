@@ -5,13 +5,14 @@
 // nodes of one batch were touched together and are restored together, in one call per task
 // queue and group; batches go newest first. An undo that fails is reported and the others
 // still run.
-import { CancellationScope } from '@temporalio/workflow';
+import { CancellationScope, patched } from '@temporalio/workflow';
 import type { PlannedNode } from '../src/core/plan';
 import type { EventLog } from './event-log';
 import { rootMessage } from './failures';
 import { nodeCalls, someNodes } from './node-calls';
 import type { NodeBoard } from './node-board';
 import { COMPENSATION_DEADLINE_MS, groupStep } from './options';
+import { PATCHES } from './patches';
 import { sagaMemo, sagaMemoOf } from './saga-memo';
 
 /** Nodes one compensating call acts on at most, so that each call's input and result stay small. */
@@ -82,7 +83,8 @@ export class Saga {
   async restore(nodeIds: readonly string[], about: { application: string; deploymentId: string }, board: NodeBoard, events: EventLog): Promise<string[]> {
     const failed: string[] = [];
     const entries = this.entries.filter(([, id]) => nodeIds.includes(id));
-    await Promise.all(chunks(entries, GROUP).map((group) => restoreGroup(about, group, board, events, failed)));
+    if (patched(PATCHES.restoreInTurn)) await restoreTogether(about, chunks(entries, GROUP), board, events, failed);
+    else await Promise.all(chunks(entries, GROUP).map((group) => restoreGroup(about, group, board, events, failed)));
     return failed;
   }
 
@@ -94,8 +96,11 @@ export class Saga {
       for (const batch of batches) {
         const ofBatch = this.entries.filter(([b]) => b === batch);
         const groups = chunks(ofBatch, GROUP);
-        await Promise.all(groups.map((group) => restoreGroup(about, group, board, events, failed)));
+        if (patched(PATCHES.restoreInTurn)) await restoreTogether(about, groups, board, events, failed);
+        else await Promise.all(groups.map((group) => restoreGroup(about, group, board, events, failed)));
       }
+      // What follows (the record) starts with no publish out, as each batch did.
+      if (patched(PATCHES.restoreInTurn)) await events.flushed();
       return failed;
     });
   }
@@ -114,21 +119,58 @@ function chunks(entries: UndoEntry[], size: number): UndoEntry[][] {
   return out;
 }
 
-async function restoreGroup(about: { application: string; deploymentId: string }, group: UndoEntry[], board: NodeBoard, events: EventLog, failed: string[]): Promise<void> {
+type Restored = { outcomes: Awaited<ReturnType<ReturnType<typeof nodeCalls>['restoreNodes']>> } | { error: unknown };
+
+function restoreCall(about: { application: string; deploymentId: string }, group: UndoEntry[]) {
   const ids = group.map(([, id]) => id);
   const { restoreNodes } = nodeCalls({ taskQueue: group[0]![2], local: group[0]![4] }, groupStep, `${someNodes(ids)}: restore ${about.application}`);
+  return restoreNodes({ ...about, nodes: group.map(([, nodeId, , restart]) => ({ nodeId, restart })), deadline: Date.now() + COMPENSATION_DEADLINE_MS });
+}
+
+/**
+ * Restores the groups of one batch at once and reports them only once all have answered,
+ * in the groups' order. Replay-critical: nothing is issued while the calls are out (no
+ * event is being published: the caller waited for the log), and what follows does not
+ * depend on which call answered first or in which workflow activation, which a replay does
+ * not repeat (see PATCHES.restoreInTurn).
+ */
+async function restoreTogether(about: { application: string; deploymentId: string }, groups: UndoEntry[][], board: NodeBoard, events: EventLog, failed: string[]): Promise<void> {
+  await events.flushed();
+  const results = await Promise.all(
+    groups.map((group) =>
+      restoreCall(about, group).then(
+        (outcomes): Restored => ({ outcomes }),
+        (error: unknown): Restored => ({ error }),
+      ),
+    ),
+  );
+  groups.forEach((group, i) => report(group, results[i]!, board, events, failed));
+}
+
+/** The shape before PATCHES.restoreInTurn: each group reported as soon as it answers. */
+async function restoreGroup(about: { application: string; deploymentId: string }, group: UndoEntry[], board: NodeBoard, events: EventLog, failed: string[]): Promise<void> {
   let outcomes;
   try {
-    outcomes = await restoreNodes({ ...about, nodes: group.map(([, nodeId, , restart]) => ({ nodeId, restart })), deadline: Date.now() + COMPENSATION_DEADLINE_MS });
-  } catch (err) {
+    outcomes = await restoreCall(about, group);
+  } catch (error) {
+    report(group, { error }, board, events, failed);
+    return;
+  }
+  report(group, { outcomes }, board, events, failed);
+}
+
+function report(group: UndoEntry[], result: Restored, board: NodeBoard, events: EventLog, failed: string[]): void {
+  const ids = group.map(([, id]) => id);
+  if ('error' in result) {
     // The call itself failed (its worker never answered): none of its nodes is known to be back.
     for (const id of ids) {
       failed.push(id);
-      board.set(id, 'RestoreFailed', rootMessage(err));
-      events.emit('RollingBack', `could not restore: ${rootMessage(err)}`, id);
+      board.set(id, 'RestoreFailed', rootMessage(result.error));
+      events.emit('RollingBack', `could not restore: ${rootMessage(result.error)}`, id);
     }
     return;
   }
+  const { outcomes } = result;
   for (const id of ids) {
     const outcome = outcomes[id]!;
     if (outcome.ok && outcome.value.missing.length === 0) {

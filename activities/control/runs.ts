@@ -6,7 +6,8 @@
 // on a worker to answer). Nothing here reads a history's activities or children by their
 // type names: renaming one changes nothing here.
 import { Context } from '@temporalio/activity';
-import { QueryNotRegisteredError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { QueryNotRegisteredError, WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { compensationWorkflowId } from '../../src/core/workflow-ids';
 import { decodePayload } from '../../src/codec/data-converter';
 import type { RecordedOutcome } from './records';
 import type { OperationRequest } from '../../src/core/schemas/request';
@@ -43,6 +44,16 @@ async function publishedBy(handle: WorkflowHandle, memo: Record<string, unknown>
 export function createRunActivities(client: Client) {
   const converter = client.options.loadedDataConverter;
 
+  async function compensationPublished(workflowId: string, runId: string): Promise<number> {
+    try {
+      return await client.workflow.getHandle(compensationWorkflowId(workflowId, runId)).query(publishedSeqQuery);
+    } catch (err) {
+      // None ran (the lock had not noticed yet), or one from before it answered the query.
+      if (err instanceof WorkflowNotFoundError || err instanceof QueryNotRegisteredError) return 0;
+      throw err;
+    }
+  }
+
   return {
     /**
      * The last event seq any other run of a deployment published: where a run reset from
@@ -54,6 +65,8 @@ export function createRunActivities(client: Client) {
         if (w.runId === runId) continue;
         Context.current().heartbeat();
         last = Math.max(last, await publishedBy(client.workflow.getHandle(workflowId, w.runId), w.memo));
+        // A terminated run's end was published by its compensation, numbered after the run's own events.
+        if (w.status.name === 'TERMINATED') last = Math.max(last, await compensationPublished(workflowId, w.runId));
       }
       return last;
     },

@@ -10,7 +10,7 @@ import { deployRequestSchema, type DeployRequestInput } from '../../src/core/sch
 import { acquireLock } from '../../src/operations/lock';
 import { lockStateQuery } from '../../workflows/application-lock';
 import { deployWorkflow } from '../../workflows/operation';
-import { lockWorkflowId } from '../../src/core/workflow-ids';
+import { compensationWorkflowId, lockWorkflowId } from '../../src/core/workflow-ids';
 import { startFakeEnvironment, type FakeEnvironment } from '../support/fake-environment';
 import { newWorld, running, type FakeWorld } from '../support/fake-target';
 import { workflowCode } from '../support/workflow-code';
@@ -178,6 +178,7 @@ describe('Terminate of a deployment (fake target)', () => {
     const h = await env.client.workflow.start(deployWorkflow, { workflowId: req.deploymentId, taskQueue, args: [req] });
     await waitUntil(() => world.calls.includes('verify fog-3'));
     expect(NODES.map((n) => running(world, n))).toEqual([['2'], ['2'], ['2']]);
+    const terminatedRunId = (await h.describe()).runId;
     await h.terminate('operator pressed Terminate');
     world.hanging.delete('fog-3');
     // The next deployment of the application, sent at once: it waits for the compensation only.
@@ -193,6 +194,10 @@ describe('Terminate of a deployment (fake target)', () => {
     expect(world.records.filter((r) => r.deploymentId === req.deploymentId).map((r) => [r.status, r.reason])).toEqual([['Failed', terminal[0]!.message]]);
 
     expect((await hNext.result()).status).toBe('Succeeded');
+    // The next deployment went once the compensation had closed: its history replays.
+    const compensation = env.client.workflow.getHandle(compensationWorkflowId(req.deploymentId, terminatedRunId));
+    expect((await compensation.describe()).status.name).toBe('COMPLETED');
+    await replays(compensation.workflowId, (await compensation.describe()).runId);
     // The compensation put version 1 back on every node before the next deployment touched one.
     const restores = NODES.map((n) => world.calls.indexOf(`restore ${n}`));
     expect(restores.every((i) => i >= 0)).toBe(true);
@@ -200,6 +205,14 @@ describe('Terminate of a deployment (fake target)', () => {
     expect(nextApply).toBeGreaterThan(Math.max(...restores));
     for (const n of NODES) expect(running(world, n)).toEqual(['3']);
     expect(world.nodes['fog-1']!.map((c) => c.version).sort()).toEqual(['1', '3']);
+
+    // A Retry of the terminated deployment (a new run of its id, as the bridge starts it)
+    // numbers on after the compensation's events, which its own runs never published.
+    const retry = await env.client.workflow.start(deployWorkflow, { workflowId: req.deploymentId, taskQueue, args: [req, { seqStart: 0 }] });
+    expect((await retry.result()).status).toBe('Succeeded');
+    const all = eventsOf(req.deploymentId);
+    expect(all.map((e) => e.seq)).toEqual(all.map((_, i) => i + 1));
+    expect(all.filter((e) => isTerminal(e.phase)).map((e) => e.phase)).toEqual(['Failed', 'Succeeded']);
   });
 
   it('of one queued behind another: it ends Failed with nothing to restore, and the queue goes on', async () => {

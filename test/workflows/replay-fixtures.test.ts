@@ -4,7 +4,8 @@
 // are replayed against the current code: those of the first shape (no prefix, before the
 // target seam) and those of the current one (v2-: the `target-seam` patch, the token lock,
 // also Scale, Undeploy and Rollback operations, and nodes with a configuration check and
-// deployment tests: passed, a test failed, a configuration refused). A change that would break deployments already
+// deployment tests: passed, a test failed, a configuration refused; v3-: the saga in the
+// memo, restores in turn, a Terminate and its compensation). A change that would break deployments already
 // running in production fails here; make such a change with `patched()` instead.
 // The fixtures are stored decrypted; one is replayed encrypted too, as a worker with payload
 // encryption writes it, with a throwaway key, so that the replayer's codec is exercised.
@@ -57,6 +58,13 @@ describe('recorded workflow histories', () => {
     // The v2- operation histories were recorded on the target seam, so they replay its code path.
     for (const f of files.filter((f) => f.startsWith('v2-') && !f.includes('node-') && !f.includes('lock'))) {
       expect({ f, patches: patchesOf(JSON.parse(readFileSync(join(dir, f), 'utf8'))) }).toEqual({ f, patches: expect.arrayContaining(['target-seam']) });
+    }
+    // The v3- histories were recorded with the saga in the memo (a Terminate, its compensation, a Retry run, a cancel, a pause then rollback).
+    const v3 = files.filter((f) => f.startsWith('v3-'));
+    expect(v3.length).toBeGreaterThanOrEqual(5);
+    for (const f of v3) {
+      const patches = patchesOf(JSON.parse(readFileSync(join(dir, f), 'utf8')));
+      expect({ f, patches }).toEqual({ f, patches: expect.arrayContaining([f.includes('compensation') ? 'restore-in-turn' : 'saga-in-memo']) });
     }
     const histories = join(work, 'histories');
     mkdirSync(histories);

@@ -1,0 +1,350 @@
+// The conformance suite: the behaviour every kind of node must show, written once and run
+// on each real target of the stack (test/integration/{docker-engine,swarm,kubernetes}.test.ts):
+// deploy, a failed v2 rolled back to v1's exact spec, a cancel, a rollback to a named
+// version, the stop grace, the pause decisions, dependsOn, a secret that reaches the
+// application and nothing else, Scale and Undeploy. A target states how to ask its engine or
+// cluster what runs (a `Platform`); everything else here is the same for all.
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { dirname, join } from 'node:path';
+import type { InventoryNode } from '../../src/core/schemas/inventory';
+import { isTerminal, type StatusEvent } from '../../src/core/schemas/event';
+import { decideUpdate } from '../../workflows/definitions';
+import { captureOutput } from './captured-output';
+import { httpGet, IDLE, startDeployer, waitFor, type TestDeployer } from './deployer';
+import { historiesText } from './history';
+
+/** One workload of the application on one node, as the target's own tooling reports it. */
+export interface Workload {
+  node: string;
+  version: string;
+  deploymentId: string;
+  replicas: number;
+}
+
+export interface Platform {
+  /** As the suite names it: `describe` titles and the test Deployer's name. */
+  name: string;
+  /** Application names start `it-<tag>-`. */
+  tag: string;
+  /** The first of nine ports of its own (the gate of the pause test is the ninth). */
+  port: number;
+  /** The inventory's nodes of this target: two at least; the suite fails some on the last. */
+  nodes(d: TestDeployer): InventoryNode[];
+  /** The node as the target names it (hostname, nodeName, or the inventory id). */
+  nameOf(node: InventoryNode): string;
+  /** Shell that makes the program never healthy on the node of `address` (it exits, or never listens). */
+  refuseOn(address: string): string;
+  /** Options every request of the suite carries on this target (restartPolicy 'no' where a restart would hide a failure). */
+  container?: Record<string, unknown>;
+  /** The application's workloads, one per node, sorted by node. */
+  workloads(d: TestDeployer, app: string): Promise<Workload[]>;
+  /** The workloads' specs as the target holds them, sorted by node, without per-apply markers: equal when a node is back as it was. */
+  specs(d: TestDeployer, app: string): Promise<unknown[]>;
+  /** The nodes of the application's running instances (ready, where the target has readiness), one entry per instance, sorted. */
+  runningNodes(d: TestDeployer, app: string): Promise<string[]>;
+  /** The nodes where an instance of `deploymentId` runs (not yet healthy, perhaps), sorted. */
+  runningOf(d: TestDeployer, app: string, deploymentId: string): Promise<string[]>;
+  /** The stop grace each workload carries, in seconds, sorted by node. */
+  graceSeconds(d: TestDeployer, app: string): Promise<number[]>;
+  /** Everything the target keeps of the application in which a secret's value must not appear, by name (its own store of the secret excepted). */
+  secretPlaces(d: TestDeployer, app: string): Promise<Record<string, string>>;
+  /** The permission bits the secret's file has in the container, where the target sets them. */
+  secretMode?: string;
+  /** What else a rollback to `version` must have done on this target (e.g. which revision runs). */
+  checkRolledBack?(d: TestDeployer, app: string, version: string): Promise<void>;
+  /** That the target's own store of the secret holds it (where the target has one). */
+  checkSecretStore?(d: TestDeployer, app: string, value: string): Promise<void>;
+  /** What is left of the application on the target (after an Undeploy: nothing). */
+  leftovers(d: TestDeployer, app: string): Promise<string[]>;
+  remove(d: TestDeployer, app: string): Promise<void>;
+}
+
+export function conformance(p: Platform): void {
+  const stamp = Date.now().toString(36);
+  const used: string[] = [];
+  let logs: string[] = [];
+  let d: TestDeployer;
+
+  beforeAll(async () => {
+    // Everything this process writes is the worker's and the bridge's logs: searched for the secret below.
+    logs = captureOutput();
+    d = await startDeployer(p.name, { bridgeLogLevel: 'info' });
+    expect(p.nodes(d).length).toBeGreaterThanOrEqual(2);
+  });
+
+  afterAll(async () => {
+    jest.restoreAllMocks();
+    if (d) {
+      for (const app of used) await p.remove(d, app);
+      await d.stop();
+    }
+  });
+
+  const newApp = (name: string) => {
+    const app = `it-${p.tag}-${name}-${stamp}`;
+    used.push(app);
+    return app;
+  };
+  const nodes = () => p.nodes(d);
+  const names = () => nodes().map(p.nameOf);
+  const last = () => nodes().at(-1)!;
+  const terminalPhases = (id: string) => d.events.filter((e) => e.deploymentId === id && isTerminal(e.phase)).map((e) => e.phase);
+  const ended = async (id: string) => (await d.terminal(id)).at(-1)!;
+  const served = (port: number) =>
+    Promise.all(
+      nodes().map(async (n) => {
+        const r = await httpGet(`http://${n.address}:${port}/version.txt`);
+        return 'body' in r ? r.body : 'unreachable';
+      }),
+    );
+  const serving = (port: number, versions: string[]) => waitFor(`${versions.join(', ')} served`, async () => (await served(port)).join() === versions.join(), 30_000);
+  const everywhere = (v: string) => nodes().map(() => v);
+
+  /** A web server on the node's own network, serving its version from a file the Deployer delivers. */
+  function web(app: string, port: number, n: number, variant: { failOn?: string; slowStart?: number; command?: string } = {}, extra: object = {}) {
+    const refuse = variant.failOn !== undefined ? p.refuseOn(variant.failOn) : '';
+    const wait = variant.slowStart !== undefined ? `sleep ${variant.slowStart}; ` : '';
+    return {
+      kind: 'Deploy',
+      deploymentId: `${app}-${n}`,
+      application: { name: app, version: `v${n}`, image: `${d.inventory.registry.pull}/busybox:1` },
+      nodes: nodes().map((x) => x.id),
+      container: {
+        command: ['sh', '-c', variant.command ?? `${refuse}${wait}trap 'exit 0' TERM; httpd -f -p ${port} -h /www & wait`],
+        files: [{ path: '/www/version.txt', content: `v${n}` }],
+        stopGracePeriodMs: 2000,
+        ...p.container,
+      },
+      // A slow start gets a deadline beyond it: a test cancels it while it waits.
+      healthCheck: { http: { port, path: '/version.txt' }, intervalMs: 200, healthyAfter: 2, deadlineMs: variant.slowStart !== undefined ? (variant.slowStart + 30) * 1000 : 30_000 },
+      strategy: { maxParallel: 3 },
+      ...extra,
+    };
+  }
+
+  /** An idle container on a bridge network: for what needs no port. */
+  const idle = (app: string, id: string, on: InventoryNode[], extra: object = {}) => ({
+    kind: 'Deploy',
+    deploymentId: id,
+    application: { name: app, version: '1', image: `${d.inventory.registry.pull}/busybox:1` },
+    nodes: on.map((n) => n.id),
+    container: { command: IDLE, network: 'bridge' },
+    ...extra,
+  });
+
+  describe(`deployments on ${p.name}`, () => {
+    const app = () => used[0]!;
+    const port = p.port;
+    let v1Specs: unknown[];
+
+    it('a Kafka Deploy to every node runs one workload per node, on exactly that node, answering on every node; a second application on the first node runs nowhere else', async () => {
+      const a = newApp('web');
+      await d.send(web(a, port, 1));
+      expect((await ended(`${a}-1`)).phase).toBe('Succeeded');
+      expect(await served(port)).toEqual(everywhere('v1'));
+      expect(await p.workloads(d, a)).toEqual(names().map((node) => ({ node, version: 'v1', deploymentId: `${a}-1`, replicas: 1 })));
+      expect(await p.runningNodes(d, a)).toEqual(names());
+      v1Specs = await p.specs(d, a);
+
+      const b = newApp('one');
+      await d.send({ ...web(b, port + 1, 1), nodes: [nodes()[0]!.id] });
+      expect((await ended(`${b}-1`)).phase).toBe('Succeeded');
+      expect(await p.runningNodes(d, b)).toEqual([names()[0]]);
+      expect(await httpGet(`http://${last().address}:${port + 1}/version.txt`)).toHaveProperty('error');
+    });
+
+    it('a v2 that never becomes healthy on one node ends RolledBack naming it: v1 serves on every node, each workload back at its exact previous spec', async () => {
+      await d.send(web(app(), port, 2, { failOn: last().address }));
+      const end = await ended(`${app()}-2`);
+      expect(terminalPhases(`${app()}-2`)).toEqual(['RolledBack']);
+      expect(end.message).toContain(`${last().id}: `);
+      expect(end.message).toContain('did not become healthy');
+      await serving(port, everywhere('v1'));
+      expect(await p.specs(d, app())).toEqual(v1Specs);
+      expect(await p.runningNodes(d, app())).toEqual(names());
+      await p.checkRolledBack?.(d, app(), 'v1');
+    });
+
+    it('a Cancel mid-rollout puts v1 back on every node; terminal Cancelled', async () => {
+      await d.send(web(app(), port, 3, { slowStart: 60 }));
+      await waitFor('v3 running on every node', async () => (await p.runningOf(d, app(), `${app()}-3`)).length === nodes().length, 60_000);
+      await d.send({ kind: 'Cancel', deploymentId: `${app()}-3` }, app());
+      await d.terminal(`${app()}-3`);
+      expect(terminalPhases(`${app()}-3`)).toEqual(['Cancelled']);
+      await serving(port, everywhere('v1'));
+      expect(await p.specs(d, app())).toEqual(v1Specs);
+    });
+
+    it('a Rollback to a named version puts it back on every node from its own request, building nothing', async () => {
+      await d.send(web(app(), port, 4));
+      expect((await ended(`${app()}-4`)).phase).toBe('Succeeded');
+      expect(await served(port)).toEqual(everywhere('v4'));
+      await d.send({ kind: 'Rollback', deploymentId: `${app()}-rb1`, application: app(), toVersion: 'v1' }, app());
+      const events = await d.terminal(`${app()}-rb1`);
+      expect(events.at(-1)).toMatchObject({ phase: 'Succeeded', version: 'v1' });
+      expect(events.filter((e) => e.phase === 'Building' || e.phase === 'Pushing')).toEqual([]);
+      await serving(port, everywhere('v1'));
+      expect((await p.workloads(d, app())).map((w) => [w.node, w.version, w.deploymentId])).toEqual(names().map((n) => [n, 'v1', `${app()}-rb1`]));
+    });
+
+    it('a new version replaces a PID-1 program that ignores SIGTERM, which the target stops after stopGracePeriodMs', async () => {
+      const a = newApp('grace');
+      const gp = port + 2;
+      // A plain `sleep` as PID 1 ignores SIGTERM: only the grace period ends it.
+      const ignoring = (n: number) => {
+        const base = web(a, gp, n, { command: `mkdir -p /www; printf v${n} > /www/version.txt; httpd -p ${gp} -h /www; exec sleep 3600` });
+        return { ...base, container: { ...base.container, stopGracePeriodMs: 1000 } };
+      };
+      await d.send(ignoring(1));
+      expect((await ended(`${a}-1`)).phase).toBe('Succeeded');
+      await d.send(ignoring(2));
+      expect((await ended(`${a}-2`)).phase).toBe('Succeeded');
+      expect(await served(gp)).toEqual(everywhere('v2'));
+      expect(await p.graceSeconds(d, a)).toEqual(nodes().map(() => 1));
+    });
+  });
+
+  describe(`a secret on ${p.name}`, () => {
+    it('reaches the application as a file, and its value is in no history, log, event, or anything the target keeps but its own store of it', async () => {
+      const a = newApp('secret');
+      const value = `s3cret-${randomBytes(16).toString('hex')}`;
+      const ref = `it/${stamp}/${p.tag}-token`;
+      const file = join(d.config.secretsPath, ref);
+      mkdirSync(dirname(file), { recursive: true });
+      writeFileSync(file, value, { mode: 0o600 });
+      const node = nodes()[0]!;
+      const port = p.port + 3;
+      await d.send({
+        kind: 'Deploy',
+        deploymentId: `${a}-1`,
+        application: { name: a, version: '1', image: `${d.inventory.registry.pull}/busybox:1` },
+        nodes: [node.id],
+        container: {
+          command: ['sh', '-c', `mkdir -p /www && sha256sum "$APP_TOKEN_FILE" | cut -d' ' -f1 > /www/hash && stat -L -c %a "$APP_TOKEN_FILE" > /www/mode && trap 'exit 0' TERM; httpd -f -p ${port} -h /www & wait`],
+          secrets: [{ name: 'APP_TOKEN', ref }],
+        },
+        healthCheck: { http: { port, path: '/hash' }, intervalMs: 200 },
+      });
+      expect((await ended(`${a}-1`)).phase).toBe('Succeeded');
+      expect(await httpGet(`http://${node.address}:${port}/hash`)).toEqual({ status: 200, body: `${createHash('sha256').update(value).digest('hex')}\n` });
+      if (p.secretMode !== undefined) expect(await httpGet(`http://${node.address}:${port}/mode`)).toEqual({ status: 200, body: `${p.secretMode}\n` });
+
+      await p.checkSecretStore?.(d, a, value);
+      const places = await p.secretPlaces(d, a);
+      // Each place really holds the application (a search of an empty text proves nothing).
+      for (const [where, text] of Object.entries(places)) expect({ where, holdsTheApplication: text.includes(a) }).toEqual({ where, holdsTheApplication: true });
+      const history = await historiesText(d, [`${a}-1`, `${a}-1/${node.id}`]);
+      expect(history).toContain(ref);
+      expect(logs.join('')).toContain(`${a}-1`);
+      const encoded = Buffer.from(value).toString('base64');
+      const texts: Record<string, string> = { history, logs: logs.join(''), events: JSON.stringify(d.events), ...places };
+      const hits = Object.fromEntries(Object.entries(texts).map(([where, text]) => [where, text.includes(value) || text.includes(encoded)]));
+      expect(hits).toEqual(Object.fromEntries(Object.keys(texts).map((where) => [where, false])));
+    });
+  });
+
+  describe(`Scale and Undeploy on ${p.name}`, () => {
+    it('scales to 2 replicas per node and onto the other nodes, then Undeploy leaves nothing of the application', async () => {
+      const a = newApp('scale');
+      await d.send(idle(a, `${a}-1`, [nodes()[0]!]));
+      expect((await ended(`${a}-1`)).phase).toBe('Succeeded');
+      expect(await p.runningNodes(d, a)).toEqual([names()[0]]);
+
+      await d.send({ kind: 'Scale', deploymentId: `${a}-s1`, application: a, nodes: nodes().map((n) => n.id), replicasPerNode: 2 }, a);
+      expect((await ended(`${a}-s1`)).phase).toBe('Succeeded');
+      const twice = names().flatMap((n) => [n, n]);
+      await waitFor('2 instances on every node', async () => (await p.runningNodes(d, a)).join() === twice.join(), 30_000);
+      expect((await p.workloads(d, a)).map((w) => [w.node, w.replicas, w.version])).toEqual(names().map((n) => [n, 2, '1']));
+
+      await d.send({ kind: 'Undeploy', deploymentId: `${a}-u1`, application: a }, a);
+      expect((await ended(`${a}-u1`)).phase).toBe('Succeeded');
+      await waitFor('nothing of the application left', async () => (await p.leftovers(d, a)).length === 0, 60_000);
+      expect(await p.leftovers(d, a)).toEqual([]);
+    });
+  });
+
+  describe(`pause, decisions and dependsOn on ${p.name}`, () => {
+    const eventOf = (id: string, pred: (e: StatusEvent) => boolean) => () => d.events.find((e) => e.deploymentId === id && pred(e));
+    const paused = (id: string) => waitFor(`${id} paused`, eventOf(id, (e) => e.phase === 'Paused' && e.node === undefined));
+    // The last node refuses to serve until this server, on the host's side of the nodes' network, says it may.
+    let healed = false;
+    let gate: Server;
+    const gatePort = p.port + 8;
+    const host = () => d.inventory.registry.pull.split(':')[0]!;
+    beforeAll(async () => {
+      gate = createServer((_req, res) => res.writeHead(healed ? 200 : 404).end(healed ? 'ok' : 'not yet'));
+      await new Promise<void>((r) => gate.listen(gatePort, host(), r));
+    });
+    afterAll(() => new Promise<void>((r) => gate.close(() => r())));
+
+    function pausing(app: string, port: number, n: number) {
+      const base = web(app, port, n, {}, { strategy: { maxParallel: 1, onFailure: 'pause' } });
+      const refuse = `if ip -o addr | grep -q " ${last().address}/" && ! wget -q -O /dev/null http://${host()}:${gatePort}/; then exit 3; fi; `;
+      return { ...base, container: { ...base.container, command: ['sh', '-c', `${refuse}trap 'exit 0' TERM; httpd -f -p ${port} -h /www & wait`] } };
+    }
+
+    it('each decision sent to a paused deployment does what it says: skip, rollback, retry', async () => {
+      const app = newApp('pause');
+      const port = p.port + 4;
+      await d.send(web(app, port, 1));
+      expect((await ended(`${app}-1`)).phase).toBe('Succeeded');
+      const allBut = (v: string) => [...nodes().slice(0, -1).map(() => v), 'v1'];
+
+      // skip: the last node goes back to v1, the others keep v2, the deployment succeeds.
+      await d.send(pausing(app, port, 2));
+      await paused(`${app}-2`);
+      await d.client.workflow.getHandle(`${app}-2`).executeUpdate(decideUpdate, { args: ['skip'] });
+      await d.terminal(`${app}-2`);
+      expect(terminalPhases(`${app}-2`)).toEqual(['Succeeded']);
+      await serving(port, allBut('v2'));
+      expect((await p.workloads(d, app)).map((w) => [w.node, w.version])).toEqual(names().map((n, i) => [n, i === names().length - 1 ? 'v1' : 'v2']));
+
+      // rollback: every node back at what it ran before this deployment, the finished ones included.
+      await d.send(pausing(app, port, 3));
+      await paused(`${app}-3`);
+      await d.client.workflow.getHandle(`${app}-3`).executeUpdate(decideUpdate, { args: ['rollback'] });
+      await d.terminal(`${app}-3`);
+      expect(terminalPhases(`${app}-3`)).toEqual(['RolledBack']);
+      await serving(port, allBut('v2'));
+
+      // retry: the cause is fixed, the failed node is tried again, and the deployment succeeds.
+      await d.send(pausing(app, port, 4));
+      await paused(`${app}-4`);
+      healed = true;
+      const answer = await d.client.workflow.getHandle(`${app}-4`).executeUpdate(decideUpdate, { args: ['retry'] });
+      expect(answer).toEqual({ accepted: 'retry', failedNodes: [last().id] });
+      await d.terminal(`${app}-4`);
+      expect(terminalPhases(`${app}-4`)).toEqual(['Succeeded']);
+      expect(await served(port)).toEqual(everywhere('v4'));
+      expect(await p.runningNodes(d, app)).toEqual(names());
+    });
+
+    it('dependsOn waits for a dependency deployed after it, and times out naming the node where one is missing', async () => {
+      const base = newApp('base');
+      const later = newApp('later');
+      const first = nodes()[0]!;
+      await d.send(idle(later, `${later}-1`, [first], { dependsOn: [base] }));
+      await waitFor(`${later}-1 waiting for ${base}`, () => d.events.some((e) => e.deploymentId === `${later}-1` && e.message.includes('to run healthy')), 30_000);
+      expect(await p.workloads(d, later)).toEqual([]);
+
+      await d.send(idle(base, `${base}-1`, [first]));
+      const baseEnd = await ended(`${base}-1`);
+      const laterEvents = await d.terminal(`${later}-1`, 120_000);
+      expect(baseEnd.phase).toBe('Succeeded');
+      expect(laterEvents.filter((e) => isTerminal(e.phase)).map((e) => e.phase)).toEqual(['Succeeded']);
+      // Nothing of the dependent started before its dependency had succeeded.
+      expect(Date.parse(laterEvents.find((e) => e.phase === 'Deploying')!.at)).toBeGreaterThanOrEqual(Date.parse(baseEnd.at));
+      expect(await p.runningNodes(d, later)).toEqual([p.nameOf(first)]);
+
+      // The dependency runs on the first node only: on the last it is missing.
+      await d.send(idle(later, `${later}-2`, [last()], { dependsOn: [base], strategy: { dependencyTimeoutMs: 3000 } }));
+      const end = await ended(`${later}-2`);
+      expect(end.phase).toBe('RolledBack');
+      expect(end.message).toContain('did not run healthy within 3000 ms');
+      expect(end.message).toContain(`${base} has no running container on ${last().id}`);
+      expect(await p.runningNodes(d, later)).toEqual([p.nameOf(first)]);
+    });
+  });
+}

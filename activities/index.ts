@@ -39,6 +39,8 @@ export interface ActivityDeps extends NodeDeps {
   producer: Producer;
   eventsTopic: string;
   recordsTopic: string;
+  /** How long an application's lock lives idle, for the locks these activities start (ms). */
+  lockIdleMs?: number;
 }
 
 /** What runs next to the nodes: the target verbs and the dependency checks that ask nodes. */
@@ -60,14 +62,14 @@ export function createNodeSideActivities({ inventory, secrets, client, defaultTa
 }
 
 export function createActivities(deps: ActivityDeps) {
-  const { inventory, producer, client, secrets, eventsTopic, recordsTopic, defaultTaskQueue } = deps;
+  const { inventory, producer, client, secrets, eventsTopic, recordsTopic, defaultTaskQueue, lockIdleMs } = deps;
   const engines = new Engines(inventory);
   return {
     ...createInventoryActivities(inventory, defaultTaskQueue),
     ...allHeartbeating(createBuildActivities(engines, () => inventory().registry.push)),
     ...createEventActivities(producer, eventsTopic),
     ...createRecordActivities(producer, recordsTopic),
-    ...createLockActivities(client, defaultTaskQueue),
+    ...createLockActivities(client, { taskQueue: defaultTaskQueue, ...(lockIdleMs !== undefined ? { idleMs: lockIdleMs } : {}) }),
     ...allHeartbeating(createHistoryActivities(client)),
     ...allHeartbeating(createRunActivities(client)),
     ...createNodeSideActivities(deps),

@@ -4,6 +4,7 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { LOCK_IDLE_MS } from './core/lock-protocol';
 
 const list = z
   .string()
@@ -37,6 +38,7 @@ export const configSchema = z.object({
   DEPLOYER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
   DEPLOYER_BRIDGE_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9465),
   DEPLOYER_WORKFLOW_BUNDLE: z.string().min(1).optional(),
+  DEPLOYER_LOCK_IDLE_MS: z.coerce.number().int().positive().default(LOCK_IDLE_MS),
 });
 
 /** A setting that must never reach a log: it prints as [redacted]; only reveal() gives the value. */
@@ -82,6 +84,8 @@ export type Config = {
   metrics: { host: string; workerPort: number; bridgePort: number };
   /** A prebuilt workflow bundle (bundleWorkflowCode's output); unset, a worker bundles the workflows at start. */
   workflowBundlePath?: string;
+  /** How long an application's lock with no holder and nobody waiting lives before it ends (ms). */
+  lockIdleMs: number;
 };
 
 /** Thrown when the environment holds a setting the Deployer cannot use. */
@@ -126,5 +130,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     metrics: { host: c.DEPLOYER_METRICS_HOST, workerPort: c.DEPLOYER_METRICS_PORT, bridgePort: c.DEPLOYER_BRIDGE_METRICS_PORT },
     ...(c.DEPLOYER_WORKFLOW_BUNDLE !== undefined ? { workflowBundlePath: c.DEPLOYER_WORKFLOW_BUNDLE } : {}),
+    lockIdleMs: c.DEPLOYER_LOCK_IDLE_MS,
   };
 }

@@ -1,23 +1,40 @@
-// One deployment per application at a time. Each application has a lock workflow
-// (`lock/<application>`) holding a FIFO queue of deployments. Whoever starts a deployment
-// (the bridge, `deployer deploy --direct`) asks the lock for it first (the `acquire` update,
-// answered at once) and starts the deployment knowing the answer: granted, and the
-// deployment touches nodes as soon as it is ready; or queued, and a `lockGranted` signal
-// naming its lock token comes when its turn does. Requests of one application (one Kafka
-// key, one partition) so queue in the order they were sent. A deployment releases the lock
-// when it no longer touches nodes, however it ends; one that continues as new keeps it (its
-// token travels with it); one reset in the Temporal UI asks again, with a token of its own,
-// and takes the place of the run it replaces.
-// A holder that closed without releasing (terminated by an operator) is noticed by a
-// liveness check and skipped.
+// One deployment per application at a time: the lock workflow (`lock/<application>`, a FIFO
+// queue of deployments) and the lock as a deployment holds it (ApplicationLock, below). The
+// protocol, as a whole:
+// - Asking. Whoever starts a deployment (the bridge, `deployer deploy --direct`) asks the lock
+//   first, with the `acquire` update sent with start (update-with-start: the lock workflow is
+//   started if it is not running; src/operations/lock.ts), answered at once, and starts the
+//   deployment knowing the answer: granted, and the deployment touches nodes as soon as it is
+//   ready; or queued, and a `lockGranted` signal naming its lock token comes when its turn
+//   does. Requests of one application (one Kafka key, one partition) so queue in the order
+//   they were sent. A deployment nobody asked for, or one reset in the Temporal UI, asks
+//   itself, the same way, with a token of its own. A start that started nothing (the id was
+//   taken) gives back or hands on what it was granted (settleUnstarted). Tokens, who is who
+//   and how a reset run tells: src/core/lock-protocol.ts, shared with the clients.
+// - Holding and releasing. A deployment releases the lock (the `release` signal, from a local
+//   activity) when it no longer touches nodes, however it ends; one that continues as new
+//   keeps it (its token travels with it); a reset one takes the place of the run it replaces.
+//   A holder that closed without releasing (terminated by an operator) is noticed by a
+//   liveness check, compensated, and skipped.
+// - The idle end. A lock with no holder and nobody waiting ends after its idle period
+//   (LockState.idleMs, DEPLOYER_LOCK_IDLE_MS), so that the Temporal UI's Running view lists
+//   deployments, not the locks of finished ones; the next request starts it again, since
+//   every request is sent with start. No request ends with the run: one the lock has taken
+//   in keeps it running; one that reaches Temporal while the last task runs is either a
+//   signal, for which Temporal refuses the completion and hands it in a new task, or an
+//   update sent with start, which Temporal aborts on the closing run and sends to a new one.
 //
-// Deployments of the first workflow shape (workflows/v1/) queue by run id and are granted by
-// run; those paths stay, behind the lockGrantsName patch, until no such deployment is left.
+// Deployments of the first workflow shape (workflows/v1/) queue by run with the `enqueue`
+// signal (signal-with-start) and are granted by run. That path stays while such deployments
+// may run (the target-seam patch), and the recorded first-shape lock
+// (test/fixtures/histories/application-lock.json) replays through it.
 import {
   CancellationScope,
+  allHandlersFinished,
   condition,
   continueAsNew,
   defineQuery,
+  deprecatePatch,
   executeChild,
   getExternalWorkflowHandle,
   patched,
@@ -28,46 +45,33 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { LockActivities } from '../activities/control/lock';
-import { acquireLockUpdate, enqueueLockSignal, lockGrantedSignal, releaseLockSignal, type LockHold, type LockRequester } from './definitions';
+import { acquireLockUpdate, enqueueLockSignal, lockGrantedSignal, releaseLockSignal } from './definitions';
+import { LOCK_IDLE_MS, lockTokens, requesterOf, sameRequester as same, wasReset, type LockHold, type LockRequester, type LockState } from '../src/core/lock-protocol';
 import { compensationWorkflowId } from '../src/core/workflow-ids';
 import { compensateTerminatedWorkflow } from './compensation';
 import { lockCall, lookup } from './options';
 import { PATCHES } from './patches';
-import { engineCall } from './v1/options';
 
-// The first shape's liveness check keeps its options, so that its histories replay unchanged.
-const { deploymentRunning } = proxyActivities<LockActivities>(engineCall);
 const { holderStatus } = proxyActivities<LockActivities>({ ...lockCall, summary: "check the lock holder's status" });
 
-export interface LockState {
-  application: string;
-  holder?: LockRequester;
-  waiting: LockRequester[];
-}
+export type { LockState };
 
 export const lockStateQuery = defineQuery<LockState>('lockState');
 
-/** The same requester: by lock token when it has one, by run otherwise (the first shape). */
-const same = (a: LockRequester | undefined, b: LockRequester) =>
-  a !== undefined && a.workflowId === b.workflowId && (a.token !== undefined || b.token !== undefined ? a.token === b.token : a.runId === b.runId);
-
-const requesterOf = (r: LockRequester): LockRequester =>
-  r.token !== undefined ? { workflowId: r.workflowId, token: r.token } : { workflowId: r.workflowId, runId: r.runId };
-
-/** How long an idle lock lives before it ends (a later deployment starts a new one). */
-const IDLE = '2m';
 /** How often the holder's liveness is checked: how soon a terminated holder is compensated and the next one goes. */
 const LEASE = '10s';
 
 export async function applicationLockWorkflow(state: LockState): Promise<void> {
   const waiting = [...state.waiting];
   let holder = state.holder;
+  const idleMs = state.idleMs ?? LOCK_IDLE_MS;
+  const busy = () => holder !== undefined || waiting.length > 0;
   const enqueue = (r: LockRequester) => {
     const requester = requesterOf(r);
     if (!same(holder, requester) && !waiting.some((w) => same(w, requester))) waiting.push(requester);
     return requester;
   };
-  setHandler(lockStateQuery, () => ({ application: state.application, holder, waiting }));
+  setHandler(lockStateQuery, () => ({ application: state.application, holder, waiting, idleMs }));
   setHandler(enqueueLockSignal, (r) => {
     // A first-shape run that continued as new claimed its predecessor's lock this way.
     if (r.continuing !== undefined && holder !== undefined && holder.workflowId === r.workflowId && holder.runId === r.continuing) {
@@ -107,16 +111,25 @@ export async function applicationLockWorkflow(state: LockState): Promise<void> {
   for (;;) {
     if (holder !== undefined) {
       const current = holder;
-      const released = await condition(() => !same(holder, current), patched(PATCHES.lockGrantsName) ? LEASE : '30s');
+      deprecatePatch(PATCHES.lockGrantsName);
+      const released = await condition(() => !same(holder, current), LEASE);
       if (!released && same(holder, current) && !(await holderAlive(current))) holder = undefined;
       continue;
     }
     if (workflowInfo().continueAsNewSuggested) {
-      await continueAsNew<typeof applicationLockWorkflow>({ application: state.application, waiting });
+      await continueAsNew<typeof applicationLockWorkflow>({ application: state.application, waiting, idleMs });
     }
     // Replay-critical: asked even when someone waits (it then starts and cancels a timer), as
     // the lock's first shape did, so that the histories it recorded keep their timers.
-    if (!(await condition(() => waiting.length > 0 || holder !== undefined, IDLE))) return;
+    if (!(await condition(busy, idleMs))) {
+      // Idle. It ends unless a request came in the activation that ended the wait. The SDK
+      // runs handlers before it fires a timer of the same activation, so the wait then ends
+      // with the request; this check keeps the end from depending on that order, or on every
+      // handler finishing at once. A request that comes later is not lost with the run (the
+      // top of this file).
+      await condition(allHandlersFinished);
+      if (!busy()) return;
+    }
     // An `acquire` answered while this waited took the lock at once.
     if (holder !== undefined) continue;
     const next = waiting.shift()!;
@@ -138,8 +151,8 @@ export async function applicationLockWorkflow(state: LockState): Promise<void> {
  */
 function grant(to: LockRequester): Promise<void> {
   if (to.token !== undefined) return getExternalWorkflowHandle(to.workflowId).signal(lockGrantedSignal, { token: to.token });
-  const handle = getExternalWorkflowHandle(to.workflowId, to.runId);
-  return patched(PATCHES.lockGrantsName) ? handle.signal(lockGrantedSignal, { runId: to.runId! }) : handle.signal(lockGrantedSignal);
+  deprecatePatch(PATCHES.lockGrantsName);
+  return getExternalWorkflowHandle(to.workflowId, to.runId).signal(lockGrantedSignal, { runId: to.runId! });
 }
 
 /**
@@ -148,7 +161,6 @@ function grant(to: LockRequester): Promise<void> {
  * before the lock goes to the next.
  */
 async function holderAlive(holder: LockRequester): Promise<boolean> {
-  if (!patched(PATCHES.lockGrantsName)) return deploymentRunning(holder);
   const status = await holderStatus(holder);
   if (status.status !== 'closed') return true;
   if (status.closedAs === 'TERMINATED' && holder.token !== undefined) {
@@ -173,7 +185,8 @@ export class ApplicationLock {
   private granted = false;
   private released = false;
   private readonly token: string;
-  private readonly reset: boolean;
+  /** Whether this run was reset from another (the Temporal UI's Reset): it asks for the lock itself, and numbers its events after its base run's. */
+  readonly reset: boolean;
 
   constructor(
     private readonly application: string,
@@ -181,15 +194,13 @@ export class ApplicationLock {
   ) {
     const { runId, originalExecutionRunId, historyLength } = workflowInfo();
     if (patched(PATCHES.resetFromHistory)) {
-      // Told from what the history holds, so that a replay decides the same: a reset run's
-      // first workflow task comes after its base run's (a fresh run's first task sees 3 events;
-      // the replayer gives every run the id its history started with). Its token is its own:
-      // how long that history was and the run's randomness, which a reset seeds anew.
-      this.reset = historyLength > 3;
-      this.token = !this.reset && hold !== undefined ? hold.token : `run:${historyLength}:${uuid4()}`;
+      // Told from what the history holds, so that a replay decides the same (the replayer
+      // gives every run the id its history started with).
+      this.reset = wasReset(historyLength);
+      this.token = !this.reset && hold !== undefined ? hold.token : lockTokens.reset(historyLength, uuid4());
     } else {
       this.reset = runId !== originalExecutionRunId;
-      this.token = !this.reset && hold !== undefined ? hold.token : `run:${runId}`;
+      this.token = !this.reset && hold !== undefined ? hold.token : lockTokens.resetByRunId(runId);
     }
     setHandler(lockGrantedSignal, (grant) => {
       if (grant?.token === this.token) this.granted = true;

@@ -3,10 +3,13 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { CheckResult } from '../src/core/deployment-tests';
 import type { NodeState } from '../src/core/node-states';
+import type { LockGrant, LockHold, LockRequester } from '../src/core/lock-protocol';
 import type { ApplicationState } from '../src/core/operation-plan';
 import type { Phase } from '../src/core/schemas/event';
 
 export type { NodeState };
+/** The lock's messages carry these; their rules are src/core/lock-protocol.ts. */
+export type { LockGrant, LockHold, LockRequester };
 
 export interface NodeOutcome {
   state: NodeState;
@@ -32,12 +35,6 @@ export interface DeployOptions {
   lock?: LockHold;
 }
 
-/** A deployment's claim on its application's lock: its token, and whether the lock was granted when asked. */
-export interface LockHold {
-  token: string;
-  granted: boolean;
-}
-
 /** Failure type of a deployment that was rolled back; its details carry the DeploymentResult. */
 export const ROLLED_BACK = 'DeploymentRolledBack';
 /** Failure type of a deployment whose rollback could not restore every node. */
@@ -58,39 +55,11 @@ export const progressQuery = defineQuery<DeploymentProgress>('progress');
  */
 export const publishedSeqQuery = defineQuery<number>('publishedSeq');
 
-/**
- * A deployment waiting for or holding its application's lock: by its lock token (one per
- * start, Retry or Reset of the deployment), or, for the first workflow shape, by its run.
- */
-export interface LockRequester {
-  workflowId: string;
-  token?: string;
-  runId?: string;
-  /**
-   * Set by a run that continued as new from the holder: it takes the lock over without
-   * queueing. The lock checks the claim against its holder.
-   */
-  continuing?: string;
-  /**
-   * Set by a run reset from another (the Temporal UI's Reset): it replaces every other run of
-   * its workflow id, which Temporal has closed, so their place in the lock (holding it, or
-   * waiting) passes to it, and their tokens are forgotten.
-   */
-  supersedes?: boolean;
-}
-
+/** Queues a first-shape run (workflows/v1/), sent with start: signal-with-start. */
 export const enqueueLockSignal = defineSignal<[LockRequester]>('enqueue');
 /** Asks for the lock: `granted` now, or `queued` (a `lockGranted` signal naming the token follows). */
 export const acquireLockUpdate = defineUpdate<'granted' | 'queued', [LockRequester]>('acquire');
 export const releaseLockSignal = defineSignal<[LockRequester]>('release');
-
-/** Sent by the lock workflow to the deployment whose turn it is. */
-export interface LockGrant {
-  /** The token the lock is granted to: a run reset from another must not take that one's grant for its own. */
-  token?: string;
-  /** The run it is granted to, for deployments of the first workflow shape. */
-  runId?: string;
-}
 
 /** Older lock workflows grant without naming the run. */
 export const lockGrantedSignal = defineSignal<[LockGrant?]>('lockGranted');

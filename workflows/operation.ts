@@ -215,13 +215,10 @@ class Operation {
 
   /** Accepted; then the lock, the plan and everything that comes before the first node is touched. */
   private async begin(): Promise<void> {
-    const { runId, originalExecutionRunId, historyLength } = workflowInfo();
+    const { runId } = workflowInfo();
     // A run reset from another, and a Retry, number their events after everything the runs
-    // before them published. A reset run's history holds the base run's first workflow task
-    // (and its reset) before its own: a fresh run's first task sees 3 events. The run id
-    // cannot tell: replaying, the SDK gives every run the id its history started with.
-    const reset = patched(PATCHES.resetFromHistory) ? historyLength > 3 : runId !== originalExecutionRunId;
-    if (reset || this.options.seqStart !== undefined) this.events.continueAfter(await lastPublishedSeq({ workflowId: this.deploymentId, runId }));
+    // before them published.
+    if (this.lock.reset || this.options.seqStart !== undefined) this.events.continueAfter(await lastPublishedSeq({ workflowId: this.deploymentId, runId }));
     this.phase('Accepted', acceptedMessage(this.request));
     const waiting = () => this.events.emit('Accepted', `waiting for the deployment of ${this.application} ahead of this one`);
     if (this.request.kind === 'Deploy') {

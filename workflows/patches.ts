@@ -18,14 +18,23 @@ export const PATCHES = {
   targetSeam: 'target-seam',
   /**
    * Lock grants that name the run they are for (a reset run must not take its base run's
-   * grant). Retire once every lock workflow has continued as new since: locks idle out after
-   * minutes, so one retention period after the release that added it.
+   * grant), with the 10 s liveness check that compensates a terminated holder. Deprecated
+   * (`deprecatePatch`; the old path, a 30 s check that only asked whether the holder ran, is
+   * gone): a lock ends minutes after its last deployment, so none started before the patch
+   * still runs. The recorded locks without its marker (application-lock.json,
+   * v2-application-lock.json) replay on the new path: neither ever checked a holder, and a
+   * replay compares neither a timer's duration nor a signal's input. A lock without the marker
+   * that did check a holder would not replay; only a query of such a closed lock could ask,
+   * within the namespace's retention. Remove the call one retention period after the release
+   * that deprecated it.
    */
   lockGrantsName: 'lock-grants-name',
   /**
    * A run tells that it was reset from what its history holds (events before its first
    * workflow task), not from its run id, which a replayer does not know. Retire one
-   * retention period after the release that added it.
+   * retention period after the release that added it: a deployment can run for long (paused,
+   * or thousands of nodes), so one started before it may still be replayed. The recorded
+   * histories without its marker replay on either path (none of them was reset).
    */
   resetFromHistory: 'reset-from-history',
   /**

@@ -1,13 +1,13 @@
 // Lock adapter: the Temporal calls a workflow cannot make itself (signal-with-start of the
 // application's lock workflow, the release, and how a lock's holder is doing).
 import { type Client, WorkflowNotFoundError } from '@temporalio/client';
-import { acquireLock, enqueueForLock, releaseLock } from '../../src/operations/lock';
+import { acquireLock, enqueueForLock, releaseLock, type LockSettings } from '../../src/operations/lock';
 import type { LockRequester } from '../../workflows/definitions';
 
 /** How a lock's holder is doing: still running, continued as a new run (which takes the lock over), or closed. */
 export type HolderStatus = { status: 'running' } | { status: 'continued' } | { status: 'closed'; closedAs: string; runId?: string };
 
-export function createLockActivities(client: Client, taskQueue: string) {
+export function createLockActivities(client: Client, lock: LockSettings) {
   // A holder by token is the deployment's latest run (a continued run is its continuation).
   const describe = async ({ workflowId, runId, token }: LockRequester): Promise<{ status: string; runId?: string }> => {
     try {
@@ -19,22 +19,17 @@ export function createLockActivities(client: Client, taskQueue: string) {
     }
   };
   return {
-    /** Puts a deployment in its application's queue, starting the lock workflow if needed. Idempotent. */
+    /** Puts a deployment of the first workflow shape in its application's queue, starting the lock workflow if needed. Idempotent. */
     async enqueueForLock({ application, requester }: { application: string; requester: LockRequester }): Promise<void> {
-      await enqueueForLock(client, taskQueue, application, requester);
+      await enqueueForLock(client, lock, application, requester);
     },
 
     async acquireLock({ application, requester }: { application: string; requester: LockRequester }): Promise<'granted' | 'queued'> {
-      return acquireLock(client, taskQueue, application, requester);
+      return acquireLock(client, lock, application, requester);
     },
 
     async releaseLock({ application, requester }: { application: string; requester: LockRequester }): Promise<void> {
       await releaseLock(client, application, requester);
-    },
-
-    /** Whether a holder still runs (locks of the first shape ask this). */
-    async deploymentRunning(requester: LockRequester): Promise<boolean> {
-      return (await describe(requester)).status === 'RUNNING';
     },
 
     async holderStatus(requester: LockRequester): Promise<HolderStatus> {

@@ -35,7 +35,7 @@ const coordinates = (w: { topic: string; partition: number; offset: string }) =>
 
 export function createBridge({ config, client, consumer, producer, inventory, log }: BridgeDeps) {
   const { topics } = config.kafka;
-  const { startOperation, requestOf } = createOperations(client, config.temporal.taskQueue);
+  const { startOperation, requestOf } = createOperations(client, config.temporal.taskQueue, { lockIdleMs: config.lockIdleMs });
 
   async function deadLetter(where: { topic: string; partition: number; message: KafkaMessage }, reason: string, issues: Issue[]): Promise<void> {
     const value = where.message.value ?? Buffer.alloc(0);

@@ -2,15 +2,16 @@
 // for a request from Kafka and what `deployer deploy --direct` does without Kafka, in one
 // place so that both start the same workflow the same way. The workflow id is the
 // deploymentId, so a request started twice starts one deployment.
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { lockGrantedSignal, type DeployOptions } from '../../workflows/definitions';
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import type { DeployOptions } from '../../workflows/definitions';
 import { decodePayload } from '../codec/data-converter';
 import type { Issue } from '../core/issues';
 import { requestSchema, type OperationRequest } from '../core/schemas/request';
 import { applicationOf, WORKFLOW_TYPES } from '../core/operation-kinds';
 import { indexedNodes, SEARCH_ATTRIBUTES } from '../core/search-attributes';
 import { someNodes } from '../core/details';
-import { acquireLock, releaseLock } from './lock';
+import { lockTokens } from '../core/lock-protocol';
+import { acquireLock, settleUnstarted, type LockSettings } from './lock';
 import { startDetails, startMemo } from '../core/details';
 
 /** `started`, or `duplicate` when the deploymentId already names this very request (a redelivery). */
@@ -48,7 +49,10 @@ function summary(request: OperationRequest, retry: boolean): string {
   }
 }
 
-export function createOperations(client: Client, taskQueue: string) {
+/** `lockIdleMs`: how long an application's lock lives idle (DEPLOYER_LOCK_IDLE_MS). */
+export function createOperations(client: Client, taskQueue: string, { lockIdleMs }: { lockIdleMs?: number } = {}) {
+  const lock: LockSettings = { taskQueue, ...(lockIdleMs !== undefined ? { idleMs: lockIdleMs } : {}) };
+
   /** The request a deployment's latest run was started with (its first history event). */
   async function requestOf(deploymentId: string): Promise<OperationRequest> {
     const history = await client.workflow.getHandle(deploymentId).fetchHistory();
@@ -58,14 +62,13 @@ export function createOperations(client: Client, taskQueue: string) {
 
   /**
    * Asks the application's lock for the deployment, then starts the operation's workflow
-   * knowing the answer (src/core and workflows/application-lock.ts). The lock token is the
-   * same for the same request, so a redelivery asks for what it asked before. Issues: the id
-   * already names a different deployment.
+   * knowing the answer (the protocol: workflows/application-lock.ts). Issues: the id already
+   * names a different deployment.
    */
   async function startOperation(request: OperationRequest, retry?: RetryRun): Promise<Started | Issue[]> {
     const application = applicationOf(request);
-    const requester = { workflowId: request.deploymentId, token: retry ? `retry:${retry.retriedBy}` : 'start' };
-    const answer = await acquireLock(client, taskQueue, application, requester);
+    const requester = { workflowId: request.deploymentId, token: retry ? lockTokens.retry(retry.retriedBy) : lockTokens.start };
+    const answer = await acquireLock(client, lock, application, requester);
     try {
       await client.workflow.start(WORKFLOW_TYPES[request.kind], {
         workflowId: request.deploymentId,
@@ -82,18 +85,7 @@ export function createOperations(client: Client, taskQueue: string) {
       return 'started';
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-      const handle = client.workflow.getHandle(request.deploymentId);
-      // Nothing was started: what was asked for it goes back, unless the deployment runs and holds it.
-      if ((await handle.describe()).status.name !== 'RUNNING') await releaseLock(client, application, requester);
-      // The running deployment is the same requester (same id, same token), so a grant this
-      // call received is its grant: a redelivery or a look-alike asking just after the holder
-      // released took the lock in its place, and the deployment, waiting for a grant signal,
-      // would never hear of it. Told here; a deployment that holds the lock already ignores it.
-      else if (answer === 'granted') {
-        await handle.signal(lockGrantedSignal, { token: requester.token }).catch((e: unknown) => {
-          if (!(e instanceof WorkflowNotFoundError)) throw e;
-        });
-      }
+      await settleUnstarted(client, application, requester, answer);
       // The same request again is a redelivery; a different one reusing the id is a mistake to report.
       if (retry || JSON.stringify(await requestOf(request.deploymentId)) === JSON.stringify(request)) return 'duplicate';
       return [{ path: ['deploymentId'], message: `'${request.deploymentId}' already names a different deployment; every request needs a new deploymentId` }];

@@ -1,4 +1,5 @@
 // (d) the same request delivered twice yields one workflow and one set of containers.
+import { lockWorkflowId } from '../../src/core/workflow-ids';
 import { containersOf, removeApplication, startDeployer, waitFor, type TestDeployer } from '../support/deployer';
 
 jest.setTimeout(180_000);
@@ -18,7 +19,7 @@ afterAll(async () => {
 });
 
 describe('at-least-once delivery on the real stack', () => {
-  it('turns the same request delivered twice, and once more after it finished, into one deployment', async () => {
+  it('turns the same request delivered twice, and once more after it finished, into one deployment, and leaves no lock running', async () => {
     const id = `${app}-1`;
     const request = {
       kind: 'Deploy',
@@ -48,5 +49,10 @@ describe('at-least-once delivery on the real stack', () => {
     const seqs = d.events.filter((e) => e.deploymentId === id).map((e) => e.seq);
     expect(new Set(seqs).size).toBe(seqs.length);
     expect(d.events.filter((e) => e.deploymentId === id && e.phase === 'Accepted')).toHaveLength(1);
+
+    // The late redelivery asked the lock again (starting it anew) and gave back what it got;
+    // with nobody holding it and nobody waiting, the lock ends after its idle period.
+    const lock = d.client.workflow.getHandle(lockWorkflowId(app));
+    await waitFor('the lock to end', async () => ((await lock.describe()).status.name === 'COMPLETED' ? true : undefined), d.config.lockIdleMs + 10_000);
   });
 });

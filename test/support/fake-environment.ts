@@ -16,7 +16,8 @@ export interface FakeEnvironment {
 }
 
 /** `world` is read on every activity call, so a test can start from a new one. */
-export async function startFakeEnvironment(taskQueue: string, world: () => FakeWorld, options: { sites?: Record<string, string[]> } = {}): Promise<FakeEnvironment> {
+/** `lockIdleMs`: how long the applications' locks that the deployments start live idle. */
+export async function startFakeEnvironment(taskQueue: string, world: () => FakeWorld, options: { sites?: Record<string, string[]>; lockIdleMs?: number } = {}): Promise<FakeEnvironment> {
   Runtime.install({ logger: new DefaultLogger('WARN') });
   const env = await TestWorkflowEnvironment.createLocal({
     server: { executable: { type: 'existing-path', path: temporalBinary() }, searchAttributes: Object.values(SEARCH_ATTRIBUTES) },
@@ -24,7 +25,7 @@ export async function startFakeEnvironment(taskQueue: string, world: () => FakeW
   const sites = options.sites ?? {};
   const queueOf = (id: string) => Object.entries(sites).find(([, ids]) => ids.includes(id))?.[0];
   const inventory = fakeInventory(() => Object.keys(world().nodes), taskQueue, queueOf);
-  const activities = fakeActivities(world, taskQueue, env.client, inventory);
+  const activities = fakeActivities(world, taskQueue, env.client, inventory, options.lockIdleMs);
   const workers = [
     await Worker.create({ connection: env.nativeConnection, taskQueue, ...workflowCode(), activities }),
     // No workflows for a site's queue: only what runs next to its nodes.

@@ -189,12 +189,18 @@ export function fakeTarget(world: () => FakeWorld) {
 type FakeActivities = Omit<Activities, 'listApplicationContainers' | 'pullImage' | 'createContainer' | 'stopContainers' | 'startContainer' | 'restoreNode' | 'startContainers' | 'whereabouts' | 'removeApplication' | 'retireOlder' | 'waitHealthy'>;
 
 /** `world` is read on every call, so one worker can serve tests that each start from a new world. */
-export function fakeActivities(world: () => FakeWorld, taskQueue: string, client: Client, inventory = fakeInventory(() => Object.keys(world().nodes), taskQueue)): FakeActivities {
+export function fakeActivities(
+  world: () => FakeWorld,
+  taskQueue: string,
+  client: Client,
+  inventory = fakeInventory(() => Object.keys(world().nodes), taskQueue),
+  lockIdleMs?: number,
+): FakeActivities {
   const log = (call: string) => world().calls.push(call);
   const nodes = createNodeActivities(inventory, { 'docker-engine': fakeTarget(world), swarm: fakeTarget(world), kubernetes: fakeTarget(world) }, taskQueue);
   return {
     // The application lock and the reading of runs are the real ones: they only need Temporal.
-    ...createLockActivities(client, taskQueue),
+    ...createLockActivities(client, { taskQueue, ...(lockIdleMs !== undefined ? { idleMs: lockIdleMs } : {}) }),
     ...createRunActivities(client),
     ...nodes,
     async resolveNodes({ nodeIds }) {

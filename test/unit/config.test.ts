@@ -7,6 +7,7 @@ describe('config', () => {
     expect(c.kafka.topics).toEqual({ requests: 'deployer.requests', events: 'deployer.events', deadLetters: 'deployer.requests.dlq', records: 'deployer.records' });
     expect(c.kafka.brokers).toEqual(['127.0.0.1:19092']);
     expect(c.inventoryPath).toMatch(/deployer\/inventory\.json$/);
+    expect(c.lockIdleMs).toBe(10_000);
   });
 
   it('reads every setting from the environment', () => {
@@ -14,6 +15,7 @@ describe('config', () => {
     expect(c.kafka.brokers).toEqual(['k1:9092', 'k2:9092']);
     expect(c.inventoryPath).toBe('/var/lib/deployer/inventory.json');
     expect(c.kafka.topics.events).toBe('ev');
+    expect(loadConfig({ DEPLOYER_LOCK_IDLE_MS: '2500' }).lockIdleMs).toBe(2500);
   });
 
   it('rejects a setting it cannot use, naming it', () => {

@@ -251,7 +251,7 @@ describe('the application lock as starters ask for it (fake target)', () => {
     const h1 = await env.client.workflow.start(deployWorkflow, { workflowId: first.deploymentId, taskQueue, args: [first] });
     await waitUntil(() => world.calls.includes('verify fog-1'));
     const requester = { workflowId: second.deploymentId, token: 'start' };
-    expect(await acquireLock(env.client, taskQueue, 'web', requester)).toBe('queued');
+    expect(await acquireLock(env.client, { taskQueue }, 'web', requester)).toBe('queued');
     // The first ends and releases: the lock's grant to the second finds no workflow yet.
     world.hanging.delete('fog-1');
     expect((await h1.result()).status).toBe('Succeeded');

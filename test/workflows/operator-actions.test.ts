@@ -96,7 +96,7 @@ describe('Reset of a deployment (fake target)', () => {
     const h0 = await env.client.workflow.start(deployWorkflow, { workflowId: holder.deploymentId, taskQueue, args: [holder] });
     await waitUntil(() => world.calls.includes('verify fog-1'));
     const old = request();
-    expect(await acquireLock(env.client, taskQueue, app, { workflowId: old.deploymentId, token: 'start' })).toBe('queued');
+    expect(await acquireLock(env.client, { taskQueue }, app, { workflowId: old.deploymentId, token: 'start' })).toBe('queued');
     const hOld = await env.client.workflow.start(deployWorkflow, { workflowId: old.deploymentId, taskQueue, args: [old, { lock: { token: 'start', granted: false } }] });
     world.unhealthy.add('fog-3');
     world.hanging.delete('fog-1');

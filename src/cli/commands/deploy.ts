@@ -84,7 +84,7 @@ async function followEach(requests: readonly Request[], followOne: (deploymentId
 async function startDirect(config: Config, requests: OperationRequest[], cmd: DeployCommand, template: boolean, out: Output): Promise<ExitCode> {
   const temporal = await connectTemporal(config);
   try {
-    const { startOperation } = createOperations(temporal.client, config.temporal.taskQueue);
+    const { startOperation } = createOperations(temporal.client, config.temporal.taskQueue, { lockIdleMs: config.lockIdleMs });
     const answers: { kind: string; deploymentId: string; started: string }[] = [];
     const lines: string[] = [];
     for (const request of requests) {

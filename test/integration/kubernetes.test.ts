@@ -135,19 +135,49 @@ describe('deployments on a real Kubernetes cluster', () => {
     expect(workloadsOf(d, app()).map((w) => [w.node, w.version, w.deploymentId])).toEqual(['kube-1', 'kube-2'].map((n) => [n, 'v1', `${app()}-rb1`]));
   });
 
-  it('a new version replaces a PID-1 program that ignores SIGTERM after the stop grace, as terminationGracePeriodSeconds', async () => {
+  it('a new version replaces a PID-1 program that ignores SIGTERM after the stop grace: terminationGracePeriodSeconds, and each old pod gone about the grace after its deletion', async () => {
     const a = newApp('grace');
+    // Long enough to tell from an immediate stop, well below Kubernetes' default of 30 s.
+    const graceMs = 3000;
     const ignoring = (n: number) => ({
       ...web(a, 18603, n),
       // A plain `sleep` as PID 1 ignores SIGTERM: only the grace period ends it.
-      container: { command: ['sh', '-c', `mkdir -p /www; printf v${n} > /www/version.txt; httpd -p 18603 -h /www; exec sleep 3600`], stopGracePeriodMs: 1000 },
+      container: { command: ['sh', '-c', `mkdir -p /www; printf v${n} > /www/version.txt; httpd -p 18603 -h /www; exec sleep 3600`], stopGracePeriodMs: graceMs },
     });
+    const pods = () => kubeJson(d, 'get', 'pods', '-l', `io.deployer.application=${a}`).items;
     await d.send(ignoring(1));
     expect((await d.terminal(`${a}-1`)).at(-1)!.phase).toBe('Succeeded');
+    const v1Pods: string[] = pods().map((p) => p.metadata.name);
+    expect(v1Pods).toHaveLength(2);
+
+    // Watched from the cluster while v2 replaces them: when each v1 pod is first seen marked
+    // for deletion (with the grace it was given), and when first seen gone. The v2 rollout
+    // (Recreate) starts its pods only once the old ones are gone. Gone includes the kubelet
+    // reporting the kill and the API server deleting the pod (about 1.5 s here): the upper
+    // bound leaves room for a loaded machine and stays far below the default grace.
     await d.send(ignoring(2));
+    const marked = new Map<string, { at: number; grace: number }>();
+    const gone = new Map<string, number>();
+    await waitFor('the v1 pods gone', () => {
+      const before = Date.now();
+      const now = pods();
+      for (const name of v1Pods) {
+        const p = now.find((x) => x.metadata.name === name);
+        if (p === undefined) {
+          if (!gone.has(name)) gone.set(name, before);
+        } else if (p.metadata.deletionTimestamp !== undefined && !marked.has(name)) {
+          marked.set(name, { at: before, grace: p.metadata.deletionGracePeriodSeconds });
+        }
+      }
+      return gone.size === v1Pods.length;
+    }, 120_000, 100);
+    for (const name of v1Pods) {
+      const ms = gone.get(name)! - (marked.get(name)?.at ?? NaN);
+      expect([name, marked.get(name)?.grace, ms >= graceMs - 1000 && ms <= graceMs + 10_000 ? 'about the grace' : `${ms} ms after its deletion`]).toEqual([name, graceMs / 1000, 'about the grace']);
+    }
     expect((await d.terminal(`${a}-2`)).at(-1)!.phase).toBe('Succeeded');
     expect(await served(18603)).toEqual(['v2', 'v2']);
-    expect(workloadsOf(d, a).map((w) => (w.template as { spec: { terminationGracePeriodSeconds: number } }).spec.terminationGracePeriodSeconds)).toEqual([1, 1]);
+    expect(workloadsOf(d, a).map((w) => (w.template as { spec: { terminationGracePeriodSeconds: number } }).spec.terminationGracePeriodSeconds)).toEqual([graceMs / 1000, graceMs / 1000]);
   });
 });
 

@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { LABELS } from '../../src/core/labels';
 import { isTerminal } from '../../src/core/schemas/event';
-import { httpGet, startDeployer, waitFor, IDLE, type TestDeployer } from '../support/deployer';
+import { dockerEvents, httpGet, startDeployer, waitFor, IDLE, type TestDeployer } from '../support/deployer';
 import { captureOutput } from '../support/captured-output';
 import { historiesText } from '../support/history';
 import { decideUpdate } from '../../workflows/definitions';
@@ -142,20 +142,35 @@ describe('deployments on a real swarm', () => {
     expect((await servicesOf(d, app())).map((s) => [s.node, s.version, s.deploymentId])).toEqual(['swarm-1', 'swarm-2', 'swarm-3'].map((h) => [h, 'v1', `${app()}-rb1`]));
   });
 
-  it('a new version replaces the old on every node, stopping a PID-1 program that ignores SIGTERM after stopGracePeriodMs', async () => {
+  it('a new version replaces the old on every node, stopping a PID-1 program that ignores SIGTERM after stopGracePeriodMs, as each node\'s engine records it', async () => {
     const a = newApp('grace');
+    // Long enough to tell from an immediate kill, well below the swarm's default of 10 s.
+    const graceMs = 3000;
     const ignoring = (n: number) => ({
       ...web(a, 18503, n),
       // A plain `sleep` as PID 1 ignores SIGTERM: only the grace period ends it.
-      container: { command: ['sh', '-c', `mkdir -p /www; printf v${n} > /www/version.txt; httpd -p 18503 -h /www; exec sleep 3600`], stopGracePeriodMs: 1000, restartPolicy: 'no' },
+      container: { command: ['sh', '-c', `mkdir -p /www; printf v${n} > /www/version.txt; httpd -p 18503 -h /www; exec sleep 3600`], stopGracePeriodMs: graceMs, restartPolicy: 'no' },
     });
     await d.send(ignoring(1));
     expect((await d.terminal(`${a}-1`)).at(-1)!.phase).toBe('Succeeded');
+    const since = Math.floor(Date.now() / 1000) - 1;
     await d.send(ignoring(2));
     expect((await d.terminal(`${a}-2`)).at(-1)!.phase).toBe('Succeeded');
     expect(await served(18503)).toEqual(['v2', 'v2', 'v2']);
     const grace = (await servicesOf(d, a)).map((s) => (s.spec as { TaskTemplate: { ContainerSpec: { StopGracePeriod: number } } }).TaskTemplate.ContainerSpec.StopGracePeriod);
-    expect(grace).toEqual([1e9, 1e9, 1e9]);
+    expect(grace).toEqual([graceMs * 1e6, graceMs * 1e6, graceMs * 1e6]);
+
+    // On each node, its own engine's record of the v1 task's container: SIGTERM (ignored),
+    // then, the grace later, its end by SIGKILL (exit code 137).
+    const until = Math.ceil(Date.now() / 1000) + 1;
+    for (const node of nodes()) {
+      const events = await dockerEvents(engineOfSwarmNode(d, node), `${LABELS.deployment}=${a}-1`, since, until);
+      const term = events.find((e) => e.Action === 'kill' && e.Actor.Attributes.signal === '15');
+      const died = events.find((e) => e.Action === 'die');
+      expect([node.id, term !== undefined, died?.Actor.Attributes.exitCode]).toEqual([node.id, true, '137']);
+      const ms = Math.round((died!.timeNano - term!.timeNano) / 1e6);
+      expect([node.id, ms >= graceMs - 1000 && ms <= graceMs + 2000 ? 'about the grace' : `${ms} ms after SIGTERM`]).toEqual([node.id, 'about the grace']);
+    }
   });
 });
 

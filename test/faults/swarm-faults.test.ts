@@ -33,16 +33,19 @@ afterAll(async () => {
 
 const nodes = () => swarmNodes(d);
 
-function deployment(app: { name: string; port: number }, n: number, variant: { failing?: boolean; slowStart?: number } = {}, strategy: object = {}) {
+/** Seconds the server starts late on a `slowOn` node: long enough for a test to stop the node before its health check can pass. */
+const SLOW_START = 20;
+
+function deployment(app: { name: string; port: number }, n: number, variant: { failing?: boolean; slowOn?: string } = {}, strategy: object = {}) {
   const refuse = variant.failing ? `if ip -o addr | grep -q " ${nodes()[2]!.address}/"; then exit 3; fi; ` : '';
-  const wait = variant.slowStart !== undefined ? `sleep ${variant.slowStart}; ` : '';
+  const wait = variant.slowOn !== undefined ? `if ip -o addr | grep -q " ${variant.slowOn}/"; then sleep ${SLOW_START}; fi; ` : '';
   return {
     kind: 'Deploy',
     deploymentId: `${app.name}-${n}`,
     application: { name: app.name, version: `v${n}`, image: `${d.inventory.registry.pull}/busybox:1` },
     nodes: nodes().map((x) => x.id),
     container: { command: ['sh', '-c', `${refuse}${wait}mkdir -p /www; printf v${n} > /www/v; trap 'exit 0' TERM; httpd -f -p ${app.port} -h /www & wait`], restartPolicy: 'no', stopGracePeriodMs: 2000 },
-    healthCheck: { http: { port: app.port, path: '/v' }, intervalMs: 200, healthyAfter: 2, deadlineMs: 20_000 },
+    healthCheck: { http: { port: app.port, path: '/v' }, intervalMs: 200, healthyAfter: 2, deadlineMs: variant.slowOn !== undefined ? 60_000 : 20_000 },
     strategy: { maxParallel: n % 2 ? 3 : 1, ...strategy },
   };
 }
@@ -97,22 +100,27 @@ describe('the worker killed at random points during swarm deployments', () => {
 });
 
 describe('a swarm node whose engine stops mid-rollout', () => {
-  it('restores the other nodes, names the unreachable one, and a Retry brings every node to the new version once it is back', async () => {
+  it('ends RolledBack, naming the unreachable node: every service back at its previous spec, held by the manager; a Retry brings every node to the new version once it is back', async () => {
     const [first, second, third] = nodes();
     await d.send(deployment(downApp, 1));
     expect((await d.terminal(`${downApp.name}-1`)).at(-1)!.phase).toBe('Succeeded');
 
-    await d.send(deployment(downApp, 2, { slowStart: 3 }, { maxParallel: 1 }));
-    await waitFor('v2 running on the first node', async () => (await tasksRunningOf(d, downApp.name, `${downApp.name}-2`)).includes('swarm-1'), 60_000);
+    // The last node touched (its service at v2) before its engine stops; its server starts
+    // late there, so its health check cannot have passed by then.
+    await d.send(deployment(downApp, 2, { slowOn: third!.address }, { maxParallel: 1 }));
+    await waitFor('the third node\'s service at v2', async () => (await servicesOf(d, downApp.name)).find((s) => s.node === 'swarm-3')?.deploymentId === `${downApp.name}-2`, 120_000);
     downNode = third!.id;
     stack('stop', third!.id);
 
-    const end = await d.terminal(`${downApp.name}-2`, 480_000);
-    const last = end.at(-1)!;
-    expect(['Failed', 'RolledBack']).toContain(last.phase);
-    expect(last.message).toMatch(new RegExp(`${third!.id}.*unreachable`));
+    await d.terminal(`${downApp.name}-2`, 480_000);
+    const end = d.events.filter((e) => e.deploymentId === `${downApp.name}-2` && isTerminal(e.phase));
+    // RolledBack, not Failed: a service's spec lives in the swarm's manager, not on its node,
+    // so the restore puts even the unreachable node's service back at v1 (it runs v1 when the
+    // node is back); a bare engine's node (node-down.test.ts) cannot be restored while down.
+    expect(end.map((e) => e.phase)).toEqual(['RolledBack']);
+    expect(end[0]!.message).toMatch(new RegExp(`^rolled back: .*${third!.id}.*unreachable`));
+    expect((await servicesOf(d, downApp.name)).map((s) => [s.node, s.deploymentId])).toEqual(['swarm-1', 'swarm-2', 'swarm-3'].map((h) => [h, `${downApp.name}-1`]));
     await waitFor('v1 serving on the reachable nodes', async () => JSON.stringify(await served(downApp.port, [first!, second!])) === JSON.stringify(['v1', 'v1']), 30_000);
-    expect((await servicesOf(d, downApp.name)).filter((s) => s.node !== 'swarm-3').map((s) => s.deploymentId)).toEqual([`${downApp.name}-1`, `${downApp.name}-1`]);
 
     stack('start', downNode);
     downNode = undefined;

@@ -4,7 +4,7 @@
 // every request is deployed exactly once.
 import { type ChildProcess } from 'node:child_process';
 import { isTerminal } from '../../src/core/schemas/event';
-import { IDLE, containersOf, removeApplication, spawnBridge, startDeployer, waitFor, type TestDeployer } from '../support/deployer';
+import { IDLE, containersOf, removeApplication, runsOf, spawnBridge, startDeployer, waitFor, type TestDeployer } from '../support/deployer';
 
 jest.setTimeout(240_000);
 
@@ -61,9 +61,7 @@ describe('a bridge crash between starting a workflow and committing its request'
     expect(outcomes(second, 'duplicate')).toBeGreaterThanOrEqual(startedByFirst - committedAtCrash);
     expect(outcomes(second, 'duplicate') + outcomes(second, 'started')).toBe(COUNT - committedAtCrash);
     for (const id of ids) {
-      const runs = [];
-      for await (const w of d.client.workflow.list({ query: `WorkflowId = '${id}'` })) runs.push(w.runId);
-      expect([id, runs.length]).toEqual([id, 1]);
+      expect([id, (await runsOf(d, id)).length]).toEqual([id, 1]);
       const terminal = new Set(d.events.filter((e) => e.deploymentId === id && isTerminal(e.phase)).map((e) => `${e.seq}:${e.phase}`));
       expect([id, [...terminal]]).toEqual([id, [expect.stringMatching(/:Succeeded$/)]]);
     }

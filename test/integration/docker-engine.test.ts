@@ -4,7 +4,7 @@
 // asked of each node's engine itself.
 import type { ContainerInspectInfo } from 'dockerode';
 import { LABELS } from '../../src/core/labels';
-import { conformance, type Platform } from '../support/conformance';
+import { conformance, engineStopTimes, type Platform } from '../support/conformance';
 import { containersOf, engineNodes, removeApplication, type TestDeployer } from '../support/deployer';
 
 jest.setTimeout(600_000);
@@ -47,6 +47,8 @@ const dockerEngine: Platform = {
       .map(([node]) => node)
       .sort(),
   graceSeconds: async (d, app) => (await inspected(d, app)).filter((c) => c.running).map((c) => (c.inspect.Config as { StopTimeout?: number }).StopTimeout ?? 10),
+  stopTimes: (d, _app, old, replace) => engineStopTimes(engineNodes(d).map((n) => ({ node: n.id, docker: d.engines.node(n.id) })), old, replace),
+  graceSlackMs: 2000,
   secretMode: '400',
   secretPlaces: async (d, app) => ({ containerInspect: JSON.stringify((await inspected(d, app)).map((c) => c.inspect)) }),
   leftovers: async (d, app) => (await inspected(d, app)).map((c) => `${c.node}: ${c.inspect.Name}`),

@@ -1,6 +1,6 @@
 // (d) the same request delivered twice yields one workflow and one set of containers.
 import { lockWorkflowId } from '../../src/core/workflow-ids';
-import { containersOf, removeApplication, startDeployer, waitFor, type TestDeployer } from '../support/deployer';
+import { containersOf, removeApplication, runsOf, startDeployer, waitFor, type TestDeployer } from '../support/deployer';
 
 jest.setTimeout(180_000);
 
@@ -39,9 +39,7 @@ describe('at-least-once delivery on the real stack', () => {
     await d.send(request);
     await waitFor('the late redelivery committed', async () => (await d.committed()) === 3);
 
-    const runs = [];
-    for await (const w of d.client.workflow.list({ query: `WorkflowId = '${id}'` })) runs.push(w.runId);
-    expect(runs).toHaveLength(1);
+    expect(await runsOf(d, id)).toHaveLength(1);
     const containers = await containersOf(d, app);
     for (const node of d.inventory.nodes.slice(0, 3)) {
       expect(containers[node.id]!.map((c) => [c.deploymentId, c.state])).toEqual([[id, 'running']]);

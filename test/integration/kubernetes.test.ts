@@ -4,6 +4,7 @@
 // nodeName, a file delivered in a ConfigMap and a secret from a Secret. What runs where is
 // asked of the cluster itself, with kubectl.
 import { conformance, type Platform } from '../support/conformance';
+import { waitFor } from '../support/deployer';
 import { kubeJson, kubeNodes, kubectl, namespaceOf, nodeNameOf, objectsOf, readyPodNodes, removeKubeApplication, workloadsOf } from '../support/kube';
 
 jest.setTimeout(600_000);
@@ -27,6 +28,30 @@ const kubernetes: Platform = {
       .items.filter((p) => p.metadata.annotations['io.deployer.deployment'] === deploymentId && p.status.phase === 'Running')
       .map((p) => p.spec.nodeName as string)
       .sort(),
+  // Watched from the cluster while the new version replaces them: when each old pod is first
+  // seen marked for deletion, and when first seen gone. Gone includes the kubelet reporting the
+  // kill and the API server deleting the pod (about 1.5 s here): the slack leaves room for a
+  // loaded machine and stays far below the default grace of 30 s.
+  stopTimes: async (d, app, old, replace) => {
+    const pods = () => kubeJson(d, 'get', 'pods', '-l', selector(app)).items;
+    const before = pods().filter((p) => p.metadata.annotations['io.deployer.deployment'] === old).map((p) => ({ name: p.metadata.name as string, node: p.spec.nodeName as string }));
+    const marked = new Map<string, number>();
+    const gone = new Map<string, number>();
+    const watching = waitFor('the old pods gone', () => {
+      const at = Date.now();
+      const now = pods();
+      for (const { name } of before) {
+        const p = now.find((x) => x.metadata.name === name);
+        if (p === undefined) {
+          if (!gone.has(name)) gone.set(name, at);
+        } else if (p.metadata.deletionTimestamp !== undefined && !marked.has(name)) marked.set(name, at);
+      }
+      return gone.size === before.length;
+    }, 120_000, 100);
+    await Promise.all([replace(), watching]);
+    return Object.fromEntries(before.map(({ name, node }) => [node, gone.get(name)! - (marked.get(name) ?? NaN)]));
+  },
+  graceSlackMs: 10_000,
   secretMode: '400',
   graceSeconds: async (d, app) => workloadsOf(d, app).map((w) => (w.template as { spec: { terminationGracePeriodSeconds: number } }).spec.terminationGracePeriodSeconds),
   checkRolledBack: async (d, app, version) => {

@@ -3,8 +3,8 @@
 // node placed there by hostname, a file delivered as a Swarm config and a secret as a Swarm
 // secret. What runs where is asked of the manager itself (Engine API and `docker service ps`).
 import { LABELS } from '../../src/core/labels';
-import { conformance, type Platform } from '../support/conformance';
-import { dockerOnManager, hostnameOf, manager, removeSwarmApplication, runningTaskNodes, servicesOf, swarmNodes, tasksRunningOf } from '../support/swarm';
+import { conformance, engineStopTimes, type Platform } from '../support/conformance';
+import { dockerOnManager, engineOfSwarmNode, hostnameOf, manager, removeSwarmApplication, runningTaskNodes, servicesOf, swarmNodes, tasksRunningOf } from '../support/swarm';
 
 jest.setTimeout(600_000);
 
@@ -22,6 +22,8 @@ const swarm: Platform = {
   runningNodes: runningTaskNodes,
   runningOf: tasksRunningOf,
   graceSeconds: async (d, app) => (await servicesOf(d, app)).map((s) => (s.spec as { TaskTemplate: { ContainerSpec: { StopGracePeriod: number } } }).TaskTemplate.ContainerSpec.StopGracePeriod / 1e9),
+  stopTimes: (d, _app, old, replace) => engineStopTimes(swarmNodes(d).map((n) => ({ node: hostnameOf(n), docker: engineOfSwarmNode(d, n) })), old, replace),
+  graceSlackMs: 2000,
   secretMode: '400',
   secretPlaces: async (d, app) => {
     const m = manager(d);

@@ -8,6 +8,7 @@ import { resolve } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import type Docker from 'dockerode';
 import type { Admin, Consumer, Kafka } from 'kafkajs';
 import { Engines } from '../../activities/targets/docker-engine/engines';
 import { createBridge } from '../../src/bridge/bridge';
@@ -342,6 +343,20 @@ export async function httpGet(url: string): Promise<{ status: number; body: stri
   }
 }
 
+/**
+ * The runs of a deployment's workflow, from exact sources rather than Temporal's visibility
+ * list, which lags: its latest run and the first run of that run's chain (another id when it
+ * continued as new, was retried by Temporal or was reset), and every run its deployment
+ * records name (a second start of the same workflow id writes a record of its own). For a
+ * closed latest run, waits until its record is collected. Each id once.
+ */
+export async function runsOf(d: TestDeployer, workflowId: string): Promise<string[]> {
+  const { runId, status, raw } = await d.client.workflow.getHandle(workflowId).describe();
+  if (status.name !== 'RUNNING') await waitFor(`the record of run ${runId} of ${workflowId}`, () => d.records.some((r) => r.runId === runId), 30_000);
+  const recorded = d.records.filter((r) => r.deploymentId === workflowId).map((r) => r.runId);
+  return [...new Set([...recorded, raw.workflowExecutionInfo?.firstRunId || runId, runId])];
+}
+
 /** Whether a worker polls the test's task queue for workflow tasks, as Temporal sees it. */
 export async function workerPolling(d: TestDeployer): Promise<boolean> {
   const { pollers } = await d.client.workflowService.describeTaskQueue({
@@ -376,7 +391,12 @@ export interface EngineEvent {
 
 /** A node engine's own record of what happened to containers with the label, between two times (s). */
 export async function engineEvents(d: TestDeployer, nodeId: string, label: string, since: number, until: number): Promise<EngineEvent[]> {
-  const stream = await d.engines.node(nodeId).getEvents({ since, until, filters: JSON.stringify({ type: ['container'], label: [label] }) });
+  return dockerEvents(d.engines.node(nodeId), label, since, until);
+}
+
+/** An engine's own record of what happened to containers with the label, between two times (s): of any engine, such as a swarm node's own. */
+export async function dockerEvents(docker: Docker, label: string, since: number, until: number): Promise<EngineEvent[]> {
+  const stream = await docker.getEvents({ since, until, filters: JSON.stringify({ type: ['container'], label: [label] }) });
   const text = await new Promise<string>((done) => {
     let s = '';
     stream.on('data', (c: Buffer) => (s += c.toString()));

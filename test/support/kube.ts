@@ -25,7 +25,8 @@ export function namespaceOf(d: TestDeployer): string {
 /** kubectl as the cluster's admin; its stdout. */
 export function kubectl(...args: string[]): string {
   if (!existsSync(kubectlPath)) throw new Error(`no kubectl at ${kubectlPath}: scripts/stack.sh up builds it`);
-  const r = spawnSync(kubectlPath, ['--kubeconfig', kubeconfig, ...args], { encoding: 'utf8' });
+  // The whole namespace as YAML can outgrow spawnSync's default 1 MiB buffer (the call then fails with no stderr).
+  const r = spawnSync(kubectlPath, ['--kubeconfig', kubeconfig, ...args], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
   if (r.status !== 0) throw new Error(`kubectl ${args.join(' ')} failed: ${r.stderr}`);
   return r.stdout;
 }

@@ -1,13 +1,15 @@
 // The verb engine's shared parts, driven by a fake driver (scripted observations and probes,
 // no node): the verify loop every target runs (streak, a run that changed, an end, the
 // deadline, the node going away), the pre-flight checks before apply, apply's idempotency
-// rule, and the order of a restore.
+// rule, the order of a restore, and the configuration check and tests over a driver's runs.
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { EngineUnreachableError, HealthCheckFailedError, NodePlatformError, PortInUseError } from '../../src/core/errors';
+import type { ContainerTest, ExecTest } from '../../src/core/deployment-tests';
 import { nodeIntent, type NodeIntent } from '../../src/core/intent';
 import { deployRequestSchema } from '../../src/core/schemas/request';
 import { alreadyApplied, applyIntent, type Placed } from '../../activities/targets/engine/apply';
+import { oneShotVerbs } from '../../activities/targets/engine/one-shots';
 import { preflight } from '../../activities/targets/engine/preflight';
 import { restoreNode, type RestoreDriver } from '../../activities/targets/engine/restore';
 import { waitHealthy, type Observation, type Run } from '../../activities/targets/engine/verify';
@@ -230,5 +232,44 @@ describe('restore’s order, with a fake driver', () => {
     const { driver, did } = node([at('web-1', 'd-1')]);
     expect(await restoreNode({ application: 'web', deploymentId: 'd-2', restart: [] }, driver)).toEqual({ removed: [], restarted: [], missing: [] });
     expect(did).toEqual(['finish ']);
+  });
+});
+
+describe('the configuration check and the deployment tests, with a fake driver', () => {
+  const arm64 = { os: 'linux', architecture: 'arm64' };
+  const secrets = { resolve: async () => Buffer.from('s3cret') };
+  const images = { 'linux/arm64': 'r/web:1-arm64', 'linux/amd64': 'r/web:1-amd64' };
+  const checked = (): NodeIntent =>
+    nodeIntent(
+      deployRequestSchema.parse({
+        ...minimal,
+        container: { configCheck: { command: ['web', '--check'] }, secrets: [{ name: 'TOKEN', ref: 'api/token' }] },
+        verify: { tests: [{ name: 'inside', exec: { command: ['true'] } }, { name: 'e2e', container: { image: 'r/e2e:1' } }] },
+      }),
+      minimal.application.image!,
+    );
+
+  /** The verbs over a driver that records each run: which kind, with which image; its runs print the secret. */
+  function verbs() {
+    const runs: string[] = [];
+    const driver = {
+      platform: async () => arm64,
+      runOnce: async (i: NodeIntent, test?: ContainerTest) => (runs.push(`${test?.name ?? 'config check'} with ${i.image}`), { exitCode: 0, output: 'token s3cret' }),
+      exec: async (i: NodeIntent, test: ExecTest) => (runs.push(`exec ${test.name} with ${i.image}`), { exitCode: 1, output: 'no s3cret here' }),
+    };
+    return { runs, verbs: oneShotVerbs({ id: 'fog-1', address: '127.0.0.1' }, driver, secrets) };
+  }
+
+  it('runs the check once, with the image for the node’s platform, its output redacted', async () => {
+    const { runs, verbs: v } = verbs();
+    const { result } = await v.checkConfig({ ...checked(), images }, () => undefined);
+    expect([runs, result.passed, result.detail.includes('s3cret')]).toEqual([['config check with r/web:1-arm64'], true, false]);
+  });
+
+  it('runs the tests in order, an exec test in an instance and a container test as a one-shot, each judged', async () => {
+    const { runs, verbs: v } = verbs();
+    const { results } = await v.test({ ...checked(), images }, () => undefined);
+    expect(runs).toEqual(['exec inside with r/web:1-arm64', 'e2e with r/web:1-arm64']);
+    expect(results.map((r) => [r.name, r.passed])).toEqual([['inside', false], ['e2e', true]]);
   });
 });

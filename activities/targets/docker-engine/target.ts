@@ -10,8 +10,8 @@ import { renderConfigCheck, renderContainers, renderTestContainer } from '../../
 import { LABELS } from '../../../src/core/labels';
 import type { InventoryNode } from '../../../src/core/schemas/inventory';
 import type { SecretProvider } from '../../control/secrets';
-import { runConfigCheck, runDeploymentTests } from '../deployment-tests';
 import { applyIntent, applyMark, type ApplyDriver, type Placed } from '../engine/apply';
+import { oneShotVerbs } from '../engine/one-shots';
 import { restoreNode } from '../engine/restore';
 import { describeProbe, waitHealthy, type Observer } from '../engine/verify';
 import { execIn, runOnce } from './one-shot';
@@ -116,9 +116,6 @@ export function dockerEngineTarget(engines: Engines, secrets: SecretProvider) {
     const placed = async (application: string): Promise<Placed[]> =>
       (await on('listing containers', () => listManaged(docker, application))).map((c) => ({ name: c.name, deploymentId: c.deploymentId, ...(c.mark !== undefined ? { mark: c.mark } : {}), running: c.running, replaced: c.previous }));
 
-    /** The intent with the image for this node's platform. */
-    const forNode = async (planned: NodeIntent): Promise<NodeIntent> => ({ ...planned, image: imageFor(planned, await nodePlatform(), node.id) });
-
     /** One-shot containers a deployment left behind (a check or test cut short by a crash). */
     async function removeOneShots(deploymentId: string): Promise<void> {
       const list = await docker.listContainers({ all: true, filters: JSON.stringify({ label: [LABELS.role, `${LABELS.deployment}=${deploymentId}`] }) });
@@ -126,21 +123,12 @@ export function dockerEngineTarget(engines: Engines, secrets: SecretProvider) {
     }
 
     return {
-      async checkConfig(planned, step) {
-        const intent = await forNode(planned);
-        const spec = renderConfigCheck(intent);
-        return { result: await runConfigCheck(intent, secrets, step, () => runOnce(docker, node.id, spec, secrets, intent.configCheck!.timeoutMs)) };
-      },
-
-      async test(planned, step) {
-        const intent = await forNode(planned);
-        const [first] = renderContainers(intent, []);
-        const results = await runDeploymentTests(intent, node.address, {
-          exec: (t) => execIn(docker.getContainer(first!.name), t.command, t.timeoutMs),
-          container: (t) => runOnce(docker, node.id, renderTestContainer(intent, t, node.address), secrets, t.timeoutMs),
-        }, secrets, step);
-        return { results };
-      },
+      ...oneShotVerbs(node, {
+        platform: nodePlatform,
+        runOnce: (intent, test) =>
+          test === undefined ? runOnce(docker, node.id, renderConfigCheck(intent), secrets, intent.configCheck!.timeoutMs) : runOnce(docker, node.id, renderTestContainer(intent, test, node.address), secrets, test.timeoutMs),
+        exec: (intent, test) => execIn(docker.getContainer(renderContainers(intent, [])[0]!.name), test.command, test.timeoutMs),
+      }, secrets),
 
       async apply(planned, step) {
         const driver: ApplyDriver<Placed> = {

@@ -14,13 +14,13 @@ import { EngineUnreachableError } from '../../../src/core/errors';
 import type { NodeIntent } from '../../../src/core/intent';
 import { LABELS } from '../../../src/core/labels';
 import type { NodeStatus } from '../../../src/core/node-facts';
-import { imageFor, normalizePlatform, platformName, type Platform } from '../../../src/core/platforms';
+import { normalizePlatform, platformName, type Platform } from '../../../src/core/platforms';
 import { APP_CONTAINER, FIELD_MANAGER, KUBE_LABELS, oneShotLabels, renderConfigCheckPod, renderTestPod, renderWorkload, selectorLabels, workloadName, type KubeConfigMap, type KubeSecretPlan } from '../../../src/core/renderers/kubernetes';
 import type { InventoryNode } from '../../../src/core/schemas/inventory';
 import { heartbeat } from '../../control/heartbeat';
 import type { SecretProvider } from '../../control/secrets';
-import { runConfigCheck, runDeploymentTests } from '../deployment-tests';
 import { applyIntent, applyMark, type ApplyDriver, type Placed } from '../engine/apply';
+import { oneShotVerbs } from '../engine/one-shots';
 import { restoreNode } from '../engine/restore';
 import { describeProbe, waitHealthy, type Observer } from '../engine/verify';
 import type { Instance, Target } from '../target';
@@ -347,39 +347,31 @@ export function kubernetesTarget(clusters: KubernetesClusters, secrets: SecretPr
     }
 
     return {
-      async checkConfig(planned, step) {
-        const intent = { ...planned, image: imageFor(planned, await readyPlatform(), node.id) };
-        const check = renderConfigCheckPod(intent, nodeName, await namespace());
-        const result = await runConfigCheck(intent, secrets, step, async () => {
-          await applyFilesAndSecret(check);
-          return runPod(oneShotNode, check.pod, intent.configCheck!.timeoutMs);
-        });
-        return { result };
-      },
-
-      async test(planned, step) {
-        const intent = { ...planned, image: imageFor(planned, await readyPlatform(), node.id) };
-        const ns = await namespace();
-        const results = await runDeploymentTests(intent, node.address, {
-          async exec(t) {
-            // Any pod of this deployment that is ready: the one a client could be answered by.
-            const pods = (await podsOf(intent.application)).filter((p) => annotationsOf(p)[LABELS.deployment] === intent.deploymentId && p.metadata?.deletionTimestamp === undefined && p.status?.phase === 'Running');
-            const pod = pods.map((p) => p.metadata!.name!).sort()[0];
-            if (pod === undefined) return { output: '', problem: `no running pod of deployment ${intent.deploymentId} on ${nodeName}` };
-            return execInPod(oneShotNode, pod, APP_CONTAINER, t.command, t.timeoutMs);
-          },
-          async container(t) {
-            const rendered = renderTestPod(intent, t, nodeName, node.address, ns);
-            try {
-              if (rendered.secret !== undefined) await serverSideApply(`applying secret ${rendered.secret.metadata.name}`, await secretObject(rendered.secret));
-              return await runPod(oneShotNode, rendered.pod, t.timeoutMs);
-            } finally {
-              if (rendered.secret !== undefined) await orMissing(`deleting secret ${rendered.secret.metadata.name}`, (a, n) => a.core.deleteNamespacedSecret({ name: rendered.secret!.metadata.name, namespace: n }));
-            }
-          },
-        }, secrets, step);
-        return { results };
-      },
+      ...oneShotVerbs(node, {
+        platform: readyPlatform,
+        async runOnce(intent, test) {
+          if (test === undefined) {
+            const check = renderConfigCheckPod(intent, nodeName, await namespace());
+            await applyFilesAndSecret(check);
+            return runPod(oneShotNode, check.pod, intent.configCheck!.timeoutMs);
+          }
+          const rendered = renderTestPod(intent, test, nodeName, node.address, await namespace());
+          const secret = rendered.secret?.metadata.name;
+          try {
+            if (rendered.secret !== undefined) await serverSideApply(`applying secret ${secret}`, await secretObject(rendered.secret));
+            return await runPod(oneShotNode, rendered.pod, test.timeoutMs);
+          } finally {
+            if (secret !== undefined) await orMissing(`deleting secret ${secret}`, (a, ns) => a.core.deleteNamespacedSecret({ name: secret, namespace: ns }));
+          }
+        },
+        async exec(intent, test) {
+          // Any pod of this deployment that is ready: the one a client could be answered by.
+          const pods = (await podsOf(intent.application)).filter((p) => annotationsOf(p)[LABELS.deployment] === intent.deploymentId && p.metadata?.deletionTimestamp === undefined && p.status?.phase === 'Running');
+          const pod = pods.map((p) => p.metadata!.name!).sort()[0];
+          if (pod === undefined) return { output: '', problem: `no running pod of deployment ${intent.deploymentId} on ${nodeName}` };
+          return execInPod(oneShotNode, pod, APP_CONTAINER, test.command, test.timeoutMs);
+        },
+      }, secrets),
 
       async apply(planned, step) {
         const driver: ApplyDriver<PlacedWorkload> = {

@@ -15,7 +15,7 @@ import { DeployerError, EngineUnreachableError, InvalidInventoryError } from '..
 import type { ExecTest, RunOutput } from '../../../src/core/deployment-tests';
 import type { NodeIntent } from '../../../src/core/intent';
 import { LABELS } from '../../../src/core/labels';
-import { imageFor, normalizePlatform, platformName, type Platform } from '../../../src/core/platforms';
+import { normalizePlatform, platformName, type Platform } from '../../../src/core/platforms';
 import { renderService, renderSwarmConfigCheck, renderSwarmTestService, serviceName, SWARM_LABELS, type SwarmConfigBody, type SwarmJob, type SwarmSecretBody, type SwarmServiceSpec } from '../../../src/core/renderers/swarm';
 import type { Inventory, InventoryNode, Swarm } from '../../../src/core/schemas/inventory';
 import type { NodeStatus } from '../../../src/core/node-facts';
@@ -23,8 +23,8 @@ import { heartbeat } from '../../control/heartbeat';
 import type { SecretProvider } from '../../control/secrets';
 import { engineError, statusOf, type Engines } from '../docker-engine/engines';
 import { demuxLog, execIn } from '../docker-engine/one-shot';
-import { runConfigCheck, runDeploymentTests } from '../deployment-tests';
 import { applyIntent, applyMark, type ApplyDriver, type Placed } from '../engine/apply';
+import { oneShotVerbs } from '../engine/one-shots';
 import { restoreNode } from '../engine/restore';
 import { describeProbe, waitHealthy, type Observer } from '../engine/verify';
 import type { Instance, Target } from '../target';
@@ -409,9 +409,6 @@ export function swarmTarget(engines: Engines, secrets: SecretProvider) {
       return status.platform!;
     }
 
-    /** The intent with the image for this node's platform. */
-    const forNode = async (planned: NodeIntent): Promise<NodeIntent> => ({ ...planned, image: imageFor(planned, await readyPlatform(), node.id) });
-
     const placed = async (application: string): Promise<PlacedService[]> =>
       (await services(application)).map((s) => {
         const mark = applyOf(s.Spec.TaskTemplate.ContainerSpec.Labels as Record<string, string> | undefined);
@@ -432,20 +429,12 @@ export function swarmTarget(engines: Engines, secrets: SecretProvider) {
     };
 
     return {
-      async checkConfig(planned, step) {
-        const intent = await forNode(planned);
-        const job = renderSwarmConfigCheck(intent, hostname);
-        return { result: await runConfigCheck(intent, secrets, step, () => runJob(job, intent.configCheck!.timeoutMs)) };
-      },
-
-      async test(planned, step) {
-        const intent = await forNode(planned);
-        const results = await runDeploymentTests(intent, node.address, {
-          exec: (t) => execInTask(intent, t),
-          container: (t) => runJob(renderSwarmTestService(intent, t, hostname, node.address), t.timeoutMs),
-        }, secrets, step);
-        return { results };
-      },
+      ...oneShotVerbs(node, {
+        platform: readyPlatform,
+        runOnce: (intent, test) =>
+          test === undefined ? runJob(renderSwarmConfigCheck(intent, hostname), intent.configCheck!.timeoutMs) : runJob(renderSwarmTestService(intent, test, hostname, node.address), test.timeoutMs),
+        exec: execInTask,
+      }, secrets),
 
       async apply(planned, step) {
         const driver: ApplyDriver<PlacedService> = {

@@ -12,7 +12,8 @@ import { alreadyApplied, applyIntent, type Placed } from '../../activities/targe
 import { oneShotVerbs } from '../../activities/targets/engine/one-shots';
 import { preflight } from '../../activities/targets/engine/preflight';
 import { restoreNode, type RestoreDriver } from '../../activities/targets/engine/restore';
-import { waitHealthy, type Observation, type Run } from '../../activities/targets/engine/verify';
+import type { VerifyOutcome } from '../../activities/targets/target';
+import { verifyNode, waitHealthy, type Observation, type Run } from '../../activities/targets/engine/verify';
 import { minimal } from '../fixtures/requests';
 
 const intent = (health: object = {}, extra: object = {}): NodeIntent =>
@@ -95,6 +96,15 @@ describe('the verify loop, with a fake driver', () => {
       [true, "Docker Engine of 'fog-1' is unreachable: swarm node s-2 is down"],
       [true, "Docker Engine of 'fog-1' is unreachable: its kubelet has not renewed its lease for 41 s"],
     ]);
+  });
+});
+
+describe('the verify verb, with a fake driver', () => {
+  it('says what it waits for, verifies every instance, and counts their probes together', async () => {
+    const steps: string[] = [];
+    const up = { observe: async () => ({ runs: [run('a')] }), inside: async () => undefined };
+    const outcome: VerifyOutcome = await activity().run(() => verifyNode({ node: { id: 'fog-1', address: '127.0.0.1' }, intent: intent(), before: 'the pods to be ready' }, async () => [['web-r0', up], ['web-r1', up]], (_p, m) => steps.push(m)));
+    expect([outcome.probes, steps]).toEqual([4, ['waiting for the pods to be ready and for exec health check (2 in a row within 5000 ms)', 'healthy']]);
   });
 });
 

@@ -13,7 +13,7 @@ import type { SecretProvider } from '../../control/secrets';
 import { applyIntent, applyMark, type ApplyDriver, type Placed } from '../engine/apply';
 import { oneShotVerbs } from '../engine/one-shots';
 import { restoreNode } from '../engine/restore';
-import { describeProbe, waitHealthy, type Observer } from '../engine/verify';
+import { verifyNode, type Observer } from '../engine/verify';
 import { execIn, runOnce } from './one-shot';
 import type { Instance, Target } from '../target';
 import { definesHealthcheck, execProbe } from './health';
@@ -161,14 +161,7 @@ export function dockerEngineTarget(engines: Engines, secrets: SecretProvider) {
 
       async verify(planned, step) {
         const intent = { ...planned, image: imageFor(planned, await nodePlatform(), node.id) };
-        const { probe, policy } = intent.health;
-        step('Verifying', `waiting for ${describeProbe(probe)} health check (${policy.healthyAfter} in a row within ${policy.deadlineMs} ms)`);
-        // The deadline starts now, after the containers started: time spent pulling never counts against it.
-        const started = Date.now();
-        const names = renderContainers(intent, []).map((c) => c.name);
-        const probes = await Promise.all(names.map((name) => waitHealthy({ node, instance: name, intent, started }, observeContainer(name, intent))));
-        step('Verifying', 'healthy');
-        return { probes: probes.reduce((a, b) => a + b, 0), elapsedMs: Date.now() - started };
+        return verifyNode({ node, intent }, async () => renderContainers(intent, []).map((c) => [c.name, observeContainer(c.name, intent)] as const), step);
       },
 
       async restore(ref) {

@@ -22,7 +22,7 @@ import type { SecretProvider } from '../../control/secrets';
 import { applyIntent, applyMark, type ApplyDriver, type Placed } from '../engine/apply';
 import { oneShotVerbs } from '../engine/one-shots';
 import { restoreNode } from '../engine/restore';
-import { describeProbe, waitHealthy, type Observer } from '../engine/verify';
+import { verifyNode, type Observer } from '../engine/verify';
 import type { Instance, Target } from '../target';
 import { kubeError, statusOfKube, type ClusterApis, type KubernetesClusters } from './clusters';
 import { deletePod, execInPod, runPod, type OneShotNode } from './one-shot';
@@ -402,16 +402,10 @@ export function kubernetesTarget(clusters: KubernetesClusters, secrets: SecretPr
         return applyIntent(node.id, planned, driver, step, applyMark());
       },
 
-      async verify(planned, step) {
+      async verify(intent, step) {
         // The image plays no part here: what runs was chosen by apply.
-        const intent = planned;
-        const { probe, policy } = intent.health;
-        step('Verifying', `waiting for the pods to be ready and for ${describeProbe(probe)} health check (${policy.healthyAfter} in a row within ${policy.deadlineMs} ms)`);
-        const started = Date.now();
         const name = workloadName(intent.application, nodeName);
-        const probes = await waitHealthy({ node, instance: name, intent, started }, await observeWorkload(intent, name));
-        step('Verifying', 'healthy');
-        return { probes, elapsedMs: Date.now() - started };
+        return verifyNode({ node, intent, before: 'the pods to be ready' }, async () => [[name, await observeWorkload(intent, name)]], step);
       },
 
       async restore(ref) {
@@ -471,10 +465,7 @@ export function kubernetesTarget(clusters: KubernetesClusters, secrets: SecretPr
         return gone;
       },
 
-      async describe() {
-        const { ready, detail, platform } = await member();
-        return { ready, ...(detail !== undefined ? { detail } : {}), ...(platform !== undefined ? { platform } : {}) };
-      },
+      describe: member,
 
       async locate(application) {
         return (await workloads(application)).map(asInstance);

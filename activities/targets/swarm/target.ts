@@ -26,7 +26,7 @@ import { demuxLog, execIn } from '../docker-engine/one-shot';
 import { applyIntent, applyMark, type ApplyDriver, type Placed } from '../engine/apply';
 import { oneShotVerbs } from '../engine/one-shots';
 import { restoreNode } from '../engine/restore';
-import { describeProbe, waitHealthy, type Observer } from '../engine/verify';
+import { verifyNode, type Observer } from '../engine/verify';
 import type { Instance, Target } from '../target';
 
 interface ServiceView {
@@ -474,16 +474,10 @@ export function swarmTarget(engines: Engines, secrets: SecretProvider) {
         return applyIntent(node.id, planned, driver, step, applyMark());
       },
 
-      async verify(planned, step) {
+      async verify(intent, step) {
         // The image plays no part here: what runs was chosen by apply.
-        const intent = planned;
-        const { probe, policy } = intent.health;
-        step('Verifying', `waiting for the tasks to run and for ${describeProbe(probe)} health check (${policy.healthyAfter} in a row within ${policy.deadlineMs} ms)`);
-        const started = Date.now();
         const name = serviceName(intent.application, hostname);
-        const probes = await waitHealthy({ node, instance: name, intent, started }, await observeService(intent, name));
-        step('Verifying', 'healthy');
-        return { probes, elapsedMs: Date.now() - started };
+        return verifyNode({ node, intent, before: 'the tasks to run' }, async () => [[name, await observeService(intent, name)]], step);
       },
 
       async restore(ref) {
@@ -536,10 +530,7 @@ export function swarmTarget(engines: Engines, secrets: SecretProvider) {
         return gone;
       },
 
-      async describe() {
-        const { ready, detail, platform } = await member();
-        return { ready, ...(detail !== undefined ? { detail } : {}), ...(platform !== undefined ? { platform } : {}) };
-      },
+      describe: member,
 
       async locate(application) {
         return Promise.all((await services(application)).map(asInstance));

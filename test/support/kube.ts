@@ -25,8 +25,10 @@ export function namespaceOf(d: TestDeployer): string {
 /** kubectl as the cluster's admin; its stdout. */
 export function kubectl(...args: string[]): string {
   if (!existsSync(kubectlPath)) throw new Error(`no kubectl at ${kubectlPath}: scripts/stack.sh up builds it`);
-  const r = spawnSync(kubectlPath, ['--kubeconfig', kubeconfig, ...args], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`kubectl ${args.join(' ')} failed: ${r.stderr}`);
+  // The namespace's events alone pass spawnSync's default 1 MB once a few suites have run on the
+  // cluster; past it the child is killed and the call failed with nothing on stderr.
+  const r = spawnSync(kubectlPath, ['--kubeconfig', kubeconfig, ...args], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+  if (r.status !== 0) throw new Error(`kubectl ${args.join(' ')} failed: ${r.error?.message ?? r.stderr}`);
   return r.stdout;
 }
 

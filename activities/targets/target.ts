@@ -27,7 +27,7 @@ export interface VerifyOutcome {
 export interface RestoreOutcome {
   removed: string[];
   restarted: string[];
-  /** Instances a restore was to start again that are gone: the node is not back as it was. */
+  /** Instances a restore was to start again that are gone or do not run: the node is not back as it was. */
   missing: string[];
 }
 

@@ -18,6 +18,11 @@ export const LABELS = {
   restartPolicy: 'io.deployer.restart-policy',
   /** The host ports the instance listens on (`8080/tcp,53/udp`): what another application's deployment must not claim on the node. */
   ports: 'io.deployer.ports',
+  /**
+   * The apply that put an instance in place (the node workflow's run): an apply run again in
+   * the same run finds its own work and leaves it as it is; a Retry, a new run, rolls out anew.
+   */
+  apply: 'io.deployer.apply',
   /** On a one-shot container (a configuration check, a test container): what it is for. */
   role: 'io.deployer.role',
 } as const;

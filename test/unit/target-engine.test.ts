@@ -1,13 +1,19 @@
 // The verb engine's shared parts, driven by a fake driver (scripted observations and probes,
 // no node): the verify loop every target runs (streak, a run that changed, an end, the
-// deadline, the node going away) and the pre-flight checks before apply.
+// deadline, the node going away), the pre-flight checks before apply, apply's idempotency
+// rule, the order of a restore, and the configuration check and tests over a driver's runs.
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { EngineUnreachableError, HealthCheckFailedError, NodePlatformError, PortInUseError } from '../../src/core/errors';
+import type { ContainerTest, ExecTest } from '../../src/core/deployment-tests';
 import { nodeIntent, type NodeIntent } from '../../src/core/intent';
 import { deployRequestSchema } from '../../src/core/schemas/request';
+import { alreadyApplied, applyIntent, type Placed } from '../../activities/targets/engine/apply';
+import { oneShotVerbs } from '../../activities/targets/engine/one-shots';
 import { preflight } from '../../activities/targets/engine/preflight';
-import { waitHealthy, type Observation, type Run } from '../../activities/targets/engine/verify';
+import { restoreNode, type RestoreDriver } from '../../activities/targets/engine/restore';
+import type { VerifyOutcome } from '../../activities/targets/target';
+import { verifyNode, waitHealthy, type Observation, type Run } from '../../activities/targets/engine/verify';
 import { minimal } from '../fixtures/requests';
 
 const intent = (health: object = {}, extra: object = {}): NodeIntent =>
@@ -93,6 +99,15 @@ describe('the verify loop, with a fake driver', () => {
   });
 });
 
+describe('the verify verb, with a fake driver', () => {
+  it('says what it waits for, verifies every instance, and counts their probes together', async () => {
+    const steps: string[] = [];
+    const up = { observe: async () => ({ runs: [run('a')] }), inside: async () => undefined };
+    const outcome: VerifyOutcome = await activity().run(() => verifyNode({ node: { id: 'fog-1', address: '127.0.0.1' }, intent: intent(), before: 'the pods to be ready' }, async () => [['web-r0', up], ['web-r1', up]], (_p, m) => steps.push(m)));
+    expect([outcome.probes, steps]).toEqual([4, ['waiting for the pods to be ready and for exec health check (2 in a row within 5000 ms)', 'healthy']]);
+  });
+});
+
 describe('pre-flight, with a fake driver', () => {
   const amd64 = { os: 'linux', architecture: 'amd64' };
   const node = (over: object = {}) => ({ platform: async () => amd64, imagePlatforms: async () => [amd64], portHolders: async () => [], ...over });
@@ -122,5 +137,149 @@ describe('pre-flight, with a fake driver', () => {
     const err = await preflight('fog-1', withPort, node({ portHolders: async () => holders })).catch((e) => e);
     expect([err instanceof PortInUseError, err.message]).toEqual([true, 'host port 8080/tcp on fog-1 is held by application billing (deployment b-7)']);
     await expect(preflight('fog-1', withPort, node({ portHolders: async () => [{ ...holders[0], application: 'web' }] }))).resolves.toMatchObject({ intent: { image: minimal.application.image } });
+  });
+});
+
+describe('apply’s one idempotency rule, with a fake driver', () => {
+  const amd64 = { os: 'linux', architecture: 'amd64' };
+  const placed = (over: Partial<Placed> = {}): Placed => ({ name: 'web--fog-1', deploymentId: minimal.deploymentId, mark: 'run-1', running: true, replaced: ['web--old'], ...over });
+
+  /** Applies with a driver that finds `found` and records whether it was asked to converge. */
+  async function apply(found: Placed[], names = ['web--fog-1']) {
+    const steps: string[] = [];
+    let converged = false;
+    const outcome = await applyIntent('fog-1', intent(), {
+      platform: async () => amd64,
+      imagePlatforms: async () => [amd64],
+      portHolders: async () => [],
+      names: () => names,
+      placed: async () => found,
+      converge: async (_intent, { mark }) => ((converged = true), { instances: names, replaced: [`converged with ${mark}`] }),
+    }, (_phase, message) => steps.push(message), 'run-1');
+    return { outcome, converged, steps };
+  }
+
+  it('returns an instance of this deployment, marked by this run and running, unchanged', async () => {
+    expect(await apply([placed()])).toEqual({
+      outcome: { instances: ['web--fog-1'], replaced: ['web--old'] },
+      converged: false,
+      steps: ['web--fog-1 already at this deployment: left as it is'],
+    });
+  });
+
+  it('converges when an instance is missing, of another deployment, of an earlier run, or not running', async () => {
+    const cases = [[], [placed({ deploymentId: 'd-other' })], [placed({ mark: 'run-0' })], [placed({ running: false })], [placed({ mark: undefined as unknown as string })]];
+    const results = await Promise.all(cases.map(async (found) => (await apply(found)).converged));
+    expect(results).toEqual([true, true, true, true, true]);
+  });
+
+  it('is done only when every instance the intent makes is', async () => {
+    const { converged } = await apply([placed({ name: 'web--r0' })], ['web--r0', 'web--r1']);
+    expect(alreadyApplied(minimal.deploymentId, 'run-1', ['web--r0', 'web--r1'], [placed({ name: 'web--r0' }), placed({ name: 'web--r1', replaced: ['web--old', 'web--older'] })])).toEqual({ instances: ['web--r0', 'web--r1'], replaced: ['web--old', 'web--older'] });
+    expect(converged).toBe(true);
+  });
+
+  it('runs pre-flight before it looks: a refused node is never converged', async () => {
+    let looked = false;
+    const err = await applyIntent('fog-1', intent(), {
+      platform: async () => ({ os: 'linux', architecture: 'unknown' }),
+      imagePlatforms: async () => [],
+      portHolders: async () => [],
+      names: () => [],
+      placed: async () => ((looked = true), []),
+      converge: async () => ({ instances: [], replaced: [] }),
+    }, () => undefined, 'run-1').catch((e) => e);
+    expect([err instanceof NodePlatformError, looked]).toEqual([true, false]);
+  });
+});
+
+describe('restore’s order, with a fake driver', () => {
+  /** A node of instances; the fake's operations change it and record what they did, in order. */
+  function node(instances: Placed[], stopped: string[] = []) {
+    let now = instances.map((p) => ({ ...p }));
+    const did: string[] = [];
+    const driver: RestoreDriver<Placed> = {
+      placed: async () => now.map((p) => ({ ...p })),
+      async withdraw(p) {
+        did.push(`withdraw ${p.name}`);
+        now = p.replaced.includes(p.name) ? now.map((q) => (q.name === p.name ? { ...q, deploymentId: 'd-before', replaced: [] } : q)) : now.map((q) => (q.name === p.name ? { ...q, running: false } : q));
+      },
+      async restart(p) {
+        if (p.running && !stopped.includes(p.name)) return false;
+        did.push(`restart ${p.name}`);
+        now = now.map((q) => (q.name === p.name ? { ...q, running: true } : q));
+        return true;
+      },
+      async finish(_ref, { withdrawn }) {
+        did.push(`finish ${withdrawn.map((p) => p.name).join(',')}`);
+        now = now.filter((q) => !withdrawn.some((w) => w.name === q.name && q.deploymentId === 'd-2'));
+      },
+    };
+    return { driver, did };
+  }
+  const at = (name: string, deploymentId: string, over: Partial<Placed> = {}): Placed => ({ name, deploymentId, running: true, replaced: [], ...over });
+
+  it('takes this deployment’s instances out first, then starts what they replaced, then finishes', async () => {
+    const { driver, did } = node([at('web-1', 'd-1', { running: false }), at('web-2', 'd-2', { replaced: ['web-1'] })]);
+    expect(await restoreNode({ application: 'web', deploymentId: 'd-2', restart: [] }, driver)).toEqual({ removed: ['web-2'], restarted: ['web-1'], missing: [] });
+    expect(did).toEqual(['withdraw web-2', 'restart web-1', 'finish web-2']);
+  });
+
+  it('counts an instance put back in place to the version it replaced as restarted', async () => {
+    const { driver, did } = node([at('web--fog-1', 'd-2', { replaced: ['web--fog-1'] })]);
+    expect(await restoreNode({ application: 'web', deploymentId: 'd-2', restart: [] }, driver)).toEqual({ removed: [], restarted: ['web--fog-1'], missing: [] });
+    expect(did).toEqual(['withdraw web--fog-1', 'finish web--fog-1']);
+  });
+
+  it('starts again what `stop` stopped, and reports missing what is gone or does not run', async () => {
+    const { driver } = node([at('web-1', 'd-1', { running: false }), at('web-2', 'd-2', { replaced: ['web-0'] })], ['web-1']);
+    const stillDown: RestoreDriver<Placed> = { ...driver, restart: async () => false };
+    expect(await restoreNode({ application: 'web', deploymentId: 'd-3', restart: ['web-1', 'web-9'] }, driver)).toEqual({ removed: [], restarted: ['web-1'], missing: ['web-9'] });
+    expect(await restoreNode({ application: 'web', deploymentId: 'd-2', restart: [] }, stillDown)).toEqual({ removed: ['web-2'], restarted: [], missing: ['web-0'] });
+  });
+
+  it('touches nothing of other deployments when this one left nothing on the node', async () => {
+    const { driver, did } = node([at('web-1', 'd-1')]);
+    expect(await restoreNode({ application: 'web', deploymentId: 'd-2', restart: [] }, driver)).toEqual({ removed: [], restarted: [], missing: [] });
+    expect(did).toEqual(['finish ']);
+  });
+});
+
+describe('the configuration check and the deployment tests, with a fake driver', () => {
+  const arm64 = { os: 'linux', architecture: 'arm64' };
+  const secrets = { resolve: async () => Buffer.from('s3cret') };
+  const images = { 'linux/arm64': 'r/web:1-arm64', 'linux/amd64': 'r/web:1-amd64' };
+  const checked = (): NodeIntent =>
+    nodeIntent(
+      deployRequestSchema.parse({
+        ...minimal,
+        container: { configCheck: { command: ['web', '--check'] }, secrets: [{ name: 'TOKEN', ref: 'api/token' }] },
+        verify: { tests: [{ name: 'inside', exec: { command: ['true'] } }, { name: 'e2e', container: { image: 'r/e2e:1' } }] },
+      }),
+      minimal.application.image!,
+    );
+
+  /** The verbs over a driver that records each run: which kind, with which image; its runs print the secret. */
+  function verbs() {
+    const runs: string[] = [];
+    const driver = {
+      platform: async () => arm64,
+      runOnce: async (i: NodeIntent, test?: ContainerTest) => (runs.push(`${test?.name ?? 'config check'} with ${i.image}`), { exitCode: 0, output: 'token s3cret' }),
+      exec: async (i: NodeIntent, test: ExecTest) => (runs.push(`exec ${test.name} with ${i.image}`), { exitCode: 1, output: 'no s3cret here' }),
+    };
+    return { runs, verbs: oneShotVerbs({ id: 'fog-1', address: '127.0.0.1' }, driver, secrets) };
+  }
+
+  it('runs the check once, with the image for the node’s platform, its output redacted', async () => {
+    const { runs, verbs: v } = verbs();
+    const { result } = await v.checkConfig({ ...checked(), images }, () => undefined);
+    expect([runs, result.passed, result.detail.includes('s3cret')]).toEqual([['config check with r/web:1-arm64'], true, false]);
+  });
+
+  it('runs the tests in order, an exec test in an instance and a container test as a one-shot, each judged', async () => {
+    const { runs, verbs: v } = verbs();
+    const { results } = await v.test({ ...checked(), images }, () => undefined);
+    expect(runs).toEqual(['exec inside with r/web:1-arm64', 'e2e with r/web:1-arm64']);
+    expect(results.map((r) => [r.name, r.passed])).toEqual([['inside', false], ['e2e', true]]);
   });
 });

@@ -22,6 +22,8 @@ export interface NodeContainer {
   /** The engine's status line, e.g. "Up 5 seconds (unhealthy)". */
   status: string;
   previous: string[];
+  /** The apply that made it (containers made before the label have none). */
+  mark?: string;
   /** The host ports it claims (its ports label; containers made before the label have none). */
   ports: string[];
   createdAt: number;
@@ -41,6 +43,7 @@ export async function listManaged(docker: Docker, application?: string): Promise
     state: c.State,
     status: c.Status,
     previous: (c.Labels[LABELS.previous] ?? '').split(',').filter(Boolean),
+    ...(c.Labels[LABELS.apply] !== undefined ? { mark: c.Labels[LABELS.apply] } : {}),
     ports: (c.Labels[LABELS.ports] ?? '').split(',').filter(Boolean),
     createdAt: c.Created,
   }));

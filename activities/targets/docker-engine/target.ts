@@ -10,9 +10,10 @@ import { renderConfigCheck, renderContainers, renderTestContainer } from '../../
 import { LABELS } from '../../../src/core/labels';
 import type { InventoryNode } from '../../../src/core/schemas/inventory';
 import type { SecretProvider } from '../../control/secrets';
-import { runConfigCheck, runDeploymentTests } from '../deployment-tests';
-import { preflight } from '../engine/preflight';
-import { describeProbe, waitHealthy, type Observer } from '../engine/verify';
+import { applyIntent, applyMark, type ApplyDriver, type Placed } from '../engine/apply';
+import { oneShotVerbs } from '../engine/one-shots';
+import { restoreNode } from '../engine/restore';
+import { verifyNode, type Observer } from '../engine/verify';
 import { execIn, runOnce } from './one-shot';
 import type { Instance, Target } from '../target';
 import { definesHealthcheck, execProbe } from './health';
@@ -111,8 +112,9 @@ export function dockerEngineTarget(engines: Engines, secrets: SecretProvider) {
       };
     }
 
-    /** The intent with the image for this node's platform. */
-    const forNode = async (planned: NodeIntent): Promise<NodeIntent> => ({ ...planned, image: imageFor(planned, await nodePlatform(), node.id) });
+    /** The application's containers, as the engine's apply and restore see them. */
+    const placed = async (application: string): Promise<Placed[]> =>
+      (await on('listing containers', () => listManaged(docker, application))).map((c) => ({ name: c.name, deploymentId: c.deploymentId, ...(c.mark !== undefined ? { mark: c.mark } : {}), running: c.running, replaced: c.previous }));
 
     /** One-shot containers a deployment left behind (a check or test cut short by a crash). */
     async function removeOneShots(deploymentId: string): Promise<void> {
@@ -121,81 +123,61 @@ export function dockerEngineTarget(engines: Engines, secrets: SecretProvider) {
     }
 
     return {
-      async checkConfig(planned, step) {
-        const intent = await forNode(planned);
-        const spec = renderConfigCheck(intent);
-        return { result: await runConfigCheck(intent, secrets, step, () => runOnce(docker, node.id, spec, secrets, intent.configCheck!.timeoutMs)) };
-      },
-
-      async test(planned, step) {
-        const intent = await forNode(planned);
-        const [first] = renderContainers(intent, []);
-        const results = await runDeploymentTests(intent, node.address, {
-          exec: (t) => execIn(docker.getContainer(first!.name), t.command, t.timeoutMs),
-          container: (t) => runOnce(docker, node.id, renderTestContainer(intent, t, node.address), secrets, t.timeoutMs),
-        }, secrets, step);
-        return { results };
-      },
+      ...oneShotVerbs(node, {
+        platform: nodePlatform,
+        runOnce: (intent, test) =>
+          test === undefined ? runOnce(docker, node.id, renderConfigCheck(intent), secrets, intent.configCheck!.timeoutMs) : runOnce(docker, node.id, renderTestContainer(intent, test, node.address), secrets, test.timeoutMs),
+        exec: (intent, test) => execIn(docker.getContainer(renderContainers(intent, [])[0]!.name), test.command, test.timeoutMs),
+      }, secrets),
 
       async apply(planned, step) {
-        let everything: NodeContainer[] = [];
-        const { intent, platform } = await preflight(node.id, planned, {
+        const driver: ApplyDriver<Placed> = {
           platform: nodePlatform,
           imagePlatforms,
-          async portHolders() {
-            everything = await on('listing containers', () => listManaged(docker));
-            return everything.filter((c) => c.running).map((c) => ({ application: c.application, deploymentId: c.deploymentId, ports: c.ports }));
+          portHolders: async () => (await on('listing containers', () => listManaged(docker))).filter((c) => c.running).map((c) => ({ application: c.application, deploymentId: c.deploymentId, ports: c.ports })),
+          names: (intent) => renderContainers(intent, []).map((c) => c.name),
+          placed,
+          async converge(intent, { platform, mark, placed: existing }, report) {
+            const ours = existing.filter((c) => c.deploymentId === intent.deploymentId);
+            // Run again after a crash, this finds its own containers: what they replaced is in their labels.
+            const replaced = unique([...ours.flatMap((c) => c.replaced), ...existing.filter((c) => c.running && c.deploymentId !== intent.deploymentId).map((c) => c.name)]);
+            const containers = renderContainers(intent, replaced, mark);
+            report('Configuring', `${containers.length} container(s) for ${platformName(platform)}, ${intent.files.length} file(s), ${Object.keys(intent.env).length} env var(s)`);
+            const pulled = await ensureImage(docker, node.id, intent.image);
+            report('Deploying', pulled ? `pulled ${intent.image}` : `${intent.image} is on the node`);
+            for (const c of containers) await createWithFiles(docker, node.id, c, secrets);
+            if (replaced.length > 0) {
+              await on(`stopping ${replaced.join(', ')}`, () => stopForGood(docker, replaced));
+              report('Deploying', `stopped previous ${replaced.join(', ')}`);
+            }
+            for (const c of containers) await on(`starting ${c.name}`, () => startWithPolicy(docker, c.name));
+            const instances = containers.map((c) => c.name);
+            report('Deploying', `container started: ${instances.join(', ')}`);
+            return { instances, replaced };
           },
-        });
-        const existing = everything.filter((c) => c.application === intent.application);
-        const ours = existing.filter((c) => c.deploymentId === intent.deploymentId);
-        // Run again after a crash, this finds its own containers: what they replaced is in their labels.
-        const replaced = unique([...ours.flatMap((c) => c.previous), ...existing.filter((c) => c.running && c.deploymentId !== intent.deploymentId).map((c) => c.name)]);
-        const containers = renderContainers(intent, replaced);
-        step('Configuring', `${containers.length} container(s) for ${platformName(platform)}, ${intent.files.length} file(s), ${Object.keys(intent.env).length} env var(s)`);
-        const pulled = await ensureImage(docker, node.id, intent.image);
-        step('Deploying', pulled ? `pulled ${intent.image}` : `${intent.image} is on the node`);
-        for (const c of containers) await createWithFiles(docker, node.id, c, secrets);
-        if (replaced.length > 0) {
-          await on(`stopping ${replaced.join(', ')}`, () => stopForGood(docker, replaced));
-          step('Deploying', `stopped previous ${replaced.join(', ')}`);
-        }
-        for (const c of containers) await on(`starting ${c.name}`, () => startWithPolicy(docker, c.name));
-        const instances = containers.map((c) => c.name);
-        step('Deploying', `container started: ${instances.join(', ')}`);
-        return { instances, replaced };
+        };
+        return applyIntent(node.id, planned, driver, step, applyMark());
       },
 
       async verify(planned, step) {
         const intent = { ...planned, image: imageFor(planned, await nodePlatform(), node.id) };
-        const { probe, policy } = intent.health;
-        step('Verifying', `waiting for ${describeProbe(probe)} health check (${policy.healthyAfter} in a row within ${policy.deadlineMs} ms)`);
-        // The deadline starts now, after the containers started: time spent pulling never counts against it.
-        const started = Date.now();
-        const names = renderContainers(intent, []).map((c) => c.name);
-        const probes = await Promise.all(names.map((name) => waitHealthy({ node, instance: name, intent, started }, observeContainer(name, intent))));
-        step('Verifying', 'healthy');
-        return { probes: probes.reduce((a, b) => a + b, 0), elapsedMs: Date.now() - started };
+        return verifyNode({ node, intent }, async () => renderContainers(intent, []).map((c) => [c.name, observeContainer(c.name, intent)] as const), step);
       },
 
-      async restore({ application, deploymentId, restart }) {
-        return on(`restoring ${application}`, async () => {
-          const containers = await listManaged(docker, application);
-          const ours = containers.filter((c) => c.deploymentId === deploymentId);
-          const wanted = unique([...ours.flatMap((c) => c.previous), ...restart]);
-          // Ours are stopped first and removed last: until then their labels still say what
-          // they replaced, so a restore cut short by a crash and run again still knows.
-          await stopForGood(docker, ours.map((c) => c.name));
-          const restarted: string[] = [];
-          for (const c of containers) {
-            if (!wanted.includes(c.name) || c.deploymentId === deploymentId) continue;
-            await startWithPolicy(docker, c.id);
-            restarted.push(c.name);
-          }
-          await removeContainers(docker, ours.map((c) => c.id));
-          await removeOneShots(deploymentId);
-          return { removed: ours.map((c) => c.name), restarted, missing: wanted.filter((n) => !restarted.includes(n)) };
-        });
+      async restore(ref) {
+        return on(`restoring ${ref.application}`, () =>
+          restoreNode(ref, {
+            placed,
+            // Ours are stopped first and removed last: until then their labels still say what
+            // they replaced, so a restore cut short by a crash and run again still knows.
+            withdraw: (c) => stopForGood(docker, [c.name]),
+            restart: async (c) => (await startWithPolicy(docker, c.name), true),
+            async finish({ deploymentId }, { withdrawn }) {
+              await removeContainers(docker, withdrawn.map((c) => c.name));
+              await removeOneShots(deploymentId);
+            },
+          }),
+        );
       },
 
       async retire({ application, deploymentId }) {

@@ -10,6 +10,7 @@ import type { NodeIntent } from '../../../src/core/intent';
 import { runChange, type RunState } from '../../../src/core/run-state';
 import { heartbeat } from '../../control/heartbeat';
 import { outsideProbe, type Probe } from '../probes';
+import type { StepReporter, VerifyOutcome } from '../target';
 
 /** One run of an instance, as the node reports it; `id` tells runs apart (a container's name, a task's or a pod's id). */
 export interface Run extends RunState {
@@ -46,7 +47,7 @@ export interface Observer {
 }
 
 /** What a health check probes, in a few words, for the step that waits on it. */
-export function describeProbe(probe: NodeIntent['health']['probe']): string {
+function describeProbe(probe: NodeIntent['health']['probe']): string {
   return probe.kind === 'image' ? "the image's" : probe.kind;
 }
 
@@ -109,4 +110,22 @@ export async function waitHealthy(w: Verification, driver: Observer): Promise<nu
     }
     await Context.current().sleep(policy.intervalMs);
   }
+}
+
+/**
+ * The verb: says what it waits for, then verifies every instance at once against one
+ * deadline, which starts here, after apply: time spent pulling never counts against it.
+ * `before` is what the node runs before the health check can count (`the pods to be ready`).
+ */
+export async function verifyNode(
+  v: { node: Verification['node']; intent: NodeIntent; before?: string },
+  observers: () => Promise<(readonly [string, Observer])[]>,
+  step: StepReporter,
+): Promise<VerifyOutcome> {
+  const { probe, policy } = v.intent.health;
+  step('Verifying', `waiting for ${v.before !== undefined ? `${v.before} and for ` : ''}${describeProbe(probe)} health check (${policy.healthyAfter} in a row within ${policy.deadlineMs} ms)`);
+  const started = Date.now();
+  const probes = await Promise.all((await observers()).map(([instance, observer]) => waitHealthy({ node: v.node, instance, intent: v.intent, started }, observer)));
+  step('Verifying', 'healthy');
+  return { probes: probes.reduce((a, b) => a + b, 0), elapsedMs: Date.now() - started };
 }

@@ -9,21 +9,20 @@
 // Deployments are the record of what runs where, so every verb can be run again and needs no
 // memory. The configuration check and test containers are bare pods beside them
 // (one-shot.ts), which no Deployment selects.
-import { randomUUID } from 'node:crypto';
-import { activityInfo } from '@temporalio/activity';
 import type { KubernetesObject, PatchStrategy, V1Deployment, V1Pod, V1PodTemplateSpec } from '@kubernetes/client-node';
 import { EngineUnreachableError } from '../../../src/core/errors';
 import type { NodeIntent } from '../../../src/core/intent';
 import { LABELS } from '../../../src/core/labels';
 import type { NodeStatus } from '../../../src/core/node-facts';
-import { imageFor, normalizePlatform, platformName, type Platform } from '../../../src/core/platforms';
+import { normalizePlatform, platformName, type Platform } from '../../../src/core/platforms';
 import { APP_CONTAINER, FIELD_MANAGER, KUBE_LABELS, oneShotLabels, renderConfigCheckPod, renderTestPod, renderWorkload, selectorLabels, workloadName, type KubeConfigMap, type KubeSecretPlan } from '../../../src/core/renderers/kubernetes';
 import type { InventoryNode } from '../../../src/core/schemas/inventory';
 import { heartbeat } from '../../control/heartbeat';
 import type { SecretProvider } from '../../control/secrets';
-import { runConfigCheck, runDeploymentTests } from '../deployment-tests';
-import { preflight } from '../engine/preflight';
-import { describeProbe, waitHealthy, type Observer } from '../engine/verify';
+import { applyIntent, applyMark, type ApplyDriver, type Placed } from '../engine/apply';
+import { oneShotVerbs } from '../engine/one-shots';
+import { restoreNode } from '../engine/restore';
+import { verifyNode, type Observer } from '../engine/verify';
 import type { Instance, Target } from '../target';
 import { kubeError, statusOfKube, type ClusterApis, type KubernetesClusters } from './clusters';
 import { deletePod, execInPod, runPod, type OneShotNode } from './one-shot';
@@ -38,7 +37,7 @@ const STUCK = new Set(['CrashLoopBackOff', 'CreateContainerConfigError', 'Create
 const annotationsOf = (o: { metadata?: { annotations?: Record<string, string> } } | undefined) => o?.metadata?.annotations ?? {};
 const deploymentOf = (d: V1Deployment) => annotationsOf(d)[LABELS.deployment] ?? '';
 const replicasOf = (d: V1Deployment) => d.spec?.replicas ?? 0;
-const applyOf = (t: { metadata?: { annotations?: Record<string, string> } } | undefined) => annotationsOf(t)[KUBE_LABELS.apply];
+const applyOf = (t: { metadata?: { annotations?: Record<string, string> } } | undefined) => annotationsOf(t)[LABELS.apply];
 const selectorOf = (labels: Record<string, string>) => Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(',');
 const without = (o: Record<string, string>, key: string) => Object.fromEntries(Object.entries(o).filter(([k]) => k !== key));
 /** The client's PatchStrategy values, as the content types the API server knows them by. */
@@ -53,6 +52,11 @@ function previousReplicas(current: V1Deployment | undefined, deploymentId: strin
   const kept = annotationsOf(current)[KUBE_LABELS.previousReplicas];
   if (deploymentOf(current) === deploymentId) return kept !== undefined ? { [KUBE_LABELS.previousReplicas]: kept } : {};
   return { [KUBE_LABELS.previousReplicas]: String(replicasOf(current)) };
+}
+
+/** A Deployment of the application, as the engine's apply and restore see it. */
+interface PlacedWorkload extends Placed {
+  workload: V1Deployment;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -226,7 +230,7 @@ export function kubernetesTarget(clusters: KubernetesClusters, secrets: SecretPr
     async function revertedTo(d: V1Deployment, template: V1PodTemplateSpec, replicas: number): Promise<KubernetesObject> {
       // The template exactly as that revision had it, so that the controller takes that revision's ReplicaSet up again.
       const labels = without(template.metadata?.labels ?? {}, TEMPLATE_HASH);
-      const annotations = without(annotationsOf(template), KUBE_LABELS.apply);
+      const annotations = without(annotationsOf(template), LABELS.apply);
       return {
         apiVersion: 'apps/v1',
         kind: 'Deployment',
@@ -309,6 +313,13 @@ export function kubernetesTarget(clusters: KubernetesClusters, secrets: SecretPr
       };
     }
 
+    const placed = async (application: string): Promise<PlacedWorkload[]> =>
+      (await workloads(application)).map((d) => {
+        const mark = applyOf(d.spec?.template);
+        const replaced = annotationsOf(d)[KUBE_LABELS.previousReplicas] !== undefined ? [d.metadata!.name!] : [];
+        return { name: d.metadata!.name!, deploymentId: deploymentOf(d), ...(mark !== undefined ? { mark } : {}), running: replicasOf(d) > 0, replaced, workload: d };
+      });
+
     const asInstance = (d: V1Deployment): Instance => {
       const wanted = replicasOf(d);
       const ready = d.status?.readyReplicas ?? 0;
@@ -336,116 +347,90 @@ export function kubernetesTarget(clusters: KubernetesClusters, secrets: SecretPr
     }
 
     return {
-      async checkConfig(planned, step) {
-        const intent = { ...planned, image: imageFor(planned, await readyPlatform(), node.id) };
-        const check = renderConfigCheckPod(intent, nodeName, await namespace());
-        const result = await runConfigCheck(intent, secrets, step, async () => {
-          await applyFilesAndSecret(check);
-          return runPod(oneShotNode, check.pod, intent.configCheck!.timeoutMs);
-        });
-        return { result };
-      },
-
-      async test(planned, step) {
-        const intent = { ...planned, image: imageFor(planned, await readyPlatform(), node.id) };
-        const ns = await namespace();
-        const results = await runDeploymentTests(intent, node.address, {
-          async exec(t) {
-            // Any pod of this deployment that is ready: the one a client could be answered by.
-            const pods = (await podsOf(intent.application)).filter((p) => annotationsOf(p)[LABELS.deployment] === intent.deploymentId && p.metadata?.deletionTimestamp === undefined && p.status?.phase === 'Running');
-            const pod = pods.map((p) => p.metadata!.name!).sort()[0];
-            if (pod === undefined) return { output: '', problem: `no running pod of deployment ${intent.deploymentId} on ${nodeName}` };
-            return execInPod(oneShotNode, pod, APP_CONTAINER, t.command, t.timeoutMs);
-          },
-          async container(t) {
-            const rendered = renderTestPod(intent, t, nodeName, node.address, ns);
-            try {
-              if (rendered.secret !== undefined) await serverSideApply(`applying secret ${rendered.secret.metadata.name}`, await secretObject(rendered.secret));
-              return await runPod(oneShotNode, rendered.pod, t.timeoutMs);
-            } finally {
-              if (rendered.secret !== undefined) await orMissing(`deleting secret ${rendered.secret.metadata.name}`, (a, n) => a.core.deleteNamespacedSecret({ name: rendered.secret!.metadata.name, namespace: n }));
-            }
-          },
-        }, secrets, step);
-        return { results };
-      },
+      ...oneShotVerbs(node, {
+        platform: readyPlatform,
+        async runOnce(intent, test) {
+          if (test === undefined) {
+            const check = renderConfigCheckPod(intent, nodeName, await namespace());
+            await applyFilesAndSecret(check);
+            return runPod(oneShotNode, check.pod, intent.configCheck!.timeoutMs);
+          }
+          const rendered = renderTestPod(intent, test, nodeName, node.address, await namespace());
+          const secret = rendered.secret?.metadata.name;
+          try {
+            if (rendered.secret !== undefined) await serverSideApply(`applying secret ${secret}`, await secretObject(rendered.secret));
+            return await runPod(oneShotNode, rendered.pod, test.timeoutMs);
+          } finally {
+            if (secret !== undefined) await orMissing(`deleting secret ${secret}`, (a, ns) => a.core.deleteNamespacedSecret({ name: secret, namespace: ns }));
+          }
+        },
+        async exec(intent, test) {
+          // Any pod of this deployment that is ready: the one a client could be answered by.
+          const pods = (await podsOf(intent.application)).filter((p) => annotationsOf(p)[LABELS.deployment] === intent.deploymentId && p.metadata?.deletionTimestamp === undefined && p.status?.phase === 'Running');
+          const pod = pods.map((p) => p.metadata!.name!).sort()[0];
+          if (pod === undefined) return { output: '', problem: `no running pod of deployment ${intent.deploymentId} on ${nodeName}` };
+          return execInPod(oneShotNode, pod, APP_CONTAINER, test.command, test.timeoutMs);
+        },
+      }, secrets),
 
       async apply(planned, step) {
-        // Checked before anything on the node is touched: readiness, platform, host ports.
-        let everything: V1Deployment[] = [];
-        const { intent, platform } = await preflight(node.id, planned, {
+        const driver: ApplyDriver<PlacedWorkload> = {
+          // Checked before anything on the node is touched: readiness, platform, host ports.
           platform: readyPlatform,
           // The API server does not ask registries: the kubelet's pull says what is wrong.
           imagePlatforms: async () => [],
-          async portHolders() {
-            everything = await workloads();
-            return everything.filter((d) => replicasOf(d) > 0).map((d) => ({ application: d.metadata?.labels?.[LABELS.application] ?? '', deploymentId: deploymentOf(d), ports: (annotationsOf(d)[LABELS.ports] ?? '').split(',').filter(Boolean) }));
+          portHolders: async () =>
+            (await workloads()).filter((d) => replicasOf(d) > 0).map((d) => ({ application: d.metadata?.labels?.[LABELS.application] ?? '', deploymentId: deploymentOf(d), ports: (annotationsOf(d)[LABELS.ports] ?? '').split(',').filter(Boolean) })),
+          names: (intent) => [workloadName(intent.application, nodeName)],
+          placed,
+          async converge(intent, { platform, mark, placed: found }, report) {
+            const rendered = renderWorkload(intent, nodeName, await namespace());
+            report('Configuring', `deployment ${rendered.name} for ${platformName(platform)}: ${intent.replicas} pod(s), ${rendered.configMap !== undefined ? 1 : 0} config map(s), ${rendered.secret !== undefined ? 1 : 0} secret(s)`);
+            const current = found.find((p) => p.name === rendered.name)?.workload;
+            await applyFilesAndSecret(rendered);
+            const d = rendered.deployment;
+            const body = {
+              ...d,
+              metadata: { ...d.metadata, annotations: { ...d.metadata.annotations, ...previousReplicas(current, intent.deploymentId) } },
+              spec: { ...d.spec, template: { ...d.spec.template, metadata: { ...d.spec.template.metadata, annotations: { ...d.spec.template.metadata.annotations, [LABELS.apply]: mark } } } },
+            };
+            await serverSideApply(`applying deployment ${rendered.name}`, body as KubernetesObject);
+            report('Deploying', current === undefined ? `deployment ${rendered.name} created` : `deployment ${rendered.name} updated from deployment ${deploymentOf(current)}`);
+            return { instances: [rendered.name], replaced: current !== undefined ? [rendered.name] : [] };
           },
-        });
-        const rendered = renderWorkload(intent, nodeName, await namespace());
-        step('Configuring', `deployment ${rendered.name} for ${platformName(platform)}: ${intent.replicas} pod(s), ${rendered.configMap !== undefined ? 1 : 0} config map(s), ${rendered.secret !== undefined ? 1 : 0} secret(s)`);
-        const current = everything.find((d) => d.metadata?.name === rendered.name);
-        // One mark per run of the node's workflow: run again after a crash, apply finds its own
-        // revision in place and has nothing more to do; a Retry (a new run) rolls out anew, even
-        // where an earlier run's restore did not get the node back.
-        const marker = activityInfo().workflowExecution?.runId ?? randomUUID();
-        if (current !== undefined && deploymentOf(current) === intent.deploymentId && applyOf(current.spec?.template) === marker) {
-          step('Deploying', `deployment ${rendered.name} is at this deployment`);
-          return { instances: [rendered.name], replaced: current.metadata?.annotations?.[KUBE_LABELS.previousReplicas] !== undefined ? [rendered.name] : [] };
-        }
-        await applyFilesAndSecret(rendered);
-        const d = rendered.deployment;
-        const body = {
-          ...d,
-          metadata: { ...d.metadata, annotations: { ...d.metadata.annotations, ...previousReplicas(current, intent.deploymentId) } },
-          spec: { ...d.spec, template: { ...d.spec.template, metadata: { ...d.spec.template.metadata, annotations: { ...d.spec.template.metadata.annotations, [KUBE_LABELS.apply]: marker } } } },
         };
-        await serverSideApply(`applying deployment ${rendered.name}`, body as KubernetesObject);
-        step('Deploying', current === undefined ? `deployment ${rendered.name} created` : `deployment ${rendered.name} updated from deployment ${deploymentOf(current)}`);
-        return { instances: [rendered.name], replaced: current !== undefined ? [rendered.name] : [] };
+        return applyIntent(node.id, planned, driver, step, applyMark());
       },
 
-      async verify(planned, step) {
+      async verify(intent, step) {
         // The image plays no part here: what runs was chosen by apply.
-        const intent = planned;
-        const { probe, policy } = intent.health;
-        step('Verifying', `waiting for the pods to be ready and for ${describeProbe(probe)} health check (${policy.healthyAfter} in a row within ${policy.deadlineMs} ms)`);
-        const started = Date.now();
         const name = workloadName(intent.application, nodeName);
-        const probes = await waitHealthy({ node, instance: name, intent, started }, await observeWorkload(intent, name));
-        step('Verifying', 'healthy');
-        return { probes, elapsedMs: Date.now() - started };
+        return verifyNode({ node, intent, before: 'the pods to be ready' }, async () => [[name, await observeWorkload(intent, name)]], step);
       },
 
-      async restore({ application, deploymentId, restart }) {
-        const removed: string[] = [];
-        const restarted: string[] = [];
-        const before = await workloads(application);
-        for (const d of before) {
-          const name = d.metadata!.name!;
-          if (deploymentOf(d) === deploymentId) {
-            const replicas = annotationsOf(d)[KUBE_LABELS.previousReplicas];
-            if (replicas === undefined) {
-              // This deployment created it: a restore takes it away.
-              await deleteWorkload(name);
-              removed.push(name);
-              continue;
-            }
+      async restore(ref) {
+        return restoreNode(ref, {
+          placed,
+          async withdraw({ name, workload: d, replaced }) {
+            // Created by this deployment: a restore takes it away.
+            if (replaced.length === 0) return deleteWorkload(name);
             const previous = await previousRevision(d);
             if (previous === undefined) throw new Error(`deployment ${name} on ${node.id} replaced another, but no earlier revision of it is left to go back to`);
-            await serverSideApply(`restoring deployment ${name}`, await revertedTo(d, previous, Number(replicas)));
-            restarted.push(name);
-          } else if (restart.includes(name) && annotationsOf(d)[KUBE_LABELS.stoppedReplicas] !== undefined) {
-            await rescale(d, Number(annotationsOf(d)[KUBE_LABELS.stoppedReplicas]), { [KUBE_LABELS.stoppedReplicas]: null });
-            restarted.push(name);
-          }
-        }
-        // Back as it was only once the previous pods are ready again, or the new ones gone.
-        await settled(application, settleMs(before[0]));
-        await removeOneShots(application, deploymentId);
-        await pruneObjects(application);
-        const here = new Set((await workloads(application)).filter((d) => replicasOf(d) > 0).map((d) => d.metadata!.name!));
-        return { removed, restarted, missing: restart.filter((n) => !here.has(n)) };
+            await serverSideApply(`restoring deployment ${name}`, await revertedTo(d, previous, Number(annotationsOf(d)[KUBE_LABELS.previousReplicas])));
+          },
+          async restart({ workload: d }) {
+            const replicas = annotationsOf(d)[KUBE_LABELS.stoppedReplicas];
+            if (replicas === undefined) return false;
+            await rescale(d, Number(replicas), { [KUBE_LABELS.stoppedReplicas]: null });
+            return true;
+          },
+          async finish({ application, deploymentId }, { placed: before }) {
+            // Back as it was only once the previous pods are ready again, or the new ones gone.
+            await settled(application, settleMs(before[0]?.workload));
+            await removeOneShots(application, deploymentId);
+            await pruneObjects(application);
+          },
+        });
       },
 
       async retire({ application }) {
@@ -480,10 +465,7 @@ export function kubernetesTarget(clusters: KubernetesClusters, secrets: SecretPr
         return gone;
       },
 
-      async describe() {
-        const { ready, detail, platform } = await member();
-        return { ready, ...(detail !== undefined ? { detail } : {}), ...(platform !== undefined ? { platform } : {}) };
-      },
+      describe: member,
 
       async locate(application) {
         return (await workloads(application)).map(asInstance);

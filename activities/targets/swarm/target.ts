@@ -9,14 +9,13 @@
 // node's own engine, when the inventory names it (a manager cannot exec on another node).
 // The labels on the services are the record of what runs where, so every verb can be run
 // again and needs no memory.
-import { randomUUID } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import type Docker from 'dockerode';
 import { DeployerError, EngineUnreachableError, InvalidInventoryError } from '../../../src/core/errors';
 import type { ExecTest, RunOutput } from '../../../src/core/deployment-tests';
 import type { NodeIntent } from '../../../src/core/intent';
 import { LABELS } from '../../../src/core/labels';
-import { imageFor, normalizePlatform, platformName, type Platform } from '../../../src/core/platforms';
+import { normalizePlatform, platformName, type Platform } from '../../../src/core/platforms';
 import { renderService, renderSwarmConfigCheck, renderSwarmTestService, serviceName, SWARM_LABELS, type SwarmConfigBody, type SwarmJob, type SwarmSecretBody, type SwarmServiceSpec } from '../../../src/core/renderers/swarm';
 import type { Inventory, InventoryNode, Swarm } from '../../../src/core/schemas/inventory';
 import type { NodeStatus } from '../../../src/core/node-facts';
@@ -24,9 +23,10 @@ import { heartbeat } from '../../control/heartbeat';
 import type { SecretProvider } from '../../control/secrets';
 import { engineError, statusOf, type Engines } from '../docker-engine/engines';
 import { demuxLog, execIn } from '../docker-engine/one-shot';
-import { runConfigCheck, runDeploymentTests } from '../deployment-tests';
-import { preflight } from '../engine/preflight';
-import { describeProbe, waitHealthy, type Observer } from '../engine/verify';
+import { applyIntent, applyMark, type ApplyDriver, type Placed } from '../engine/apply';
+import { oneShotVerbs } from '../engine/one-shots';
+import { restoreNode } from '../engine/restore';
+import { verifyNode, type Observer } from '../engine/verify';
 import type { Instance, Target } from '../target';
 
 interface ServiceView {
@@ -56,11 +56,17 @@ const deploymentOf = (s: { Spec: SwarmServiceSpec }) => s.Spec.Labels[LABELS.dep
 const replicasOf = (s: { Spec: SwarmServiceSpec }) => s.Spec.Mode?.Replicated?.Replicas ?? 0;
 const taskDeployment = (t: TaskView) => t.Spec.ContainerSpec?.Labels?.[LABELS.deployment];
 /**
- * Marks the tasks of one apply: a Retry applies the same deployment again after a restore,
+ * The apply a task belongs to: a Retry applies the same deployment again after a restore,
  * and the tasks of its first attempt (shut down by that restore) must not count as its own.
  */
-const APPLY_LABEL = 'io.deployer.apply';
-const applyOf = (labels: Record<string, string> | undefined) => labels?.[APPLY_LABEL];
+const applyOf = (labels: Record<string, string> | undefined) => labels?.[LABELS.apply];
+/** What a restore puts back in place: the service's previous spec, when another deployment made it. */
+const revertsTo = (s: ServiceView) => (s.PreviousSpec !== undefined && s.PreviousSpec.Labels[LABELS.deployment] !== deploymentOf(s) ? [s.Spec.Name] : []);
+
+/** A service of the application, as the engine's apply and restore see it. */
+interface PlacedService extends Placed {
+  service: ServiceView;
+}
 
 /** Task states from which a task never runs again: Swarm replaces it by a new one. */
 const ENDED = new Set(['complete', 'failed', 'shutdown', 'rejected', 'orphaned', 'remove']);
@@ -403,8 +409,11 @@ export function swarmTarget(engines: Engines, secrets: SecretProvider) {
       return status.platform!;
     }
 
-    /** The intent with the image for this node's platform. */
-    const forNode = async (planned: NodeIntent): Promise<NodeIntent> => ({ ...planned, image: imageFor(planned, await readyPlatform(), node.id) });
+    const placed = async (application: string): Promise<PlacedService[]> =>
+      (await services(application)).map((s) => {
+        const mark = applyOf(s.Spec.TaskTemplate.ContainerSpec.Labels as Record<string, string> | undefined);
+        return { name: s.Spec.Name, deploymentId: deploymentOf(s), ...(mark !== undefined ? { mark } : {}), running: replicasOf(s) > 0, replaced: revertsTo(s), service: s };
+      });
 
     const asInstance = async (s: ServiceView): Promise<Instance> => {
       const running = (await tasks(s.Spec.Name)).filter((t) => t.DesiredState === 'running' && t.Status.State === 'running' && taskDeployment(t) === deploymentOf(s)).length;
@@ -420,93 +429,78 @@ export function swarmTarget(engines: Engines, secrets: SecretProvider) {
     };
 
     return {
-      async checkConfig(planned, step) {
-        const intent = await forNode(planned);
-        const job = renderSwarmConfigCheck(intent, hostname);
-        return { result: await runConfigCheck(intent, secrets, step, () => runJob(job, intent.configCheck!.timeoutMs)) };
-      },
-
-      async test(planned, step) {
-        const intent = await forNode(planned);
-        const results = await runDeploymentTests(intent, node.address, {
-          exec: (t) => execInTask(intent, t),
-          container: (t) => runJob(renderSwarmTestService(intent, t, hostname, node.address), t.timeoutMs),
-        }, secrets, step);
-        return { results };
-      },
+      ...oneShotVerbs(node, {
+        platform: readyPlatform,
+        runOnce: (intent, test) =>
+          test === undefined ? runJob(renderSwarmConfigCheck(intent, hostname), intent.configCheck!.timeoutMs) : runJob(renderSwarmTestService(intent, test, hostname, node.address), test.timeoutMs),
+        exec: execInTask,
+      }, secrets),
 
       async apply(planned, step) {
-        // Checked before anything on the node is touched: membership, platform, host ports.
-        const { intent, platform } = await preflight(node.id, planned, {
+        const driver: ApplyDriver<PlacedService> = {
+          // Checked before anything on the node is touched: membership, platform, host ports.
           platform: readyPlatform,
           imagePlatforms,
           portHolders: async () =>
             (await services()).filter((s) => replicasOf(s) > 0).map((s) => ({ application: s.Spec.Labels[LABELS.application] ?? '', deploymentId: deploymentOf(s), ports: (s.Spec.Labels[LABELS.ports] ?? '').split(',').filter(Boolean) })),
-        });
-        const rendered = renderService(intent, hostname);
-        step('Configuring', `service ${rendered.name} for ${platformName(platform)}: ${intent.replicas} task(s), ${rendered.configs.length} config(s), ${rendered.secrets.length} secret(s)`);
-        const found = await service(rendered.name);
-        // What an earlier update (a restore, or this apply cut short) still stops must be gone first.
-        const current = found !== undefined ? await settled(found.Spec.Name, settleMs(found)) : undefined;
-        // Run again after a crash, this finds its own spec in place: nothing more to do.
-        if (current !== undefined && deploymentOf(current) === intent.deploymentId) {
-          step('Deploying', `service ${rendered.name} is at this deployment`);
-          return { instances: [rendered.name], replaced: current.PreviousSpec !== undefined ? [rendered.name] : [] };
-        }
-        const withIds = await withObjects(rendered);
-        const container = withIds.TaskTemplate.ContainerSpec as { Labels: Record<string, string> };
-        const spec = { ...withIds, TaskTemplate: { ...withIds.TaskTemplate, ContainerSpec: { ...container, Labels: { ...container.Labels, [APPLY_LABEL]: randomUUID() } } } };
-        if (current === undefined) {
-          await on(`creating service ${rendered.name}`, (m) => m.createService(spec as never));
-          step('Deploying', `service ${rendered.name} created`);
-          return { instances: [rendered.name], replaced: [] };
-        }
-        await update(current, spec);
-        step('Deploying', `service ${rendered.name} updated from deployment ${deploymentOf(current)}`);
-        return { instances: [rendered.name], replaced: [rendered.name] };
-      },
-
-      async verify(planned, step) {
-        // The image plays no part here: what runs was chosen by apply.
-        const intent = planned;
-        const { probe, policy } = intent.health;
-        step('Verifying', `waiting for the tasks to run and for ${describeProbe(probe)} health check (${policy.healthyAfter} in a row within ${policy.deadlineMs} ms)`);
-        const started = Date.now();
-        const name = serviceName(intent.application, hostname);
-        const probes = await waitHealthy({ node, instance: name, intent, started }, await observeService(intent, name));
-        step('Verifying', 'healthy');
-        return { probes, elapsedMs: Date.now() - started };
-      },
-
-      async restore({ application, deploymentId, restart }) {
-        const removed: string[] = [];
-        const restarted: string[] = [];
-        for (const s of await services(application)) {
-          if (deploymentOf(s) === deploymentId) {
-            const previous = s.PreviousSpec;
-            if (previous !== undefined && previous.Labels[LABELS.deployment] !== deploymentId) {
-              await update(s, previous);
-              restarted.push(s.Spec.Name);
-            } else {
-              await on(`removing service ${s.Spec.Name}`, (m) => m.getService(s.ID).remove());
-              removed.push(s.Spec.Name);
+          names: (intent) => [serviceName(intent.application, hostname)],
+          placed,
+          async converge(intent, { platform, mark }, report) {
+            const rendered = renderService(intent, hostname);
+            report('Configuring', `service ${rendered.name} for ${platformName(platform)}: ${intent.replicas} task(s), ${rendered.configs.length} config(s), ${rendered.secrets.length} secret(s)`);
+            const found = await service(rendered.name);
+            // What an earlier update (a restore, or this apply cut short) still stops must be gone first.
+            const current = found !== undefined ? await settled(found.Spec.Name, settleMs(found)) : undefined;
+            // Already at this deployment from an earlier run whose restore did not get the node
+            // back: updated again, Swarm would forget the spec a restore goes back to (it keeps
+            // one), so the service stays as it is.
+            if (current !== undefined && deploymentOf(current) === intent.deploymentId) {
+              report('Deploying', `service ${rendered.name} is at this deployment`);
+              return { instances: [rendered.name], replaced: revertsTo(current) };
             }
-          } else if (restart.includes(s.Spec.Name) && s.Spec.Labels[SWARM_LABELS.stoppedReplicas] !== undefined) {
+            const withIds = await withObjects(rendered);
+            const container = withIds.TaskTemplate.ContainerSpec as { Labels: Record<string, string> };
+            const spec = { ...withIds, TaskTemplate: { ...withIds.TaskTemplate, ContainerSpec: { ...container, Labels: { ...container.Labels, [LABELS.apply]: mark } } } };
+            if (current === undefined) {
+              await on(`creating service ${rendered.name}`, (m) => m.createService(spec as never));
+              report('Deploying', `service ${rendered.name} created`);
+              return { instances: [rendered.name], replaced: [] };
+            }
+            await update(current, spec);
+            report('Deploying', `service ${rendered.name} updated from deployment ${deploymentOf(current)}`);
+            return { instances: [rendered.name], replaced: [rendered.name] };
+          },
+        };
+        return applyIntent(node.id, planned, driver, step, applyMark());
+      },
+
+      async verify(intent, step) {
+        // The image plays no part here: what runs was chosen by apply.
+        const name = serviceName(intent.application, hostname);
+        return verifyNode({ node, intent, before: 'the tasks to run' }, async () => [[name, await observeService(intent, name)]], step);
+      },
+
+      async restore(ref) {
+        return restoreNode(ref, {
+          placed,
+          async withdraw({ service: s }) {
+            if (revertsTo(s).length > 0) await update(s, s.PreviousSpec!);
+            else await on(`removing service ${s.Spec.Name}`, (m) => m.getService(s.ID).remove());
+          },
+          async restart({ service: s }) {
             const { [SWARM_LABELS.stoppedReplicas]: replicas, ...labels } = s.Spec.Labels;
+            if (replicas === undefined) return false;
             await update(s, { ...s.Spec, Labels: labels, Mode: { Replicated: { Replicas: Number(replicas) } } });
-            restarted.push(s.Spec.Name);
-          }
-        }
-        // Back as it was only once the previous tasks replaced the new ones.
-        for (const name of restarted) {
-          const s = await service(name);
-          if (s !== undefined) await settled(name, settleMs(s));
-        }
-        // Before the prune: the configs and secrets they reference could not go.
-        await removeOneShots([`${LABELS.deployment}=${deploymentId}`]);
-        await pruneObjects(application);
-        const here = new Set((await services(application)).filter((s) => replicasOf(s) > 0).map((s) => s.Spec.Name));
-        return { removed, restarted, missing: restart.filter((n) => !here.has(n)) };
+            return true;
+          },
+          async finish({ application, deploymentId }) {
+            // Back as it was only once the previous tasks replaced the new ones.
+            for (const s of await services(application)) await settled(s.Spec.Name, settleMs(s));
+            // Before the prune: the configs and secrets they reference could not go.
+            await removeOneShots([`${LABELS.deployment}=${deploymentId}`]);
+            await pruneObjects(application);
+          },
+        });
       },
 
       async retire({ application }) {
@@ -536,10 +530,7 @@ export function swarmTarget(engines: Engines, secrets: SecretProvider) {
         return gone;
       },
 
-      async describe() {
-        const { ready, detail, platform } = await member();
-        return { ready, ...(detail !== undefined ? { detail } : {}), ...(platform !== undefined ? { platform } : {}) };
-      },
+      describe: member,
 
       async locate(application) {
         return Promise.all((await services(application)).map(asInstance));

@@ -48,8 +48,8 @@ function portBindings(ports: NodeIntent['ports']): Record<string, { HostPort: st
 /** The engine counts the stop grace period in whole seconds. */
 const stopSeconds = (ms: number) => Math.ceil(ms / 1000);
 
-/** `previous`: the application's containers running on the node now, which these replace. */
-export function renderContainers(intent: NodeIntent, previous: readonly string[]): EngineContainer[] {
+/** `previous`: the application's containers running on the node now, which these replace; `mark`: the apply that makes them. */
+export function renderContainers(intent: NodeIntent, previous: readonly string[], mark?: string): EngineContainer[] {
   const bridged = intent.network === 'bridge';
   const published = bridged && intent.ports.length > 0;
   const claims = hostPortClaims(intent).join(',');
@@ -67,6 +67,7 @@ export function renderContainers(intent: NodeIntent, previous: readonly string[]
         [LABELS.previous]: previous.join(','),
         [LABELS.restartPolicy]: intent.restartPolicy,
         ...(claims !== '' ? { [LABELS.ports]: claims } : {}),
+        ...(mark !== undefined ? { [LABELS.apply]: mark } : {}),
       },
       StopTimeout: stopSeconds(intent.stop.gracePeriodMs),
       ...(intent.stop.signal !== undefined ? { StopSignal: intent.stop.signal } : {}),

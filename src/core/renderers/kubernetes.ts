@@ -23,7 +23,7 @@ export const KUBE_LABELS = {
   /** On a Deployment an apply changed: the replicas it had, which a restore to the previous revision puts back. */
   previousReplicas: 'io.deployer.previous-replicas',
   /** On the pod template: one apply, so that a Retry of the same deployment rolls out anew. */
-  apply: 'io.deployer.apply',
+  apply: LABELS.apply,
 } as const;
 
 /** The application's container in its pods: what an exec test runs in. */

@@ -53,10 +53,14 @@ export class NodePolicyViolationError extends DeployerError {
   }
 }
 
-/** Thrown when a Docker Engine cannot be reached; transient, retried with backoff. */
+/**
+ * Thrown when a node cannot be reached or cannot run anything now: its Docker Engine, its
+ * swarm's managers, its kubelet or its cluster's API server (the detail says which); transient,
+ * retried with backoff.
+ */
 export class EngineUnreachableError extends DeployerError {
   constructor(readonly nodeId: string, options?: { cause?: unknown; detail?: string }) {
-    super(`Docker Engine of '${nodeId}' is unreachable${options?.detail !== undefined ? `: ${options.detail}` : ''}`, options);
+    super(`node '${nodeId}' is unreachable${options?.detail !== undefined ? `: ${options.detail}` : ''}`, options);
   }
 }
 

@@ -15,6 +15,7 @@ describe('named errors', () => {
     const err = new errors.EngineUnreachableError('fog-2');
     expect(err.name).toBe('EngineUnreachableError');
     expect(err.nodeId).toBe('fog-2');
-    expect(err.message).toBe("Docker Engine of 'fog-2' is unreachable");
+    expect(err.message).toBe("node 'fog-2' is unreachable");
+    expect(new errors.EngineUnreachableError('kube-2', { detail: 'its kubelet has not renewed its lease for 41 s' }).message).toBe("node 'kube-2' is unreachable: its kubelet has not renewed its lease for 41 s");
   });
 });

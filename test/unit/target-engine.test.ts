@@ -93,8 +93,8 @@ describe('the verify loop, with a fake driver', () => {
     const waiting = await verify({ seen: [{ runs: [], waiting: '0 of 1 task(s) running' }], node: ['swarm node s-2 is down'] }).catch((e) => e);
     const atTheEnd = await verify({ seen: [{ runs: [run('a')] }], node: ['its kubelet has not renewed its lease for 41 s'] }).catch((e) => e);
     expect([waiting, atTheEnd].map((e) => [e instanceof EngineUnreachableError, e.message])).toEqual([
-      [true, "Docker Engine of 'fog-1' is unreachable: swarm node s-2 is down"],
-      [true, "Docker Engine of 'fog-1' is unreachable: its kubelet has not renewed its lease for 41 s"],
+      [true, "node 'fog-1' is unreachable: swarm node s-2 is down"],
+      [true, "node 'fog-1' is unreachable: its kubelet has not renewed its lease for 41 s"],
     ]);
   });
 });

@@ -67,7 +67,7 @@ export function statusOf(err: unknown): number | undefined {
 /** Turns an engine's error into a named Deployer error whose type decides retries. */
 export function engineError(nodeId: string, err: unknown, what: string): Error {
   const e = err as EngineError;
-  if (e?.code !== undefined && UNREACHABLE.has(e.code)) return new EngineUnreachableError(nodeId, { cause: err });
+  if (e?.code !== undefined && UNREACHABLE.has(e.code)) return new EngineUnreachableError(nodeId, { cause: err, detail: `its Docker Engine does not answer (${e.code})` });
   if (e?.statusCode === 404 && what.startsWith('image ')) return new ImageNotFoundError(what.slice(6), { cause: err });
   const detail = e?.json?.message ?? e?.message ?? String(err);
   if (e?.statusCode === 400 || e?.statusCode === 409) return new InvalidContainerError(`${what} on ${nodeId}: ${detail}`, { cause: err });

@@ -3,7 +3,7 @@
 // so ts-jest only transpiles. scripts/test.sh runs the first three projects side by side in
 // parallel workers (each suite has its own task queue, topics, applications and ports) and,
 // at the same time, `swarm` one suite after the other; then `node-faults` side by side (each
-// stops one node of its own kind: a fog node's engine, a swarm node's, a kubelet; and the one that
+// stops one node of its own kind: a fog node's engine, a swarm node's, a kubelet, and kills its worker; and the one that
 // kills its own worker in a node's health wait); then
 // `serial` alone: the suites that stop Temporal or Kafka, which every suite shares, and the
 // replay of every history the run made, last.
@@ -13,7 +13,7 @@ const transform = { '^.+\\.ts$': ['ts-jest', { diagnostics: false }] };
 const moduleNameMapper = { '^@kubernetes/client-node$': '<rootDir>/test/support/kubernetes-client-bridge.js' };
 const common = { testEnvironment: 'node', transform, moduleNameMapper, moduleFileExtensions: ['ts', 'js', 'json'] };
 const replay = '<rootDir>/test/integration/replay.test.ts';
-const nodeFaults = '<rootDir>/test/faults/{node-down,swarm-faults,kubernetes-faults,verify-crash}.test.ts';
+const nodeFaults = '<rootDir>/test/faults/{docker-engine-faults,swarm-faults,kubernetes-faults,verify-crash}.test.ts';
 // The swarm's manager (Debian's Docker 20.10) can crash on a race in its task reaper when
 // services of two suites are removed at once (moby/swarmkit#3216): its suites take turns.
 const swarm = '<rootDir>/test/integration/swarm*.test.ts';
@@ -29,6 +29,6 @@ module.exports = {
     { ...common, displayName: 'integration', testMatch: ['<rootDir>/test/integration/**/*.test.ts'], testPathIgnorePatterns: [replay, '/test/integration/swarm[^/]*\\.test\\.ts$'] },
     { ...common, displayName: 'swarm', testMatch: [swarm] },
     { ...common, displayName: 'node-faults', testMatch: [nodeFaults] },
-    { ...common, displayName: 'serial', testMatch: ['<rootDir>/test/faults/**/*.test.ts', replay], testPathIgnorePatterns: ['/test/faults/(node-down|swarm-faults|kubernetes-faults|verify-crash)\\.test\\.ts$'] },
+    { ...common, displayName: 'serial', testMatch: ['<rootDir>/test/faults/**/*.test.ts', replay], testPathIgnorePatterns: ['/test/faults/(docker-engine-faults|swarm-faults|kubernetes-faults|verify-crash)\\.test\\.ts$'] },
   ],
 };

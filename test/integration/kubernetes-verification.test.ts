@@ -11,38 +11,23 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { testPodName } from '../../src/core/renderers/kubernetes';
 import type { DeploymentRecord } from '../../src/core/schemas/record';
-import { captureOutput } from '../support/captured-output';
-import { httpGet, startDeployer, waitFor, type TestDeployer } from '../support/deployer';
+import { onTarget } from '../support/conformance';
+import { kubernetes } from '../support/platforms';
+import { httpGet, waitFor, type TestDeployer } from '../support/deployer';
 import { historiesText } from '../support/history';
-import { kubectl, kubeJson, kubeNodes, namespaceOf, nodeNameOf, objectsOf, readyPodNodes, removeKubeApplication, workloadsOf } from '../support/kube';
+import { kubectl, kubeJson, kubeNodes, namespaceOf, nodeNameOf, objectsOf, readyPodNodes, workloadsOf } from '../support/kube';
 
 jest.setTimeout(600_000);
 
-const stamp = Date.now().toString(36);
-const used: string[] = [];
-let logs: string[] = [];
+const t = onTarget(kubernetes, { name: 'kube-verify', tag: 'k8v' });
+const { stamp, used, newApp } = t;
 let d: TestDeployer;
+let logs: string[] = [];
 
-beforeAll(async () => {
-  // Everything this process writes is the worker's and the bridge's logs: searched for the secret below.
-  logs = captureOutput();
-  d = await startDeployer('kube-verify', { bridgeLogLevel: 'info' });
+beforeAll(() => {
+  ({ d, logs } = t);
   expect(kubeNodes(d).map(nodeNameOf)).toEqual(['kube-1', 'kube-2']);
 });
-
-afterAll(async () => {
-  jest.restoreAllMocks();
-  if (d) {
-    for (const app of used) await removeKubeApplication(d, app);
-    await d.stop();
-  }
-});
-
-function newApp(name: string): string {
-  const app = `it-k8v-${name}-${stamp}`;
-  used.push(app);
-  return app;
-}
 
 const nodes = () => kubeNodes(d);
 const busybox = () => `${d.inventory.registry.pull}/busybox:1`;

@@ -13,40 +13,25 @@ import { LABELS } from '../../src/core/labels';
 import { ONE_SHOT_ROLES } from '../../src/core/renderers/docker-engine';
 import { oneShotServiceName, SWARM_LABELS } from '../../src/core/renderers/swarm';
 import { isTerminal } from '../../src/core/schemas/event';
-import { captureOutput } from '../support/captured-output';
+import { onTarget } from '../support/conformance';
+import { swarm } from '../support/platforms';
 import { httpGet, IDLE, startDeployer, waitFor, type TestDeployer } from '../support/deployer';
 import { historiesText } from '../support/history';
-import { hostnameOf, manager, oneShotServicesOf, removeSwarmApplication, servicesOf, swarmNodes } from '../support/swarm';
+import { hostnameOf, manager, oneShotServicesOf, servicesOf, swarmNodes } from '../support/swarm';
 
 jest.setTimeout(600_000);
 
-const stamp = Date.now().toString(36);
-const used: string[] = [];
-let logs: string[] = [];
+const t = onTarget(swarm, { name: 'swarm-verify', tag: 'swv' });
+const { stamp, used, newApp } = t;
 let d: TestDeployer;
+let logs: string[] = [];
 
-beforeAll(async () => {
-  // Everything this process writes is the worker's and the bridge's logs: searched for the secrets below.
-  logs = captureOutput();
-  d = await startDeployer('swarm-verify', { bridgeLogLevel: 'info' });
+beforeAll(() => {
+  ({ d, logs } = t);
   expect(swarmNodes(d).map(hostnameOf)).toEqual(['swarm-1', 'swarm-2', 'swarm-3']);
   // Exec tests need each node's own engine; scripts/stack.sh up writes them into the inventory.
   expect(swarmNodes(d).map((n) => n.target.kind === 'swarm' && n.target.engine !== undefined)).toEqual([true, true, true]);
 });
-
-afterAll(async () => {
-  jest.restoreAllMocks();
-  if (d) {
-    for (const app of used) await removeSwarmApplication(d, app);
-    await d.stop();
-  }
-});
-
-function newApp(name: string): string {
-  const app = `it-swv-${name}-${stamp}`;
-  used.push(app);
-  return app;
-}
 
 const nodes = () => swarmNodes(d);
 const busybox = () => `${d.inventory.registry.pull}/busybox:1`;

@@ -68,6 +68,28 @@ export interface Platform {
   /** What is left of the application on the target (after an Undeploy: nothing). */
   leftovers(d: TestDeployer, app: string): Promise<string[]>;
   remove(d: TestDeployer, app: string): Promise<void>;
+  /** What the node faults need (test/support/conformance-faults.ts). */
+  faults: NodeFaults;
+}
+
+export interface NodeFaults {
+  /** Three ports of its own: the two applications of the worker kill test, then the lost node's. */
+  port: number;
+  /** Deployments per application while the worker is killed. */
+  perApp: number;
+  /** Stops and starts a node (its engine, or its kubelet) through the stack's own script. */
+  stop(node: InventoryNode): void;
+  start(node: InventoryNode): void;
+  /** How a deployment ends when its last node is lost mid-rollout. */
+  lost: {
+    phase: 'RolledBack' | 'Failed';
+    /** The terminal message, naming the node and why. */
+    message(node: InventoryNode): RegExp;
+    /** The lost node's workload is back at the previous deployment when it ends: the target keeps its spec off the node. */
+    restoredWhileDown: boolean;
+  };
+  /** After the kills: what else exists of the application beside one running instance of the last success per node (nothing orphaned). */
+  checkLeft?(d: TestDeployer, app: string, succeeded: string[]): Promise<void>;
 }
 
 /** On each node, its own engine's record of the old container: SIGTERM (ignored), then its end by SIGKILL (exit code 137). */
@@ -85,32 +107,45 @@ export async function engineStopTimes(engines: { node: string; docker: Docker }[
   return out;
 }
 
-export function conformance(p: Platform): void {
+/**
+ * A suite on one target: its own Deployer (its own task queue and topics), the worker's and
+ * the bridge's output captured (where a secret is searched for), applications named
+ * `it-<tag>-<name>-<stamp>` and removed from the target at the end.
+ */
+export function onTarget(p: Platform, suite: { name: string; tag: string }) {
   const stamp = Date.now().toString(36);
   const used: string[] = [];
-  let logs: string[] = [];
-  let d: TestDeployer;
-
+  const t = { stamp, used, logs: [] as string[], d: undefined as unknown as TestDeployer };
   beforeAll(async () => {
-    // Everything this process writes is the worker's and the bridge's logs: searched for the secret below.
-    logs = captureOutput();
-    d = await startDeployer(p.name, { bridgeLogLevel: 'info' });
-    expect(p.nodes(d).length).toBeGreaterThanOrEqual(2);
+    // Everything this process writes is the worker's and the bridge's logs: searched for secrets.
+    t.logs = captureOutput();
+    t.d = await startDeployer(suite.name, { bridgeLogLevel: 'info' });
+    expect(p.nodes(t.d).length).toBeGreaterThanOrEqual(2);
   });
-
   afterAll(async () => {
     jest.restoreAllMocks();
-    if (d) {
-      for (const app of used) await p.remove(d, app);
-      await d.stop();
+    if (t.d) {
+      for (const app of used) await p.remove(t.d, app);
+      await t.d.stop();
     }
   });
+  return Object.assign(t, {
+    newApp(name: string): string {
+      const app = `it-${suite.tag}-${name}-${stamp}`;
+      used.push(app);
+      return app;
+    },
+  });
+}
 
-  const newApp = (name: string) => {
-    const app = `it-${p.tag}-${name}-${stamp}`;
-    used.push(app);
-    return app;
-  };
+export function conformance(p: Platform): void {
+  const t = onTarget(p, { name: p.name, tag: p.tag });
+  const { stamp, used, newApp } = t;
+  let d: TestDeployer;
+  beforeAll(() => {
+    d = t.d;
+  });
+
   const nodes = () => p.nodes(d);
   const names = () => nodes().map(p.nameOf);
   const last = () => nodes().at(-1)!;
@@ -267,9 +302,9 @@ export function conformance(p: Platform): void {
       for (const [where, text] of Object.entries(places)) expect({ where, holdsTheApplication: text.includes(a) }).toEqual({ where, holdsTheApplication: true });
       const history = await historiesText(d, [`${a}-1`, `${a}-1/${node.id}`]);
       expect(history).toContain(ref);
-      expect(logs.join('')).toContain(`${a}-1`);
+      expect(t.logs.join('')).toContain(`${a}-1`);
       const encoded = Buffer.from(value).toString('base64');
-      const texts: Record<string, string> = { history, logs: logs.join(''), events: JSON.stringify(d.events), ...places };
+      const texts: Record<string, string> = { history, logs: t.logs.join(''), events: JSON.stringify(d.events), ...places };
       const hits = Object.fromEntries(Object.entries(texts).map(([where, text]) => [where, text.includes(value) || text.includes(encoded)]));
       expect(hits).toEqual(Object.fromEntries(Object.keys(texts).map((where) => [where, false])));
     });

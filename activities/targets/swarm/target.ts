@@ -155,7 +155,7 @@ export function swarmTarget(engines: Engines, secrets: SecretProvider) {
 
     /**
      * Waits until the service's last update is carried out: Swarm's update no longer in
-     * progress, and every task it ordered down actually stopped. An update made while the one
+     * progress, and every task it ordered down actually stopped (or the node is down: see below). An update made while the one
      * before is still stopping tasks does not wait for those (Swarm cancels the older update),
      * so its new task would find a host port still held and never run.
      */
@@ -168,6 +168,10 @@ export function swarmTarget(engines: Engines, secrets: SecretProvider) {
         const busy = s?.UpdateStatus?.State === 'updating' || s?.UpdateStatus?.State === 'rollback_started';
         const stopping = (await tasks(name)).filter((t) => t.DesiredState !== 'running' && t.DesiredState !== 'ready' && !ENDED.has(t.Status.State));
         if (!busy && stopping.length === 0) return s;
+        // A node the swarm reports down carries out nothing until it is back. What counts
+        // then is the spec the manager holds, which the node runs once it is back: waiting
+        // longer would only make the outcome depend on how long the node stays away.
+        if (!(await member()).ready) return s;
         if (Date.now() > deadline) {
           throw new Error(`service ${name} on ${node.id} did not settle within ${timeoutMs} ms (${busy ? 'update in progress' : `${stopping.length} task(s) still stopping`})`);
         }

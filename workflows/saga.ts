@@ -56,22 +56,16 @@ export class Saga {
   }
 
   carry(): CarriedSaga {
-    const queues: CarriedSaga['queues'] = [];
-    const runs: CarriedSaga['runs'] = [];
-    for (const [batch, id, taskQueue, restart, local] of this.entries) {
-      let q = queues.findIndex(([t, l]) => t === taskQueue && l === local);
-      if (q < 0) q = queues.push([taskQueue, local]) - 1;
-      let run = runs.at(-1);
-      if (run === undefined || run[0] !== batch || run[1] !== q) runs.push((run = [batch, q, []]));
-      run[2].push(id);
-      if (restart.length > 0) (run[3] ??= {})[id] = restart;
-    }
-    return { queues, runs };
+    return carried(this.entries);
   }
 
-  /** The memo entry of one batch's undos (saga-memo.ts): upserted before the batch touches a node. */
+  /**
+   * The memo entry of one batch's undos (saga-memo.ts): upserted before the batch touches a
+   * node. Carried from that batch's entries alone: at every batch, the whole saga would cost
+   * a wide deployment's workflow tasks time that grows with every batch before.
+   */
   memoOf(batch: number): Record<string, CarriedSaga> {
-    return sagaMemoOf(batch, this.carry());
+    return sagaMemoOf(batch, carried(this.entries.filter(([b]) => b === batch)));
   }
 
   /** Every batch's memo entry: the memo a continued run starts with. */
@@ -104,6 +98,21 @@ export class Saga {
       return failed;
     });
   }
+}
+
+/** Undos in the carried form: each queue named once, consecutive nodes of one batch and queue as one run. */
+function carried(entries: UndoEntry[]): CarriedSaga {
+  const queues: CarriedSaga['queues'] = [];
+  const runs: CarriedSaga['runs'] = [];
+  for (const [batch, id, taskQueue, restart, local] of entries) {
+    let q = queues.findIndex(([t, l]) => t === taskQueue && l === local);
+    if (q < 0) q = queues.push([taskQueue, local]) - 1;
+    let run = runs.at(-1);
+    if (run === undefined || run[0] !== batch || run[1] !== q) runs.push((run = [batch, q, []]));
+    run[2].push(id);
+    if (restart.length > 0) (run[3] ??= {})[id] = restart;
+  }
+  return { queues, runs };
 }
 
 /** Entries cut into groups of one task queue each, at most `size` long, in their order. */

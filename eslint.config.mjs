@@ -36,13 +36,16 @@ const zones = [
 ];
 
 /** What deterministic code may not import: the modules in `forbidden`, activities but for their types, and src/ but for the core. */
-function deterministicImports(forbidden) {
+function deterministicImports(forbidden, more = []) {
   return {
-    paths: forbidden.map((name) => ({
-      name,
-      message: 'workflow code and the core must be deterministic: no Node built-ins or I/O clients (use an activity)',
-      allowTypeImports: true,
-    })),
+    paths: [
+      ...forbidden.map((name) => ({
+        name,
+        message: 'workflow code and the core must be deterministic: no Node built-ins or I/O clients (use an activity)',
+        allowTypeImports: true,
+      })),
+      ...more,
+    ],
     patterns: [
       testCode,
       { group: ['**/activities', '**/activities/**'], allowTypeImports: true, message: 'workflows call activities through proxies; import their types only' },
@@ -67,6 +70,18 @@ export default tseslint.config(
     },
   },
   { files: ['workflows/**/*.ts', 'src/core/**/*.ts'], rules: { '@typescript-eslint/no-restricted-imports': ['error', deterministicImports(nodeOnly)] } },
+  // Local activities go through the run's one lane (workflows/local-lane.ts says why); the
+  // first workflow shape (workflows/v1/) keeps its own calls, which its histories recorded.
+  {
+    files: ['workflows/**/*.ts'],
+    ignores: ['workflows/local-lane.ts', 'workflows/v1/**'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        deterministicImports(nodeOnly, [{ name: '@temporalio/workflow', importNames: ['proxyLocalActivities'], message: 'call local activities through localActivities (workflows/local-lane.ts): one at a time, or a replay can resolve them in another order' }]),
+      ],
+    },
+  },
   // The yaml package only reads text, but it calls Node's process for its warnings, so workflow code cannot load it:
   // the TOSCA importer may, and workflows may not import the importer (zones above).
   { files: ['src/core/tosca/**/*.ts'], rules: { '@typescript-eslint/no-restricted-imports': ['error', deterministicImports(nodeOnly.filter((m) => m !== 'yaml'))] } },

@@ -39,7 +39,6 @@ import {
   getExternalWorkflowHandle,
   patched,
   proxyActivities,
-  proxyLocalActivities,
   setHandler,
   uuid4,
   workflowInfo,
@@ -51,6 +50,7 @@ import { compensationWorkflowId } from '../src/core/workflow-ids';
 import { compensateTerminatedWorkflow } from './compensation';
 import { lockCall, lookup } from './options';
 import { PATCHES } from './patches';
+import { localActivities } from './local-lane';
 
 const { holderStatus } = proxyActivities<LockActivities>({ ...lockCall, summary: "check the lock holder's status" });
 
@@ -173,7 +173,7 @@ async function holderAlive(holder: LockRequester): Promise<boolean> {
   return false;
 }
 
-const { acquireLock, releaseLock } = proxyLocalActivities<LockActivities>({ ...lookup, summary: "the application's lock" });
+const { acquireLock, releaseLock } = localActivities<LockActivities>({ ...lookup, summary: "the application's lock" });
 
 /**
  * The lock as a deployment holds it. It holds it from its start when whoever started it was

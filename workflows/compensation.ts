@@ -6,7 +6,7 @@
 // "terminated by an operator" with what was restored, numbered after the run's own events,
 // and its record. A run that had already written its record had decided its outcome: only
 // its terminal event is published, if it was not.
-import { proxyLocalActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { setHandler, workflowInfo } from '@temporalio/workflow';
 import type { RecordActivities } from '../activities/control/records';
 import type { RunActivities } from '../activities/control/runs';
 import { deploymentRecord } from '../src/core/deployment-record';
@@ -16,9 +16,10 @@ import { EventLog } from './event-log';
 import { NodeBoard } from './node-board';
 import { lookup, publishing } from './options';
 import { Saga } from './saga';
+import { localActivities } from './local-lane';
 
-const { terminatedRun } = proxyLocalActivities<RunActivities>({ ...lookup, summary: 'read what the terminated run had done' });
-const { recordDeployment } = proxyLocalActivities<RecordActivities>({ ...publishing, summary: 'write the deployment record' });
+const { terminatedRun } = localActivities<RunActivities>({ ...lookup, summary: 'read what the terminated run had done' });
+const { recordDeployment } = localActivities<RecordActivities>({ ...publishing, summary: 'write the deployment record' });
 
 export interface CompensationResult {
   status: 'Failed' | 'Nothing to do' | 'Already ended';

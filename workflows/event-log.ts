@@ -11,12 +11,13 @@
 // returns it may issue nothing but the next publish (another local activity). Any other
 // command issued there (a memo upsert, say) would land among the main flow's commands in an
 // order that a replay, which resolves local activities at other moments, does not repeat.
-import { CancellationScope, condition, proxyLocalActivities } from '@temporalio/workflow';
+import { CancellationScope, condition } from '@temporalio/workflow';
 import type { EventActivities } from '../activities/control/events';
 import type { Phase, StatusEvent } from '../src/core/schemas/event';
 import { publishing } from './options';
+import { localActivities } from './local-lane';
 
-const { publishEvents } = proxyLocalActivities<EventActivities>({ ...publishing, summary: 'publish status events' });
+const { publishEvents } = localActivities<EventActivities>({ ...publishing, summary: 'publish status events' });
 
 const MAX_MESSAGE = 4096;
 

@@ -21,7 +21,6 @@ import {
   makeContinueAsNewFunc,
   patched,
   proxyActivities,
-  proxyLocalActivities,
   setHandler,
   upsertMemo,
   upsertSearchAttributes,
@@ -66,6 +65,7 @@ import { PATCHES } from './patches';
 import { GROUP, Saga, type CarriedSaga } from './saga';
 import { LAST_SEQ_MEMO, OUTCOME_MEMO } from './saga-memo';
 import * as v1 from './v1/deploy';
+import { localActivities } from './local-lane';
 
 /** What a run that continues as new hands to the next: where the rollout stands, and what it must be able to undo. */
 export interface CarriedRollout {
@@ -95,12 +95,12 @@ export const HISTORY_BUDGET = 8_000;
 /** History events one node's child workflow costs its parent, with room for the events and memo around it. */
 const EVENTS_PER_NODE = 8;
 
-const { resolveNodes, checkNodes, inventoryQueues } = proxyLocalActivities<InventoryActivities>({ ...lookup, summary: 'look the nodes up in the inventory' });
-const { applicationHistory } = proxyLocalActivities<HistoryActivities>({ ...lookup, summary: "read the application's history" });
-const { lastPublishedSeq } = proxyLocalActivities<RunActivities>({ ...lookup, summary: 'read the last event seq of the runs before this one' });
+const { resolveNodes, checkNodes, inventoryQueues } = localActivities<InventoryActivities>({ ...lookup, summary: 'look the nodes up in the inventory' });
+const { applicationHistory } = localActivities<HistoryActivities>({ ...lookup, summary: "read the application's history" });
+const { lastPublishedSeq } = localActivities<RunActivities>({ ...lookup, summary: 'read the last event seq of the runs before this one' });
 const { buildImage } = proxyActivities<BuildActivities>({ ...transfer, summary: 'build the image on the build host' });
 const { pushImage } = proxyActivities<BuildActivities>({ ...transfer, summary: 'push the image to the registry' });
-const { recordDeployment } = proxyLocalActivities<RecordActivities>({ ...publishing, summary: 'write the deployment record' });
+const { recordDeployment } = localActivities<RecordActivities>({ ...publishing, summary: 'write the deployment record' });
 
 export async function deployWorkflow(request: DeployRequest, options: OperationOptions = {}): Promise<DeploymentResult> {
   return patched(PATCHES.targetSeam) ? new Operation(request, options).run() : v1.deployWorkflow(request, options);

@@ -61,4 +61,11 @@ export const PATCHES = {
    * period after the release that added it.
    */
   restoreInTurn: 'restore-in-turn',
+  /**
+   * Local activities one at a time (workflows/local-lane.ts): two in flight at once resolved
+   * together on a replay where the live run had them apart, and the code after them issued
+   * its next commands in another order. Retire one retention period after the release that
+   * added it.
+   */
+  localActivityLane: 'local-activity-lane',
 } as const;

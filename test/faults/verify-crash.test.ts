@@ -10,6 +10,7 @@ import { isTerminal } from '../../src/core/schemas/event';
 import { LABELS } from '../../src/core/labels';
 import { nodeWorkflowId } from '../../src/core/workflow-ids';
 import { engineEvents, engineNodes, httpGet, removeApplication, spawnWorker, startDeployer, waitFor, type TestDeployer } from '../support/deployer';
+import { isLocalActivityMarker } from '../support/history';
 
 jest.setTimeout(300_000);
 
@@ -41,7 +42,7 @@ async function recordedLocalActivities(events: HistoryEvent[]): Promise<string[]
   const out: string[] = [];
   for (const e of events) {
     const data = e.markerRecordedEventAttributes?.details?.data?.payloads?.[0];
-    if (data === undefined || data === null) continue;
+    if (!isLocalActivityMarker(e) || data === undefined || data === null) continue;
     const [decoded] = await decodePayloads(d.client.options.loadedDataConverter, [data]);
     out.push((JSON.parse(Buffer.from(decoded!.data ?? []).toString('utf8')) as { activity_type: string }).activity_type);
   }
@@ -104,7 +105,7 @@ describe('the worker killed during a health wait of a node', () => {
     const history = await nodeHistory(child);
     const recorded = await recordedLocalActivities(history);
     expect(recorded).toEqual(['applyNode', 'verifyNode']);
-    const applyAt = history.findIndex((e) => e.markerRecordedEventAttributes !== undefined && e.markerRecordedEventAttributes !== null);
+    const applyAt = history.findIndex(isLocalActivityMarker);
     const lost = history.slice(applyAt).filter((e) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT || e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED);
     // Twice: the run the kill cut short and the one recorded. At most twice is what a worker's
     // death may cost; not once says the kill did land inside the step.

@@ -54,3 +54,7 @@ export async function historiesText(d: HistoryReader, workflowIds: readonly stri
   const texts = await Promise.all(workflowIds.map((id) => historyText(d, id)));
   return texts.map((t) => `${t.stored}\n${t.decrypted}`).join('\n');
 }
+
+/** A local activity's marker (a patch is a marker too: `core_patch`). */
+export const isLocalActivityMarker = (e: { markerRecordedEventAttributes?: { markerName?: string | null } | null }): boolean =>
+  e.markerRecordedEventAttributes?.markerName === 'core_local_activity';

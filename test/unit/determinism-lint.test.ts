@@ -41,6 +41,13 @@ describe('layer lint rules', () => {
     expect(messages.some((m) => m.endsWith(': ../activities'))).toBe(false);
   });
 
+  it('keep local activities in the run\'s one lane: workflow code calls them through workflows/local-lane.ts, the first shape (v1) excepted', () => {
+    const direct = "import { proxyLocalActivities as direct } from '@temporalio/workflow';";
+    expect(restrictedImports('workflows/event-log.ts', direct)).toEqual(['@typescript-eslint: proxyLocalActivities']);
+    expect(restrictedImports('workflows/local-lane.ts', '')).toEqual([]);
+    expect(restrictedImports('workflows/v1/event-log.ts', direct)).toEqual([]);
+  });
+
   it('keep the core pure: no Node built-in, and nothing outside src/core, even by a relative path', () => {
     expect(restrictedImports('src/core/intent.ts', ["import { createHash } from 'crypto';", "import { loadInventory } from '../inventory';"].join('\n'))).toEqual([
       '@typescript-eslint: crypto',

@@ -12,6 +12,7 @@ import { decideUpdate, type DeploymentResult } from '../../workflows/definitions
 import { deployWorkflow, scaleWorkflow, undeployWorkflow } from '../../workflows/operation';
 import { startFakeEnvironment, type FakeEnvironment } from '../support/fake-environment';
 import { newWorld, running, type FakeWorld } from '../support/fake-target';
+import { isLocalActivityMarker } from '../support/history';
 
 jest.setTimeout(180_000);
 
@@ -384,7 +385,7 @@ describe('nodes at a remote site (fake target)', () => {
 
     const child = async (node: string) => (await env.client.workflow.getHandle(`${req.deploymentId}/${node}`).fetchHistory()).events!;
     const scheduledOn = (events: Awaited<ReturnType<typeof child>>) => events.filter((e) => e.activityTaskScheduledEventAttributes).map((e) => e.activityTaskScheduledEventAttributes!.taskQueue!.name);
-    const markers = (events: Awaited<ReturnType<typeof child>>) => events.filter((e) => e.markerRecordedEventAttributes).length;
+    const markers = (events: Awaited<ReturnType<typeof child>>) => events.filter(isLocalActivityMarker).length;
     expect(scheduledOn(await child('fog-9'))).toEqual([SITE, SITE]);
     expect(markers(await child('fog-9'))).toBe(0);
     expect(scheduledOn(await child('fog-1'))).toEqual([]);

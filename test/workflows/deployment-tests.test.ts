@@ -11,6 +11,7 @@ import type { DeploymentResult } from '../../workflows/definitions';
 import { deployWorkflow } from '../../workflows/operation';
 import { startFakeEnvironment, type FakeEnvironment } from '../support/fake-environment';
 import { newWorld, running, type FakeWorld } from '../support/fake-target';
+import { isLocalActivityMarker } from '../support/history';
 
 jest.setTimeout(180_000);
 
@@ -117,7 +118,7 @@ describe('configuration check and deployment tests (fake target)', () => {
     expect(details).toContain('| test "home" (http) | done | status 200, body contains "hello": passed |');
     expect(details).toContain('| test "db" (exec) | failed | expected exit code 0, got status 500 |');
     const { events } = await node.fetchHistory();
-    const summaries = events!.filter((e) => e.markerRecordedEventAttributes).map((e) => text(e.userMetadata?.summary));
+    const summaries = events!.filter(isLocalActivityMarker).map((e) => text(e.userMetadata?.summary));
     expect(summaries).toEqual([
       'fog-1: check configuration of web:2: web --check-config',
       'fog-1: apply web:2 (reg:5000/web:2)',

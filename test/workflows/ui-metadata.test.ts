@@ -9,6 +9,7 @@ import { deployRequestSchema } from '../../src/core/schemas/request';
 import { deployWorkflow } from '../../workflows/operation';
 import { newWorld, type FakeWorld } from '../support/fake-target';
 import { startFakeEnvironment, type FakeEnvironment } from '../support/fake-environment';
+import { isLocalActivityMarker } from '../support/history';
 
 jest.setTimeout(90_000);
 
@@ -43,7 +44,7 @@ async function summaries(workflowId: string) {
   const { events } = await env.client.workflow.getHandle(workflowId).fetchHistory();
   return {
     // Local activities are recorded as markers, with their summary as the marker's user metadata.
-    activities: events!.filter((e) => e.activityTaskScheduledEventAttributes || e.markerRecordedEventAttributes).map((e) => text(e.userMetadata?.summary)),
+    activities: events!.filter((e) => e.activityTaskScheduledEventAttributes || isLocalActivityMarker(e)).map((e) => text(e.userMetadata?.summary)),
     children: events!.filter((e) => e.startChildWorkflowExecutionInitiatedEventAttributes).map((e) => text(e.userMetadata?.summary)),
   };
 }

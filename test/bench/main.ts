@@ -10,8 +10,9 @@ import { describeRollback, rollbackVsForward } from './rollback';
 import { describeStartLatency, startLatency } from './start-latency';
 import { startBench } from './support';
 import { describeThroughput, throughput } from './throughput';
-import { describeKubernetes, kubernetesBench } from './kubernetes';
-import { describeSwarm, swarmBench } from './swarm';
+import { kubernetes } from './kubernetes';
+import { describeOrchestrator, orchestratorBench } from './orchestrator';
+import { swarm } from './swarm';
 import { describeTimeToHealthy, timeToHealthy } from './time-to-healthy';
 import { describeWide, wide } from './wide';
 
@@ -54,8 +55,8 @@ async function main(): Promise<void> {
     if (only.has('healthy')) report(describeTimeToHealthy(await timeToHealthy(b, n(values.runs))));
     if (only.has('rollback')) report(describeRollback(await rollbackVsForward(b, Math.max(1, Math.round(n(values.rounds) / 2)))));
     if (only.has('throughput')) report(describeThroughput(await throughput(b, n(values.burst))));
-    if (only.has('swarm')) report(describeSwarm(await swarmBench(b, n(values.rounds))));
-    if (only.has('kubernetes')) report(describeKubernetes(await kubernetesBench(b, n(values.rounds))));
+    if (only.has('swarm')) report(describeOrchestrator(await orchestratorBench(b, swarm(b), n(values.rounds))));
+    if (only.has('kubernetes')) report(describeOrchestrator(await orchestratorBench(b, kubernetes(b), n(values.rounds))));
     if (only.has('wide')) report(describeWide(await wide(b, values.wide.split(',').map(Number), n(values['wide-parallel']))));
   } finally {
     await b.stop();

@@ -1,21 +1,53 @@
 // The conformance suite: the behaviour every kind of node must show, written once and run
-// on each real target of the stack (test/integration/{docker-engine,swarm,kubernetes}.test.ts):
-// deploy, a failed v2 rolled back to v1's exact spec, a cancel, a rollback to a named
-// version, the stop grace, the pause decisions, dependsOn, a secret that reaches the
-// application and nothing else, Scale and Undeploy. A target states how to ask its engine or
-// cluster what runs (a `Platform`); everything else here is the same for all.
+// on each real target of the stack (test/integration/{docker-engine,swarm,kubernetes}.test.ts)
+// and on the fake target of the workflow tests (test/workflows/conformance.test.ts): deploy, a
+// failed v2 rolled back to v1's exact spec, a cancel, a rollback to a named version, the stop
+// grace, the pause decisions, dependsOn, a secret that reaches the application and nothing
+// else, Scale and Undeploy. A target states how the suite drives its Deployer and how to ask
+// its engine or cluster what runs (a `Platform`); everything else here is the same for all.
+// Where the fake has no program, no engine and no HTTP, its Platform answers from what it
+// was asked (test/support/fake-platform.ts says how).
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer } from 'node:http';
 import { dirname, join } from 'node:path';
+import type { Client } from '@temporalio/client';
 import type Docker from 'dockerode';
 import { LABELS } from '../../src/core/labels';
-import type { InventoryNode } from '../../src/core/schemas/inventory';
+import type { Inventory, InventoryNode } from '../../src/core/schemas/inventory';
 import { isTerminal, type StatusEvent } from '../../src/core/schemas/event';
 import { decideUpdate } from '../../workflows/definitions';
 import { captureOutput } from './captured-output';
 import { dockerEvents, httpGet, IDLE, startDeployer, waitFor, type TestDeployer } from './deployer';
 import { historiesText } from './history';
+
+/** What the suite drives: a Deployer it sends requests to (as Kafka messages), whose events it reads. */
+export interface SuiteDeployer {
+  config: { secretsPath: string; temporal: { address: string } };
+  inventory: Inventory;
+  /** For the decisions sent to a paused deployment, and the histories searched for a secret. */
+  client: Client;
+  events: StatusEvent[];
+  send(value: unknown, key?: string): Promise<void>;
+  /** Waits for the deployment's terminal event and returns all its events so far. */
+  terminal(deploymentId: string, timeoutMs?: number): Promise<StatusEvent[]>;
+  stop(): Promise<void>;
+}
+
+/** Asked by a program whether it may be healthy yet. */
+export interface Gate {
+  /** Where a real program asks it, over HTTP. */
+  url: string;
+  open(): boolean;
+  close(): Promise<void>;
+}
+
+/** How the suite's web server misbehaves, beside serving its version. */
+export type Misbehaviour =
+  /** Never healthy on the node (until the gate opens: it asks once, at its start). */
+  | { refuseOn: InventoryNode; until?: Gate }
+  /** Listens only this many seconds after its start, on every node or on one. */
+  | { startLate: number; on?: InventoryNode };
 
 /** One workload of the application on one node, as the target's own tooling reports it. */
 export interface Workload {
@@ -25,61 +57,72 @@ export interface Workload {
   replicas: number;
 }
 
-export interface Platform {
+export interface Platform<D extends SuiteDeployer = TestDeployer> {
   /** As the suite names it: `describe` titles and the test Deployer's name. */
   name: string;
+  /** A Deployer of its own for a suite. */
+  start(name: string): Promise<D>;
   /** Application names start `it-<tag>-`. */
   tag: string;
   /** The first of nine ports of its own (the gate of the pause test is the ninth). */
   port: number;
   /** The inventory's nodes of this target: two at least; the suite fails some on the last. */
-  nodes(d: TestDeployer): InventoryNode[];
+  nodes(d: D): InventoryNode[];
   /** The node as the target names it (hostname, nodeName, or the inventory id). */
   nameOf(node: InventoryNode): string;
-  /** Shell that makes the program never healthy on the node of `address` (it exits, or never listens). */
-  refuseOn(address: string): string;
+  /**
+   * Makes the program of `deploymentId` misbehave: the shell its command starts with on a
+   * real target. A target that runs no program (the fake) is told instead, and returns ''.
+   */
+  misbehave(d: D, deploymentId: string, how: Misbehaviour): string;
+  /** A gate for `misbehave`, on `port`: a real program asks it over HTTP from its node. */
+  gate(d: D, port: number, open: () => boolean): Promise<Gate>;
+  /** The version each node serves of the application on `port`, in the nodes' order ('unreachable' where none). */
+  served(d: D, app: string, port: number): Promise<string[]>;
+  /** The secret's file as the application on the node sees it (its program serves it on `port`): its sha256, and its permission bits where the target knows them. */
+  secretFile(d: D, app: string, node: InventoryNode, port: number): Promise<{ sha256: string; mode?: string }>;
   /** Options every request of the suite carries on this target (restartPolicy 'no' where a restart would hide a failure). */
   container?: Record<string, unknown>;
   /** The application's workloads, one per node, sorted by node. */
-  workloads(d: TestDeployer, app: string): Promise<Workload[]>;
+  workloads(d: D, app: string): Promise<Workload[]>;
   /** The workloads' specs as the target holds them, sorted by node, without per-apply markers: equal when a node is back as it was. */
-  specs(d: TestDeployer, app: string): Promise<unknown[]>;
+  specs(d: D, app: string): Promise<unknown[]>;
   /** The nodes of the application's running instances (ready, where the target has readiness), one entry per instance, sorted. */
-  runningNodes(d: TestDeployer, app: string): Promise<string[]>;
+  runningNodes(d: D, app: string): Promise<string[]>;
   /** The nodes where an instance of `deploymentId` runs (not yet healthy, perhaps), sorted. */
-  runningOf(d: TestDeployer, app: string, deploymentId: string): Promise<string[]>;
+  runningOf(d: D, app: string, deploymentId: string): Promise<string[]>;
   /** The stop grace each workload carries, in seconds, sorted by node. */
-  graceSeconds(d: TestDeployer, app: string): Promise<number[]>;
+  graceSeconds(d: D, app: string): Promise<number[]>;
   /**
    * Runs `replace`, which replaces the deployment `old`, and measures on each node, as the
    * target itself records it, how long each old instance took from its stop signal to its end.
    */
-  stopTimes(d: TestDeployer, app: string, old: string, replace: () => Promise<void>): Promise<Record<string, number>>;
+  stopTimes(d: D, app: string, old: string, replace: () => Promise<void>): Promise<Record<string, number>>;
   /** How much longer than the grace an end may come, as the target reports it (its kill, its bookkeeping). */
   graceSlackMs: number;
   /** Everything the target keeps of the application in which a secret's value must not appear, by name (its own store of the secret excepted). */
-  secretPlaces(d: TestDeployer, app: string): Promise<Record<string, string>>;
+  secretPlaces(d: D, app: string): Promise<Record<string, string>>;
   /** The permission bits the secret's file has in the container, where the target sets them. */
   secretMode?: string;
   /** What else a rollback to `version` must have done on this target (e.g. which revision runs). */
-  checkRolledBack?(d: TestDeployer, app: string, version: string): Promise<void>;
+  checkRolledBack?(d: D, app: string, version: string): Promise<void>;
   /** That the target's own store of the secret holds it (where the target has one). */
-  checkSecretStore?(d: TestDeployer, app: string, value: string): Promise<void>;
+  checkSecretStore?(d: D, app: string, value: string): Promise<void>;
   /** What is left of the application on the target (after an Undeploy: nothing). */
-  leftovers(d: TestDeployer, app: string): Promise<string[]>;
-  remove(d: TestDeployer, app: string): Promise<void>;
-  /** What the node faults need (test/support/conformance-faults.ts). */
+  leftovers(d: D, app: string): Promise<string[]>;
+  remove(d: D, app: string): Promise<void>;
+}
+
+/** A real target of the stack: it also takes the node faults (test/support/conformance-faults.ts). */
+export interface StackPlatform extends Platform<TestDeployer> {
   faults: NodeFaults;
 }
 
-export interface NodeFaults {
-  /** Three ports of its own: the two applications of the worker kill test, then the lost node's. */
-  port: number;
-  /** Deployments per application while the worker is killed. */
-  perApp: number;
-  /** Stops and starts a node (its engine, or its kubelet) through the stack's own script. */
-  stop(node: InventoryNode): void;
-  start(node: InventoryNode): void;
+/** A node lost mid-rollout, then back (test/support/conformance-faults.ts): how, and what a deployment makes of it. */
+export interface NodeLoss<D extends SuiteDeployer = TestDeployer> {
+  /** Stops and starts a node: its engine, or its kubelet, through the stack's own script. */
+  stop(d: D, node: InventoryNode): void;
+  start(d: D, node: InventoryNode): void;
   /** How a deployment ends when its last node is lost mid-rollout. */
   lost: {
     phase: 'RolledBack' | 'Failed';
@@ -88,6 +131,13 @@ export interface NodeFaults {
     /** The lost node's workload is back at the previous deployment when it ends: the target keeps its spec off the node. */
     restoredWhileDown: boolean;
   };
+}
+
+export interface NodeFaults extends NodeLoss {
+  /** Three ports of its own: the two applications of the worker kill test, then the lost node's. */
+  port: number;
+  /** Deployments per application while the worker is killed. */
+  perApp: number;
   /** After the kills: what else exists of the application beside one running instance of the last success per node (nothing orphaned). */
   checkLeft?(d: TestDeployer, app: string, succeeded: string[]): Promise<void>;
 }
@@ -108,18 +158,54 @@ export async function engineStopTimes(engines: { node: string; docker: Docker }[
 }
 
 /**
+ * How the real targets' Platforms drive the suite, the same for all three: a Deployer of the
+ * stack in this process, a program's misbehaviour as shell (`refuseOn`: the target's own way
+ * of never becoming healthy on a node), and what the nodes serve, asked over HTTP on their
+ * addresses.
+ */
+export function onTheStack(nodes: (d: TestDeployer) => InventoryNode[], refuseOn: (address: string) => string): Pick<Platform, 'start' | 'nodes' | 'misbehave' | 'gate' | 'served' | 'secretFile'> {
+  const onItsNode = (node: InventoryNode) => `ip -o addr | grep -q " ${node.address}/"`;
+  const body = async (url: string, ok = (status: number) => status > 0) => {
+    const r = await httpGet(url);
+    return 'body' in r && ok(r.status) ? r.body : 'unreachable';
+  };
+  return {
+    start: (name) => startDeployer(name, { bridgeLogLevel: 'info' }),
+    nodes,
+    misbehave: (_d, _id, how) => {
+      if ('startLate' in how) return how.on !== undefined ? `if ${onItsNode(how.on)}; then sleep ${how.startLate}; fi; ` : `sleep ${how.startLate}; `;
+      if (how.until === undefined) return refuseOn(how.refuseOn.address);
+      return `if ${onItsNode(how.refuseOn)} && ! wget -q -O /dev/null ${how.until.url}; then exit 3; fi; `;
+    },
+    // On the host's side of the nodes' network.
+    gate: async (d, port, open) => {
+      const host = d.inventory.registry.pull.split(':')[0]!;
+      const server = createServer((_req, res) => res.writeHead(open() ? 200 : 404).end(open() ? 'ok' : 'not yet'));
+      await new Promise<void>((r) => server.listen(port, host, r));
+      return { url: `http://${host}:${port}/`, open, close: () => new Promise<void>((r) => server.close(() => r())) };
+    },
+    served: (d, _app, port) => Promise.all(nodes(d).map((n) => body(`http://${n.address}:${port}/version.txt`))),
+    // What the suite's program wrote of the file: `sha256sum` and `stat`, each a line.
+    secretFile: async (_d, _app, node, port) => {
+      const [sha256, mode] = await Promise.all(['hash', 'mode'].map(async (f) => (await body(`http://${node.address}:${port}/${f}`, (s) => s === 200)).replace(/\n$/, '')));
+      return { sha256: sha256!, mode: mode! };
+    },
+  };
+}
+
+/**
  * A suite on one target: its own Deployer (its own task queue and topics), the worker's and
  * the bridge's output captured (where a secret is searched for), applications named
  * `it-<tag>-<name>-<stamp>` and removed from the target at the end.
  */
-export function onTarget(p: Platform, suite: { name: string; tag: string }) {
+export function onTarget<D extends SuiteDeployer>(p: Platform<D>, suite: { name: string; tag: string }) {
   const stamp = Date.now().toString(36);
   const used: string[] = [];
-  const t = { stamp, used, logs: [] as string[], d: undefined as unknown as TestDeployer };
+  const t = { stamp, used, logs: [] as string[], d: undefined as unknown as D };
   beforeAll(async () => {
     // Everything this process writes is the worker's and the bridge's logs: searched for secrets.
     t.logs = captureOutput();
-    t.d = await startDeployer(suite.name, { bridgeLogLevel: 'info' });
+    t.d = await p.start(suite.name);
     expect(p.nodes(t.d).length).toBeGreaterThanOrEqual(2);
   });
   afterAll(async () => {
@@ -138,10 +224,10 @@ export function onTarget(p: Platform, suite: { name: string; tag: string }) {
   });
 }
 
-export function conformance(p: Platform): void {
+export function conformance<D extends SuiteDeployer>(p: Platform<D>): void {
   const t = onTarget(p, { name: p.name, tag: p.tag });
   const { stamp, used, newApp } = t;
-  let d: TestDeployer;
+  let d: D;
   beforeAll(() => {
     d = t.d;
   });
@@ -151,33 +237,28 @@ export function conformance(p: Platform): void {
   const last = () => nodes().at(-1)!;
   const terminalPhases = (id: string) => d.events.filter((e) => e.deploymentId === id && isTerminal(e.phase)).map((e) => e.phase);
   const ended = async (id: string) => (await d.terminal(id)).at(-1)!;
-  const served = (port: number) =>
-    Promise.all(
-      nodes().map(async (n) => {
-        const r = await httpGet(`http://${n.address}:${port}/version.txt`);
-        return 'body' in r ? r.body : 'unreachable';
-      }),
-    );
-  const serving = (port: number, versions: string[]) => waitFor(`${versions.join(', ')} served`, async () => (await served(port)).join() === versions.join(), 30_000);
+  const served = (app: string, port: number) => p.served(d, app, port);
+  const serving = (app: string, port: number, versions: string[]) => waitFor(`${versions.join(', ')} served`, async () => (await served(app, port)).join() === versions.join(), 30_000);
   const everywhere = (v: string) => nodes().map(() => v);
 
   /** A web server on the node's own network, serving its version from a file the Deployer delivers. */
-  function web(app: string, port: number, n: number, variant: { failOn?: string; slowStart?: number; command?: string } = {}, extra: object = {}) {
-    const refuse = variant.failOn !== undefined ? p.refuseOn(variant.failOn) : '';
-    const wait = variant.slowStart !== undefined ? `sleep ${variant.slowStart}; ` : '';
+  function web(app: string, port: number, n: number, variant: { misbehave?: Misbehaviour; command?: string } = {}, extra: object = {}) {
+    const how = variant.misbehave;
+    const misbehaving = how !== undefined ? p.misbehave(d, `${app}-${n}`, how) : '';
+    const late = how !== undefined && 'startLate' in how ? how.startLate : undefined;
     return {
       kind: 'Deploy',
       deploymentId: `${app}-${n}`,
       application: { name: app, version: `v${n}`, image: `${d.inventory.registry.pull}/busybox:1` },
       nodes: nodes().map((x) => x.id),
       container: {
-        command: ['sh', '-c', variant.command ?? `${refuse}${wait}trap 'exit 0' TERM; httpd -f -p ${port} -h /www & wait`],
+        command: ['sh', '-c', variant.command ?? `${misbehaving}trap 'exit 0' TERM; httpd -f -p ${port} -h /www & wait`],
         files: [{ path: '/www/version.txt', content: `v${n}` }],
         stopGracePeriodMs: 2000,
         ...p.container,
       },
       // A slow start gets a deadline beyond it: a test cancels it while it waits.
-      healthCheck: { http: { port, path: '/version.txt' }, intervalMs: 200, healthyAfter: 2, deadlineMs: variant.slowStart !== undefined ? (variant.slowStart + 30) * 1000 : 30_000 },
+      healthCheck: { http: { port, path: '/version.txt' }, intervalMs: 200, healthyAfter: 2, deadlineMs: late !== undefined ? (late + 30) * 1000 : 30_000 },
       strategy: { maxParallel: 3 },
       ...extra,
     };
@@ -202,7 +283,7 @@ export function conformance(p: Platform): void {
       const a = newApp('web');
       await d.send(web(a, port, 1));
       expect((await ended(`${a}-1`)).phase).toBe('Succeeded');
-      expect(await served(port)).toEqual(everywhere('v1'));
+      expect(await served(a, port)).toEqual(everywhere('v1'));
       expect(await p.workloads(d, a)).toEqual(names().map((node) => ({ node, version: 'v1', deploymentId: `${a}-1`, replicas: 1 })));
       expect(await p.runningNodes(d, a)).toEqual(names());
       v1Specs = await p.specs(d, a);
@@ -211,40 +292,40 @@ export function conformance(p: Platform): void {
       await d.send({ ...web(b, port + 1, 1), nodes: [nodes()[0]!.id] });
       expect((await ended(`${b}-1`)).phase).toBe('Succeeded');
       expect(await p.runningNodes(d, b)).toEqual([names()[0]]);
-      expect(await httpGet(`http://${last().address}:${port + 1}/version.txt`)).toHaveProperty('error');
+      expect((await served(b, port + 1)).at(-1)).toBe('unreachable');
     });
 
     it('a v2 that never becomes healthy on one node ends RolledBack naming it: v1 serves on every node, each workload back at its exact previous spec', async () => {
-      await d.send(web(app(), port, 2, { failOn: last().address }));
+      await d.send(web(app(), port, 2, { misbehave: { refuseOn: last() } }));
       const end = await ended(`${app()}-2`);
       expect(terminalPhases(`${app()}-2`)).toEqual(['RolledBack']);
       expect(end.message).toContain(`${last().id}: `);
       expect(end.message).toContain('did not become healthy');
-      await serving(port, everywhere('v1'));
+      await serving(app(), port, everywhere('v1'));
       expect(await p.specs(d, app())).toEqual(v1Specs);
       expect(await p.runningNodes(d, app())).toEqual(names());
       await p.checkRolledBack?.(d, app(), 'v1');
     });
 
     it('a Cancel mid-rollout puts v1 back on every node; terminal Cancelled', async () => {
-      await d.send(web(app(), port, 3, { slowStart: 60 }));
+      await d.send(web(app(), port, 3, { misbehave: { startLate: 60 } }));
       await waitFor('v3 running on every node', async () => (await p.runningOf(d, app(), `${app()}-3`)).length === nodes().length, 60_000);
       await d.send({ kind: 'Cancel', deploymentId: `${app()}-3` }, app());
       await d.terminal(`${app()}-3`);
       expect(terminalPhases(`${app()}-3`)).toEqual(['Cancelled']);
-      await serving(port, everywhere('v1'));
+      await serving(app(), port, everywhere('v1'));
       expect(await p.specs(d, app())).toEqual(v1Specs);
     });
 
     it('a Rollback to a named version puts it back on every node from its own request, building nothing', async () => {
       await d.send(web(app(), port, 4));
       expect((await ended(`${app()}-4`)).phase).toBe('Succeeded');
-      expect(await served(port)).toEqual(everywhere('v4'));
+      expect(await served(app(), port)).toEqual(everywhere('v4'));
       await d.send({ kind: 'Rollback', deploymentId: `${app()}-rb1`, application: app(), toVersion: 'v1' }, app());
       const events = await d.terminal(`${app()}-rb1`);
       expect(events.at(-1)).toMatchObject({ phase: 'Succeeded', version: 'v1' });
       expect(events.filter((e) => e.phase === 'Building' || e.phase === 'Pushing')).toEqual([]);
-      await serving(port, everywhere('v1'));
+      await serving(app(), port, everywhere('v1'));
       expect((await p.workloads(d, app())).map((w) => [w.node, w.version, w.deploymentId])).toEqual(names().map((n) => [n, 'v1', `${app()}-rb1`]));
     });
 
@@ -266,7 +347,7 @@ export function conformance(p: Platform): void {
       });
       const judged = Object.entries(times).sort(([x], [y]) => x.localeCompare(y)).map(([node, ms]) => [node, ms >= graceMs - 1000 && ms <= graceMs + p.graceSlackMs ? 'about the grace' : `${ms} ms after its stop signal`]);
       expect(judged).toEqual(names().map((n) => [n, 'about the grace']));
-      expect(await served(gp)).toEqual(everywhere('v2'));
+      expect(await served(a, gp)).toEqual(everywhere('v2'));
       expect(await p.graceSeconds(d, a)).toEqual(nodes().map(() => graceMs / 1000));
     });
   });
@@ -276,9 +357,9 @@ export function conformance(p: Platform): void {
       const a = newApp('secret');
       const value = `s3cret-${randomBytes(16).toString('hex')}`;
       const ref = `it/${stamp}/${p.tag}-token`;
-      const file = join(d.config.secretsPath, ref);
-      mkdirSync(dirname(file), { recursive: true });
-      writeFileSync(file, value, { mode: 0o600 });
+      const stored = join(d.config.secretsPath, ref);
+      mkdirSync(dirname(stored), { recursive: true });
+      writeFileSync(stored, value, { mode: 0o600 });
       const node = nodes()[0]!;
       const port = p.port + 3;
       await d.send({
@@ -293,8 +374,9 @@ export function conformance(p: Platform): void {
         healthCheck: { http: { port, path: '/hash' }, intervalMs: 200 },
       });
       expect((await ended(`${a}-1`)).phase).toBe('Succeeded');
-      expect(await httpGet(`http://${node.address}:${port}/hash`)).toEqual({ status: 200, body: `${createHash('sha256').update(value).digest('hex')}\n` });
-      if (p.secretMode !== undefined) expect(await httpGet(`http://${node.address}:${port}/mode`)).toEqual({ status: 200, body: `${p.secretMode}\n` });
+      const file = await p.secretFile(d, a, node, port);
+      expect(file.sha256).toBe(createHash('sha256').update(value).digest('hex'));
+      if (p.secretMode !== undefined) expect(file.mode).toBe(p.secretMode);
 
       await p.checkSecretStore?.(d, a, value);
       const places = await p.secretPlaces(d, a);
@@ -333,22 +415,15 @@ export function conformance(p: Platform): void {
   describe(`pause, decisions and dependsOn on ${p.name}`, () => {
     const eventOf = (id: string, pred: (e: StatusEvent) => boolean) => () => d.events.find((e) => e.deploymentId === id && pred(e));
     const paused = (id: string) => waitFor(`${id} paused`, eventOf(id, (e) => e.phase === 'Paused' && e.node === undefined));
-    // The last node refuses to serve until this server, on the host's side of the nodes' network, says it may.
+    // The last node refuses to serve until this gate says it may.
     let healed = false;
-    let gate: Server;
-    const gatePort = p.port + 8;
-    const host = () => d.inventory.registry.pull.split(':')[0]!;
+    let gate: Gate;
     beforeAll(async () => {
-      gate = createServer((_req, res) => res.writeHead(healed ? 200 : 404).end(healed ? 'ok' : 'not yet'));
-      await new Promise<void>((r) => gate.listen(gatePort, host(), r));
+      gate = await p.gate(d, p.port + 8, () => healed);
     });
-    afterAll(() => new Promise<void>((r) => gate.close(() => r())));
+    afterAll(() => gate?.close());
 
-    function pausing(app: string, port: number, n: number) {
-      const base = web(app, port, n, {}, { strategy: { maxParallel: 1, onFailure: 'pause' } });
-      const refuse = `if ip -o addr | grep -q " ${last().address}/" && ! wget -q -O /dev/null http://${host()}:${gatePort}/; then exit 3; fi; `;
-      return { ...base, container: { ...base.container, command: ['sh', '-c', `${refuse}trap 'exit 0' TERM; httpd -f -p ${port} -h /www & wait`] } };
-    }
+    const pausing = (app: string, port: number, n: number) => web(app, port, n, { misbehave: { refuseOn: last(), until: gate } }, { strategy: { maxParallel: 1, onFailure: 'pause' } });
 
     it('each decision sent to a paused deployment does what it says: skip, rollback, retry', async () => {
       const app = newApp('pause');
@@ -363,7 +438,7 @@ export function conformance(p: Platform): void {
       await d.client.workflow.getHandle(`${app}-2`).executeUpdate(decideUpdate, { args: ['skip'] });
       await d.terminal(`${app}-2`);
       expect(terminalPhases(`${app}-2`)).toEqual(['Succeeded']);
-      await serving(port, allBut('v2'));
+      await serving(app, port, allBut('v2'));
       expect((await p.workloads(d, app)).map((w) => [w.node, w.version])).toEqual(names().map((n, i) => [n, i === names().length - 1 ? 'v1' : 'v2']));
 
       // rollback: every node back at what it ran before this deployment, the finished ones included.
@@ -372,7 +447,7 @@ export function conformance(p: Platform): void {
       await d.client.workflow.getHandle(`${app}-3`).executeUpdate(decideUpdate, { args: ['rollback'] });
       await d.terminal(`${app}-3`);
       expect(terminalPhases(`${app}-3`)).toEqual(['RolledBack']);
-      await serving(port, allBut('v2'));
+      await serving(app, port, allBut('v2'));
 
       // retry: the cause is fixed, the failed node is tried again, and the deployment succeeds.
       await d.send(pausing(app, port, 4));
@@ -382,7 +457,7 @@ export function conformance(p: Platform): void {
       expect(answer).toEqual({ accepted: 'retry', failedNodes: [last().id] });
       await d.terminal(`${app}-4`);
       expect(terminalPhases(`${app}-4`)).toEqual(['Succeeded']);
-      expect(await served(port)).toEqual(everywhere('v4'));
+      expect(await served(app, port)).toEqual(everywhere('v4'));
       expect(await p.runningNodes(d, app)).toEqual(names());
     });
 

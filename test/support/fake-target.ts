@@ -1,16 +1,21 @@
 // In-memory stand-ins for the workflow tests only: a fake target (the node verbs, with the
 // same rules as the Docker Engine target: a deployment's instances name what they
 // replaced; a restore removes ours and starts those again) plugged into the real node
-// activities, and fakes of the control adapters (build, registry, history, dependencies,
-// events, records). Typed against the real activity types.
+// activities and the real dependency wait, and fakes of the control adapters (build,
+// registry, history unless a test asks for the real one, events, records). Typed against
+// the real activity types.
+import { createHash } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import type { Activities } from '../../activities';
+import { createDependencyActivities } from '../../activities/control/dependencies';
+import { createHistoryActivities } from '../../activities/control/history';
 import { createLockActivities } from '../../activities/control/lock';
+import type { SecretProvider } from '../../activities/control/secrets';
 import { createRunActivities } from '../../activities/control/runs';
 import { createNodeActivities } from '../../activities/targets/node-activities';
 import type { Target } from '../../activities/targets/target';
-import { BuildFailedError, DependencyNotReadyError, EngineUnreachableError, HealthCheckFailedError, InvalidContainerError } from '../../src/core/errors';
+import { BuildFailedError, EngineUnreachableError, HealthCheckFailedError, InvalidContainerError } from '../../src/core/errors';
 import { configCheckResult, testResult } from '../../src/core/deployment-tests';
 import type { ApplicationState } from '../../src/core/operation-plan';
 import type { StatusEvent } from '../../src/core/schemas/event';
@@ -23,7 +28,14 @@ export interface FakeInstance {
   deploymentId: string;
   running: boolean;
   previous: string[];
+  /** What the apply delivered into it, by path: its files, and its secrets' sha256 (the fake keeps no secret's value). */
+  files?: Record<string, string>;
+  /** The stop grace it was created with: how long a stop of a program that ignores SIGTERM takes. */
+  stopGraceMs?: number;
 }
+
+/** What a deployment's program answers its health check on a node, where a test says so per deployment rather than per node. */
+export type ProgramHealth = (node: string, deploymentId: string) => 'unhealthy' | 'hanging' | undefined;
 
 export interface FakeWorld {
   nodes: Record<string, FakeInstance[]>;
@@ -40,11 +52,17 @@ export interface FakeWorld {
   badConfig: Set<string>;
   /** Deployment tests that fail, as `node/test`. */
   failingTests: Set<string>;
+  /** What a deployment's program answers its health check on a node (the conformance suite's programs), beside the per-node sets above. */
+  health?: ProgramHealth;
   failBuild: boolean;
-  /** What the application history answers for a Rollback, Scale or Undeploy, newest first. */
-  history: ApplicationState[];
-  /** Applications that never become ready as dependencies. */
-  missingDependencies: Set<string>;
+  /**
+   * What the application history answers for a Rollback, Scale or Undeploy, newest first;
+   * 'temporal': the real adapter's answer, from what the operations run in the test's
+   * Temporal left behind.
+   */
+  history: ApplicationState[] | 'temporal';
+  /** Where the secrets a deployment names are resolved, when a test delivers any. */
+  secrets?: SecretProvider;
   calls: string[];
   events: StatusEvent[];
   /** Deployment records as written, repeats included. */
@@ -63,7 +81,6 @@ export function newWorld(nodeIds: string[]): FakeWorld {
     failingTests: new Set(),
     failBuild: false,
     history: [],
-    missingDependencies: new Set(),
     calls: [],
     events: [],
     records: [],
@@ -115,8 +132,14 @@ export function fakeTarget(world: () => FakeWorld) {
         const previous = mine(intent.application).filter((c) => c.running && c.deploymentId !== intent.deploymentId).map((c) => c.name);
         const names = Array.from({ length: intent.replicas }, (_, r) => `${intent.application}--${intent.deploymentId}--r${r}`);
         step('Configuring', `${names.length} container(s)`);
+        const files = Object.fromEntries(intent.files.map((f) => [f.path, f.content]));
+        for (const s of intent.secrets) {
+          // Resolved as a real target resolves it, in the activity: a missing secret fails the apply.
+          const value = await world().secrets!.resolve(s.ref);
+          files[s.path] = createHash('sha256').update(value).digest('hex');
+        }
         for (const name of names) {
-          if (!on().some((c) => c.name === name)) on().push({ name, version: intent.version, deploymentId: intent.deploymentId, running: false, previous });
+          if (!on().some((c) => c.name === name)) on().push({ name, version: intent.version, deploymentId: intent.deploymentId, running: false, previous, files, stopGraceMs: intent.stop.gracePeriodMs });
         }
         if (world().unstoppable.has(node.id) && previous.length > 0) throw new InvalidContainerError(`engine of ${node.id} refuses to stop the containers`);
         for (const c of on()) if (previous.includes(c.name)) c.running = false;
@@ -124,14 +147,19 @@ export function fakeTarget(world: () => FakeWorld) {
         step('Deploying', `container started: ${names.join(', ')}`);
         return { instances: names, replaced: previous };
       },
-      async verify(_intent, step) {
+      async verify(intent, step) {
         log('verify');
         step('Verifying', 'waiting for http health check');
-        while (world().hanging.has(node.id)) {
+        const program = () => world().health?.(node.id, intent.deploymentId);
+        const ours = () => on().filter((c) => c.deploymentId === intent.deploymentId);
+        while (world().hanging.has(node.id) || program() === 'hanging') {
+          // As a real target: an instance that stops while its health is awaited has failed (its node was lost, say).
+          const stopped = ours().find((c) => !c.running);
+          if (stopped !== undefined) throw new HealthCheckFailedError(node.id, stopped.name, 'stopped during verification');
           Context.current().heartbeat();
           await Context.current().sleep(100);
         }
-        if (world().unhealthy.has(node.id)) throw new HealthCheckFailedError(node.id, 'c', 'GET / answered 500');
+        if (world().unhealthy.has(node.id) || program() === 'unhealthy') throw new HealthCheckFailedError(node.id, 'c', 'GET / answered 500');
         step('Verifying', 'healthy');
         return { probes: 1, elapsedMs: 1 };
       },
@@ -198,10 +226,19 @@ export function fakeActivities(
 ): FakeActivities {
   const log = (call: string) => world().calls.push(call);
   const nodes = createNodeActivities(inventory, { 'docker-engine': fakeTarget(world), swarm: fakeTarget(world), kubernetes: fakeTarget(world) }, taskQueue);
+  const history = createHistoryActivities(client);
   return {
-    // The application lock and the reading of runs are the real ones: they only need Temporal.
+    // The application lock, the reading of runs and the dependency wait are the real ones:
+    // they only need Temporal (and the wait, the fake nodes' instances).
     ...createLockActivities(client, { taskQueue, ...(lockIdleMs !== undefined ? { idleMs: lockIdleMs } : {}) }),
     ...createRunActivities(client),
+    ...createDependencyActivities(
+      {
+        locate: async (nodeId, application) => (await nodes.locateNodes({ application, nodeIds: [nodeId] }))[nodeId]!,
+        queueOf: (nodeId) => inventory().nodes.find((n) => n.id === nodeId)!.taskQueue!,
+      },
+      client,
+    ),
     ...nodes,
     async resolveNodes({ nodeIds }) {
       return nodeIds.map((id) => {
@@ -224,13 +261,9 @@ export function fakeActivities(
       log('push');
       return { digest: 'sha256:feed' };
     },
-    async applicationHistory() {
-      return world().history;
-    },
-    async waitForDependencies({ dependencies, nodeIds, timeoutMs }) {
-      log('dependencies');
-      const missing = dependencies.filter((d) => world().missingDependencies.has(d)).flatMap((d) => nodeIds.map((n) => `${d} has no running container on ${n}`));
-      if (missing.length > 0) throw new DependencyNotReadyError(missing, timeoutMs);
+    async applicationHistory(ask) {
+      const h = world().history;
+      return h === 'temporal' ? history.applicationHistory(ask) : h;
     },
     async publishEvents(events) {
       world().events.push(...events);

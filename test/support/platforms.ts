@@ -4,7 +4,7 @@
 // how a node of it is stopped and started, and what a lost node means for a deployment.
 import type { ContainerInspectInfo } from 'dockerode';
 import { LABELS } from '../../src/core/labels';
-import { engineStopTimes, type Platform } from './conformance';
+import { engineStopTimes, onTheStack, type StackPlatform } from './conformance';
 import { containersOf, engineNodes, removeApplication, waitFor, type TestDeployer } from './deployer';
 import { kubeJson, kubelet, kubeNodes, kubectl, namespaceOf, nodeNameOf, objectsOf, readyPodNodes, removeKubeApplication, workloadsOf } from './kube';
 import { stack } from './stack-control';
@@ -21,13 +21,12 @@ async function inspected(d: TestDeployer, app: string) {
   return out;
 }
 
-export const dockerEngine: Platform = {
+export const dockerEngine: StackPlatform = {
   name: 'docker-engine',
   tag: 'de',
   port: 18961,
-  nodes: engineNodes,
+  ...onTheStack(engineNodes, (address) => `if ip -o addr | grep -q " ${address}/"; then exit 3; fi; `),
   nameOf: (n) => n.id,
-  refuseOn: (address) => `if ip -o addr | grep -q " ${address}/"; then exit 3; fi; `,
   container: { restartPolicy: 'no' },
   workloads: async (d, app) => {
     const out = [];
@@ -59,8 +58,8 @@ export const dockerEngine: Platform = {
   faults: {
     port: 18971,
     perApp: 6,
-    stop: (node) => stack('stop', node.id),
-    start: (node) => stack('start', node.id),
+    stop: (_d, node) => stack('stop', node.id),
+    start: (_d, node) => stack('start', node.id),
     // The cause names the node; what it says depends on what the verify saw first: an engine
     // that stops stops its containers, then stops answering.
     lost: { phase: 'Failed', message: (node) => new RegExp(`^rollback incomplete on ${node.id}; cause: ${node.id}: (node '${node.id}' is unreachable|container .* on ${node.id} did not become healthy: stopped during verification)`), restoredWhileDown: false },
@@ -74,13 +73,12 @@ export const dockerEngine: Platform = {
   },
 };
 
-export const swarm: Platform = {
+export const swarm: StackPlatform = {
   name: 'swarm',
   tag: 'sw',
   port: 18501,
-  nodes: swarmNodes,
+  ...onTheStack(swarmNodes, (address) => `if ip -o addr | grep -q " ${address}/"; then exit 3; fi; `),
   nameOf: hostnameOf,
-  refuseOn: (address) => `if ip -o addr | grep -q " ${address}/"; then exit 3; fi; `,
   container: { restartPolicy: 'no' },
   workloads: async (d, app) => (await servicesOf(d, app)).map((s) => ({ node: s.node, version: s.version, deploymentId: s.deploymentId, replicas: s.replicas })),
   specs: async (d, app) => (await servicesOf(d, app)).map((s) => [s.name, s.deploymentId, (s.spec as { TaskTemplate: unknown }).TaskTemplate]),
@@ -106,8 +104,8 @@ export const swarm: Platform = {
   faults: {
     port: 18520,
     perApp: 5,
-    stop: (node) => stack('stop', node.id),
-    start: (node) => stack('start', node.id),
+    stop: (_d, node) => stack('stop', node.id),
+    start: (_d, node) => stack('start', node.id),
     // A service's spec lives in the swarm's manager, not on its node: the restore puts even the
     // unreachable node's service back at v1, which it runs when the node is back.
     // The cause names the node; what it says depends on what the verify saw first: an engine
@@ -118,14 +116,13 @@ export const swarm: Platform = {
 
 const selector = (app: string) => `io.deployer.application=${app}`;
 
-export const kubernetes: Platform = {
+export const kubernetes: StackPlatform = {
   name: 'kube',
   tag: 'k8',
   port: 18601,
-  nodes: kubeNodes,
-  nameOf: nodeNameOf,
   // Never ready there: the server never listens, and the readiness probe fails.
-  refuseOn: (address) => `if ip -o addr | grep -q " ${address}/"; then exec sleep 3600; fi; `,
+  ...onTheStack(kubeNodes, (address) => `if ip -o addr | grep -q " ${address}/"; then exec sleep 3600; fi; `),
+  nameOf: nodeNameOf,
   workloads: async (d, app) => workloadsOf(d, app).map((w) => ({ node: w.node, version: w.version, deploymentId: w.deploymentId, replicas: w.replicas })),
   specs: async (d, app) => workloadsOf(d, app).map((w) => w.template),
   // As an operator sees it: `kubectl get pods -o wide` places each ready pod.
@@ -185,8 +182,8 @@ export const kubernetes: Platform = {
   faults: {
     port: 18620,
     perApp: 4,
-    stop: (node) => kubelet('stop', node),
-    start: (node) => kubelet('start', node),
+    stop: (_d, node) => kubelet('stop', node),
+    start: (_d, node) => kubelet('start', node),
     // The API server takes the previous revision back, but a restore is done only once the node
     // runs it again, and no pod on a node without its kubelet starts or stops.
     lost: { phase: 'Failed', message: (node) => new RegExp(`^rollback incomplete on ${node.id}; cause: .*${node.id}.*NotReady`), restoredWhileDown: false },

@@ -4,7 +4,7 @@
 // own means. Whatever a test or check prints is redacted of every secret value the
 // deployment can see (the application's and the tests') before it goes anywhere: results
 // travel into workflow history, status events, records and logs.
-import { configCheckResult, describeTest, fillSecrets, redact, testResult, judgeHttp, judgeRun, type CheckResult, type ContainerTest, type ExecTest, type HttpTest, type RunOutput } from '../../src/core/deployment-tests';
+import { configCheckResult, describeTest, fillSecrets, redact, testResult, judgeHttp, judgeRun, type CheckResult, type Hide, type ContainerTest, type ExecTest, type HttpTest, type RunOutput } from '../../src/core/deployment-tests';
 import type { NodeIntent } from '../../src/core/intent';
 import { reachablePort } from '../../src/core/renderers/docker-engine';
 import type { SecretProvider } from '../control/secrets';
@@ -47,7 +47,7 @@ async function readBounded(res: Response): Promise<string> {
 }
 
 /** One http test against the node's address; undefined when it meets its expectation. */
-export async function runHttpTest(address: string, intent: NodeIntent, test: HttpTest, values: Record<string, string>): Promise<string | undefined> {
+export async function runHttpTest(address: string, intent: NodeIntent, test: HttpTest, values: Record<string, string>, hide: Hide): Promise<string | undefined> {
   const byName = Object.fromEntries(test.secrets.map((s) => [s.name, values[s.ref] ?? '']));
   const url = httpUrl(address, reachablePort(intent, test.port), test.path);
   try {
@@ -59,11 +59,11 @@ export async function runHttpTest(address: string, intent: NodeIntent, test: Htt
       signal: AbortSignal.timeout(test.timeoutMs),
     });
     const body = await readBounded(res);
-    return judgeHttp(test, { status: res.status, headers: Object.fromEntries(res.headers.entries()), body });
+    return judgeHttp(test, { status: res.status, headers: Object.fromEntries(res.headers.entries()), body }, hide);
   } catch (err) {
     const e = err as Error & { cause?: { code?: string } };
     if (e.name === 'TimeoutError') return `got no answer within ${test.timeoutMs} ms`;
-    return `the request failed: ${e.cause?.code ?? e.message}`;
+    return `the request failed: ${hide(e.cause?.code ?? e.message)}`;
   }
 }
 
@@ -74,16 +74,17 @@ export async function runHttpTest(address: string, intent: NodeIntent, test: Htt
  */
 export async function runDeploymentTests(intent: NodeIntent, address: string, runners: TestRunners, secrets: SecretProvider, step: StepReporter): Promise<CheckResult[]> {
   const values = await secretValues(intent, secrets);
-  const hidden = Object.values(values);
+  const hide: Hide = (text) => redact(text, Object.values(values));
   const results: CheckResult[] = [];
   for (const test of intent.tests ?? []) {
     const started = Date.now();
     step('Verifying', `test "${test.name}": ${describeTest(test)}`);
     let problem: string | undefined;
-    if (test.kind === 'http') problem = await runHttpTest(address, intent, test, values);
-    else if (test.kind === 'exec') problem = judgeRun(await runners.exec(test), test.expect);
-    else problem = judgeRun(await runners.container(test), { exitCode: 0 });
-    const result = testResult(test, problem === undefined ? undefined : redact(problem, hidden), Date.now() - started);
+    // Each judge hides the secrets in what it quotes before it cuts and quotes it.
+    if (test.kind === 'http') problem = await runHttpTest(address, intent, test, values, hide);
+    else if (test.kind === 'exec') problem = judgeRun(await runners.exec(test), test.expect, hide);
+    else problem = judgeRun(await runners.container(test), { exitCode: 0 }, hide);
+    const result = testResult(test, problem, Date.now() - started);
     results.push(result);
     step('Verifying', `test "${test.name}" ${result.passed ? 'passed' : 'failed'}: ${result.detail}`);
   }

@@ -6,6 +6,7 @@
 // Pure: imported by workflow code.
 import type { IntentSecret } from './intent';
 import type { DeploymentTest, TextMatch } from './schemas/request';
+import { matchesPattern } from './text-match';
 
 export type { TextMatch };
 
@@ -110,7 +111,7 @@ export function describeMatch(m: TextMatch): string {
 }
 
 export function matches(text: string, m: TextMatch): boolean {
-  return typeof m === 'string' ? text.includes(m) : new RegExp(m.matches).test(text);
+  return typeof m === 'string' ? text.includes(m) : matchesPattern(text, m.matches);
 }
 
 /** What a test does, in a few words: `http GET :8080/health`, `exec ["cat","/x"]`, `container img`. */
@@ -141,27 +142,34 @@ export function describeExpectation(t: IntentTest): string {
   }
 }
 
-/** Undefined when the answer meets the http test's expectation, else what differs. Header names are matched regardless of case. */
-export function judgeHttp(t: HttpTest, answer: HttpAnswer): string | undefined {
+/** What hides secrets in what is quoted: `redact` with the deployment's values. */
+export type Hide = (text: string) => string;
+const shown: Hide = (text) => text;
+
+/**
+ * Undefined when the answer meets the http test's expectation, else what differs. Header
+ * names are matched regardless of case. What is quoted is hidden first, then cut and quoted.
+ */
+export function judgeHttp(t: HttpTest, answer: HttpAnswer, hide: Hide = shown): string | undefined {
   const problems: string[] = [];
   if (answer.status !== t.expect.status) problems.push(`status ${answer.status}`);
-  if (t.expect.body !== undefined && !matches(answer.body, t.expect.body)) problems.push(`body ${quote(tail(answer.body, 200))}`);
+  if (t.expect.body !== undefined && !matches(answer.body, t.expect.body)) problems.push(`body ${quote(tail(hide(answer.body), 200))}`);
   const headers = Object.fromEntries(Object.entries(answer.headers).map(([k, v]) => [k.toLowerCase(), v]));
   for (const [h, m] of Object.entries(t.expect.headers)) {
     const got = headers[h.toLowerCase()];
-    if (got === undefined || !matches(got, m)) problems.push(got === undefined ? `no header ${h}` : `header ${h} ${quote(got)}`);
+    if (got === undefined || !matches(got, m)) problems.push(got === undefined ? `no header ${h}` : `header ${h} ${quote(hide(got))}`);
   }
   return problems.length === 0 ? undefined : `got ${problems.join(', ')}`;
 }
 
-/** Undefined when a command's run meets the expectation (exit code, and output when one is expected), else what differs. */
-export function judgeRun(run: RunOutput, expect: { exitCode: number; output?: TextMatch }): string | undefined {
-  if (run.exitCode === undefined) return run.problem ?? 'it did not finish';
+/** Undefined when a command's run meets the expectation (exit code, and output when one is expected), else what differs, its output hidden, then cut. */
+export function judgeRun(run: RunOutput, expect: { exitCode: number; output?: TextMatch }, hide: Hide = shown): string | undefined {
+  if (run.exitCode === undefined) return run.problem !== undefined ? hide(run.problem) : 'it did not finish';
   const problems: string[] = [];
   if (run.exitCode !== expect.exitCode) problems.push(`exit code ${run.exitCode}`);
   if (expect.output !== undefined && !matches(run.output, expect.output)) problems.push('other output');
   if (problems.length === 0) return undefined;
-  const out = tail(run.output);
+  const out = tail(hide(run.output));
   return `got ${problems.join(', ')}${out !== '' ? `; output: ${out}` : ''}`;
 }
 
@@ -199,15 +207,52 @@ export function configCheckFailure(result: CheckResult): string {
 }
 
 /**
- * The text with every secret value in it replaced, longest first (a value may hold another).
- * Values are taken trimmed: a secret file often ends with a newline that the output, which
- * goes on after it, must keep.
+ * The text with every secret value in it replaced, longest first (a value may hold another),
+ * and a piece of one at either edge: output kept to its last bytes may begin inside a value,
+ * and an answer read to its first bytes may end inside one. Values are taken trimmed: a
+ * secret file often ends with a newline that the output, which goes on after it, must keep.
+ * Applied to the raw text, before anything cuts or quotes it: a quoted value (a `"`, a
+ * backslash or a line end escaped) or a value cut in two no longer equals itself.
  */
 export function redact(text: string, values: readonly string[]): string {
   const sorted = [...new Set(values.map((v) => v.trim()).filter((v) => v !== ''))].sort((a, b) => b.length - a.length);
   let out = text;
-  for (const v of sorted) out = out.split(v).join('[redacted]');
+  for (const v of sorted) out = out.split(v).join(REDACTED);
+  for (const v of sorted) out = redactEdges(out, v);
   return out;
+}
+
+const REDACTED = '[redacted]';
+/** The shortest piece of a value at an edge that is taken for it: shorter ones are common text. */
+const EDGE_PIECE = 4;
+
+function redactEdges(text: string, value: string): string {
+  let out = text;
+  const head = overlap(out, value);
+  if (head >= EDGE_PIECE) out = out.slice(0, out.length - head) + REDACTED;
+  const tail = overlap(reversed(out), reversed(value));
+  if (tail >= EDGE_PIECE) out = REDACTED + out.slice(tail);
+  return out;
+}
+
+// By UTF-16 unit, as the lengths are counted.
+const reversed = (s: string) => s.split('').reverse().join('');
+
+/**
+ * The length of the longest head of `value`, shorter than the whole, that ends `text`:
+ * Knuth-Morris-Pratt's prefix function over the value, a separator and the text's end, in
+ * time linear in both (a PEM bundle is long; trying every length would be quadratic).
+ */
+function overlap(text: string, value: string): number {
+  const s = `${value}\u0000${text.slice(-(value.length - 1))}`;
+  const pi = new Array<number>(s.length).fill(0);
+  for (let i = 1; i < s.length; i++) {
+    let k = pi[i - 1]!;
+    while (k > 0 && s[i] !== s[k]) k = pi[k - 1]!;
+    if (s[i] === s[k]) k++;
+    pi[i] = k;
+  }
+  return value.length > 1 ? pi[s.length - 1]! : 0;
 }
 
 /** `${secrets.NAME}` in an http test's header or body, filled in from the resolved values. */

@@ -6,6 +6,7 @@ import {
   judgeHttp,
   judgeRun,
   redact,
+  OUTPUT_TAIL,
   tail,
   testFailure,
   testResult,
@@ -50,7 +51,12 @@ describe('deployment tests in the request', () => {
   it('refuses a test of no kind or of two, a bad regex, a test named twice, and an exec test given secrets', () => {
     expect(issues(withTests([{ name: 'a' }]))).toEqual(['verify.tests.0: exactly one of "http", "exec" and "container" is required']);
     expect(issues(withTests([{ name: 'a', http: { port: 80 }, exec: { command: ['x'] } }]))).toEqual(['verify.tests.0: exactly one of "http", "exec" and "container" is required']);
-    expect(issues(withTests([{ name: 'a', http: { port: 80, expect: { body: { matches: '(' } } } }]))).toEqual(['verify.tests.0.http.expect.body.matches: must be a valid regular expression']);
+    expect(issues(withTests([{ name: 'a', http: { port: 80, expect: { body: { matches: '(' } } } }]))).toEqual([
+      'verify.tests.0.http.expect.body.matches: must be a regular expression RE2 accepts (no backreferences or lookaround): error parsing regexp: missing closing ): `(`',
+    ]);
+    expect(issues(withTests([{ name: 'a', exec: { command: ['x'], expect: { output: { matches: '(a)\\1' } } } }]))).toEqual([
+      'verify.tests.0.exec.expect.output.matches: must be a regular expression RE2 accepts (no backreferences or lookaround): error parsing regexp: invalid escape sequence: `\\1`',
+    ]);
     expect(issues(withTests([{ name: 'a', http: { port: 80 } }, { name: 'a', http: { port: 81 } }]))).toEqual(['verify.tests: must not name a test twice']);
     expect(issues(withTests([{ name: 'a', exec: { command: ['x'] }, secrets: [{ name: 'T', ref: 't' }] }]))[0]).toMatch(/^verify\.tests\.0\.secrets: an exec test runs inside the application's container/);
   });
@@ -84,6 +90,13 @@ describe('judging what a test saw', () => {
     expect(judgeRun({ exitCode: 0, output: 'ready\n' }, { exitCode: 0, output: 'ready' })).toBeUndefined();
     expect(judgeRun({ exitCode: 2, output: 'no such table\n' }, { exitCode: 0 })).toBe('got exit code 2; output: no such table');
     expect(judgeRun({ exitCode: 0, output: 'starting' }, { exitCode: 0, output: { matches: '^ready$' } })).toBe('got other output; output: starting');
+  });
+
+  it('matches a catastrophic pattern over 256 KiB of output in linear time: (a+)+$ against a long run of a ended by b', () => {
+    // JavaScript's backtracking engine takes longer than the age of the universe on this; RE2 a few milliseconds.
+    const output = `${'a'.repeat(256 * 1024 - 1)}b`;
+    expect(judgeRun({ exitCode: 0, output }, { exitCode: 0, output: { matches: '(a+)+$' } })).toMatch(/^got other output; output: \.\.\.a+b$/);
+    expect(judgeRun({ exitCode: 0, output }, { exitCode: 0, output: { matches: '(a+)+b$' } })).toBeUndefined();
     expect(judgeRun({ output: '', problem: 'it did not finish within 100 ms' }, { exitCode: 0 })).toBe('it did not finish within 100 ms');
   });
 
@@ -112,6 +125,27 @@ describe('secrets in tests', () => {
   it('redacts every value, trimmed, longest first, keeping what follows it', () => {
     expect(redact('user s3cret, token s3cret-long, file s3cret\nnext line', ['s3cret\n', 's3cret-long'])).toBe('user [redacted], token [redacted], file [redacted]\nnext line');
     expect(redact('nothing here', [''])).toBe('nothing here');
+  });
+
+  it('redacts a value before the output is cut and quoted: with quotes, backslashes, line ends, or cut at either edge', () => {
+    const tricky = 'pa"ss\\word\nline-2';
+    const pem = `-----BEGIN PRIVATE KEY-----\n${'MIIEvQIBADANBgkqhkiG9w0BAQEFAASC'.repeat(40)}\n-----END PRIVATE KEY-----\n`;
+    const hide = (text: string) => redact(text, [tricky, pem]);
+    const judged = (output: string) => judgeRun({ exitCode: 1, output }, { exitCode: 0 }, hide)!;
+    // Quoted, as an http body is: the value's quote, backslash and line end are escaped there.
+    const body = judgeHttp(http({ body: 'ok', headers: { 'X-Token': 'other' } }), { status: 200, headers: { 'x-token': tricky }, body: `the password is ${tricky}` }, hide)!;
+    expect(body).toBe('got body "the password is [redacted]", header X-Token "[redacted]"');
+    // A multi-line key in full, and only the end of one that the output's tail cuts in two.
+    expect(judged(`key:\n${pem}done`)).toBe('got exit code 1; output: key:\n[redacted]\ndone');
+    const long = `${'x'.repeat(OUTPUT_TAIL)}${pem}`;
+    expect(judged(long)).toBe(`got exit code 1; output: ...${'x'.repeat(OUTPUT_TAIL - 3 - '[redacted]'.length)}[redacted]`);
+    // Output kept to its last bytes that begins inside a value; an answer read to its first bytes that ends inside one.
+    expect(hide(`${pem.slice(100)}after`)).toBe('[redacted]\nafter');
+    expect(hide(`before ${tricky.slice(0, 8)}`)).toBe('before [redacted]');
+    // Nothing of either value is left in any of these.
+    for (const text of [body, judged(`key:\n${pem}done`), judged(long)]) expect([text.includes('ss\\\\word'), text.includes('MIIEvQIBADANBgkq')]).toEqual([false, false]);
+    // Shorter than four characters at an edge is common text, kept.
+    expect(hide('ends with pa')).toBe('ends with pa');
   });
 
   it('fills ${secrets.NAME} from the resolved values and leaves unknown names', () => {

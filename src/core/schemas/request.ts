@@ -3,6 +3,7 @@
 // describe is rejected rather than silently ignored. Defaults are the contract's.
 // Pure: imported by workflow code, so nothing Node-only here.
 import { z } from 'zod';
+import { regexProblem } from '../text-match';
 
 export const deploymentIdSchema = z
   .string()
@@ -214,19 +215,20 @@ export const healthCheckSchema = z
     message: 'exactly one of "http", "tcp", "exec" and "docker" is required',
   });
 
-/** A regular expression as JavaScript reads it; refused here, not when the first test runs. */
+/**
+ * A regular expression in RE2's syntax (the JavaScript syntax less backreferences and
+ * lookaround), refused here, not when the first test runs. RE2 matches in time linear in the
+ * text: a request author's pattern runs on up to 256 KiB of an application's output on the
+ * worker, where a backtracking engine could spend minutes on `(a+)+$`.
+ */
 const regexSchema = z
   .string()
   .min(1)
   .max(1024)
-  .refine((r) => {
-    try {
-      new RegExp(r);
-      return true;
-    } catch {
-      return false;
-    }
-  }, 'must be a valid regular expression');
+  .superRefine((r, ctx) => {
+    const problem = regexProblem(r);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: `must be a regular expression RE2 accepts (no backreferences or lookaround): ${problem}` });
+  });
 
 /** What a text must hold: a plain string it contains, or `{ "matches": "regex" }`. */
 export const textMatchSchema = z.union([z.string().min(1).max(4096), z.strictObject({ matches: regexSchema })], {

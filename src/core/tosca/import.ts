@@ -67,8 +67,16 @@ export function isServiceTemplate(text: string): boolean {
       // Not JSON: a YAML flow map, looked for below.
     }
   }
-  return /^(\s*\{\s*)?["']?tosca_definitions_version["']?[ \t]*:/m.test(text);
+  return TEMPLATE_START.test(text);
 }
+
+/**
+ * The version key at a line's start, or first in a flow map whose `{` opens a line. No
+ * multi-line flag: with one, a leading \s* that may cross line ends is tried again from every
+ * line's start, quadratic in the number of lines (1 MiB of newlines held the bridge for
+ * minutes). Here each try starts at a newline and crosses line ends only after a `{`: linear.
+ */
+const TEMPLATE_START = /(?:^|\n)(?:[^\S\n]*\{\s*)?["']?tosca_definitions_version["']?[ \t]*:/;
 
 export function importServiceTemplate(text: string, opts: ImportOptions = {}): Imported {
   const lines = new LineCounter();

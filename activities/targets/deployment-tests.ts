@@ -4,7 +4,8 @@
 // own means. Whatever a test or check prints is redacted of every secret value the
 // deployment can see (the application's and the tests') before it goes anywhere: results
 // travel into workflow history, status events, records and logs.
-import { configCheckResult, describeTest, fillSecrets, redact, testResult, judgeHttp, judgeRun, type CheckResult, type Hide, type ContainerTest, type ExecTest, type HttpTest, type RunOutput } from '../../src/core/deployment-tests';
+import { configCheckResult, describeTest, fillSecrets, redact, testResult, type CheckResult, type ContainerTest, type ExecTest, type HttpTest, type RunOutput } from '../../src/core/deployment-tests';
+import { judgeHttp, judgeRun, type Hide } from '../../src/core/judge';
 import type { NodeIntent } from '../../src/core/intent';
 import { reachablePort } from '../../src/core/renderers/docker-engine';
 import type { SecretProvider } from '../control/secrets';

@@ -6,7 +6,6 @@
 // Pure: imported by workflow code.
 import type { IntentSecret } from './intent';
 import type { DeploymentTest, TextMatch } from './schemas/request';
-import { matchesPattern } from './text-match';
 
 export type { TextMatch };
 
@@ -110,10 +109,6 @@ export function describeMatch(m: TextMatch): string {
   return typeof m === 'string' ? `contains ${quote(m)}` : `matches /${m.matches}/`;
 }
 
-export function matches(text: string, m: TextMatch): boolean {
-  return typeof m === 'string' ? text.includes(m) : matchesPattern(text, m.matches);
-}
-
 /** What a test does, in a few words: `http GET :8080/health`, `exec ["cat","/x"]`, `container img`. */
 export function describeTest(t: IntentTest): string {
   switch (t.kind) {
@@ -140,37 +135,6 @@ export function describeExpectation(t: IntentTest): string {
     case 'container':
       return 'exit code 0';
   }
-}
-
-/** What hides secrets in what is quoted: `redact` with the deployment's values. */
-export type Hide = (text: string) => string;
-const shown: Hide = (text) => text;
-
-/**
- * Undefined when the answer meets the http test's expectation, else what differs. Header
- * names are matched regardless of case. What is quoted is hidden first, then cut and quoted.
- */
-export function judgeHttp(t: HttpTest, answer: HttpAnswer, hide: Hide = shown): string | undefined {
-  const problems: string[] = [];
-  if (answer.status !== t.expect.status) problems.push(`status ${answer.status}`);
-  if (t.expect.body !== undefined && !matches(answer.body, t.expect.body)) problems.push(`body ${quote(tail(hide(answer.body), 200))}`);
-  const headers = Object.fromEntries(Object.entries(answer.headers).map(([k, v]) => [k.toLowerCase(), v]));
-  for (const [h, m] of Object.entries(t.expect.headers)) {
-    const got = headers[h.toLowerCase()];
-    if (got === undefined || !matches(got, m)) problems.push(got === undefined ? `no header ${h}` : `header ${h} ${quote(hide(got))}`);
-  }
-  return problems.length === 0 ? undefined : `got ${problems.join(', ')}`;
-}
-
-/** Undefined when a command's run meets the expectation (exit code, and output when one is expected), else what differs, its output hidden, then cut. */
-export function judgeRun(run: RunOutput, expect: { exitCode: number; output?: TextMatch }, hide: Hide = shown): string | undefined {
-  if (run.exitCode === undefined) return run.problem !== undefined ? hide(run.problem) : 'it did not finish';
-  const problems: string[] = [];
-  if (run.exitCode !== expect.exitCode) problems.push(`exit code ${run.exitCode}`);
-  if (expect.output !== undefined && !matches(run.output, expect.output)) problems.push('other output');
-  if (problems.length === 0) return undefined;
-  const out = tail(hide(run.output));
-  return `got ${problems.join(', ')}${out !== '' ? `; output: ${out}` : ''}`;
 }
 
 /** The result of one test: passed, or failed with its expectation and what it got. */

@@ -3,8 +3,6 @@ import {
   configCheckResult,
   describeExpectation,
   fillSecrets,
-  judgeHttp,
-  judgeRun,
   redact,
   OUTPUT_TAIL,
   tail,
@@ -13,6 +11,7 @@ import {
   type HttpTest,
 } from '../../src/core/deployment-tests';
 import { nodeIntent } from '../../src/core/intent';
+import { judgeHttp, judgeRun } from '../../src/core/judge';
 import { LABELS } from '../../src/core/labels';
 import { fingerprint, renderConfigCheck, renderTestContainer } from '../../src/core/renderers/docker-engine';
 import { deployRequestSchema } from '../../src/core/schemas/request';

@@ -6,6 +6,7 @@
 // Pure: imported by workflow code.
 import type { IntentSecret } from './intent';
 import type { DeploymentTest, TextMatch } from './schemas/request';
+import { scopedSecretRef } from './secret-scope';
 
 export type { TextMatch };
 
@@ -40,9 +41,9 @@ export interface ConfigCheck {
 /** Where test secrets are delivered to a test container, as to an application's. */
 const SECRETS_DIR = '/run/secrets';
 
-/** A request's test as the intent carries it. */
-export function intentTest(t: DeploymentTest): IntentTest {
-  const base: TestBase = { name: t.name, timeoutMs: t.timeoutMs, secrets: t.secrets.map((s) => ({ name: s.name, ref: s.ref, path: `${SECRETS_DIR}/${s.name}` })) };
+/** A request's test as the intent carries it, its secrets in `application`'s scope of the store. */
+export function intentTest(t: DeploymentTest, application: string): IntentTest {
+  const base: TestBase = { name: t.name, timeoutMs: t.timeoutMs, secrets: t.secrets.map((s) => ({ name: s.name, ref: scopedSecretRef(application, s.ref), path: `${SECRETS_DIR}/${s.name}` })) };
   if (t.http !== undefined) {
     const { port, method, path, headers, body, expect } = t.http;
     return { ...base, kind: 'http', port, method, path, headers, ...(body !== undefined ? { body } : {}), expect };

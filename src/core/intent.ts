@@ -5,6 +5,7 @@
 // only, never values.
 // Pure: built inside workflow code.
 import { intentTest, type ConfigCheck, type IntentTest } from './deployment-tests';
+import { scopedSecretRef } from './secret-scope';
 import type { NodeAccessOptions } from './node-policy';
 import type { ContainerOptions, DeployRequest, HealthCheck } from './schemas/request';
 
@@ -107,7 +108,7 @@ export function nodeIntent(request: DeployRequest, image: string): NodeIntent {
     ...(container.command !== undefined ? { command: container.command } : {}),
     env: container.env,
     files: container.files.map((f) => ({ path: f.path, content: f.content, mode: f.mode ?? 0o644 })),
-    secrets: container.secrets.map((s) => ({ name: s.name, ref: s.ref, path: `${SECRETS_DIR}/${s.name}` })),
+    secrets: container.secrets.map((s) => ({ name: s.name, ref: scopedSecretRef(request.application.name, s.ref), path: `${SECRETS_DIR}/${s.name}` })),
     ports: container.ports.map((p) => ({ container: p.container, host: p.host ?? p.container, protocol: p.protocol })),
     volumes: container.volumes,
     network: container.network,
@@ -128,6 +129,6 @@ export function nodeIntent(request: DeployRequest, image: string): NodeIntent {
     health: { probe: healthProbe(request.healthCheck), policy: healthPolicy(request.healthCheck) },
     // Only when asked for: the intents of earlier requests, as their histories hold them, stay as they were.
     ...(container.configCheck !== undefined ? { configCheck: { command: container.configCheck.command, timeoutMs: container.configCheck.timeoutMs } } : {}),
-    ...(request.verify !== undefined && request.verify.tests.length > 0 ? { tests: request.verify.tests.map(intentTest) } : {}),
+    ...(request.verify !== undefined && request.verify.tests.length > 0 ? { tests: request.verify.tests.map((t) => intentTest(t, request.application.name)) } : {}),
   };
 }

@@ -6,13 +6,11 @@
 // fails. The secret's value is then searched for as the secrets test does: in the workflow
 // histories (as stored and decrypted), the status events, the records and the logs.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import { LABELS } from '../../src/core/labels';
 import type { Inventory } from '../../src/core/schemas/inventory';
 import { captureOutput } from '../support/captured-output';
 import { runCli } from '../support/cli';
-import { containersOf, engineNodes, httpGet, removeApplication, startDeployer, type TestDeployer } from '../support/deployer';
+import { containersOf, engineNodes, httpGet, putSecret, removeApplication, startDeployer, type TestDeployer } from '../support/deployer';
 import { historiesText } from '../support/history';
 
 jest.setTimeout(240_000);
@@ -37,11 +35,7 @@ beforeAll(async () => {
   d = await startDeployer('verify', { bridgeLogLevel: 'info' });
   nodes = engineNodes(d).slice(0, 3);
   busybox = `${d.inventory.registry.pull}/busybox:1`;
-  const put = (r: string, value: string) => {
-    const file = join(d.config.secretsPath, r);
-    mkdirSync(dirname(file), { recursive: true });
-    writeFileSync(file, value, { mode: 0o600 });
-  };
+  const put = (r: string, value: string) => putSecret(d.config.secretsPath, app, r, value);
   put(ref, `${secret}\n`);
   put(httpdConfRef, `/private:tester:${password}\n`);
   put(credentialsRef, credentials);

@@ -4,9 +4,9 @@
 // `docker inspect` of the container. Histories are encrypted, so they are searched both as
 // stored and decrypted.
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { containersOf, httpGet, removeApplication, startDeployer, type TestDeployer } from '../support/deployer';
+import { symlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { containersOf, httpGet, putSecret, removeApplication, startDeployer, type TestDeployer } from '../support/deployer';
 import { captureOutput } from '../support/captured-output';
 import { historyText } from '../support/history';
 
@@ -24,9 +24,7 @@ beforeAll(async () => {
   // Everything this process writes is the worker's and the bridge's logs: searched for the secret below.
   logs = captureOutput();
   d = await startDeployer('secret', { bridgeLogLevel: 'info' });
-  const file = join(d.config.secretsPath, ref);
-  mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(file, secret, { mode: 0o600 });
+  putSecret(d.config.secretsPath, app, ref, secret);
 });
 
 afterAll(async () => {
@@ -86,6 +84,41 @@ describe('a deployment with a secret', () => {
       container: { command: ['sleep', '60'], secrets: [{ name: 'APP_TOKEN', ref: `it/${stamp}/missing` }] },
     });
     const events = await d.terminal(`${app}-2`);
-    expect(events.at(-1)).toMatchObject({ phase: 'RolledBack', message: expect.stringContaining(`secret 'it/${stamp}/missing' not found`) });
+    // Looked for in the application's own scope of the store, which the message names.
+    expect(events.at(-1)).toMatchObject({ phase: 'RolledBack', message: expect.stringContaining(`secret '${app}/it/${stamp}/missing' not found`) });
+  });
+});
+
+describe('secrets of other applications', () => {
+  const other = `it-secret-other-${stamp}`;
+  const otherValue = `other-${randomBytes(16).toString('hex')}`;
+  beforeAll(() => putSecret(d.config.secretsPath, other, 'db-password', otherValue));
+
+  /** A deployment of `app` whose container serves the sha256 of the secret `ref` names. */
+  const serving = (n: number, secretRef: string, hashPort: number) => ({
+    kind: 'Deploy',
+    deploymentId: `${app}-${n}`,
+    application: { name: app, version: `${n}`, image: `${d.inventory.registry.pull}/busybox:1` },
+    nodes: [d.inventory.nodes[0]!.id],
+    container: {
+      command: ['sh', '-c', `mkdir -p /www && sha256sum "$DB_FILE" | cut -d' ' -f1 > /www/hash && trap 'exit 0' TERM; httpd -f -p ${hashPort} -h /www & wait`],
+      secrets: [{ name: 'DB', ref: secretRef }],
+    },
+    healthCheck: { http: { port: hashPort, path: '/hash' }, intervalMs: 200 },
+  });
+
+  it('cannot be named: a reference to another application\'s secret is looked for in the application\'s own scope, not found, and the value reaches nothing', async () => {
+    await d.send(serving(3, `${other}/db-password`, port + 1));
+    const events = await d.terminal(`${app}-3`);
+    expect(events.at(-1)).toMatchObject({ phase: 'RolledBack', message: expect.stringContaining(`secret '${app}/${other}/db-password' not found`) });
+    const history = await historyText(d, `${app}-3/${d.inventory.nodes[0]!.id}`);
+    expect({ events: JSON.stringify(d.events).includes(otherValue), logs: logs.join('').includes(otherValue), history: history.decrypted.includes(otherValue) }).toEqual({ events: false, logs: false, history: false });
+  });
+
+  it('reaches an application the operator granted it to: a link in its own scope to the other\'s file', async () => {
+    symlinkSync(join(d.config.secretsPath, other, 'db-password'), join(d.config.secretsPath, app, 'granted-db-password'));
+    await d.send(serving(4, 'granted-db-password', port + 2));
+    expect((await d.terminal(`${app}-4`)).at(-1)!.phase).toBe('Succeeded');
+    expect(await httpGet(`http://${d.inventory.nodes[0]!.address}:${port + 2}/hash`)).toEqual({ status: 200, body: `${createHash('sha256').update(otherValue).digest('hex')}\n` });
   });
 });

@@ -6,16 +6,16 @@
 // keeps serving without a single failed probe; and what a check or test prints reaches no
 // event, record, history or log with a secret's value in it.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
 import { LABELS } from '../../src/core/labels';
 import { ONE_SHOT_ROLES } from '../../src/core/renderers/docker-engine';
 import { oneShotServiceName, SWARM_LABELS } from '../../src/core/renderers/swarm';
 import { isTerminal } from '../../src/core/schemas/event';
 import { onTarget } from '../support/conformance';
 import { swarm } from '../support/platforms';
-import { httpGet, IDLE, startDeployer, waitFor, type TestDeployer } from '../support/deployer';
+import { httpGet, IDLE, putSecret, startDeployer, waitFor, type TestDeployer } from '../support/deployer';
 import { historiesText } from '../support/history';
 import { hostnameOf, manager, oneShotServicesOf, servicesOf, swarmNodes } from '../support/swarm';
 
@@ -174,19 +174,17 @@ describe('configuration checks and deployment tests on a real swarm', () => {
 });
 
 describe('secrets in what checks and tests print on a real swarm', () => {
-  function secret(name: string): { ref: string; value: string } {
+  function secret(application: string, name: string): { ref: string; value: string } {
     const ref = `it/${stamp}/${name}`;
     const value = `s3cret-${randomBytes(16).toString('hex')}`;
-    const file = join(d.config.secretsPath, ref);
-    mkdirSync(dirname(file), { recursive: true });
-    writeFileSync(file, value, { mode: 0o600 });
+    putSecret(d.config.secretsPath, application, ref, value);
     return { ref, value };
   }
 
   it('a test container and a config check that print their secret files: the values are redacted everywhere, and their Swarm secrets are gone', async () => {
     const a = newApp('secret');
-    const appToken = secret('swarm-app-token');
-    const testToken = secret('swarm-test-token');
+    const appToken = secret(a, 'swarm-app-token');
+    const testToken = secret(a, 'swarm-test-token');
     const node = nodes()[0]!;
     const port = 18612;
     const request = (n: number, check: string, tests: object[]) => ({

@@ -8,9 +8,7 @@
 // Where the fake has no program, no engine and no HTTP, its Platform answers from what it
 // was asked (test/support/fake-platform.ts says how).
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { dirname, join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import type Docker from 'dockerode';
 import { LABELS } from '../../src/core/labels';
@@ -18,7 +16,7 @@ import type { Inventory, InventoryNode } from '../../src/core/schemas/inventory'
 import { isTerminal, type StatusEvent } from '../../src/core/schemas/event';
 import { decideUpdate } from '../../workflows/definitions';
 import { captureOutput } from './captured-output';
-import { dockerEvents, httpGet, IDLE, startDeployer, waitFor, type TestDeployer } from './deployer';
+import { dockerEvents, httpGet, IDLE, putSecret, startDeployer, waitFor, type TestDeployer } from './deployer';
 import { historiesText } from './history';
 
 /** What the suite drives: a Deployer it sends requests to (as Kafka messages), whose events it reads. */
@@ -357,9 +355,7 @@ export function conformance<D extends SuiteDeployer>(p: Platform<D>): void {
       const a = newApp('secret');
       const value = `s3cret-${randomBytes(16).toString('hex')}`;
       const ref = `it/${stamp}/${p.tag}-token`;
-      const stored = join(d.config.secretsPath, ref);
-      mkdirSync(dirname(stored), { recursive: true });
-      writeFileSync(stored, value, { mode: 0o600 });
+      putSecret(d.config.secretsPath, a, ref, value);
       const node = nodes()[0]!;
       const port = p.port + 3;
       await d.send({

@@ -3,8 +3,8 @@
 // broker, the registry and the fog nodes' Docker Engines. Each test file gets its own task
 // queue, topics and consumer groups, so it neither sees nor disturbs anything else.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
@@ -290,6 +290,16 @@ export async function startDeployer(
  * A container command that idles until stopped. Not a bare `sleep`: as PID 1 it ignores
  * SIGTERM, so every stop would wait out the engine's full grace period.
  */
+/**
+ * Puts a secret in the stack's file provider where `ref` of `application` resolves: in that
+ * application's own scope of the store (src/core/secret-scope.ts).
+ */
+export function putSecret(secretsPath: string, application: string, ref: string, value: string): void {
+  const file = join(secretsPath, application, ref);
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, value, { mode: 0o600 });
+}
+
 export const IDLE = ['sh', '-c', "trap 'exit 0' TERM; sleep 3600 & wait"];
 
 export interface NodeContainerView {

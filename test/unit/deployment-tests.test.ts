@@ -70,7 +70,7 @@ describe('deployment tests in the request', () => {
     expect(nodeIntent(deployRequestSchema.parse(minimal), 'img')).not.toHaveProperty('tests');
     expect(nodeIntent(deployRequestSchema.parse(minimal), 'img')).not.toHaveProperty('configCheck');
     const intent = nodeIntent(deployRequestSchema.parse({ ...minimal, verify: { tests: [{ name: 'e2e', container: { image: 'x', command: ['run'] }, secrets: [{ name: 'TOKEN', ref: 'api/token' }] }] } }), 'img');
-    expect(intent.tests).toEqual([{ kind: 'container', name: 'e2e', timeoutMs: 30000, image: 'x', command: ['run'], env: {}, secrets: [{ name: 'TOKEN', ref: 'api/token', path: '/run/secrets/TOKEN' }] }]);
+    expect(intent.tests).toEqual([{ kind: 'container', name: 'e2e', timeoutMs: 30000, image: 'x', command: ['run'], env: {}, secrets: [{ name: 'TOKEN', ref: 'web/api/token', path: '/run/secrets/TOKEN' }] }]);
   });
 });
 
@@ -182,7 +182,7 @@ describe('one-shot containers on a Docker Engine', () => {
         HostConfig: { NetworkMode: 'bridge', RestartPolicy: { Name: 'no' } },
       },
       files: [{ path: '/etc/app.conf', content: 'x=1', mode: 0o644 }],
-      secrets: [{ ref: 'db/password', path: '/run/secrets/DB' }],
+      secrets: [{ ref: 'web/db/password', path: '/run/secrets/DB' }],
     });
   });
 
@@ -197,7 +197,7 @@ describe('one-shot containers on a Docker Engine', () => {
         HostConfig: { NetworkMode: 'bridge', RestartPolicy: { Name: 'no' } },
       },
       files: [],
-      secrets: [{ ref: 'api/token', path: '/run/secrets/TOKEN' }],
+      secrets: [{ ref: 'web/api/token', path: '/run/secrets/TOKEN' }],
     });
   });
 

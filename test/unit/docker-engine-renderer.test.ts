@@ -36,7 +36,7 @@ describe('the Docker Engine renderer', () => {
           },
         },
         files: [{ path: '/etc/temp-sensor/config.json', content: '{"intervalSeconds": 5}', mode: 0o644 }],
-        secrets: [{ ref: 'mqtt/password', path: '/run/secrets/MQTT_PASSWORD' }],
+        secrets: [{ ref: 'temp-sensor/mqtt/password', path: '/run/secrets/MQTT_PASSWORD' }],
       },
     ]);
   });

@@ -16,7 +16,7 @@ describe('the neutral intent of a request on a node', () => {
       command: ['/bin/httpd', '-f', '-p', '8080', '-h', '/www'],
       env: { LOG_LEVEL: 'info' },
       files: [{ path: '/etc/temp-sensor/config.json', content: '{"intervalSeconds": 5}', mode: 0o644 }],
-      secrets: [{ name: 'MQTT_PASSWORD', ref: 'mqtt/password', path: '/run/secrets/MQTT_PASSWORD' }],
+      secrets: [{ name: 'MQTT_PASSWORD', ref: 'temp-sensor/mqtt/password', path: '/run/secrets/MQTT_PASSWORD' }],
       ports: [{ container: 8080, host: 8080, protocol: 'tcp' }],
       volumes: [{ name: 'temp-sensor-data', target: '/data', readOnly: false }],
       network: 'host',

@@ -79,7 +79,7 @@ describe('the Kubernetes renderer', () => {
       // The references only: the target resolves the values when it applies the Secret.
       secret: {
         metadata: { name: secret, namespace: 'deployer', labels: selector, annotations: { [LABELS.deployment]: id } },
-        refs: { MQTT_PASSWORD: 'mqtt/password' },
+        refs: { MQTT_PASSWORD: 'temp-sensor/mqtt/password' },
       },
     });
   });
@@ -145,7 +145,8 @@ describe('the Kubernetes renderer', () => {
     const name = secretObjectName('web', 'kube-1', 'd-min');
     expect(w.secret).toEqual({
       metadata: { name, namespace: 'deployer', labels: selectorLabels('web', 'kube-1'), annotations: { [LABELS.deployment]: 'd-min' } },
-      refs,
+      // Each in the application's own scope of the store.
+      refs: { DB_PASSWORD: 'web/vault/db/password-ref-7f3a', API_TOKEN: 'web/vault/api/token-ref-91c2' },
     });
     expect(w.deployment.spec.template.spec.volumes).toEqual([
       { name: 'secrets', secret: { secretName: name, items: [{ key: 'DB_PASSWORD', path: 'DB_PASSWORD', mode: 0o400 }, { key: 'API_TOKEN', path: 'API_TOKEN', mode: 0o400 }] } },
@@ -389,7 +390,7 @@ describe('the Kubernetes renderer\'s one-shot pods', () => {
         },
       },
       // The reference only: the target resolves the value when it applies the Secret.
-      secret: { metadata: meta, refs: { TOKEN: 'api/token' } },
+      secret: { metadata: meta, refs: { TOKEN: 'web/api/token' } },
     });
   });
 

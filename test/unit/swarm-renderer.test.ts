@@ -51,7 +51,7 @@ describe('the Swarm renderer', () => {
       },
       configs: [{ Name: config, Labels: owned, content: '{"intervalSeconds": 5}' }],
       // The reference only: the value is read by the target when it creates the secret.
-      secrets: [{ Name: secret, Labels: owned, ref: 'mqtt/password' }],
+      secrets: [{ Name: secret, Labels: owned, ref: 'temp-sensor/mqtt/password' }],
     });
   });
 
@@ -179,7 +179,7 @@ describe('the Swarm renderer\'s one-shot services', () => {
       },
       configs: [],
       // Labelled as the application's secrets are: pruned once no service references it.
-      secrets: [{ Name: secret, Labels: { [LABELS.managed]: 'true', [LABELS.application]: 'web', [SWARM_LABELS.deployment]: 'd-min' }, ref: 'api/token' }],
+      secrets: [{ Name: secret, Labels: { [LABELS.managed]: 'true', [LABELS.application]: 'web', [SWARM_LABELS.deployment]: 'd-min' }, ref: 'web/api/token' }],
     });
     // Not the application's secret of the same name, which holds another value.
     expect(secret).not.toBe(renderService(tested, 'swarm-2').secrets[0]!.Name);

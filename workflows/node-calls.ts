@@ -15,4 +15,4 @@ export function nodeCalls({ taskQueue, local }: NodeQueue, options: StepOptions,
 /** The queue of a resolved node. */
 export const queueOf = (node: { taskQueue: string; local?: boolean }): NodeQueue => ({ taskQueue: node.taskQueue, local: node.local ?? false });
 
-export { someNodes } from '../src/core/details';
+export { someNodes, someOf } from '../src/core/details';

@@ -58,7 +58,7 @@ import {
 import { EventLog } from './event-log';
 import { checksOf, NodesFailed, rootMessage, stepsOf } from './failures';
 import { nodeRolloutWorkflow } from './node';
-import { nodeCalls, queueOf, someNodes } from './node-calls';
+import { nodeCalls, queueOf, someNodes, someOf } from './node-calls';
 import { NodeBoard, type CarriedBoard } from './node-board';
 import { COMPENSATION_DEADLINE_MS, dependencyWait, engineStep, groupStep, lookup, publishing, transfer } from './options';
 import { PATCHES } from './patches';
@@ -269,7 +269,8 @@ class Operation {
     const { source, name, version } = rollout.application;
     if (source !== undefined && this.digest === undefined) {
       this.phase('Building', `building from ${source.context}`);
-      const { tag } = await buildImage({ application: name, version, source });
+      const { tag, skipped } = await buildImage({ application: name, version, source });
+      if (skipped !== undefined) this.events.emit('Building', `left out of the build context (sockets, FIFOs and devices, which an image cannot hold): ${someOf(skipped, 10)}`);
       this.phase('Pushing', `pushing ${tag}`);
       ({ digest: this.digest } = await pushImage({ tag }));
       this.events.emit('Pushing', `pushed ${tag} as ${this.digest}`);

@@ -1,12 +1,13 @@
 // Image builder adapter: builds the application's image on the build host's Docker Engine
 // and pushes it to the registry, returning the digest that nodes then pull.
-import { readdirSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { Context } from '@temporalio/activity';
 import { BuildFailedError, InvalidBuildContextError, RegistryError } from '../../src/core/errors';
 import { pushTag } from '../../src/core/plan';
 import type { DeployRequest } from '../../src/core/schemas/request';
 import type { Engines } from '../targets/docker-engine/engines';
 import { followProgress, type ProgressEvent } from '../targets/docker-engine/containers';
+import { packContext, type PackedContext } from './build-context';
 
 type Source = NonNullable<DeployRequest['application']['source']>;
 
@@ -21,7 +22,8 @@ const isGitUrl = (context: string) => !context.startsWith('/');
 export function createBuildActivities(engines: Engines, registryPush: () => string) {
   return {
     /** Builds `<registry>/<app>:<version>` from a directory on the build host or a git URL. */
-    async buildImage({ application, version, source }: BuildInput): Promise<{ tag: string }> {
+    /** `skipped`: special files of the context left out (sockets, FIFOs, devices), when there were any. */
+    async buildImage({ application, version, source }: BuildInput): Promise<{ tag: string; skipped?: string[] }> {
       const docker = engines.buildHost();
       const tag = pushTag(registryPush(), application, version);
       const options = {
@@ -31,29 +33,33 @@ export function createBuildActivities(engines: Engines, registryPush: () => stri
         labels: { 'io.deployer.application': application, 'io.deployer.version': version },
         abortSignal: abortOnCancel(),
       };
-      let context: { context: string; src: string[] } | undefined;
+      let context: PackedContext | undefined;
       if (isGitUrl(source.context)) {
         // The engine clones the repository itself (Docker Engine API: POST /build?remote=).
         Object.assign(options, { remote: source.context });
       } else {
         try {
           if (!statSync(source.context).isDirectory()) throw new Error('not a directory');
-          context = { context: source.context, src: readdirSync(source.context) };
         } catch (err) {
           throw new InvalidBuildContextError(`build context ${source.context} is not a readable directory on the build host: ${(err as Error).message}`);
         }
+        context = packContext(source.context);
       }
       const log: string[] = [];
       try {
-        const stream = await docker.buildImage(context as never, options);
-        await followProgress(docker, stream, (e: ProgressEvent) => {
-          if (e.stream) log.push(e.stream.trimEnd());
-        });
+        // A git source has no context of its own (undefined): the engine clones it.
+        const built = (async () => {
+          const stream = await docker.buildImage(context?.stream as never, options);
+          await followProgress(docker, stream, (e: ProgressEvent) => {
+            if (e.stream) log.push(e.stream.trimEnd());
+          });
+        })();
+        await (context !== undefined ? Promise.race([built, context.failed.catch((err: Error) => Promise.reject(new Error(`reading the build context failed: ${err.message}`)))]) : built);
       } catch (err) {
         const tail = log.slice(-10).join('\n');
         throw new BuildFailedError(`building ${tag} failed: ${(err as Error).message}${tail ? `\n${tail}` : ''}`, { cause: err });
       }
-      return { tag };
+      return { tag, ...(context !== undefined && context.skipped.length > 0 ? { skipped: context.skipped } : {}) };
     },
 
     /** Pushes the tag and returns the registry's digest for it. */

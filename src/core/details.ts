@@ -15,10 +15,13 @@ export function table(header: string[], rows: string[][]): string {
   return [`| ${header.join(' | ')} |`, `| ${header.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${r.map(cell).join(' | ')} |`)].join('\n');
 }
 
-/** A short list of node ids: the first few and how many more. */
-export function someNodes(ids: readonly string[], shown = 3): string {
-  return ids.length <= shown ? ids.join(', ') : `${ids.slice(0, shown).join(', ')} and ${ids.length - shown} more`;
+/** A short list: the first few and how many more. */
+export function someOf(items: readonly string[], shown = 3): string {
+  return items.length <= shown ? items.join(', ') : `${items.slice(0, shown).join(', ')} and ${items.length - shown} more`;
 }
+
+/** A short list of node ids: the first few and how many more. */
+export const someNodes = someOf;
 
 const code = (text: string) => `\`${text.replace(/`/g, "'")}\``;
 

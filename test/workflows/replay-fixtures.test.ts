@@ -5,7 +5,8 @@
 // target seam) and those of the current one (v2-: the `target-seam` patch, the token lock,
 // also Scale, Undeploy and Rollback operations, and nodes with a configuration check and
 // deployment tests: passed, a test failed, a configuration refused; v3-: the saga in the
-// memo, restores in turn, a Terminate and its compensation). A change that would break deployments already
+// memo, restores in turn, a Terminate and its compensation; v4-: local activities one at a
+// time, each kind of operation and outcome). A change that would break deployments already
 // running in production fails here; make such a change with `patched()` instead.
 // The fixtures are stored decrypted; one is replayed encrypted too, as a worker with payload
 // encryption writes it, with a throwaway key, so that the replayer's codec is exercised.
@@ -66,6 +67,10 @@ describe('recorded workflow histories', () => {
       const patches = patchesOf(JSON.parse(readFileSync(join(dir, f), 'utf8')));
       expect({ f, patches }).toEqual({ f, patches: expect.arrayContaining([f.includes('compensation') ? 'restore-in-turn' : 'saga-in-memo']) });
     }
+    // The v4- histories were recorded with local activities one at a time (a success, a rollback, a cancel, a Rollback, Scale, Undeploy, a pause then rollback or retry, a node that failed its health check).
+    const v4 = files.filter((f) => f.startsWith('v4-'));
+    expect(v4.length).toBeGreaterThanOrEqual(9);
+    for (const f of v4) expect({ f, patches: patchesOf(JSON.parse(readFileSync(join(dir, f), 'utf8'))) }).toEqual({ f, patches: expect.arrayContaining(['local-activity-lane']) });
     const histories = join(work, 'histories');
     mkdirSync(histories);
     for (const f of files) copyFileSync(join(dir, f), join(histories, f));

@@ -104,7 +104,8 @@ export function tail(text: string, max = OUTPUT_TAIL): string {
   return t.length <= max ? t : `...${t.slice(t.length - max + 3)}`;
 }
 
-const quote = (text: string) => JSON.stringify(text);
+/** A text as a reason quotes it: escaped, so that no output can forge the reason's own words. */
+export const quote = (text: string) => JSON.stringify(text);
 
 export function describeMatch(m: TextMatch): string {
   return typeof m === 'string' ? `contains ${quote(m)}` : `matches /${m.matches}/`;

@@ -1,10 +1,8 @@
 // Judging what a test saw against what it expects. Apart from the rest of the tests' core
 // (src/core/deployment-tests.ts) because it matches patterns with RE2, which the workflow
 // bundle must not carry: workflows only name tests and report their results.
-import { tail, type HttpAnswer, type HttpTest, type RunOutput, type TextMatch } from './deployment-tests';
+import { quote, tail, type HttpAnswer, type HttpTest, type RunOutput, type TextMatch } from './deployment-tests';
 import { matchesPattern } from './text-match';
-
-const quote = (text: string) => JSON.stringify(text);
 
 export function matches(text: string, m: TextMatch): boolean {
   return typeof m === 'string' ? text.includes(m) : matchesPattern(text, m.matches);

@@ -161,7 +161,8 @@ describe('a TOSCA service template on deployer.requests (real engines)', () => {
     writeFileSync(file, stack('unused'));
     const id = `${templateId}-cli`;
     const run = await cli(['deploy', file, '--id', id, '--input', 'version=2', '--input', 'greeting=hello from the CLI', '--wait', '--timeout', '180']);
-    expect(run.code).toBe(0);
+    // The whole run on failure: the exit code alone does not say which deployment failed, or why.
+    expect({ code: run.code, stderr: run.stderr, stdout: run.code === 0 ? '' : run.stdout }).toEqual({ code: 0, stderr: '', stdout: '' });
     expect(run.stdout).toContain(`sent Deploy ${id}.${api} to ${d.config.kafka.topics.requests}\nsent Deploy ${id}.${web} to ${d.config.kafka.topics.requests}\n`);
     for (const name of [api, web]) {
       const record = await recordOf(`${id}.${name}`);

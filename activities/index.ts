@@ -70,7 +70,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createEventActivities(producer, eventsTopic),
     ...createRecordActivities(producer, recordsTopic),
     ...createLockActivities(client, { taskQueue: defaultTaskQueue, ...(lockIdleMs !== undefined ? { idleMs: lockIdleMs } : {}) }),
-    ...allHeartbeating(createHistoryActivities(client)),
+    ...allHeartbeating(createHistoryActivities(client, defaultTaskQueue)),
     ...allHeartbeating(createRunActivities(client)),
     ...createNodeSideActivities(deps),
     // Served until no deployment of the first workflow shape runs (workflows/patches.ts).

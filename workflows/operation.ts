@@ -34,6 +34,7 @@ import type { InventoryActivities } from '../activities/control/inventory';
 import type { RecordActivities } from '../activities/control/records';
 import type { StepRecord } from '../activities/targets/target';
 import { nodeIntent } from '../src/core/intent';
+import { policed } from '../src/core/node-policy';
 import { applicationOf } from '../src/core/operation-kinds';
 import { planOperation, stateAfter, type ApplicationState, type OperationPlan, type Whereabouts } from '../src/core/operation-plan';
 import { batchesOf, imageOf, nodeImage, type NodeQueue, type PlannedNode } from '../src/core/plan';
@@ -96,6 +97,7 @@ export const HISTORY_BUDGET = 8_000;
 const EVENTS_PER_NODE = 8;
 
 const { resolveNodes, checkNodes, inventoryQueues } = localActivities<InventoryActivities>({ ...lookup, summary: 'look the nodes up in the inventory' });
+const { checkRequest } = localActivities<InventoryActivities>({ ...lookup, summary: 'check the request as the bridge would' });
 const { applicationHistory } = localActivities<HistoryActivities>({ ...lookup, summary: "read the application's history" });
 const { lastPublishedSeq } = localActivities<RunActivities>({ ...lookup, summary: 'read the last event seq of the runs before this one' });
 const { buildImage } = proxyActivities<BuildActivities>({ ...transfer, summary: 'build the image on the build host' });
@@ -103,22 +105,32 @@ const { pushImage } = proxyActivities<BuildActivities>({ ...transfer, summary: '
 const { recordDeployment } = localActivities<RecordActivities>({ ...publishing, summary: 'write the deployment record' });
 
 export async function deployWorkflow(request: DeployRequest, options: OperationOptions = {}): Promise<DeploymentResult> {
-  return patched(PATCHES.targetSeam) ? new Operation(request, options).run() : v1.deployWorkflow(request, options);
+  return patched(PATCHES.targetSeam) ? operate(request, options) : v1.deployWorkflow(request, options);
 }
 
 /** Rolls the application back to `toVersion`, or to the version that was healthy before the current one, on the nodes it runs on. */
 export async function rollbackWorkflow(request: RollbackRequest, options: OperationOptions = {}): Promise<DeploymentResult> {
-  return patched(PATCHES.targetSeam) ? new Operation(request, options).run() : v1.rollbackWorkflow(request, options);
+  return patched(PATCHES.targetSeam) ? operate(request, options) : v1.rollbackWorkflow(request, options);
 }
 
 /** Runs the current version on exactly `nodes` with `replicasPerNode`: rolled out there, taken off the other nodes. */
 export async function scaleWorkflow(request: ScaleRequest, options: OperationOptions = {}): Promise<DeploymentResult> {
-  return patched(PATCHES.targetSeam) ? new Operation(request, options).run() : v1.scaleWorkflow(request, options);
+  return patched(PATCHES.targetSeam) ? operate(request, options) : v1.scaleWorkflow(request, options);
 }
 
 /** Takes the application off `nodes` (default: every node it runs on). */
 export async function undeployWorkflow(request: UndeployRequest, options: OperationOptions = {}): Promise<DeploymentResult> {
-  return patched(PATCHES.targetSeam) ? new Operation(request, options).run() : v1.undeployWorkflow(request, options);
+  return patched(PATCHES.targetSeam) ? operate(request, options) : v1.undeployWorkflow(request, options);
+}
+
+/**
+ * An operation, its input checked first as the bridge checks a message: whoever can reach
+ * Temporal could start one with anything. A run continued from another (continue-as-new)
+ * carries what its first run checked.
+ */
+async function operate(request: OperationRequest, options: OperationOptions): Promise<DeploymentResult> {
+  if (options.carried === undefined && patched(PATCHES.checkInput)) await checkRequest(request);
+  return new Operation(request, options).run();
 }
 
 function acceptedMessage(request: OperationRequest): string {
@@ -252,11 +264,11 @@ class Operation {
   private async prepare(rollout: DeployRequest): Promise<void> {
     if (rollout.nodes.length <= WAVE) {
       // Few enough to keep: checked and resolved in one call, before the lock is granted.
-      const nodes = await resolveNodes({ nodeIds: rollout.nodes, container: rollout.container });
+      const nodes = await resolveNodes({ nodeIds: rollout.nodes, ...policed(rollout) });
       for (const n of nodes) this.resolved.set(n.id, n);
       this.queues = byQueue(nodes).map((group) => queueOf(group[0]!));
     } else {
-      ({ queues: this.queues } = await checkNodes({ nodeIds: rollout.nodes, container: rollout.container }));
+      ({ queues: this.queues } = await checkNodes({ nodeIds: rollout.nodes, ...policed(rollout) }));
     }
     if (rollout.dependsOn.length > 0) {
       const timeoutMs = rollout.strategy.dependencyTimeoutMs;

@@ -68,4 +68,10 @@ export const PATCHES = {
    * added it.
    */
   localActivityLane: 'local-activity-lane',
+  /**
+   * An operation checks its input first, as the bridge checks a message (a workflow started
+   * in Temporal past the bridge is refused by the same rules). Retire one retention period
+   * after the release that added it.
+   */
+  checkInput: 'check-input',
 } as const;

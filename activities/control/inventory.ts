@@ -1,26 +1,42 @@
 // Node inventory adapter: resolves node ids against the current inventory and, before any
 // node is touched, checks the request against what each node allows: the bridge checked
 // too, but the inventory may have changed since (a Retry runs much later).
-import { NodePolicyViolationError } from '../../src/core/errors';
-import { policyViolations, type NodeAccessOptions } from '../../src/core/node-policy';
+import { InvalidRequestError, NodePolicyViolationError } from '../../src/core/errors';
+import { reasonOf, toIssue } from '../../src/core/issues';
+import { inventoryIssues, policyViolations, type PolicedRequest } from '../../src/core/node-policy';
+import { requestSchema } from '../../src/core/schemas/request';
 import type { NodeQueue, PlannedNode } from '../../src/core/plan';
 import type { Inventory } from '../../src/core/schemas/inventory';
 import { resolveNodes } from '../../src/inventory';
 
+/** Nodes to look up; with the parts of a Deploy request the node policy judges, checked against it too. */
+export type NodeLookup = { nodeIds: string[] } & Partial<PolicedRequest>;
+
 export function createInventoryActivities(inventory: () => Inventory, defaultTaskQueue: string) {
   const queuesOf = (names: string[]): NodeQueue[] => [...new Set(names)].map((taskQueue) => ({ taskQueue, local: taskQueue === defaultTaskQueue }));
-  /** `container`: the request's container options, judged against each node's `allow` block. */
-  const resolve = ({ nodeIds, container }: { nodeIds: string[]; container?: NodeAccessOptions }): PlannedNode[] => {
+  /** With `container`, the request's options (and the ports its checks reach) judged against each node's policy. */
+  const resolve = ({ nodeIds, container, ...checks }: NodeLookup): PlannedNode[] => {
     const current = inventory();
     const nodes = resolveNodes(current, nodeIds, defaultTaskQueue);
     if (container !== undefined) {
-      const violations = policyViolations({ nodes: nodeIds, container }, current);
+      const violations = policyViolations({ nodes: nodeIds, container, ...checks }, current);
       if (violations.length > 0) throw new NodePolicyViolationError(violations);
     }
     return nodes;
   };
   return {
-    async resolveNodes(input: { nodeIds: string[]; container?: NodeAccessOptions }): Promise<PlannedNode[]> {
+    /**
+     * A workflow's first step: its input judged as the bridge judges a message (the request
+     * schema, the inventory's nodes and their policy), for a workflow started in Temporal past
+     * the bridge. The reason reads as the bridge's dead letter would.
+     */
+    async checkRequest(request: unknown): Promise<void> {
+      const parsed = requestSchema.safeParse(request);
+      const issues = parsed.success ? inventoryIssues(parsed.data, inventory()) : parsed.error.issues.map(toIssue);
+      if (issues.length > 0) throw new InvalidRequestError(`not a request the Deployer would start: ${reasonOf(issues)}`);
+    },
+
+    async resolveNodes(input: NodeLookup): Promise<PlannedNode[]> {
       return resolve(input);
     },
 
@@ -29,8 +45,8 @@ export function createInventoryActivities(inventory: () => Inventory, defaultTas
      * nodes (a deployment to thousands of nodes resolves them batch by batch): only the task
      * queues that serve them.
      */
-    async checkNodes({ nodeIds, container }: { nodeIds: string[]; container?: NodeAccessOptions }): Promise<{ queues: NodeQueue[] }> {
-      const nodes = resolve({ nodeIds, ...(container !== undefined ? { container } : {}) });
+    async checkNodes(input: NodeLookup): Promise<{ queues: NodeQueue[] }> {
+      const nodes = resolve(input);
       return { queues: queuesOf(nodes.map((n) => n.taskQueue)) };
     },
 

@@ -7,7 +7,7 @@
 import { configCheckResult, describeTest, fillSecrets, redact, testResult, type CheckResult, type ContainerTest, type ExecTest, type HttpTest, type RunOutput } from '../../src/core/deployment-tests';
 import { judgeHttp, judgeRun, type Hide } from '../../src/core/judge';
 import type { NodeIntent } from '../../src/core/intent';
-import { reachablePort } from '../../src/core/renderers/docker-engine';
+import { reachablePort } from '../../src/core/ports';
 import type { SecretProvider } from '../control/secrets';
 import { httpUrl } from './probes';
 import type { StepReporter } from './target';

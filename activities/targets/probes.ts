@@ -2,7 +2,7 @@
 // node's address. Every target uses them for `http` and `tcp` health checks; probes that
 // run inside an instance (exec) or read the target's own health state are the target's.
 import type { NodeIntent } from '../../src/core/intent';
-import { reachablePort } from '../../src/core/renderers/docker-engine';
+import { reachablePort } from '../../src/core/ports';
 import { connect } from 'node:net';
 
 /** One probe: undefined when healthy, else what is wrong, in words for the operator. */

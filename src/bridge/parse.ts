@@ -3,7 +3,7 @@
 // JSON, or a TOSCA service template (a Deployer extension) that becomes one Deploy per
 // application. Pure: no Kafka, no Temporal.
 import { reasonOf, toIssue, type Issue } from '../core/issues';
-import { policyViolations } from '../core/node-policy';
+import { inventoryIssues } from '../core/node-policy';
 import type { Inventory } from '../core/schemas/inventory';
 import { deploymentIdSchema, requestSchema, type Request } from '../core/schemas/request';
 import { importServiceTemplate, isServiceTemplate } from '../core/tosca/import';
@@ -34,16 +34,6 @@ function reject(issues: Issue[], raw?: unknown): Parsed {
     if (typeof name === 'string') out.application = name.slice(0, 256);
   }
   return out;
-}
-
-/** What the inventory says against a valid request: nodes it does not know, else (for a Deploy) the options a node does not allow. */
-export function inventoryIssues(request: Request, inventory: Inventory): Issue[] {
-  if (request.kind === 'Deploy' || request.kind === 'Scale' || (request.kind === 'Undeploy' && request.nodes)) {
-    const known = new Set(inventory.nodes.map((n) => n.id));
-    const unknown = (request.nodes ?? []).flatMap((id, i) => (known.has(id) ? [] : [{ path: ['nodes', i], message: `unknown node '${id}'` }]));
-    if (unknown.length > 0) return unknown;
-  }
-  return request.kind === 'Deploy' ? policyViolations(request, inventory) : [];
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });

@@ -44,6 +44,12 @@ export class SecretNotFoundError extends DeployerError {
 }
 
 /**
+ * Thrown when a workflow's input is not a request the bridge would have started: a workflow
+ * started in Temporal past the bridge (by anyone who can reach its frontend) is refused by
+ * the same rules, before anything else.
+ */
+export class InvalidRequestError extends DeployerError {}
+/**
  * Thrown when a request asks a node for an option its inventory entry does not allow
  * (privileged mode, capabilities, devices, host namespaces or paths); only the inventory can change that.
  */
@@ -112,6 +118,7 @@ export class DependencyNotReadyError extends DeployerError {
  */
 export const NON_RETRYABLE = [
   'UnknownNodeError',
+  'InvalidRequestError',
   'InvalidInventoryError',
   'BuildFailedError',
   'InvalidBuildContextError',

@@ -6,8 +6,9 @@
 // before it touches a node. Pure: container-spec.ts, which workflow code runs, imports
 // `privilegedHostConfig`.
 import type { HostConfig } from 'dockerode';
-import type { Inventory, NodeAllow } from './schemas/inventory';
-import type { ContainerOptions } from './schemas/request';
+import { reachedPorts } from './ports';
+import type { Inventory, InventoryNode, NodeAllow } from './schemas/inventory';
+import type { ContainerOptions, DeployRequest, Request } from './schemas/request';
 
 /**
  * The options the policy judges. Every field is optional because requests recorded in
@@ -20,6 +21,53 @@ export type NodeAccessOptions = Partial<Pick<ContainerOptions, 'privileged' | 'c
  * without zod (workflow code imports this module; a unit test keeps the two equal).
  */
 export const DEFAULT_NODE_ALLOW: NodeAllow = { privileged: false, capabilities: [], devices: [], hostPid: false, hostIpc: false, hostNetwork: true, hostPaths: [] };
+
+/**
+ * The well-known ports of the services that run a node rather than an application on it:
+ * a health check or an http test aimed at one would let the request's author speak to the
+ * node's engine or kubelet (an http test sends any method and body, and quotes the answer).
+ */
+export const NODE_SERVICE_PORTS: Readonly<Record<number, string>> = {
+  2375: 'the Docker Engine API',
+  2376: 'the Docker Engine API (TLS)',
+  2377: "Docker Swarm's cluster management",
+  7946: "Docker Swarm's node discovery",
+  2379: "etcd's client API",
+  2380: "etcd's peer API",
+  6443: 'the Kubernetes API server',
+  10248: "the kubelet's health endpoint",
+  10249: "kube-proxy's metrics",
+  10250: 'the kubelet API',
+  10255: "the kubelet's read-only API",
+  10256: "kube-proxy's health endpoint",
+  10257: 'the Kubernetes controller manager',
+  10259: 'the Kubernetes scheduler',
+};
+
+/** What serves at `port` on the node other than applications, by name; undefined for a port of the applications'. */
+export function nodeServiceAt(node: InventoryNode, inventory: Inventory, port: number): string | undefined {
+  // Engines the inventory reaches at the node's own address, at whatever port they listen on.
+  const engines = [
+    ...(node.target.kind === 'docker-engine' ? [node.target.docker] : []),
+    ...(node.target.kind === 'swarm' ? [...(node.target.engine ? [node.target.engine] : []), ...(inventory.swarms.find((s) => s.id === (node.target as { swarm: string }).swarm)?.managers ?? [])] : []),
+  ];
+  if (engines.some((e) => 'port' in e && e.port === port && e.host === node.address)) return "the node's Docker Engine API";
+  return NODE_SERVICE_PORTS[port];
+}
+
+/** What of a Deploy request the policy judges: its container's options, and the ports its health check and http tests reach. */
+export interface PolicedRequest {
+  container: NodeAccessOptions & Partial<Pick<ContainerOptions, 'ports'>>;
+  healthCheck?: DeployRequest['healthCheck'];
+  verify?: DeployRequest['verify'];
+}
+
+/** The parts of a Deploy request the policy judges, for the worker's own check (a workflow passes them on). */
+export const policed = (r: DeployRequest): PolicedRequest => ({
+  container: r.container,
+  ...(r.healthCheck !== undefined ? { healthCheck: r.healthCheck } : {}),
+  ...(r.verify !== undefined ? { verify: r.verify } : {}),
+});
 
 export interface PolicyViolation {
   path: (string | number)[];
@@ -50,7 +98,7 @@ export function samePath(path: string, allowed: string): boolean {
  * and node, in the order of the request's nodes, each naming the inventory entry that would
  * allow it. Nodes the inventory does not know are left to the unknown-node check.
  */
-export function policyViolations(request: { nodes: readonly string[]; container?: NodeAccessOptions }, inventory: Inventory): PolicyViolation[] {
+export function policyViolations(request: { nodes: readonly string[] } & Partial<PolicedRequest>, inventory: Inventory): PolicyViolation[] {
   const { privileged = false, capabilities = [], devices = [], pid = 'private', ipc = 'private', network = 'host', mounts = [] } = request.container ?? {};
   const out: PolicyViolation[] = [];
   for (const id of request.nodes) {
@@ -74,6 +122,13 @@ export function policyViolations(request: { nodes: readonly string[]; container?
     mounts.forEach((mount, i) => {
       if (!allow.hostPaths.some((path) => samePath(mount.source, path))) deny(['container', 'mounts', i, 'source'], `a bind mount of host path ${mount.source}`, 'hostPaths');
     });
+    // No allow entry opens these: an application's own service never listens there.
+    for (const reached of reachedPorts(request)) {
+      const service = nodeServiceAt(node, inventory, reached.port);
+      if (service !== undefined) {
+        out.push({ path: reached.path, message: `port ${reached.port} of node '${id}' is ${service}, not the application's: ${reached.what} may reach only the application's own ports` });
+      }
+    }
   }
   return out;
 }
@@ -95,4 +150,18 @@ export function privilegedHostConfig(container: NodeAccessOptions): Pick<HostCon
     ...(ipc === 'host' ? { IpcMode: 'host' } : {}),
     ...(mounts.length > 0 ? { Binds: mounts.map((m) => `${m.source}:${m.target}:${m.readOnly ? 'ro' : 'rw'}`) } : {}),
   };
+}
+
+/**
+ * What the inventory says against a valid request: nodes it does not know, else (for a
+ * Deploy) what a node's policy refuses. The bridge asks before it starts a workflow, and the
+ * workflow again at its first step.
+ */
+export function inventoryIssues(request: Request, inventory: Inventory): PolicyViolation[] {
+  if (request.kind === 'Deploy' || request.kind === 'Scale' || (request.kind === 'Undeploy' && request.nodes)) {
+    const known = new Set(inventory.nodes.map((n) => n.id));
+    const unknown = (request.nodes ?? []).flatMap((id, i) => (known.has(id) ? [] : [{ path: ['nodes', i], message: `unknown node '${id}'` }]));
+    if (unknown.length > 0) return unknown;
+  }
+  return request.kind === 'Deploy' ? policyViolations(request, inventory) : [];
 }

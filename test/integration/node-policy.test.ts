@@ -2,7 +2,9 @@
 // the capability NET_ADMIN and bind mounts of one host directory, and nothing else beyond
 // the sandbox anywhere. The allowed request runs there with exactly those options; sent to
 // the second node, or asking the first for privileged mode, it is dead-lettered with the
-// reason, and no engine ever hears of it.
+// reason, and no engine ever hears of it. A deployment test aimed at a node's engine (it
+// could create a privileged container there) is refused by the bridge and, started straight
+// in Temporal past the bridge, by the workflow before it touches the node.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +13,7 @@ import { LABELS } from '../../src/core/labels';
 import { loadConfig } from '../../src/config';
 import { loadInventory } from '../../src/inventory';
 import { nodeAllowSchema, type Inventory } from '../../src/core/schemas/inventory';
+import { deployRequestSchema } from '../../src/core/schemas/request';
 import { containersOf, engineEvents, removeApplication, startDeployer, waitFor, type TestDeployer } from '../support/deployer';
 
 jest.setTimeout(180_000);
@@ -70,6 +73,13 @@ function deploy(app: string, node: Node, container: Record<string, unknown>) {
 
 const netAdminAndShared = () => ({ capabilities: ['NET_ADMIN'], mounts: [{ source: shared, target: '/mnt/shared' }] });
 
+/** The innermost cause of a workflow's failure, by its failure type (an activity's error class) and message. */
+async function rootCause(result: Promise<unknown>): Promise<{ name: string; message: string } | undefined> {
+  let e = (await result.then(() => undefined, (err: unknown) => err)) as { cause?: unknown; type?: string; name: string; message: string } | undefined;
+  while (e?.cause !== undefined) e = e.cause as typeof e;
+  return e && { name: e.type ?? e.name, message: e.message };
+}
+
 /** Waits for the dead letter of a request and its Rejected event; checks that no deployment was started for it. */
 async function deadLettered(deploymentId: string): Promise<string> {
   const letter = await waitFor(`the dead letter of ${deploymentId}`, () => d.deadLetters.find((l) => l.original.includes(`"${deploymentId}"`)));
@@ -107,6 +117,54 @@ describe('the node policy on the real fog nodes', () => {
     expect((await containersOf(d, app))[other.id]).toEqual([]);
     const until = Math.ceil(Date.now() / 1000) + 1;
     expect(await engineEvents(d, other.id, `${LABELS.application}=${app}`, since, until)).toEqual([]);
+  });
+
+  /** A request whose deployment test asks the node's engine for a privileged container with the host's root mounted. */
+  function engineTest(app: string) {
+    const create = { Image: busybox, Cmd: ['sleep', '3600'], HostConfig: { Privileged: true, Binds: ['/:/host'] } };
+    return {
+      ...deploy(app, other, { ports: [{ container: 2375 }] }),
+      verify: {
+        tests: [
+          {
+            name: 'engine',
+            http: { port: 2375, method: 'POST', path: `/containers/create?name=${app}-root`, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(create), expect: { status: 201 } },
+          },
+        ],
+      },
+    };
+  }
+  const engineRefusal = `port 2375 of node '${'NODE'}' is the node's Docker Engine API, not the application's: test "engine" may reach only the application's own ports`;
+  const rootContainer = (app: string) => d.engines.node(other.id).getContainer(`${app}-root`).inspect().then(() => 'created', (err: { statusCode?: number }) => err.statusCode);
+
+  it("dead-letters a deployment test aimed at the node's engine, which would create a privileged container there", async () => {
+    const app = appName('engine');
+    await d.send(engineTest(app));
+    expect(await deadLettered(`${app}-1`)).toBe(`verify.tests[0].http.port: ${engineRefusal.replace('NODE', other.id)}`);
+    expect(await rootContainer(app)).toBe(404);
+    expect((await containersOf(d, app))[other.id]).toEqual([]);
+  });
+
+  it('fails the same request started in Temporal past the bridge at its first step, with the reason the bridge gives', async () => {
+    const app = appName('engine-direct');
+    const request = deployRequestSchema.parse(engineTest(app));
+    const handle = await d.client.workflow.start('deployWorkflow', { taskQueue: d.config.temporal.taskQueue, workflowId: request.deploymentId, args: [request] });
+    expect(await rootCause(handle.result())).toEqual({
+      name: 'InvalidRequestError',
+      message: `not a request the Deployer would start: verify.tests[0].http.port: ${engineRefusal.replace('NODE', other.id)}`,
+    });
+    // Refused before anything: no event, no lock, no node touched.
+    expect(d.events.filter((e) => e.deploymentId === request.deploymentId)).toEqual([]);
+    expect(await rootContainer(app)).toBe(404);
+    expect((await containersOf(d, app))[other.id]).toEqual([]);
+  });
+
+  it('fails a workflow started past the bridge with an input the request schema refuses (another container\'s network)', async () => {
+    const app = appName('netns');
+    const request = { ...deployRequestSchema.parse(deploy(app, other, {})), container: { ...deployRequestSchema.parse(deploy(app, other, {})).container, network: 'container:victim' } };
+    const handle = await d.client.workflow.start('deployWorkflow', { taskQueue: d.config.temporal.taskQueue, workflowId: request.deploymentId, args: [request] });
+    expect(await rootCause(handle.result())).toEqual({ name: 'InvalidRequestError', message: expect.stringMatching(/^not a request the Deployer would start: container\.network: /) });
+    expect((await containersOf(d, app))[other.id]).toEqual([]);
   });
 
   it('dead-letters privileged mode on the node that allows only a capability and a host path', async () => {

@@ -300,6 +300,9 @@ export function putSecret(secretsPath: string, application: string, ref: string,
   writeFileSync(file, value, { mode: 0o600 });
 }
 
+/** The task queue of workflows a test runs as someone other than the Deployer would (never replayed as the Deployer's). */
+export const FOREIGN_TASK_QUEUE = 'foreign-workers';
+
 export const IDLE = ['sh', '-c', "trap 'exit 0' TERM; sleep 3600 & wait"];
 
 export interface NodeContainerView {

@@ -10,6 +10,7 @@ import type { Client } from '@temporalio/client';
 import type { Activities } from '../../activities';
 import { createDependencyActivities } from '../../activities/control/dependencies';
 import { createHistoryActivities } from '../../activities/control/history';
+import { createInventoryActivities } from '../../activities/control/inventory';
 import { createLockActivities } from '../../activities/control/lock';
 import type { SecretProvider } from '../../activities/control/secrets';
 import { createRunActivities } from '../../activities/control/runs';
@@ -226,7 +227,7 @@ export function fakeActivities(
 ): FakeActivities {
   const log = (call: string) => world().calls.push(call);
   const nodes = createNodeActivities(inventory, { 'docker-engine': fakeTarget(world), swarm: fakeTarget(world), kubernetes: fakeTarget(world) }, taskQueue);
-  const history = createHistoryActivities(client);
+  const history = createHistoryActivities(client, taskQueue);
   return {
     // The application lock, the reading of runs and the dependency wait are the real ones:
     // they only need Temporal (and the wait, the fake nodes' instances).
@@ -240,6 +241,8 @@ export function fakeActivities(
       client,
     ),
     ...nodes,
+    // The workflow's own check of its input is the real one, against the fake nodes' inventory.
+    checkRequest: createInventoryActivities(inventory, taskQueue).checkRequest,
     async resolveNodes({ nodeIds }) {
       return nodeIds.map((id) => {
         const node = inventory().nodes.find((n) => n.id === id)!;

@@ -29,7 +29,8 @@ const http = (expect: Partial<HttpTest['expect']> = {}): HttpTest => ({
   expect: { status: 200, headers: {}, ...expect },
 });
 
-const withTests = (tests: unknown[], container: Record<string, unknown> = {}) => deployRequestSchema.safeParse({ ...minimal, container, verify: { tests } });
+/** Ports 80 and 81 declared, as an http test on the default host network needs. */
+const withTests = (tests: unknown[], container: Record<string, unknown> = { ports: [{ container: 80 }, { container: 81 }] }) => deployRequestSchema.safeParse({ ...minimal, container, verify: { tests } });
 const issues = (r: ReturnType<typeof withTests>) => (r.success ? [] : r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
 
 describe('deployment tests in the request', () => {
@@ -37,6 +38,7 @@ describe('deployment tests in the request', () => {
     const parsed = deployRequestSchema.parse({
       ...minimal,
       container: { configCheck: { command: ['nginx', '-t'] } },
+      healthCheck: { http: { port: 8080 } },
       verify: { tests: [{ name: 'home', http: { port: 8080 } }, { name: 'db', exec: { command: ['true'] } }, { name: 'e2e', container: { image: 'reg:5000/e2e:1' } }] },
     });
     expect(parsed.container.configCheck).toEqual({ command: ['nginx', '-t'], timeoutMs: 30000 });
@@ -64,6 +66,11 @@ describe('deployment tests in the request', () => {
     expect(issues(withTests([{ name: 'a', http: { port: 80, headers: { Authorization: 'Bearer ${secrets.TOKEN}' } } }]))).toEqual(['verify.tests.0.http.headers.Authorization: names secret TOKEN, which the test\'s "secrets" does not list']);
     expect(issues(withTests([{ name: 'a', http: { port: 80 } }], { network: 'none' }))).toEqual(['verify.tests.0.http.port: a container with network "none" cannot be reached by an http test: use an exec or container test']);
     expect(issues(withTests([{ name: 'a', http: { port: 80 } }], { network: 'bridge' }))).toEqual(['verify.tests.0.http.port: port 80 is not published: with network "bridge" add { "container": 80 } to container.ports']);
+    expect(issues(withTests([{ name: 'a', http: { port: 2375, method: 'POST', path: '/containers/create' } }]))).toEqual([
+      'verify.tests.0.http.port: port 2375 is not one of the application\'s ports: with network "host" declare it, { "container": 2375 } in container.ports (a test reaches only the ports its application serves on)',
+    ]);
+    // The health check's port is the application's too.
+    expect(deployRequestSchema.safeParse({ ...minimal, healthCheck: { tcp: { port: 9000 } }, verify: { tests: [{ name: 'a', http: { port: 9000 } }] } }).success).toBe(true);
   });
 
   it('puts tests and the check in the intent only when the request has them, secrets as files', () => {

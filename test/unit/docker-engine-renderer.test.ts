@@ -1,6 +1,7 @@
 import { nodeIntent, type NodeIntent } from '../../src/core/intent';
 import { LABELS } from '../../src/core/labels';
-import { containerName, fingerprint, reachablePort, renderContainers } from '../../src/core/renderers/docker-engine';
+import { reachablePort } from '../../src/core/ports';
+import { containerName, fingerprint, renderContainers } from '../../src/core/renderers/docker-engine';
 import { deployRequestSchema } from '../../src/core/schemas/request';
 import { contractExample, minimal } from '../fixtures/requests';
 

@@ -120,6 +120,29 @@ describe('node policy', () => {
     expect(policyViolations(request({ privileged: true }, ['fog-9']), open)).toEqual([]);
   });
 
+  it("refuses a health check or an http test aimed at a port of the node's own services, naming the service, whatever the node allows", () => {
+    const aimed = deployRequestSchema.parse({
+      ...minimal,
+      nodes: ['fog-1'],
+      container: { ports: [{ container: 2375 }] },
+      healthCheck: { tcp: { port: 10250 } },
+      verify: { tests: [{ name: 'engine', http: { port: 2375, method: 'POST', path: '/containers/create' } }] },
+    });
+    expect(policyViolations(aimed, open)).toEqual([
+      { path: ['healthCheck', 'tcp', 'port'], message: "port 10250 of node 'fog-1' is the kubelet API, not the application's: the health check may reach only the application's own ports" },
+      { path: ['verify', 'tests', 0, 'http', 'port'], message: "port 2375 of node 'fog-1' is the node's Docker Engine API, not the application's: test \"engine\" may reach only the application's own ports" },
+    ]);
+  });
+
+  it('refuses the port a bridge publishes a check at when the node serves its engine there, at whatever port the inventory says', () => {
+    const engineAt = inventoryWith({ id: 'fog-1', docker: { host: '10.77.0.1', port: 12375 }, address: '10.77.0.1' });
+    const bridged = deployRequestSchema.parse({ ...minimal, nodes: ['fog-1'], container: { network: 'bridge', ports: [{ container: 80, host: 12375 }] }, healthCheck: { http: { port: 80 } } });
+    expect(policyViolations(bridged, engineAt)).toEqual([
+      { path: ['healthCheck', 'http', 'port'], message: "port 12375 of node 'fog-1' is the node's Docker Engine API, not the application's: the health check may reach only the application's own ports" },
+    ]);
+    expect(policyViolations({ ...bridged, container: { ...bridged.container, ports: [{ container: 80, host: 8080, protocol: 'tcp' }] } }, engineAt)).toEqual([]);
+  });
+
   it('judges a request recorded before these options existed as asking for none of them', () => {
     expect(policyViolations({ nodes: ['fog-2'] }, open)).toEqual([]);
     expect(policyViolations({ nodes: ['fog-2'], container: {} }, open)).toEqual([]);
@@ -183,6 +206,12 @@ describe('resolving nodes in the worker', () => {
     await expect(refused).rejects.toThrow(NodePolicyViolationError);
     await expect(refused).rejects.toThrow("capability NET_ADMIN is not allowed on node 'fog-2' (inventory: nodes[fog-2].allow.capabilities)");
     expect((await resolveNodes({ nodeIds: ['fog-1'], container })).map((n) => n.id)).toEqual(['fog-1']);
+  });
+
+  it("refuses a request whose test the bridge would have let through to a node's engine (a workflow started without it)", async () => {
+    const { checkNodes } = createInventoryActivities(() => open, 'deployer');
+    const aimed = deployRequestSchema.parse({ ...minimal, nodes: ['fog-2'], container: { ports: [{ container: 2375 }] }, verify: { tests: [{ name: 'engine', http: { port: 2375 } }] } });
+    await expect(checkNodes({ nodeIds: ['fog-2'], container: aimed.container, verify: aimed.verify })).rejects.toThrow("port 2375 of node 'fog-2' is the Docker Engine API");
   });
 });
 

@@ -47,7 +47,7 @@ function request(patch: Partial<DeployRequestInput> = {}) {
     deploymentId: `wt-${++counter}`,
     application: { name: 'web', version: '2', image: 'reg:5000/web:2' },
     nodes: NODES,
-    container: { configCheck: { command: ['web', '--check-config'] } },
+    container: { configCheck: { command: ['web', '--check-config'] }, ports: [{ container: 80 }] },
     verify: { tests: TESTS },
     ...patch,
   });

@@ -94,12 +94,6 @@ export function renderContainers(intent: NodeIntent, previous: readonly string[]
   });
 }
 
-/** Where a probe from outside reaches a container's tcp port: the port itself on a host network, its host binding on a bridge. */
-export function reachablePort(intent: NodeIntent, containerPort: number): number {
-  if (intent.network !== 'bridge') return containerPort;
-  return intent.ports.find((p) => p.container === containerPort && p.protocol === 'tcp')?.host ?? containerPort;
-}
-
 /** What a one-shot container of the Deployer is for; it is not an instance of the application, so it has no `managed` label. */
 export const ONE_SHOT_ROLES = { configCheck: 'config-check', test: 'test' } as const;
 

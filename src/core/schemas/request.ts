@@ -347,17 +347,27 @@ export const deployRequestSchema = z.strictObject({
       });
     }
   });
-  // An http test reaches the node from outside, as a probe does.
+  // An http test reaches the node from outside, as a probe does, and only at a port the
+  // application itself publishes or declares: a test may send any method and body, and its
+  // answer is quoted, so at any other port of the node it would speak for the request's
+  // author to whatever listens there (the node's engine, say).
+  const probed = r.healthCheck?.http?.port ?? r.healthCheck?.tcp?.port;
   (r.verify?.tests ?? []).forEach((t, i) => {
     if (t.http === undefined) return;
     const path = ['verify', 'tests', i, 'http', 'port'];
+    const declared = ports.some((p) => p.container === t.http!.port && p.protocol === 'tcp');
     if (network === 'none') ctx.addIssue({ code: 'custom', path, message: 'a container with network "none" cannot be reached by an http test: use an exec or container test' });
-    else if (network === 'bridge' && !ports.some((p) => p.container === t.http!.port && p.protocol === 'tcp')) {
+    else if (network === 'bridge' && !declared) {
       ctx.addIssue({ code: 'custom', path, message: `port ${t.http.port} is not published: with network "bridge" add { "container": ${t.http.port} } to container.ports` });
+    } else if (network === 'host' && !declared && t.http.port !== probed) {
+      ctx.addIssue({
+        code: 'custom',
+        path,
+        message: `port ${t.http.port} is not one of the application's ports: with network "host" declare it, { "container": ${t.http.port} } in container.ports (a test reaches only the ports its application serves on)`,
+      });
     }
   });
   // On a bridge network a probe from outside reaches only published ports.
-  const probed = r.healthCheck?.http?.port ?? r.healthCheck?.tcp?.port;
   if (network === 'bridge' && probed !== undefined && !ports.some((p) => p.container === probed && p.protocol === 'tcp')) {
     ctx.addIssue({
       code: 'custom',

@@ -1,6 +1,6 @@
 // Image builder adapter: builds the application's image on the build host's Docker Engine
 // and pushes it to the registry, returning the digest that nodes then pull. What a build
-// may read is decided first (build-source.ts).
+// may read is decided first (build-source.ts), and what a failed one says (build-failure.ts).
 import { Context } from '@temporalio/activity';
 import { BuildFailedError, RegistryError } from '../../src/core/errors';
 import { isGitSource } from '../../src/core/git-source';
@@ -9,6 +9,7 @@ import type { DeployRequest } from '../../src/core/schemas/request';
 import type { Engines } from '../targets/docker-engine/engines';
 import { followProgress, type ProgressEvent } from '../targets/docker-engine/containers';
 import { packContext, type PackedContext } from './build-context';
+import { buildFailureText } from './build-failure';
 import { allowedContext, checkGitSource, type BuildSourcePolicy } from './build-source';
 
 type Source = NonNullable<DeployRequest['application']['source']>;
@@ -53,8 +54,11 @@ export function createBuildActivities(engines: Engines, registryPush: () => stri
         })();
         await (context !== undefined ? Promise.race([built, context.failed.catch((err: Error) => Promise.reject(new Error(`reading the build context failed: ${err.message}`)))]) : built);
       } catch (err) {
+        const { text, quotesFile } = buildFailureText((err as Error).message, source.dockerfile);
+        // The engine's error goes into history as the cause: not when its words are the file's.
+        if (quotesFile) throw new BuildFailedError(`building ${tag} failed: ${text}`);
         const tail = log.slice(-10).join('\n');
-        throw new BuildFailedError(`building ${tag} failed: ${(err as Error).message}${tail ? `\n${tail}` : ''}`, { cause: err });
+        throw new BuildFailedError(`building ${tag} failed: ${text}${tail ? `\n${tail}` : ''}`, { cause: err });
       }
       return { tag, ...(context !== undefined && context.skipped.length > 0 ? { skipped: context.skipped } : {}) };
     },

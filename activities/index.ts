@@ -13,6 +13,7 @@ import { createInventoryActivities } from './control/inventory';
 import { createLockActivities } from './control/lock';
 import { createRecordActivities } from './control/records';
 import { createRunActivities } from './control/runs';
+import type { BuildSourcePolicy } from './control/build-source';
 import type { SecretProvider } from './control/secrets';
 export { directorySecretProvider, type SecretProvider } from './control/secrets';
 export type { TargetFactories } from './targets/node-activities';
@@ -41,6 +42,8 @@ export interface ActivityDeps extends NodeDeps {
   recordsTopic: string;
   /** How long an application's lock lives idle, for the locks these activities start (ms). */
   lockIdleMs?: number;
+  /** What a build may read: directories under these roots, git URLs under these prefixes. */
+  buildSources: BuildSourcePolicy;
 }
 
 /** What runs next to the nodes: the target verbs and the dependency checks that ask nodes. */
@@ -62,11 +65,11 @@ export function createNodeSideActivities({ inventory, secrets, client, defaultTa
 }
 
 export function createActivities(deps: ActivityDeps) {
-  const { inventory, producer, client, secrets, eventsTopic, recordsTopic, defaultTaskQueue, lockIdleMs } = deps;
+  const { inventory, producer, client, secrets, eventsTopic, recordsTopic, defaultTaskQueue, lockIdleMs, buildSources } = deps;
   const engines = new Engines(inventory);
   return {
     ...createInventoryActivities(inventory, defaultTaskQueue),
-    ...allHeartbeating(createBuildActivities(engines, () => inventory().registry.push)),
+    ...allHeartbeating(createBuildActivities(engines, () => inventory().registry.push, buildSources)),
     ...createEventActivities(producer, eventsTopic),
     ...createRecordActivities(producer, recordsTopic),
     ...createLockActivities(client, { taskQueue: defaultTaskQueue, ...(lockIdleMs !== undefined ? { idleMs: lockIdleMs } : {}) }),

@@ -11,6 +11,8 @@ root=$(dirname "$here")
 run="$DEPLOYER_STATE/run"
 logs="$DEPLOYER_STATE/logs"
 mkdir -p "$run" "$logs"
+# Builds may read the project's examples (the demo builds examples/hello), unless set otherwise.
+export DEPLOYER_BUILD_ROOTS="${DEPLOYER_BUILD_ROOTS:-$root/examples}"
 
 stop() {
   local name=$1 pid

@@ -1,15 +1,36 @@
 // The one place where the Deployer's settings are read. Every setting is an environment
-// variable with a documented default (see README "Configuration"); the defaults match the
-// local stack that scripts/stack.sh brings up, so nothing needs setting on one machine.
+// variable with a documented default (docs/configuration.md); the defaults match the local
+// stack that scripts/stack.sh brings up, so nothing needs setting on one machine, but what a
+// build may read: none by default, the local stack's set by scripts/services.sh.
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { gitPrefixProblem } from './core/git-source';
 import { LOCK_IDLE_MS } from './core/lock-protocol';
 
 const list = z
   .string()
   .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
   .pipe(z.array(z.string()).min(1, 'must name at least one entry'));
+
+/** Entries split at `separator`, none when empty; each refused with `problemOf`'s words, after its own value. */
+const entries = (separator: RegExp, problemOf: (entry: string) => string | undefined) =>
+  z
+    .string()
+    .transform((s) => s.split(separator).map((x) => x.trim()).filter(Boolean))
+    .pipe(
+      z.array(
+        z.string().superRefine((entry, ctx) => {
+          const problem = problemOf(entry);
+          if (problem !== undefined) ctx.addIssue({ code: 'custom', message: `${entry} ${problem}` });
+        }),
+      ),
+    );
+
+/** Absolute directories, separated by ":" (as in PATH) or ",". */
+const directories = entries(/[:,]/, (d) =>
+  d.startsWith('/') && !d.split('/').some((seg) => seg === '.' || seg === '..') ? undefined : 'must be an absolute directory such as /srv/builds, without "." or ".." segments',
+);
 
 export const configSchema = z.object({
   DEPLOYER_STATE: z.string().min(1).optional(),
@@ -39,6 +60,8 @@ export const configSchema = z.object({
   DEPLOYER_BRIDGE_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9465),
   DEPLOYER_WORKFLOW_BUNDLE: z.string().min(1).optional(),
   DEPLOYER_LOCK_IDLE_MS: z.coerce.number().int().positive().default(LOCK_IDLE_MS),
+  DEPLOYER_BUILD_ROOTS: directories.default([]),
+  DEPLOYER_GIT_PREFIXES: entries(/,/, gitPrefixProblem).default([]),
 });
 
 /** A setting that must never reach a log: it prints as [redacted]; only reveal() gives the value. */
@@ -86,6 +109,12 @@ export type Config = {
   workflowBundlePath?: string;
   /** How long an application's lock with no holder and nobody waiting lives before it ends (ms). */
   lockIdleMs: number;
+  /**
+   * What a build may read. `roots`: the directories of the build host a context may lie in,
+   * once its symbolic links are resolved; `gitPrefixes`: the URL prefixes a git source must
+   * start with. Neither has a default: none set, no build of that kind is allowed.
+   */
+  build: { roots: string[]; gitPrefixes: string[] };
 };
 
 /** Thrown when the environment holds a setting the Deployer cannot use. */
@@ -131,5 +160,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     metrics: { host: c.DEPLOYER_METRICS_HOST, workerPort: c.DEPLOYER_METRICS_PORT, bridgePort: c.DEPLOYER_BRIDGE_METRICS_PORT },
     ...(c.DEPLOYER_WORKFLOW_BUNDLE !== undefined ? { workflowBundlePath: c.DEPLOYER_WORKFLOW_BUNDLE } : {}),
     lockIdleMs: c.DEPLOYER_LOCK_IDLE_MS,
+    build: { roots: c.DEPLOYER_BUILD_ROOTS, gitPrefixes: c.DEPLOYER_GIT_PREFIXES },
   };
 }

@@ -40,6 +40,7 @@ import { planOperation, stateAfter, type ApplicationState, type OperationPlan, t
 import { batchesOf, imageOf, nodeImage, type NodeQueue, type PlannedNode } from '../src/core/plan';
 import type { Phase } from '../src/core/schemas/event';
 import { deploymentRecord } from '../src/core/deployment-record';
+import { withoutCredentials } from '../src/core/git-source';
 import type { CheckResult } from '../src/core/deployment-tests';
 import type { DeployRequest, OperationRequest, RollbackRequest, ScaleRequest, UndeployRequest } from '../src/core/schemas/request';
 import { indexedNodes, SEARCH_ATTRIBUTES } from '../src/core/search-attributes';
@@ -280,7 +281,7 @@ class Operation {
     }
     const { source, name, version } = rollout.application;
     if (source !== undefined && this.digest === undefined) {
-      this.phase('Building', `building from ${source.context}`);
+      this.phase('Building', `building from ${withoutCredentials(source.context)}`);
       const { tag, skipped } = await buildImage({ application: name, version, source });
       if (skipped !== undefined) this.events.emit('Building', `left out of the build context (sockets, FIFOs and devices, which an image cannot hold): ${someOf(skipped, 10)}`);
       this.phase('Pushing', `pushing ${tag}`);

@@ -1,13 +1,16 @@
 // Image builder adapter: builds the application's image on the build host's Docker Engine
-// and pushes it to the registry, returning the digest that nodes then pull.
-import { statSync } from 'node:fs';
+// and pushes it to the registry, returning the digest that nodes then pull. What a build
+// may read is decided first (build-source.ts), and what a failed one says (build-failure.ts).
 import { Context } from '@temporalio/activity';
-import { BuildFailedError, InvalidBuildContextError, RegistryError } from '../../src/core/errors';
+import { BuildFailedError, RegistryError } from '../../src/core/errors';
+import { isGitSource } from '../../src/core/git-source';
 import { pushTag } from '../../src/core/plan';
 import type { DeployRequest } from '../../src/core/schemas/request';
 import type { Engines } from '../targets/docker-engine/engines';
 import { followProgress, type ProgressEvent } from '../targets/docker-engine/containers';
 import { packContext, type PackedContext } from './build-context';
+import { buildFailureText } from './build-failure';
+import { allowedContext, checkGitSource, type BuildSourcePolicy } from './build-source';
 
 type Source = NonNullable<DeployRequest['application']['source']>;
 
@@ -17,9 +20,7 @@ export interface BuildInput {
   source: Source;
 }
 
-const isGitUrl = (context: string) => !context.startsWith('/');
-
-export function createBuildActivities(engines: Engines, registryPush: () => string) {
+export function createBuildActivities(engines: Engines, registryPush: () => string, sources: BuildSourcePolicy) {
   return {
     /** Builds `<registry>/<app>:<version>` from a directory on the build host or a git URL. */
     /** `skipped`: special files of the context left out (sockets, FIFOs, devices), when there were any. */
@@ -34,16 +35,13 @@ export function createBuildActivities(engines: Engines, registryPush: () => stri
         abortSignal: abortOnCancel(),
       };
       let context: PackedContext | undefined;
-      if (isGitUrl(source.context)) {
+      if (isGitSource(source.context)) {
+        checkGitSource(source.context, sources);
         // The engine clones the repository itself (Docker Engine API: POST /build?remote=).
         Object.assign(options, { remote: source.context });
       } else {
-        try {
-          if (!statSync(source.context).isDirectory()) throw new Error('not a directory');
-        } catch (err) {
-          throw new InvalidBuildContextError(`build context ${source.context} is not a readable directory on the build host: ${(err as Error).message}`);
-        }
-        context = packContext(source.context);
+        // The real directory is packed, the one checked: not the path again, whose links could lead elsewhere by then.
+        context = packContext(allowedContext(source.context, source.dockerfile, sources));
       }
       const log: string[] = [];
       try {
@@ -56,8 +54,11 @@ export function createBuildActivities(engines: Engines, registryPush: () => stri
         })();
         await (context !== undefined ? Promise.race([built, context.failed.catch((err: Error) => Promise.reject(new Error(`reading the build context failed: ${err.message}`)))]) : built);
       } catch (err) {
+        const { text, quotesFile } = buildFailureText((err as Error).message, source.dockerfile);
+        // The engine's error goes into history as the cause: not when its words are the file's.
+        if (quotesFile) throw new BuildFailedError(`building ${tag} failed: ${text}`);
         const tail = log.slice(-10).join('\n');
-        throw new BuildFailedError(`building ${tag} failed: ${(err as Error).message}${tail ? `\n${tail}` : ''}`, { cause: err });
+        throw new BuildFailedError(`building ${tag} failed: ${text}${tail ? `\n${tail}` : ''}`, { cause: err });
       }
       return { tag, ...(context !== undefined && context.skipped.length > 0 ? { skipped: context.skipped } : {}) };
     },

@@ -142,6 +142,7 @@ export function createBridge({ config, client, consumer, producer, inventory, lo
     };
     const parsed = parseRequest(message.value, {
       inventory: inventory(),
+      gitPrefixes: config.build.gitPrefixes,
       maxBytes: config.kafka.maxRequestBytes,
     });
     if (!parsed.ok) {

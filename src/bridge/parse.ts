@@ -2,6 +2,7 @@
 // person can act on, what is wrong and where. A message is one request in the contract's
 // JSON, or a TOSCA service template (a Deployer extension) that becomes one Deploy per
 // application. Pure: no Kafka, no Temporal.
+import { gitSourceProblem, isGitSource } from '../core/git-source';
 import { reasonOf, toIssue, type Issue } from '../core/issues';
 import { inventoryIssues } from '../core/node-policy';
 import type { Inventory } from '../core/schemas/inventory';
@@ -22,6 +23,8 @@ export type Parsed =
 export interface ParseContext {
   /** The inventory as of this message: which nodes exist, and what each allows a container to do. */
   inventory: Inventory;
+  /** The URL prefixes a git source must start with (DEPLOYER_GIT_PREFIXES). */
+  gitPrefixes: readonly string[];
   maxBytes: number;
 }
 
@@ -35,6 +38,18 @@ function reject(issues: Issue[], raw?: unknown): Parsed {
   }
   return out;
 }
+
+/**
+ * What the configuration says against a valid request: the inventory's nodes and node policy,
+ * and for a Deploy from a git source, the prefixes. A directory context is checked by the
+ * worker, where its symbolic links can be seen (activities/control/build-source.ts).
+ */
+export function configIssues(request: Request, ctx: Pick<ParseContext, 'inventory' | 'gitPrefixes'>): Issue[] {
+  const context = request.kind === 'Deploy' ? request.application.source?.context : undefined;
+  const problem = context !== undefined && isGitSource(context) ? gitSourceProblem(context, ctx.gitPrefixes) : undefined;
+  return [...inventoryIssues(request, ctx.inventory), ...(problem !== undefined ? [{ path: ['application', 'source', 'context'], message: `the git source ${problem}` }] : [])];
+}
+
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -51,7 +66,7 @@ export function parseRequest(value: Buffer | null, ctx: ParseContext): Parsed {
   }
   // No Rejected event for a template: it names no single deployment, and none of its applications started.
   if (isServiceTemplate(text)) {
-    const imported = importServiceTemplate(text, { check: (request) => inventoryIssues(request, ctx.inventory) });
+    const imported = importServiceTemplate(text, { check: (request) => configIssues(request, ctx) });
     return imported.ok ? imported : reject(imported.issues);
   }
   let raw: unknown;
@@ -62,7 +77,7 @@ export function parseRequest(value: Buffer | null, ctx: ParseContext): Parsed {
   }
   const parsed = requestSchema.safeParse(raw);
   if (!parsed.success) return reject(parsed.error.issues.map(toIssue), raw);
-  const issues = inventoryIssues(parsed.data, ctx.inventory);
+  const issues = configIssues(parsed.data, ctx);
   if (issues.length > 0) return reject(issues, raw);
   return { ok: true, requests: [parsed.data] };
 }

@@ -3,6 +3,7 @@
 // keep as current details. Temporal renders details as markdown; a table cell cannot hold a
 // pipe or a line break, so free text (node messages, image references) is flattened first.
 // Pure: the bridge and the workflows both use it.
+import { withoutCredentials } from './git-source';
 import { applicationOf, type OperationKind } from './operation-kinds';
 import type { OperationRequest } from './schemas/request';
 
@@ -36,7 +37,7 @@ export function startDetails(request: OperationRequest): string {
       rows.push(['strategy', `${maxParallel} node(s) at a time; on failure ${onFailure}`]);
       if (image !== undefined) rows.push(['image', code(image)]);
       for (const [platform, ref] of Object.entries(images ?? {})) rows.push([`image for ${platform}`, code(ref)]);
-      if (source !== undefined) rows.push(['source', `${code(source.context)}, ${code(source.dockerfile)}`]);
+      if (source !== undefined) rows.push(['source', `${code(withoutCredentials(source.context))}, ${code(source.dockerfile)}`]);
       if (request.dependsOn.length > 0) rows.push(['depends on', request.dependsOn.join(', ')]);
       break;
     }

@@ -23,8 +23,15 @@ export class InvalidInventoryError extends DeployerError {}
 /** Thrown when `docker build` fails: the Dockerfile or context is wrong; retrying will not help. */
 export class BuildFailedError extends DeployerError {}
 
-/** Thrown when the build context is not a readable directory on the build host. */
+/** Thrown when the build context is not a readable directory on the build host, or its Dockerfile not a file in it. */
 export class InvalidBuildContextError extends DeployerError {}
+
+/**
+ * Thrown when a build source is one the build host does not allow: a directory outside its
+ * build roots once symbolic links are resolved, a Dockerfile or .dockerignore leading out of
+ * its context, a git URL outside its prefixes or with credentials; only its configuration can change that.
+ */
+export class BuildSourceNotAllowedError extends DeployerError {}
 
 /** Thrown when a registry or engine reports that an image does not exist. */
 export class ImageNotFoundError extends DeployerError {
@@ -122,6 +129,7 @@ export const NON_RETRYABLE = [
   'InvalidInventoryError',
   'BuildFailedError',
   'InvalidBuildContextError',
+  'BuildSourceNotAllowedError',
   'ImageNotFoundError',
   'InvalidContainerError',
   'HealthCheckFailedError',

@@ -45,6 +45,6 @@ export async function createWorker({ config, producer, client, connection, dataC
     // A prebuilt bundle saves each worker the seconds of CPU that bundling takes at start.
     ...(config.workflowBundlePath !== undefined ? { workflowBundle: { codePath: config.workflowBundlePath } } : { workflowsPath }),
     dataConverter,
-    activities: createActivities({ ...nodeDeps, producer, eventsTopic: config.kafka.topics.events, recordsTopic: config.kafka.topics.records, lockIdleMs: config.lockIdleMs }),
+    activities: createActivities({ ...nodeDeps, producer, eventsTopic: config.kafka.topics.events, recordsTopic: config.kafka.topics.records, lockIdleMs: config.lockIdleMs, buildSources: config.build }),
   });
 }

@@ -6,9 +6,8 @@
 import { execFileSync } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { httpGet, removeApplication, startDeployer, type TestDeployer } from '../support/deployer';
+import { httpGet, removeApplication, startDeployer, TEST_BUILD_ROOT, type TestDeployer } from '../support/deployer';
 
 jest.setTimeout(180_000);
 
@@ -20,7 +19,7 @@ let socket: Server;
 
 beforeAll(async () => {
   d = await startDeployer('build-context');
-  dir = mkdtempSync(join(tmpdir(), 'deployer-context-'));
+  dir = mkdtempSync(join(TEST_BUILD_ROOT, 'context-'));
   cpSync(resolve(__dirname, '../../examples/hello'), dir, { recursive: true });
   execFileSync('mkfifo', [join(dir, 'www', 'pipe')]);
   socket = createServer();

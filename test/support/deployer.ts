@@ -4,6 +4,7 @@
 // queue, topics and consumer groups, so it neither sees nor disturbs anything else.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
@@ -49,6 +50,16 @@ export interface TestDeployer {
 }
 
 let runtimeInstalled = false;
+
+/**
+ * Where a test makes build contexts of its own: one of a test Deployer's build roots, beside
+ * the project's examples and the fixtures' apps. Below the system's temporary directory, so
+ * that a directory a test makes elsewhere there is outside every root.
+ */
+export const TEST_BUILD_ROOT = join(tmpdir(), 'deployer-test-builds');
+
+/** The directories a test Deployer's builds may read (DEPLOYER_BUILD_ROOTS). */
+export const TEST_BUILD_ROOTS = [resolve(__dirname, '../../examples'), resolve(__dirname, '../fixtures/apps'), TEST_BUILD_ROOT];
 
 /** Child processes (workers, bridges) of this test file that exited without the test stopping them. */
 const died: { name: string; code: number | null; signal: NodeJS.Signals | null; lines: string[] }[] = [];
@@ -163,6 +174,8 @@ export async function startDeployer(
     bridgeLogLevel?: 'info' | 'warn';
     /** An inventory other than the stack's. */
     inventoryPath?: string;
+    /** Settings of its own (environment variables), over the test defaults. */
+    settings?: Record<string, string>;
   } = {},
 ): Promise<TestDeployer> {
   if (options.processes) options = { ...options, worker: false, bridge: false };
@@ -180,7 +193,10 @@ export async function startDeployer(
     DEPLOYER_RECORDS_TOPIC: `${run}.records`,
     KAFKA_GROUP_ID: `${run}-bridge`,
     ...(options.inventoryPath !== undefined ? { DEPLOYER_INVENTORY: options.inventoryPath } : {}),
+    DEPLOYER_BUILD_ROOTS: TEST_BUILD_ROOTS.join(':'),
+    ...options.settings,
   };
+  mkdirSync(TEST_BUILD_ROOT, { recursive: true });
   const config = loadConfig(env);
   const inventory = loadInventory(config.inventoryPath);
   const converter = dataConverter(config);

@@ -18,6 +18,27 @@ describe('config', () => {
     expect(loadConfig({ DEPLOYER_LOCK_IDLE_MS: '2500' }).lockIdleMs).toBe(2500);
   });
 
+  it('allows builds to read nothing unless told what', () => {
+    expect(loadConfig({}).build).toEqual({ roots: [], gitPrefixes: [] });
+    expect(loadConfig({ DEPLOYER_BUILD_ROOTS: '', DEPLOYER_GIT_PREFIXES: '' }).build).toEqual({ roots: [], gitPrefixes: [] });
+  });
+
+  it('reads the build roots separated by ":" or ",", and the git prefixes by ","', () => {
+    const c = loadConfig({ DEPLOYER_BUILD_ROOTS: '/srv/builds:/opt/apps, /home/ci/work', DEPLOYER_GIT_PREFIXES: 'https://git.example.org/team/, ssh://git@git.example.org/team/' });
+    expect(c.build).toEqual({ roots: ['/srv/builds', '/opt/apps', '/home/ci/work'], gitPrefixes: ['https://git.example.org/team/', 'ssh://git@git.example.org/team/'] });
+  });
+
+  it.each([
+    [{ DEPLOYER_BUILD_ROOTS: '/srv/builds:builds' }, 'builds must be an absolute directory such as /srv/builds, without "." or ".." segments'],
+    [{ DEPLOYER_BUILD_ROOTS: '/srv/builds/../..' }, '/srv/builds/../.. must be an absolute directory'],
+    [{ DEPLOYER_GIT_PREFIXES: 'https://git.example.org/team' }, 'https://git.example.org/team must end with "/"'],
+    [{ DEPLOYER_GIT_PREFIXES: 'https://ci:token@git.example.org/team/' }, 'must not carry credentials'],
+  ])('refuses a build setting it cannot use, naming the entry: %j', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(message);
+    expect(() => loadConfig(env)).toThrow(Object.keys(env)[0]!);
+  });
+
   it('rejects a setting it cannot use, naming it', () => {
     expect(() => loadConfig({ DEPLOYER_MAX_REQUEST_BYTES: 'lots' })).toThrow(ConfigError);
     expect(() => loadConfig({ DEPLOYER_MAX_REQUEST_BYTES: 'lots' })).toThrow(/DEPLOYER_MAX_REQUEST_BYTES/);

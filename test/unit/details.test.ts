@@ -24,6 +24,12 @@ describe('what the Temporal UI shows about a deployment', () => {
     );
   });
 
+  it('shows a git source without credentials, of a workflow started without the bridge', () => {
+    const request = deployRequestSchema.parse({ ...minimal, application: { name: 'web', version: '1', source: { context: 'https://git.example.org/team/app.git' } } });
+    request.application.source!.context = 'https://ci:hunter2@git.example.org/team/app.git';
+    expect(startDetails(request)).toContain('| source | `https://git.example.org/team/app.git`, `Dockerfile` |');
+  });
+
   it('gives a Deploy of a prebuilt image static details naming the image', () => {
     expect(startDetails(deployRequestSchema.parse(minimal))).toContain('| image | `10.0.0.1:5000/web:1` |');
   });

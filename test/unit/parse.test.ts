@@ -9,7 +9,7 @@ const inventory = inventorySchema.parse({
   buildHost: { docker: { socketPath: '/run/docker.sock' } },
   nodes: [node('fog-1', { capabilities: ['NET_ADMIN'], hostPaths: ['/data'] }), node('fog-2'), node('fog-3')],
 });
-const ctx = { inventory, maxBytes: 4096 };
+const ctx = { inventory, gitPrefixes: ['https://git.example.org/team/'], maxBytes: 4096 };
 const buf = (v: unknown) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v));
 const withoutUnsupported = { ...contractExample, container: { ...contractExample.container, secrets: [] }, dependsOn: [] };
 
@@ -83,6 +83,17 @@ describe('parsing a request message', () => {
   it('reports an unknown node before any policy question', () => {
     const parsed = parseRequest(buf({ ...withoutUnsupported, nodes: ['fog-9'], container: { privileged: true } }), ctx);
     expect(parsed).toMatchObject({ ok: false, reason: "nodes[0]: unknown node 'fog-9'" });
+  });
+
+  it('rejects a git source outside the configured prefixes, naming the setting, and takes one inside', () => {
+    const from = (context: string) => buf({ ...withoutUnsupported, application: { ...withoutUnsupported.application, source: { context } } });
+    expect(parseRequest(from('https://169.254.169.254/latest/meta-data.git'), ctx)).toMatchObject({
+      ok: false,
+      reason:
+        "application.source.context: the git source is not under a prefix this Deployer may fetch (DEPLOYER_GIT_PREFIXES: https://git.example.org/team/); ask its operator to add the repository's",
+      deploymentId: 'd-20261123-0001',
+    });
+    expect(parseRequest(from('https://git.example.org/team/app.git#main'), ctx)).toMatchObject({ ok: true });
   });
 
   it('lists the valid kinds when the kind is unknown', () => {

@@ -58,6 +58,8 @@ describe('request schema', () => {
     ['a file path with ..', { container: { files: [{ path: '/etc/../root/x', content: '' }] } }, '".."'],
     ['a relative file path', { container: { files: [{ path: 'etc/x', content: '' }] } }, 'absolute path'],
     ['a build context with ..', { application: { ...contractExample.application, source: { context: '/srv/../etc' } } }, 'absolute directory'],
+    ['a git source with credentials', { application: { ...contractExample.application, source: { context: 'https://ci:hunter2@git.example.org/team/app.git' } } }, 'a git URL must not carry credentials'],
+    ['a git source written two ways', { application: { ...contractExample.application, source: { context: 'https://git.example.org/team/../app.git' } } }, 'a git URL must be written as https://git.example.org/app.git'],
     ['privileged mode as a string', { container: { privileged: 'true' } }, 'privileged'],
     ['a Docker HostConfig field', { container: { capAdd: ['SYS_ADMIN'] } }, 'capAdd'],
     ['a capability with the CAP_ prefix', { container: { capabilities: ['CAP_NET_ADMIN'] } }, 'without the CAP_ prefix'],

@@ -5,8 +5,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { parseRequest } from '../../bridge/parse';
-import { inventoryIssues } from '../../core/node-policy';
+import { configIssues, parseRequest } from '../../bridge/parse';
 import type { Config } from '../../config';
 import { loadInventory } from '../../inventory';
 import { reasonOf } from '../../core/issues';
@@ -55,16 +54,16 @@ export function readRequest(file: string, text: string, overrides: { id?: string
   return { request: parsed.data, wire: request };
 }
 
-/** The Deploy requests of the template in `file`'s text, dependencies first; with `config`, checked against the inventory as the bridge checks them. */
+/** The Deploy requests of the template in `file`'s text, dependencies first; with `config`, checked against the inventory and the git prefixes as the bridge checks them. */
 export function readTemplate(file: string, text: string, cmd: DeployCommand, config?: Config): OperationRequest[] {
   // Each application of a template has its own version, so one --version cannot say which.
   if (cmd.version !== undefined) throw new UsageError(`--version sets the version of a request; the versions of ${file}'s applications are its properties (make one an input and give it with --input)`);
-  const inventory = config && loadInventory(config.inventoryPath);
+  const checked = config && { inventory: loadInventory(config.inventoryPath), gitPrefixes: config.build.gitPrefixes };
   const imported = importServiceTemplate(text, {
     inputs: cmd.input ?? {},
     deploymentId: cmd.id,
     resolveContext: (context) => contextFrom(file, context),
-    check: inventory && ((request) => inventoryIssues(request, inventory)),
+    check: checked && ((request) => configIssues(request, checked)),
   });
   if (!imported.ok) throw new UsageError(`${file} is not a valid service template:\n${imported.issues.map((i) => `  ${reasonOf([i])}`).join('\n')}`);
   return imported.requests;
@@ -105,7 +104,7 @@ async function startDirect(config: Config, requests: OperationRequest[], cmd: De
 
 /** A request file for --direct: validated as the bridge validates a message, inventory and node policy included. */
 function directRequest(config: Config, file: string, wire: Record<string, unknown>): OperationRequest {
-  const parsed = parseRequest(Buffer.from(JSON.stringify(wire)), { inventory: loadInventory(config.inventoryPath), maxBytes: config.kafka.maxRequestBytes });
+  const parsed = parseRequest(Buffer.from(JSON.stringify(wire)), { inventory: loadInventory(config.inventoryPath), gitPrefixes: config.build.gitPrefixes, maxBytes: config.kafka.maxRequestBytes });
   if (!parsed.ok) throw new UsageError(`${file} is not a valid request: ${parsed.reason}`);
   const [request] = parsed.requests;
   if (request!.kind === 'Cancel' || request!.kind === 'Retry') {

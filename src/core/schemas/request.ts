@@ -3,6 +3,7 @@
 // describe is rejected rather than silently ignored. Defaults are the contract's.
 // Pure: imported by workflow code, so nothing Node-only here.
 import { z } from 'zod';
+import { gitUrlProblem } from '../git-source';
 import { regexProblem } from '../text-match';
 
 export const deploymentIdSchema = z
@@ -74,7 +75,12 @@ export const sourceSchema = z.strictObject({
     .refine(
       (c) => !/[\u0000-\u001f\u007f]/.test(c) && (gitContext.test(c) || (c.startsWith('/') && !c.split('/').includes('..'))),
       'must be an absolute directory on the build host (without ".." or control characters) or a git URL with an optional #ref',
-    ),
+    )
+    .superRefine((c, ctx) => {
+      // Only a context of the git form: any other was refused just above.
+      const problem = gitContext.test(c) ? gitUrlProblem(c) : undefined;
+      if (problem !== undefined) ctx.addIssue({ code: 'custom', message: `a git URL ${problem}` });
+    }),
   dockerfile: z
     .string()
     .max(255)

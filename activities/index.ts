@@ -68,7 +68,7 @@ export function createActivities(deps: ActivityDeps) {
   const { inventory, producer, client, secrets, eventsTopic, recordsTopic, defaultTaskQueue, lockIdleMs, buildSources } = deps;
   const engines = new Engines(inventory);
   return {
-    ...createInventoryActivities(inventory, defaultTaskQueue),
+    ...createInventoryActivities(inventory, defaultTaskQueue, buildSources.gitPrefixes),
     ...allHeartbeating(createBuildActivities(engines, () => inventory().registry.push, buildSources)),
     ...createEventActivities(producer, eventsTopic),
     ...createRecordActivities(producer, recordsTopic),

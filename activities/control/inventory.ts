@@ -3,7 +3,8 @@
 // too, but the inventory may have changed since (a Retry runs much later).
 import { InvalidRequestError, NodePolicyViolationError } from '../../src/core/errors';
 import { reasonOf, toIssue } from '../../src/core/issues';
-import { inventoryIssues, policyViolations, type PolicedRequest } from '../../src/core/node-policy';
+import { configIssues } from '../../src/core/admission';
+import { policyViolations, type PolicedRequest } from '../../src/core/node-policy';
 import { requestSchema } from '../../src/core/schemas/request';
 import type { NodeQueue, PlannedNode } from '../../src/core/plan';
 import type { Inventory } from '../../src/core/schemas/inventory';
@@ -12,7 +13,8 @@ import { resolveNodes } from '../../src/inventory';
 /** Nodes to look up; with the parts of a Deploy request the node policy judges, checked against it too. */
 export type NodeLookup = { nodeIds: string[] } & Partial<PolicedRequest>;
 
-export function createInventoryActivities(inventory: () => Inventory, defaultTaskQueue: string) {
+/** `gitPrefixes`: the git sources the bridge lets through (the workflow's own check asks the same). */
+export function createInventoryActivities(inventory: () => Inventory, defaultTaskQueue: string, gitPrefixes: readonly string[] = []) {
   const queuesOf = (names: string[]): NodeQueue[] => [...new Set(names)].map((taskQueue) => ({ taskQueue, local: taskQueue === defaultTaskQueue }));
   /** With `container`, the request's options (and the ports its checks reach) judged against each node's policy. */
   const resolve = ({ nodeIds, container, ...checks }: NodeLookup): PlannedNode[] => {
@@ -27,12 +29,12 @@ export function createInventoryActivities(inventory: () => Inventory, defaultTas
   return {
     /**
      * A workflow's first step: its input judged as the bridge judges a message (the request
-     * schema, the inventory's nodes and their policy), for a workflow started in Temporal past
+     * schema, the inventory's nodes and their policy, the git prefixes), for a workflow started in Temporal past
      * the bridge. The reason reads as the bridge's dead letter would.
      */
     async checkRequest(request: unknown): Promise<void> {
       const parsed = requestSchema.safeParse(request);
-      const issues = parsed.success ? inventoryIssues(parsed.data, inventory()) : parsed.error.issues.map(toIssue);
+      const issues = parsed.success ? configIssues(parsed.data, { inventory: inventory(), gitPrefixes }) : parsed.error.issues.map(toIssue);
       if (issues.length > 0) throw new InvalidRequestError(`not a request the Deployer would start: ${reasonOf(issues)}`);
     },
 

@@ -2,9 +2,8 @@
 // person can act on, what is wrong and where. A message is one request in the contract's
 // JSON, or a TOSCA service template (a Deployer extension) that becomes one Deploy per
 // application. Pure: no Kafka, no Temporal.
-import { gitSourceProblem, isGitSource } from '../core/git-source';
 import { reasonOf, toIssue, type Issue } from '../core/issues';
-import { inventoryIssues } from '../core/node-policy';
+import { configIssues } from '../core/admission';
 import type { Inventory } from '../core/schemas/inventory';
 import { deploymentIdSchema, requestSchema, type Request } from '../core/schemas/request';
 import { importServiceTemplate, isServiceTemplate } from '../core/tosca/import';
@@ -39,16 +38,6 @@ function reject(issues: Issue[], raw?: unknown): Parsed {
   return out;
 }
 
-/**
- * What the configuration says against a valid request: the inventory's nodes and node policy,
- * and for a Deploy from a git source, the prefixes. A directory context is checked by the
- * worker, where its symbolic links can be seen (activities/control/build-source.ts).
- */
-export function configIssues(request: Request, ctx: Pick<ParseContext, 'inventory' | 'gitPrefixes'>): Issue[] {
-  const context = request.kind === 'Deploy' ? request.application.source?.context : undefined;
-  const problem = context !== undefined && isGitSource(context) ? gitSourceProblem(context, ctx.gitPrefixes) : undefined;
-  return [...inventoryIssues(request, ctx.inventory), ...(problem !== undefined ? [{ path: ['application', 'source', 'context'], message: `the git source ${problem}` }] : [])];
-}
 
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });

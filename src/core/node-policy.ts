@@ -8,7 +8,7 @@
 import type { HostConfig } from 'dockerode';
 import { reachedPorts } from './ports';
 import type { Inventory, InventoryNode, NodeAllow } from './schemas/inventory';
-import type { ContainerOptions, DeployRequest, Request } from './schemas/request';
+import type { ContainerOptions, DeployRequest } from './schemas/request';
 
 /**
  * The options the policy judges. Every field is optional because requests recorded in
@@ -150,18 +150,4 @@ export function privilegedHostConfig(container: NodeAccessOptions): Pick<HostCon
     ...(ipc === 'host' ? { IpcMode: 'host' } : {}),
     ...(mounts.length > 0 ? { Binds: mounts.map((m) => `${m.source}:${m.target}:${m.readOnly ? 'ro' : 'rw'}`) } : {}),
   };
-}
-
-/**
- * What the inventory says against a valid request: nodes it does not know, else (for a
- * Deploy) what a node's policy refuses. The bridge asks before it starts a workflow, and the
- * workflow again at its first step.
- */
-export function inventoryIssues(request: Request, inventory: Inventory): PolicyViolation[] {
-  if (request.kind === 'Deploy' || request.kind === 'Scale' || (request.kind === 'Undeploy' && request.nodes)) {
-    const known = new Set(inventory.nodes.map((n) => n.id));
-    const unknown = (request.nodes ?? []).flatMap((id, i) => (known.has(id) ? [] : [{ path: ['nodes', i], message: `unknown node '${id}'` }]));
-    if (unknown.length > 0) return unknown;
-  }
-  return request.kind === 'Deploy' ? policyViolations(request, inventory) : [];
 }

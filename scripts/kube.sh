@@ -12,8 +12,10 @@
 #   scripts/kube.sh inventory           the cluster's part of the node inventory, as JSON
 #
 # Admin kubeconfig: $DEPLOYER_STATE/kube/admin.kubeconfig. The Deployer itself is user
-# "deployer" (certificate pki/deployer.pem), not an admin: RBAC lets it manage workloads in
-# namespace KUBE_NAMESPACE and read nodes, nothing else. Settings (environment, defaults in
+# "deployer" (certificate pki/deployer.pem), not an admin: RBAC lets it make exactly the calls
+# the Kubernetes target makes, in namespace KUBE_NAMESPACE, whose pods are held to Pod
+# Security baseline but for the host network and host ports
+# (deploy/kubernetes/pod-security.yaml). Settings (environment, defaults in
 # lib.sh): KUBE_NODES, KUBE_NAMESPACE, KUBE_API_PORT, KUBE_ETCD_PORT, KUBE_SERVICE_CIDR,
 # KUBE_POD_PREFIX, KUBE_NODE_GRACE. Needs the binaries of scripts/install-kubernetes.sh.
 #
@@ -215,26 +217,37 @@ up_controller_manager() {
     --node-monitor-period 2s --node-monitor-grace-period "$KUBE_NODE_GRACE"
 }
 
-# What user "deployer" may do: workloads and their configuration in KUBE_NAMESPACE (and
-# nowhere else), and read the nodes (to place and check pods). Applied every time: the
-# objects are the same, and a changed KUBE_NAMESPACE gets its own namespace and binding.
+# What user "deployer" may do: the calls of activities/targets/kubernetes/ and no more, in
+# KUBE_NAMESPACE (and nowhere else), and read the nodes and their leases. Applied every
+# time: the objects are the same, a changed KUBE_NAMESPACE gets its own namespace and
+# binding, and a Role of an earlier stack loses what the Deployer does not call.
 up_rbac() {
   local ns=$KUBE_NAMESPACE
   kubectl apply -f - >/dev/null <<EOF
 apiVersion: v1
 kind: Namespace
-metadata: { name: $ns }
+# Its pods are held to deploy/kubernetes/pod-security.yaml (up_pod_security).
+metadata: { name: $ns, labels: { io.deployer.pod-security: baseline-host-network } }
 ---
 apiVersion: rbac.authorization.k8s.io/v1
 kind: Role
 metadata: { name: deployer, namespace: $ns }
 rules:
+# Server-side apply is a patch, and a create too when the object is new; scaling is a patch.
 - apiGroups: [apps]
-  resources: [deployments, replicasets]
-  verbs: [get, list, watch, create, update, patch, delete]
+  resources: [deployments]
+  verbs: [get, list, create, patch, delete]
+# The revisions a restore goes back to.
+- apiGroups: [apps]
+  resources: [replicasets]
+  verbs: [list]
+# The Deployments' pods, the one-shot pods of checks and tests, and the dry run of a Deployment's pod.
 - apiGroups: [""]
-  resources: [configmaps, secrets, pods]
-  verbs: [get, list, watch, create, update, patch, delete]
+  resources: [pods]
+  verbs: [get, list, create, delete]
+- apiGroups: [""]
+  resources: [configmaps, secrets]
+  verbs: [list, create, patch, delete]
 - apiGroups: [""]
   resources: [pods/log]
   verbs: [get]
@@ -243,10 +256,6 @@ rules:
 - apiGroups: [""]
   resources: [pods/exec]
   verbs: [get, create]
-# Events under both of their APIs: the core one and events.k8s.io show the same objects.
-- apiGroups: ["", events.k8s.io]
-  resources: [events]
-  verbs: [list, watch]
 ---
 apiVersion: rbac.authorization.k8s.io/v1
 kind: RoleBinding
@@ -259,9 +268,10 @@ apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRole
 metadata: { name: deployer-nodes }
 rules:
+# A node's readiness and platform, one node at a time.
 - apiGroups: [""]
   resources: [nodes]
-  verbs: [get, list, watch]
+  verbs: [get]
 ---
 apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRoleBinding
@@ -296,6 +306,25 @@ EOF
     { log "RBAC: user deployer cannot exec in pods in namespace $ns"; return 1; }
   [ "$(kubectl auth can-i --as deployer get leases.coordination.k8s.io -n kube-node-lease 2>/dev/null)" = yes ] ||
     { log "RBAC: user deployer cannot read the kubelets' leases"; return 1; }
+  [ "$(kubectl auth can-i --as deployer patch "namespace/$ns" 2>/dev/null)" = no ] ||
+    { log "RBAC: user deployer may relabel namespace $ns (its pod security)"; return 1; }
+}
+
+# Pod Security baseline but for the host network and host ports, for the namespace up_rbac
+# labels: Pod Security Admission's own baseline would refuse every pod the Kubernetes target
+# publishes on its node (hostNetwork, hostPort). Checked as the Deployer: a privileged pod
+# is refused (the API server takes a moment to start enforcing a new policy).
+up_pod_security() {
+  kubectl apply -f "$here/../deploy/kubernetes/pod-security.yaml" >/dev/null
+  local pod='{"apiVersion":"v1","kind":"Pod","metadata":{"name":"pod-security-check"},"spec":{"containers":[{"name":"c","image":"x","securityContext":{"privileged":true}}]}}'
+  local said=""
+  for _ in $(seq 1 50); do
+    said=$(kubectl --as deployer -n "$KUBE_NAMESPACE" create --dry-run=server -f - <<<"$pod" 2>&1) && said=admitted
+    [[ "$said" == *"Pod Security baseline"* ]] && return 0
+    sleep 0.2
+  done
+  log "pod security: namespace $KUBE_NAMESPACE does not refuse a privileged pod ($said)"
+  return 1
 }
 
 # --- nodes ---
@@ -587,6 +616,8 @@ up() {
   # The API refuses pods until their namespace's default ServiceAccount exists, the Deployer's namespace's too.
   wait_for kube-controller-manager 60 kubectl get serviceaccount default -n default
   wait_for kube-controller-manager 60 kubectl get serviceaccount default -n "$KUBE_NAMESPACE"
+  # Its check asks with a pod, which needs that ServiceAccount too.
+  up_pod_security
   log "cluster is up: API $api, nodes $(for i in $(seq 1 "$KUBE_NODES"); do printf 'kube-%s=%s ' "$i" "$(node_ip "$i")"; done)admin kubeconfig $admin_kubeconfig, user deployer in namespace $KUBE_NAMESPACE"
 }
 

@@ -58,7 +58,9 @@ export class SecretNotFoundError extends DeployerError {
 export class InvalidRequestError extends DeployerError {}
 /**
  * Thrown when a request asks a node for an option its inventory entry does not allow
- * (privileged mode, capabilities, devices, host namespaces or paths); only the inventory can change that.
+ * (privileged mode, capabilities, devices, host namespaces or paths), or one the node's own
+ * policy refuses (a Kubernetes namespace's pod security); only the inventory, or the node's
+ * administrator, can change that.
  */
 export class NodePolicyViolationError extends DeployerError {
   constructor(readonly violations: readonly { path: (string | number)[]; message: string }[]) {

@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { KubeConfig } from '@kubernetes/client-node';
 import type { InventoryNode } from '../../src/core/schemas/inventory';
 import type { TestDeployer } from './deployer';
 
@@ -29,6 +30,13 @@ export function kubectl(...args: string[]): string {
   const r = spawnSync(kubectlPath, ['--kubeconfig', kubeconfig, ...args], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
   if (r.status !== 0) throw new Error(`kubectl ${args.join(' ')} failed: ${r.stderr}`);
   return r.stdout;
+}
+
+/** The API client's configuration as the cluster's admin: for what kubectl cannot be handed (a request body). */
+export function adminKubeConfig(): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromFile(kubeconfig);
+  return kc;
 }
 
 // kubectl's JSON, read field by field by the tests that ask for it.

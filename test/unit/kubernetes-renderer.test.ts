@@ -2,7 +2,7 @@ import { InvalidContainerError } from '../../src/core/errors';
 import { nodeIntent, type NodeIntent } from '../../src/core/intent';
 import { LABELS } from '../../src/core/labels';
 import { fingerprint } from '../../src/core/renderers/docker-engine';
-import { configCheckPodName, configMapName, fileKey, KUBE_LABELS, kubernetesProblems, oneShotLabels, renderConfigCheckPod, renderTestPod, renderWorkload, secretObjectName, selectorLabels, testPodName, workloadName } from '../../src/core/renderers/kubernetes';
+import { configCheckPodName, configMapName, fileKey, KUBE_LABELS, kubernetesProblems, oneShotLabels, renderConfigCheckPod, renderTestPod, renderWorkload, secretObjectName, selectorLabels, testPodName, workloadName, workloadPod } from '../../src/core/renderers/kubernetes';
 import { deployRequestSchema } from '../../src/core/schemas/request';
 import { contractExample, minimal } from '../fixtures/requests';
 
@@ -223,6 +223,16 @@ describe('the Kubernetes renderer', () => {
     expect(w.deployment.spec.template.spec.restartPolicy).toBe('Always');
     expect(w.deployment.spec.template.metadata.annotations[LABELS.restartPolicy]).toBe('on-failure');
     expect(w.deployment.spec.template.metadata.annotations[LABELS.deployment]).toBe('d-min');
+  });
+
+  it('asks the namespace\'s pod security with the Deployment\'s own pod: its template as a bare pod of the Deployment\'s name', () => {
+    const w = renderWorkload(withContainer({ privileged: true, network: 'host' }), 'kube-1', 'deployer');
+    expect(workloadPod(w)).toEqual({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'web--kube-1', namespace: 'deployer', labels: selectorLabels('web', 'kube-1'), annotations: { [LABELS.deployment]: 'd-min', [LABELS.version]: '1', [LABELS.restartPolicy]: 'unless-stopped' } },
+      spec: w.deployment.spec.template.spec,
+    });
   });
 
   it('refuses what a pod here cannot do, naming each, before rendering anything', () => {

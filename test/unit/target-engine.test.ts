@@ -4,7 +4,7 @@
 // rule, the order of a restore, and the configuration check and tests over a driver's runs.
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
-import { EngineUnreachableError, HealthCheckFailedError, NodePlatformError, PortInUseError } from '../../src/core/errors';
+import { EngineUnreachableError, HealthCheckFailedError, NodePlatformError, NodePolicyViolationError, PortInUseError } from '../../src/core/errors';
 import type { ContainerTest, ExecTest } from '../../src/core/deployment-tests';
 import { nodeIntent, type NodeIntent } from '../../src/core/intent';
 import { deployRequestSchema } from '../../src/core/schemas/request';
@@ -137,6 +137,18 @@ describe('pre-flight, with a fake driver', () => {
     const err = await preflight('fog-1', withPort, node({ portHolders: async () => holders })).catch((e) => e);
     expect([err instanceof PortInUseError, err.message]).toEqual([true, 'host port 8080/tcp on fog-1 is held by application billing (deployment b-7)']);
     await expect(preflight('fog-1', withPort, node({ portHolders: async () => [{ ...holders[0], application: 'web' }] }))).resolves.toMatchObject({ intent: { image: minimal.application.image } });
+  });
+
+  it('refuses what the node\'s own policy would not admit, in its words, asking it with the image chosen for the node', async () => {
+    const images = { 'linux/amd64': 'r/web:1-amd64' };
+    const asked: string[] = [];
+    const refusal = async (i: NodeIntent) => {
+      asked.push(i.image);
+      return 'namespace deployer does not admit it: privileged';
+    };
+    const err = await preflight('kube-1', { ...intent(), images }, node({ refusal })).catch((e) => e);
+    expect([err instanceof NodePolicyViolationError, err.message, err.violations, asked]).toEqual([true, 'namespace deployer does not admit it: privileged', [{ path: ['container'], message: 'namespace deployer does not admit it: privileged' }], ['r/web:1-amd64']]);
+    await expect(preflight('kube-1', intent(), node({ refusal: async () => undefined }))).resolves.toMatchObject({ intent: { image: minimal.application.image } });
   });
 });
 

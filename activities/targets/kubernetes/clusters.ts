@@ -87,7 +87,8 @@ export class KubernetesClusters {
   }
 }
 
-function connect(cluster: KubernetesCluster): ClusterApis {
+/** The client's configuration for the cluster's entry: its API server, CA and the Deployer's credentials, in its namespace. */
+export function kubeConfigOf(cluster: KubernetesCluster): KubeConfig {
   const kc = new KubeConfig();
   const user =
     'tokenFile' in cluster.auth
@@ -99,5 +100,10 @@ function connect(cluster: KubernetesCluster): ClusterApis {
     contexts: [{ name: cluster.id, cluster: cluster.id, user: 'deployer', namespace: cluster.namespace }],
     currentContext: cluster.id,
   });
+  return kc;
+}
+
+function connect(cluster: KubernetesCluster): ClusterApis {
+  const kc = kubeConfigOf(cluster);
   return { cluster, apps: kc.makeApiClient(AppsV1Api), core: kc.makeApiClient(CoreV1Api), objects: KubernetesObjectApi.makeApiClient(kc), coordination: kc.makeApiClient(CoordinationV1Api), exec: new Exec(kc) };
 }

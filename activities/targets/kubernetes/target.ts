@@ -15,7 +15,7 @@ import type { NodeIntent } from '../../../src/core/intent';
 import { LABELS } from '../../../src/core/labels';
 import type { NodeStatus } from '../../../src/core/node-facts';
 import { normalizePlatform, platformName, type Platform } from '../../../src/core/platforms';
-import { APP_CONTAINER, FIELD_MANAGER, KUBE_LABELS, oneShotLabels, renderConfigCheckPod, renderTestPod, renderWorkload, selectorLabels, workloadName, type KubeConfigMap, type KubeSecretPlan } from '../../../src/core/renderers/kubernetes';
+import { APP_CONTAINER, FIELD_MANAGER, KUBE_LABELS, oneShotLabels, renderConfigCheckPod, renderTestPod, renderWorkload, selectorLabels, workloadName, workloadPod, type KubeConfigMap, type KubeSecretPlan } from '../../../src/core/renderers/kubernetes';
 import type { InventoryNode } from '../../../src/core/schemas/inventory';
 import { heartbeat } from '../../control/heartbeat';
 import type { SecretProvider } from '../../control/secrets';
@@ -24,7 +24,7 @@ import { oneShotVerbs } from '../engine/one-shots';
 import { restoreNode } from '../engine/restore';
 import { verifyNode, type Observer } from '../engine/verify';
 import type { Instance, Target } from '../target';
-import { kubeError, statusOfKube, type ClusterApis, type KubernetesClusters } from './clusters';
+import { kubeError, said, statusOfKube, type ClusterApis, type KubernetesClusters } from './clusters';
 import { deletePod, execInPod, runPod, type OneShotNode } from './one-shot';
 
 /** The revision number the deployment controller writes on each ReplicaSet. */
@@ -168,6 +168,23 @@ export function kubernetesTarget(clusters: KubernetesClusters, secrets: SecretPr
     }
 
     const oneShotNode: OneShotNode = { id: node.id, apis, member };
+
+    /**
+     * Whether the namespace admits the Deployment's pods, asked with one in a dry run (the
+     * same verb as a one-shot pod, nothing stored): a Forbidden answer is its admission's
+     * (Pod Security, a policy), in its own words.
+     */
+    async function refusal(intent: NodeIntent): Promise<string | undefined> {
+      const rendered = renderWorkload(intent, nodeName, await namespace());
+      const a = await apis();
+      try {
+        await a.core.createNamespacedPod({ namespace: a.cluster.namespace, body: workloadPod(rendered) as unknown as V1Pod, dryRun: 'All' });
+        return undefined;
+      } catch (err) {
+        if (statusOfKube(err) !== 403) throw kubeError(node.id, err, `asking whether namespace ${a.cluster.namespace} admits the pods of deployment ${rendered.name}`);
+        return `namespace ${a.cluster.namespace} of cluster ${a.cluster.id} does not admit the pods of deployment ${rendered.name} on ${node.id}: ${said(err)}. What a node's allow in the inventory permits, its namespace must admit too: leave the option out of the request, or have the cluster's administrator admit it in the namespace`;
+      }
+    }
 
     /** One-shot pods and test Secrets left behind on this node (a check or test cut short by a crash): of one deployment, or of every one of the application. */
     async function removeOneShots(application: string, deploymentId?: string): Promise<void> {
@@ -375,12 +392,13 @@ export function kubernetesTarget(clusters: KubernetesClusters, secrets: SecretPr
 
       async apply(planned, step) {
         const driver: ApplyDriver<PlacedWorkload> = {
-          // Checked before anything on the node is touched: readiness, platform, host ports.
+          // Checked before anything on the node is touched: readiness, platform, host ports, the namespace's pod security.
           platform: readyPlatform,
           // The API server does not ask registries: the kubelet's pull says what is wrong.
           imagePlatforms: async () => [],
           portHolders: async () =>
             (await workloads()).filter((d) => replicasOf(d) > 0).map((d) => ({ application: d.metadata?.labels?.[LABELS.application] ?? '', deploymentId: deploymentOf(d), ports: (annotationsOf(d)[LABELS.ports] ?? '').split(',').filter(Boolean) })),
+          refusal,
           names: (intent) => [workloadName(intent.application, nodeName)],
           placed,
           async converge(intent, { platform, mark, placed: found }, report) {

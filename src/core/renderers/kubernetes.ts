@@ -275,6 +275,17 @@ function omit<T extends Record<string, unknown>>(o: T, ...keys: string[]): T {
   return Object.fromEntries(Object.entries(o).filter(([k]) => !keys.includes(k))) as T;
 }
 
+/**
+ * A Deployment's pod as a bare pod of the Deployment's own name (no pod of the Deployer's
+ * has it), for a dry run: a namespace's pod security judges pods, not Deployments, and a
+ * Deployment it would not let run is stored all the same, its pods then refused one by one
+ * where nobody waits for them. Asked first, with nothing changed on the node yet.
+ */
+export function workloadPod(workload: KubeWorkload): KubePod {
+  const { metadata, spec } = workload.deployment.spec.template;
+  return { apiVersion: 'v1', kind: 'Pod', metadata: { name: workload.name, namespace: workload.deployment.metadata.namespace, ...metadata }, spec };
+}
+
 /** The labels of every one-shot pod (and a test's Secret) of the application on the node: what a restore or a remove finds leftovers by. */
 export function oneShotLabels(application: string, nodeName: string, role?: string): Record<string, string> {
   return { ...omit(selectorLabels(application, nodeName), LABELS.managed), ...(role !== undefined ? { [LABELS.role]: role } : {}) };

@@ -43,7 +43,17 @@ make_certs() {
     openssl x509 -req -in "$tls/fog-$i.csr" -CA "$tls/ca.pem" -CAkey "$tls/ca-key.pem" -CAcreateserial -days 3650 \
       -extfile <(printf 'subjectAltName=IP:%s\nextendedKeyUsage=serverAuth' "$ip") -out "$tls/fog-$i-cert.pem" 2>/dev/null
   done
-  chmod 600 "$tls"/*key.pem
+  # The broker's TLS listener: a certificate for 127.0.0.1 in a PKCS#12 keystore (Kafka's
+  # JVM reads one), its password and the Deployer's SASL password beside it.
+  if [ ! -f "$tls/kafka.p12" ]; then
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=kafka" -keyout "$tls/kafka-key.pem" -out "$tls/kafka.csr" 2>/dev/null
+    openssl x509 -req -in "$tls/kafka.csr" -CA "$tls/ca.pem" -CAkey "$tls/ca-key.pem" -CAcreateserial -days 3650 \
+      -extfile <(printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth') -out "$tls/kafka-cert.pem" 2>/dev/null
+    (umask 077 && openssl rand -hex 16 > "$tls/kafka-keystore.pass" && openssl rand -hex 24 > "$tls/kafka-deployer.password")
+    openssl pkcs12 -export -in "$tls/kafka-cert.pem" -inkey "$tls/kafka-key.pem" -name kafka \
+      -passout "file:$tls/kafka-keystore.pass" -out "$tls/kafka.p12"
+  fi
+  chmod 600 "$tls"/*key.pem "$tls/kafka.p12" "$tls/kafka-keystore.pass" "$tls/kafka-deployer.password"
 }
 
 up_network() {
@@ -182,15 +192,22 @@ kafka_java() { java -Xmx512m -Xms256m -Dlog4j.configuration="file:$DEPLOYER_STAT
 
 up_kafka() {
   local dir="$DEPLOYER_STATE/kafka"; mkdir -p "$dir"
-  if ! alive kafka; then
-    cat > "$dir/server.properties" <<EOF
+  # Two listeners for clients: plain TCP on loopback (the local stack's default) and TLS with
+  # SASL/SCRAM, as a production broker would have (docs/configuration.md, "Kafka").
+  (umask 077 && cat > "$dir/server.properties.new" <<EOF
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$KAFKA_CONTROLLER_PORT
-listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
+listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT,SASL_SSL://127.0.0.1:$KAFKA_TLS_PORT
+advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,SASL_SSL://127.0.0.1:$KAFKA_TLS_PORT
 controller.listener.names=CONTROLLER
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_SSL:SASL_SSL
+sasl.enabled.mechanisms=SCRAM-SHA-512
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+ssl.keystore.type=PKCS12
+ssl.keystore.location=$tls/kafka.p12
+ssl.keystore.password=$(cat "$tls/kafka-keystore.pass")
 log.dirs=$dir/data
 num.partitions=3
 offsets.topic.replication.factor=1
@@ -200,6 +217,14 @@ group.initial.rebalance.delay.ms=0
 auto.create.topics.enable=false
 message.max.bytes=2097152
 EOF
+  )
+  # A broker running on another configuration (a stack from before a change here) restarts on this one.
+  if alive kafka && ! cmp -s "$dir/server.properties.new" "$dir/server.properties"; then
+    log "Kafka's configuration changed: restarting the broker"
+    stop_pid kafka
+  fi
+  mv "$dir/server.properties.new" "$dir/server.properties"
+  if ! alive kafka; then
     cat > "$dir/log4j.properties" <<EOF
 log4j.rootLogger=WARN, stdout
 log4j.appender.stdout=org.apache.log4j.ConsoleAppender
@@ -215,6 +240,12 @@ EOF
       -cp "$KAFKA_HOME/libs/*" kafka.Kafka "$dir/server.properties"
   fi
   wait_for kafka 90 bash -c "exec 3<>/dev/tcp/127.0.0.1/$KAFKA_PORT"
+  # The Deployer's SCRAM credential, once per broker data (KRaft keeps it in its metadata).
+  if [ ! -f "$dir/data/.scram-deployer" ]; then
+    kafka_java kafka.admin.ConfigCommand --bootstrap-server "127.0.0.1:$KAFKA_PORT" --alter --entity-type users --entity-name deployer \
+      --add-config "SCRAM-SHA-512=[iterations=8192,password=$(cat "$tls/kafka-deployer.password")]" >>"$logs/kafka.log" 2>&1
+    touch "$dir/data/.scram-deployer"
+  fi
   local have; have=$(kafka_java org.apache.kafka.tools.TopicCommand --bootstrap-server "127.0.0.1:$KAFKA_PORT" --list 2>/dev/null)
   local topic
   local records="${DEPLOYER_RECORDS_TOPIC:-deployer.records}"

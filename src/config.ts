@@ -2,6 +2,7 @@
 // variable with a documented default (docs/configuration.md); the defaults match the local
 // stack that scripts/stack.sh brings up, so nothing needs setting on one machine, but what a
 // build may read: none by default, the local stack's set by scripts/services.sh.
+import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
@@ -62,7 +63,32 @@ export const configSchema = z.object({
   DEPLOYER_LOCK_IDLE_MS: z.coerce.number().int().positive().default(LOCK_IDLE_MS),
   DEPLOYER_BUILD_ROOTS: directories.default([]),
   DEPLOYER_GIT_PREFIXES: entries(/,/, gitPrefixProblem).default([]),
+  KAFKA_TLS: z.enum(['on', 'off']).default('off'),
+  KAFKA_TLS_CA_FILE: z.string().startsWith('/', 'must be an absolute file path').optional(),
+  KAFKA_SASL_MECHANISM: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']).optional(),
+  KAFKA_SASL_USERNAME: z.string().min(1).optional(),
+  KAFKA_SASL_PASSWORD_FILE: z.string().startsWith('/', 'must be an absolute file path').optional(),
+}).superRefine((c, ctx) => {
+  const need = (key: keyof typeof c, message: string) => ctx.addIssue({ code: 'custom', path: [key], message });
+  if (c.KAFKA_TLS_CA_FILE !== undefined && c.KAFKA_TLS !== 'on') need('KAFKA_TLS', 'must be "on" when KAFKA_TLS_CA_FILE is set');
+  if (c.KAFKA_SASL_MECHANISM !== undefined) {
+    // Every request and its secrets' references cross the network with the credentials.
+    if (c.KAFKA_TLS !== 'on') need('KAFKA_TLS', `must be "on" with KAFKA_SASL_MECHANISM: without TLS the credentials and every message would cross the network in the clear`);
+    if (c.KAFKA_SASL_USERNAME === undefined) need('KAFKA_SASL_USERNAME', 'is required with KAFKA_SASL_MECHANISM');
+    if (c.KAFKA_SASL_PASSWORD_FILE === undefined) need('KAFKA_SASL_PASSWORD_FILE', 'is required with KAFKA_SASL_MECHANISM (a file holding the password, never the password itself)');
+  } else if (c.KAFKA_SASL_USERNAME !== undefined || c.KAFKA_SASL_PASSWORD_FILE !== undefined) {
+    need('KAFKA_SASL_MECHANISM', 'is required with KAFKA_SASL_USERNAME or KAFKA_SASL_PASSWORD_FILE: plain, scram-sha-256 or scram-sha-512');
+  }
 });
+
+/** A file a setting names, read now so that a wrong path fails at start, in words. */
+function readSetting(name: string, path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`invalid configuration:\n✖ ${name}: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+}
 
 /** A setting that must never reach a log: it prints as [redacted]; only reveal() gives the value. */
 export class Secret {
@@ -95,6 +121,10 @@ export type Config = {
     /** `records`: one deployment record per deploymentId, on a compacted topic (README "Deployment records"). */
     topics: { requests: string; events: string; deadLetters: string; records: string };
     maxRequestBytes: number;
+    /** TLS to the brokers, `ca` (PEM) trusted besides the system's CAs. */
+    tls?: { ca?: string };
+    /** SASL authentication (always over TLS). */
+    sasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: Secret };
   };
   inventoryPath: string;
   /** Directory of the default secret provider: one file per secret reference. */
@@ -144,6 +174,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       groupId: c.KAFKA_GROUP_ID,
       topics: { requests: c.DEPLOYER_REQUESTS_TOPIC, events: c.DEPLOYER_EVENTS_TOPIC, deadLetters: c.DEPLOYER_DLQ_TOPIC, records: c.DEPLOYER_RECORDS_TOPIC },
       maxRequestBytes: c.DEPLOYER_MAX_REQUEST_BYTES,
+      ...(c.KAFKA_TLS === 'on' ? { tls: c.KAFKA_TLS_CA_FILE !== undefined ? { ca: readSetting('KAFKA_TLS_CA_FILE', c.KAFKA_TLS_CA_FILE) } : {} } : {}),
+      ...(c.KAFKA_SASL_MECHANISM !== undefined
+        ? { sasl: { mechanism: c.KAFKA_SASL_MECHANISM, username: c.KAFKA_SASL_USERNAME!, password: new Secret(readSetting('KAFKA_SASL_PASSWORD_FILE', c.KAFKA_SASL_PASSWORD_FILE!).trim()) } }
+        : {}),
     },
     inventoryPath: c.DEPLOYER_INVENTORY ?? join(statePath, 'inventory.json'),
     secretsPath: c.DEPLOYER_SECRETS_DIR ?? join(statePath, 'secrets'),

@@ -5,6 +5,7 @@ import { Client, Connection } from '@temporalio/client';
 import { Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
 import { dataConverter } from '../codec/data-converter';
 import type { Config } from '../config';
+import { kafkaConnection } from '../kafka/client';
 import { PlatformUnreachableError } from './errors';
 
 const CONNECT_TIMEOUT_MS = 5_000;
@@ -35,7 +36,7 @@ export async function connectTemporal(config: Config): Promise<Temporal> {
 export function cliKafka(config: Config): Kafka {
   return new Kafka({
     clientId: `${config.kafka.clientId}-cli`,
-    brokers: config.kafka.brokers,
+    ...kafkaConnection(config),
     connectionTimeout: CONNECT_TIMEOUT_MS,
     logLevel: logLevel.NOTHING,
     retry: { initialRetryTime: 300, retries: 2 },

@@ -1,13 +1,23 @@
 // Kafka clients from the config module; kafkajs's own logs go through the structured logger.
-import { Kafka, logLevel, Partitioners, type LogEntry, type Producer } from 'kafkajs';
+import { Kafka, logLevel, Partitioners, type KafkaConfig, type LogEntry, type Producer } from 'kafkajs';
 import type { Config } from '../config';
 import { createLogger } from '../log';
+
+/** How every Kafka client of the Deployer reaches the brokers: TLS and SASL when configured. */
+export function kafkaConnection(config: Config): Pick<KafkaConfig, 'brokers' | 'ssl' | 'sasl'> {
+  const { brokers, tls, sasl } = config.kafka;
+  return {
+    brokers,
+    ...(tls !== undefined ? { ssl: tls.ca !== undefined ? { ca: [tls.ca] } : true } : {}),
+    ...(sasl !== undefined ? { sasl: { mechanism: sasl.mechanism, username: sasl.username, password: sasl.password.reveal() } as KafkaConfig['sasl'] } : {}),
+  };
+}
 
 export function createKafka(config: Config, clientId = config.kafka.clientId): Kafka {
   const log = createLogger('kafka');
   return new Kafka({
     clientId,
-    brokers: config.kafka.brokers,
+    ...kafkaConnection(config),
     logLevel: logLevel.WARN,
     logCreator: () => (entry: LogEntry) => {
       const { message, ...rest } = entry.log;

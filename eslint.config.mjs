@@ -1,6 +1,7 @@
 // Lint rules. The ones that matter most keep the layers apart:
-// - deterministic code (workflows/ and the pure core, src/core/) imports no Node built-in
-//   and no I/O client, and calls activities only through proxies (type imports);
+// - deterministic code (workflows/, the pure core, src/core/, and the failure converter the
+//   workflow bundle carries) imports no Node built-in and no I/O client, and calls activities
+//   only through proxies (type imports);
 // - apps (bridge, CLI, operations, codec) never import activity implementations; the
 //   worker, the one composition root, imports only their factory (activities/index);
 // - nothing outside test/ imports test/.
@@ -28,6 +29,7 @@ const testCode = { group: ['**/test/**', '**/test'], message: 'only tests import
 /** Layers by resolved path: who may import whom (eslint-plugin-import-x's no-restricted-paths). */
 const zones = [
   { target: './src/core', from: '.', except: ['./src/core', './node_modules'], message: 'the core (src/core/) is pure: it imports only itself' },
+  { target: './src/codec/failure-converter.ts', from: '.', except: ['./node_modules'], message: 'the failure converter goes into the workflow bundle: it imports only the SDK' },
   // Workflows may also import activity *types* (checked below, with no-restricted-imports, which tells type imports apart).
   { target: './workflows', from: ['./src', './test'], except: ['./core'], message: 'workflows import only the core' },
   { target: './workflows', from: './src/core/tosca', message: 'the TOSCA importer reads YAML, which workflow code cannot: only entry points import it' },
@@ -94,6 +96,8 @@ export default tseslint.config(
       ],
     },
   },
+  // The workflow bundle carries the failure converter into the sandbox: it is deterministic code too.
+  { files: ['src/codec/failure-converter.ts'], rules: { '@typescript-eslint/no-restricted-imports': ['error', deterministicImports(nodeOnly)] } },
   {
     files: ['src/worker/**/*.ts'],
     rules: {

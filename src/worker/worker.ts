@@ -9,6 +9,7 @@ import type { Producer } from 'kafkajs';
 import { createActivities, createNodeSideActivities, directorySecretProvider, type TargetFactories } from '../../activities';
 import type { Config } from '../config';
 import { inventoryReader } from '../inventory';
+import { checkWorkflowBundle } from './workflow-bundle';
 
 export interface WorkerOptions {
   config: Config;
@@ -38,6 +39,7 @@ export async function createWorker({ config, producer, client, connection, dataC
     // No workflows for this queue: it dies with its site, so the workflows bound every call they send here.
     return Worker.create({ connection, namespace: config.temporal.namespace, taskQueue: config.temporal.siteTaskQueue, dataConverter, activities: createNodeSideActivities(nodeDeps) });
   }
+  if (config.workflowBundlePath !== undefined) checkWorkflowBundle(config.workflowBundlePath, dataConverter.failureConverterPath);
   return Worker.create({
     connection,
     namespace: config.temporal.namespace,

@@ -3,7 +3,9 @@
 // payload of a deployment is ciphertext naming its key, and the application's name and the
 // deploymentId cannot be read in any payload. The codec server gives the request back to a
 // caller holding the codec token, and to no one else; it answers the Temporal UI's CORS
-// preflight.
+// preflight. A deployment that fails leaves no failure message readable there either: each
+// reads "Encoded failure", the reason encrypted beside it, read back by the client, the codec
+// server and the CLI, and said in full by the events and the record.
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
@@ -13,14 +15,16 @@ import { ENCRYPTED_ENCODING, EncryptionCodec, KEY_ID_METADATA } from '../../src/
 import type { JsonPayload } from '../../src/codec/payload-json';
 import { loadPayloadKeys } from '../../src/codec/payload-keys';
 import { Secret } from '../../src/config';
+import { runCli } from '../support/cli';
 import { PATCHES } from '../../workflows/patches';
 import { createLogger } from '../../src/log';
-import { removeApplication, startDeployer, type TestDeployer } from '../support/deployer';
-import { exportHistory, payloadsIn, type FoundPayload } from '../support/history';
+import { removeApplication, startDeployer, waitFor, type TestDeployer } from '../support/deployer';
+import { exportHistory, failuresIn, historyText, payloadsIn, type FoundFailure, type FoundPayload } from '../support/history';
 
 jest.setTimeout(180_000);
 
-const app = `it-encrypted-${Date.now().toString(36)}`;
+const stamp = Date.now().toString(36);
+const app = `it-encrypted-${stamp}`;
 const deploymentId = `${app}-1`;
 const port = 18140;
 const token = randomBytes(24).toString('base64url');
@@ -28,12 +32,23 @@ const ui = 'http://127.0.0.1:8233';
 let d: TestDeployer;
 let server: Server;
 let codecUrl: string;
-let request: Record<string, unknown>;
+let request: ReturnType<typeof requestOf>;
 let workflowInput: JsonPayload;
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 // Search attributes stay readable by design: the server indexes them for the UI's queries.
 const isSearchAttribute = (p: FoundPayload) => /\.(searchAttributes|upsertWorkflowSearchAttributesEventAttributes)\./.test(p.path);
+
+function requestOf(version: string, container: Record<string, unknown> = {}) {
+  return {
+    kind: 'Deploy',
+    deploymentId: `${app}-${version}`,
+    application: { name: app, version, image: `${d.inventory.registry.pull}/busybox:1` },
+    nodes: [d.inventory.nodes[0]!.id],
+    container: { command: ['sh', '-c', `trap 'exit 0' TERM; httpd -f -p ${port} -h / & wait`], ...container },
+    healthCheck: { tcp: { port }, intervalMs: 200 },
+  };
+}
 
 beforeAll(async () => {
   d = await startDeployer('encrypted');
@@ -55,14 +70,7 @@ afterAll(async () => {
 describe('workflow history of a deployment', () => {
   it('holds every workflow and activity payload encrypted with the current key, the application unreadable', async () => {
     const node = d.inventory.nodes[0]!;
-    request = {
-      kind: 'Deploy',
-      deploymentId,
-      application: { name: app, version: '1', image: `${d.inventory.registry.pull}/busybox:1` },
-      nodes: [node.id],
-      container: { command: ['sh', '-c', `trap 'exit 0' TERM; httpd -f -p ${port} -h / & wait`] },
-      healthCheck: { tcp: { port }, intervalMs: 200 },
-    };
+    request = requestOf('1');
     await d.send(request);
     expect((await d.terminal(deploymentId)).at(-1)!.phase).toBe('Succeeded');
 
@@ -142,5 +150,78 @@ describe('workflow history of a deployment', () => {
     }).toEqual({ origin: ui, credentials: 'true', methods: 'POST, OPTIONS', headers: 'Content-Type, Authorization, X-Namespace' });
     const other = await preflight('http://evil.example');
     expect(other.headers.get('access-control-allow-origin')).toBeNull();
+  });
+});
+
+describe('failure messages of deployments that failed', () => {
+  // Each reason holds a marker that is not in any payload's plain text. The check's shell puts
+  // its marker together as it runs: the check's output, which the workflow quotes, holds it.
+  // A secret that does not exist fails an activity, whose error the worker converts.
+  const failing = [
+    {
+      deploymentId: `${app}-2`,
+      container: { configCheck: { command: ['sh', '-c', `printf 'config %s-%s at line 3\\n' unreadable ${stamp}; exit 3`], timeoutMs: 10_000 } },
+      marker: `unreadable-${stamp}`,
+      reason: `output: config unreadable-${stamp} at line 3`,
+    },
+    { deploymentId: `${app}-3`, container: { secrets: [{ name: 'DB', ref: `missing-${stamp}` }] }, marker: `missing-${stamp}`, reason: `secret '${app}/missing-${stamp}' not found` },
+  ];
+  const idsOf = (deploymentId: string) => [deploymentId, `${deploymentId}/${d.inventory.nodes[0]!.id}`];
+  const failures: FoundFailure[] = [];
+
+  it('are stored encrypted with the current key, "Encoded failure" in their place and the reasons nowhere in the histories', async () => {
+    for (const f of failing) {
+      await d.send(requestOf(f.deploymentId.slice(app.length + 1), f.container));
+      expect((await d.terminal(f.deploymentId)).at(-1)!.phase).toBe('RolledBack');
+    }
+    const { current } = loadPayloadKeys(d.config.payloadEncryption.keysPath);
+    const ids = failing.flatMap((f) => idsOf(f.deploymentId));
+    failures.push(...ids.flatMap((id) => failuresIn(exportHistory(d.config.temporal.address, id).json).map((f) => ({ ...f, path: `${id}: ${f.path}` }))));
+    // The kinds of failure are all there: an activity's, a node workflow's, a deployment's.
+    for (const kind of [/(activityTaskFailedEventAttributes|markerRecordedEventAttributes)\.failure$/, /childWorkflowExecutionFailedEventAttributes\.failure$/, /\.workflowExecutionFailedEventAttributes\.failure$/]) {
+      expect({ kind: kind.source, found: failures.some((f) => kind.test(f.path)) }).toEqual({ kind: kind.source, found: true });
+    }
+    const readable = failures.filter(
+      ({ failure: f }) => f.message !== 'Encoded failure' || (f.stackTrace ?? '') !== '' || f.encodedAttributes?.metadata?.encoding !== b64(ENCRYPTED_ENCODING) || f.encodedAttributes.metadata[KEY_ID_METADATA] !== b64(current),
+    );
+    expect(readable).toEqual([]);
+    for (const f of failing) {
+      const histories = await Promise.all(idsOf(f.deploymentId).map((id) => historyText(d, id)));
+      // Decrypted, the histories hold the reason: not finding it stored means something.
+      expect({ marker: f.marker, stored: histories.some((h) => h.stored.includes(f.marker)), decrypted: histories.every((h) => h.decrypted.includes(f.marker)) }).toEqual({ marker: f.marker, stored: false, decrypted: true });
+    }
+  });
+
+  it('are read back in full by a client with the codec, and by the codec server for a caller with the token', async () => {
+    for (const f of failing) {
+      const reason = await d.client.workflow.getHandle(f.deploymentId).result().then(
+        () => 'succeeded',
+        (err: Error) => (err.cause as Error | undefined)?.message ?? err.message,
+      );
+      expect(reason).toMatch(/^rolled back: /);
+      expect(reason).toContain(f.reason);
+    }
+
+    // What the Temporal UI sends the codec server for a failure: its encoded attributes.
+    const failed = failures.find((f) => f.path.startsWith(`${failing[0]!.deploymentId}: `) && /\.workflowExecutionFailedEventAttributes\.failure$/.test(f.path))!;
+    const decode = (headers: Record<string, string>) => fetch(`${codecUrl}/decode`, { method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body: JSON.stringify({ payloads: [failed.failure.encodedAttributes] }) });
+    const res = await decode({ Authorization: `Bearer ${token}` });
+    expect(res.status).toBe(200);
+    const { payloads } = (await res.json()) as { payloads: JsonPayload[] };
+    expect(JSON.parse(Buffer.from(payloads[0]!.data!, 'base64').toString('utf8'))).toEqual({ message: expect.stringContaining(failing[0]!.reason), stack_trace: expect.any(String) });
+    const without = await decode({});
+    expect({ status: without.status, reason: (await without.text()).includes(failing[0]!.marker) }).toEqual({ status: 401, reason: false });
+  });
+
+  it('still give the reasons in the events, the records and `deployer status`', async () => {
+    for (const f of failing) {
+      expect(d.events.filter((e) => e.deploymentId === f.deploymentId).at(-1)!.message).toContain(f.reason);
+      const record = await waitFor(`the record of ${f.deploymentId}`, () => d.records.filter((r) => r.deploymentId === f.deploymentId).at(-1), 30_000);
+      expect(record.reason).toContain(f.reason);
+      // Exit 1: the deployment did not succeed.
+      const status = await runCli(['status', f.deploymentId], d.env);
+      expect({ code: status.code, stderr: status.stderr }).toEqual({ code: 1, stderr: expect.any(String) });
+      expect(status.stdout).toContain(f.reason);
+    }
   });
 });

@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
+import { decodeOptionalFailureToOptionalError } from '@temporalio/common/lib/internal-non-workflow';
 import { temporal } from '@temporalio/proto';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import type Docker from 'dockerode';
@@ -102,9 +103,11 @@ async function whereItStands(client: Client, deploymentId: string, events: Statu
       const described = await client.workflow.getHandle(workflowId).describe();
       const pending = described.raw.pendingActivities ?? [];
       const children = described.raw.pendingChildren ?? [];
+      // Through the client's converter: with encryption on, the stored message reads "Encoded failure".
+      const lastFailures = await Promise.all(pending.map((a) => decodeOptionalFailureToOptionalError(client.options.loadedDataConverter, a.lastFailure)));
       return [
         `  ${workflowId}: ${described.status.name}, ${described.historyLength} events`,
-        ...pending.map((a) => `    pending ${a.activityType?.name} attempt ${a.attempt}${a.lastFailure?.message ? `, last failure: ${a.lastFailure.message}` : ''}`),
+        ...pending.map((a, i) => `    pending ${a.activityType?.name} attempt ${a.attempt}${lastFailures[i]?.message ? `, last failure: ${lastFailures[i].message}` : ''}`),
         ...(depth > 0 ? (await Promise.all(children.slice(0, 5).map((c) => waitsOn(c.workflowId!, depth - 1)))).flat() : []),
       ];
     } catch (err) {

@@ -29,6 +29,23 @@ export function payloadsIn(value: unknown, path = ''): FoundPayload[] {
   return Object.entries(o).flatMap(([k, v]) => payloadsIn(v, path ? `${path}.${k}` : k));
 }
 
+export interface FoundFailure {
+  /** Where it is, e.g. `events.12.workflowExecutionFailedEventAttributes.failure`. */
+  path: string;
+  failure: { message?: string; stackTrace?: string; encodedAttributes?: JsonPayload };
+}
+
+/** Every failure in an exported history, each cause too: what Temporal shows of an error, by its `failure`, `lastFailure` or `cause` key. */
+export function failuresIn(value: unknown, path = ''): FoundFailure[] {
+  if (Array.isArray(value)) return value.flatMap((v, i) => failuresIn(v, `${path}.${i}`));
+  if (value === null || typeof value !== 'object') return [];
+  return Object.entries(value as Record<string, unknown>).flatMap(([k, v]) => {
+    const at = path ? `${path}.${k}` : k;
+    const here = ['failure', 'lastFailure', 'cause'].includes(k) && v !== null && typeof v === 'object' ? [{ path: at, failure: v as FoundFailure['failure'] }] : [];
+    return [...here, ...failuresIn(v, at)];
+  });
+}
+
 /** What `historyText` needs of a test's Deployer: Temporal's address, and the data converter that decrypts payloads. */
 export interface HistoryReader {
   config: { temporal: { address: string } };

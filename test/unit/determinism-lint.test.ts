@@ -61,6 +61,14 @@ describe('layer lint rules', () => {
     expect(restrictedImports('workflows/operation.ts', "import { importServiceTemplate } from '../src/core/tosca/import';")).toEqual(['import-x: ../src/core/tosca/import']);
   });
 
+  it('keep the failure converter that the workflow bundle carries deterministic: no Node built-in, nothing of the Deployer', () => {
+    expect(restrictedImports('src/codec/failure-converter.ts', ["import { readFileSync } from 'node:fs';", "import { loadConfig } from '../config';"].join('\n'))).toEqual([
+      '@typescript-eslint: node:fs',
+      'import-x: ../config',
+    ]);
+    expect(restrictedImports('src/codec/failure-converter.ts', '')).toEqual([]);
+  });
+
   it('keep activity implementations out of the apps, and let the worker wire them only through their factory', () => {
     expect(restrictedImports('src/bridge/bridge.ts', "import { Engines } from '../../activities/targets/docker-engine/engines';")).toContain('@typescript-eslint: ../../activities/targets/docker-engine/engines');
     expect(restrictedImports('src/worker/worker.ts', "import { Engines } from '../../activities/targets/docker-engine/engines';")).toContain('@typescript-eslint: ../../activities/targets/docker-engine/engines');

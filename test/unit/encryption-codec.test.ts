@@ -2,8 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { defaultFailureConverter, defaultPayloadConverter, type LoadedDataConverter, type Payload } from '@temporalio/common';
-import { dataConverter, decodePayload } from '../../src/codec/data-converter';
+import { ApplicationFailure, defaultFailureConverter, defaultPayloadConverter, type LoadedDataConverter, type Payload } from '@temporalio/common';
+import { decodeOptionalFailureToOptionalError, encodeErrorToFailure, loadDataConverter } from '@temporalio/common/lib/internal-non-workflow';
+import { dataConverter, decodePayload, ENCRYPTING_FAILURE_CONVERTER } from '../../src/codec/data-converter';
 import { ENCRYPTED_ENCODING, EncryptionCodec, KEY_ID_METADATA } from '../../src/codec/encryption-codec';
 import { PayloadAuthenticationError, PayloadKeysError, UnknownPayloadKeyError } from '../../src/codec/errors';
 import { loadPayloadKeys, parsePayloadKeys, type PayloadKeys } from '../../src/codec/payload-keys';
@@ -170,6 +171,39 @@ describe('the data converter of clients and workers', () => {
     const [encrypted] = await loaded.payloadCodecs[0]!.encode([loaded.payloadConverter.toPayload(request)!]);
     expect(() => loaded.payloadConverter.fromPayload(encrypted!)).toThrow();
     expect(await decodePayload(loaded, encrypted!)).toEqual(request);
+  });
+
+  it('puts failure messages and stack traces through the codec when encryption is on, causes included', async () => {
+    const path = keysFile('failures.json', JSON.stringify({ current: 'k1', keys: { k1: key().toString('base64') } }));
+    const converter = dataConverter(loadConfig({ DEPLOYER_PAYLOAD_KEYS_FILE: path }));
+    expect(converter.failureConverterPath).toBe(ENCRYPTING_FAILURE_CONVERTER);
+    const loaded = loadDataConverter(converter);
+    const cause = new Error('engine said: no space left for marker-cause');
+    const error = ApplicationFailure.create({ type: 'BuildError', message: 'build failed: marker-message', details: [{ steps: 2 }], nonRetryable: true, cause });
+    const failure = await encodeErrorToFailure(loaded, error);
+    const stored = JSON.stringify(failure, (_, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('latin1') : v));
+    expect({ message: failure.message, cause: failure.cause?.message, stack: failure.stackTrace }).toEqual({ message: 'Encoded failure', cause: 'Encoded failure', stack: '' });
+    expect(text(failure.encodedAttributes?.metadata?.encoding)).toBe(ENCRYPTED_ENCODING);
+    for (const marker of ['marker-message', 'marker-cause', 'encryption-codec.test']) expect(stored).not.toContain(marker);
+    // A client with the SDK's own failure converter reads it too, once its codec decrypts.
+    const reader: LoadedDataConverter = { payloadConverter: defaultPayloadConverter, failureConverter: defaultFailureConverter, payloadCodecs: loaded.payloadCodecs };
+    const read = await decodeOptionalFailureToOptionalError(reader, failure);
+    expect(read).toBeInstanceOf(ApplicationFailure);
+    expect({ message: read!.message, type: (read as ApplicationFailure).type, details: (read as ApplicationFailure).details, cause: read!.cause instanceof Error ? read!.cause.message : undefined }).toEqual({
+      message: 'build failed: marker-message',
+      type: 'BuildError',
+      details: [{ steps: 2 }],
+      cause: 'engine said: no space left for marker-cause',
+    });
+    expect(read!.stack).toContain('encryption-codec.test');
+  });
+
+  it('reads a failure written before failure messages were encrypted as it is', async () => {
+    const path = keysFile('old-failures.json', JSON.stringify({ current: 'k1', keys: { k1: key().toString('base64') } }));
+    const loaded = loadDataConverter(dataConverter(loadConfig({ DEPLOYER_PAYLOAD_KEYS_FILE: path })));
+    const plain = defaultFailureConverter.errorToFailure(ApplicationFailure.create({ type: 'BuildError', message: 'written in plain text' }), defaultPayloadConverter);
+    expect(plain.encodedAttributes).toBeUndefined();
+    expect((await decodeOptionalFailureToOptionalError(loaded, plain))?.message).toBe('written in plain text');
   });
 
   it('keeps the codec token out of logs', () => {

@@ -86,7 +86,7 @@ function readSetting(name: string, path: string): string {
   try {
     return readFileSync(path, 'utf8');
   } catch (err) {
-    throw new ConfigError(`invalid configuration:\n✖ ${name}: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new ConfigError(`invalid configuration:\n✖ cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}\n  → at ${name}`);
   }
 }
 

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ConfigError, loadConfig } from '../../src/config';
 
 describe('config', () => {
@@ -37,6 +40,32 @@ describe('config', () => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);
     expect(() => loadConfig(env)).toThrow(Object.keys(env)[0]!);
+  });
+
+  it('reaches Kafka with TLS and SASL when told to, the password read from its file and never printed', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'config-'));
+    writeFileSync(join(dir, 'ca.pem'), 'PEM');
+    writeFileSync(join(dir, 'password'), 's3cret\n');
+    const c = loadConfig({ KAFKA_TLS: 'on', KAFKA_TLS_CA_FILE: join(dir, 'ca.pem'), KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_USERNAME: 'deployer', KAFKA_SASL_PASSWORD_FILE: join(dir, 'password') });
+    expect(c.kafka.tls).toEqual({ ca: 'PEM' });
+    expect([c.kafka.sasl?.mechanism, c.kafka.sasl?.username, c.kafka.sasl?.password.reveal()]).toEqual(['scram-sha-512', 'deployer', 's3cret']);
+    expect(JSON.stringify(c)).not.toContain('s3cret');
+    expect(loadConfig({}).kafka).not.toHaveProperty('tls');
+    expect(loadConfig({ KAFKA_TLS: 'on' }).kafka.tls).toEqual({});
+    expect(() => loadConfig({ KAFKA_TLS: 'on', KAFKA_TLS_CA_FILE: join(dir, 'missing.pem') })).toThrow(`cannot read ${join(dir, 'missing.pem')}: ENOENT\n  → at KAFKA_TLS_CA_FILE`);
+    rmSync(dir, { recursive: true });
+  });
+
+  it.each([
+    [{ KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD_FILE: '/p' }, /must be "on" with KAFKA_SASL_MECHANISM: without TLS[^\n]*\n\s+→ at KAFKA_TLS$/],
+    [{ KAFKA_TLS: 'on', KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_PASSWORD_FILE: '/p' }, /is required with KAFKA_SASL_MECHANISM\n\s+→ at KAFKA_SASL_USERNAME$/],
+    [{ KAFKA_TLS: 'on', KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_USERNAME: 'u' }, /is required with KAFKA_SASL_MECHANISM \(a file holding the password[^\n]*\n\s+→ at KAFKA_SASL_PASSWORD_FILE$/],
+    [{ KAFKA_TLS: 'on', KAFKA_SASL_USERNAME: 'u' }, /is required with KAFKA_SASL_USERNAME or KAFKA_SASL_PASSWORD_FILE[^\n]*\n\s+→ at KAFKA_SASL_MECHANISM$/],
+    [{ KAFKA_TLS_CA_FILE: '/ca.pem' }, /must be "on" when KAFKA_TLS_CA_FILE is set\n\s+→ at KAFKA_TLS$/],
+    [{ KAFKA_TLS: 'on', KAFKA_SASL_MECHANISM: 'kerberos' }, /→ at KAFKA_SASL_MECHANISM/],
+  ] as [Record<string, string>, RegExp][])('refuses Kafka security settings that do not fit together, saying what to set: %j', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(message);
   });
 
   it('rejects a setting it cannot use, naming it', () => {

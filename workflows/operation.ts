@@ -130,7 +130,17 @@ export async function undeployWorkflow(request: UndeployRequest, options: Operat
  * carries what its first run checked.
  */
 async function operate(request: OperationRequest, options: OperationOptions): Promise<DeploymentResult> {
-  if (options.carried === undefined && patched(PATCHES.checkInput)) await checkRequest(request);
+  const refusal = options.carried === undefined && patched(PATCHES.checkInput) ? await checkRequest(request) : undefined;
+  if (refusal !== undefined) {
+    // Reported as the bridge reports a message it refuses, when the input names a deployment to report it under.
+    const { deploymentId, application, reason } = refusal;
+    if (deploymentId !== undefined && application !== undefined) {
+      const events = new EventLog({ deploymentId, application }, options.seqStart ?? 0);
+      events.emit('Rejected', reason);
+      await events.flushed();
+    }
+    throw ApplicationFailure.nonRetryable(reason, 'InvalidRequestError');
+  }
   return new Operation(request, options).run();
 }
 

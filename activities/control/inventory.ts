@@ -1,14 +1,21 @@
 // Node inventory adapter: resolves node ids against the current inventory and, before any
 // node is touched, checks the request against what each node allows: the bridge checked
 // too, but the inventory may have changed since (a Retry runs much later).
-import { InvalidRequestError, NodePolicyViolationError } from '../../src/core/errors';
+import { NodePolicyViolationError } from '../../src/core/errors';
 import { reasonOf, toIssue } from '../../src/core/issues';
-import { configIssues } from '../../src/core/admission';
+import { configIssues, subjectOf } from '../../src/core/admission';
 import { policyViolations, type PolicedRequest } from '../../src/core/node-policy';
 import { requestSchema } from '../../src/core/schemas/request';
 import type { NodeQueue, PlannedNode } from '../../src/core/plan';
 import type { Inventory } from '../../src/core/schemas/inventory';
 import { resolveNodes } from '../../src/inventory';
+
+/** Why an input is not a request the Deployer would start, and what it names of itself (for its Rejected event). */
+export interface Refusal {
+  reason: string;
+  deploymentId?: string;
+  application?: string;
+}
 
 /** Nodes to look up; with the parts of a Deploy request the node policy judges, checked against it too. */
 export type NodeLookup = { nodeIds: string[] } & Partial<PolicedRequest>;
@@ -32,10 +39,10 @@ export function createInventoryActivities(inventory: () => Inventory, defaultTas
      * schema, the inventory's nodes and their policy, the git prefixes), for a workflow started in Temporal past
      * the bridge. The reason reads as the bridge's dead letter would.
      */
-    async checkRequest(request: unknown): Promise<void> {
+    async checkRequest(request: unknown): Promise<Refusal | undefined> {
       const parsed = requestSchema.safeParse(request);
       const issues = parsed.success ? configIssues(parsed.data, { inventory: inventory(), gitPrefixes }) : parsed.error.issues.map(toIssue);
-      if (issues.length > 0) throw new InvalidRequestError(`not a request the Deployer would start: ${reasonOf(issues)}`);
+      return issues.length > 0 ? { reason: `not a request the Deployer would start: ${reasonOf(issues)}`, ...subjectOf(request) } : undefined;
     },
 
     async resolveNodes(input: NodeLookup): Promise<PlannedNode[]> {

@@ -3,9 +3,9 @@
 // JSON, or a TOSCA service template (a Deployer extension) that becomes one Deploy per
 // application. Pure: no Kafka, no Temporal.
 import { reasonOf, toIssue, type Issue } from '../core/issues';
-import { configIssues } from '../core/admission';
+import { configIssues, subjectOf } from '../core/admission';
 import type { Inventory } from '../core/schemas/inventory';
-import { deploymentIdSchema, requestSchema, type Request } from '../core/schemas/request';
+import { requestSchema, type Request } from '../core/schemas/request';
 import { importServiceTemplate, isServiceTemplate } from '../core/tosca/import';
 
 export type Parsed =
@@ -28,14 +28,7 @@ export interface ParseContext {
 }
 
 function reject(issues: Issue[], raw?: unknown): Parsed {
-  const out: Parsed = { ok: false, reason: reasonOf(issues), issues };
-  if (raw !== null && typeof raw === 'object') {
-    const { deploymentId, application } = raw as { deploymentId?: unknown; application?: unknown };
-    if (deploymentIdSchema.safeParse(deploymentId).success) out.deploymentId = deploymentId as string;
-    const name = typeof application === 'string' ? application : (application as { name?: unknown } | null)?.name;
-    if (typeof name === 'string') out.application = name.slice(0, 256);
-  }
-  return out;
+  return { ok: false, reason: reasonOf(issues), issues, ...subjectOf(raw) };
 }
 
 

@@ -7,7 +7,7 @@ import { gitSourceProblem, isGitSource } from './git-source';
 import type { Issue } from './issues';
 import { policyViolations } from './node-policy';
 import type { Inventory } from './schemas/inventory';
-import type { Request } from './schemas/request';
+import { deploymentIdSchema, type Request } from './schemas/request';
 
 export interface Admission {
   /** The inventory as of now: which nodes exist, and what each allows a container to do. */
@@ -34,4 +34,18 @@ export function configIssues(request: Request, admission: Admission): Issue[] {
   const context = request.kind === 'Deploy' ? request.application.source?.context : undefined;
   const problem = context !== undefined && isGitSource(context) ? gitSourceProblem(context, admission.gitPrefixes) : undefined;
   return [...inventoryIssues(request, admission.inventory), ...(problem !== undefined ? [{ path: ['application', 'source', 'context'], message: `the git source ${problem}` }] : [])];
+}
+
+/**
+ * What a refused message or input names of itself, for its Rejected event: its deploymentId
+ * when that is a valid one, its application's name (free text, cut) when it has one.
+ */
+export function subjectOf(raw: unknown): { deploymentId?: string; application?: string } {
+  if (raw === null || typeof raw !== 'object') return {};
+  const { deploymentId, application } = raw as { deploymentId?: unknown; application?: unknown };
+  const name = typeof application === 'string' ? application : (application as { name?: unknown } | null)?.name;
+  return {
+    ...(deploymentIdSchema.safeParse(deploymentId).success ? { deploymentId: deploymentId as string } : {}),
+    ...(typeof name === 'string' ? { application: name.slice(0, 256) } : {}),
+  };
 }

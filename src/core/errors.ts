@@ -51,9 +51,9 @@ export class SecretNotFoundError extends DeployerError {
 }
 
 /**
- * Thrown when a workflow's input is not a request the bridge would have started: a workflow
- * started in Temporal past the bridge (by anyone who can reach its frontend) is refused by
- * the same rules, before anything else.
+ * The failure type of an operation whose input is not a request the bridge would have
+ * started: a workflow started in Temporal past the bridge (by anyone who can reach its
+ * frontend) is refused by the same rules, before anything else (workflows/operation.ts).
  */
 export class InvalidRequestError extends DeployerError {}
 /**

@@ -168,7 +168,7 @@ describe('a git source', () => {
       return e?.message;
     };
     expect(await refusal(8, `https://deployer:${token}@git.example.org/deployer/app.git`)).toContain('application.source.context: a git URL must not carry credentials');
-    expect(d.events.filter((e) => e.deploymentId === `${app}-8`)).toEqual([]);
+    expect((await d.terminal(`${app}-8`)).map((e) => e.phase)).toEqual(['Rejected']);
     expect(await foundIn(token, [`${app}-8`])).toEqual({ ...nowhere, decryptedHistory: true });
 
     expect(await refusal(9, 'https://169.254.169.254/latest/meta-data.git')).toBe(

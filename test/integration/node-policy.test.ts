@@ -153,8 +153,8 @@ describe('the node policy on the real fog nodes', () => {
       name: 'InvalidRequestError',
       message: `not a request the Deployer would start: verify.tests[0].http.port: ${engineRefusal.replace('NODE', other.id)}`,
     });
-    // Refused before anything: no event, no lock, no node touched.
-    expect(d.events.filter((e) => e.deploymentId === request.deploymentId)).toEqual([]);
+    // Refused before anything but its Rejected event, as the bridge reports it: no lock, no node touched.
+    expect((await d.terminal(request.deploymentId)).map((e) => [e.phase, e.message])).toEqual([['Rejected', `not a request the Deployer would start: verify.tests[0].http.port: ${engineRefusal.replace('NODE', other.id)}`]]);
     expect(await rootContainer(app)).toBe(404);
     expect((await containersOf(d, app))[other.id]).toEqual([]);
   });

@@ -1,6 +1,7 @@
 // Whose a thing on a node is, for the things a deployment uses by name rather than makes
-// anew: a named volume (its data outlives every deployment) and a Swarm config or secret
-// (immutable, made once per deployment and then reused). A name is what the request author
+// anew: a named volume (its data outlives every deployment), a Swarm config or secret
+// (immutable, made once per deployment and then reused) and a Swarm service (updated, or
+// removed and made again). A name is what the request author
 // chooses or what the Deployer derives from it; the labels the Deployer sets when it creates
 // the thing are what say whose it is, and a thing of that name that is not the deployment's
 // own is refused rather than used. Pure: the drivers find the facts, this decides.
@@ -58,4 +59,17 @@ export function swarmObjectRefusal(swarm: string, owner: { application: string; 
   if (application === owner.application && deployment === owner.deploymentId) return undefined;
   const whose = application === undefined ? `has no ${LABELS.application} label (the Deployer did not make it)` : `is application ${application}'s${deployment !== undefined ? ` (deployment ${deployment})` : ''}`;
   return `${found.kind} '${found.name}' on swarm ${swarm} ${whose}, not made for deployment ${owner.deploymentId} of ${owner.application}: it is not used; an operator may remove it (docker ${found.kind} rm ${found.name}) if it is stale`;
+}
+
+/**
+ * Why a deployment of `application` may not update or remove the Swarm service of the name
+ * its service (or one-shot service) on a node takes, or undefined when it is the
+ * application's: service names are cut to 63 characters with a 32-bit fingerprint, which a
+ * long application name can be made to match, and a name may be taken outside the Deployer.
+ */
+export function swarmServiceRefusal(swarm: string, application: string, found: { name: string; labels: Record<string, string> }): string | undefined {
+  const owner = found.labels[LABELS.application];
+  if (owner === application) return undefined;
+  const whose = owner === undefined ? `has no ${LABELS.application} label (the Deployer did not make it)` : `is application ${owner}'s`;
+  return `service '${found.name}' on swarm ${swarm} ${whose}, not ${application}'s: it is left as it is; an operator may remove it (docker service rm ${found.name}) if it is stale, or the application take another name`;
 }

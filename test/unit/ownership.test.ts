@@ -1,7 +1,7 @@
 // Whose a named volume or a Swarm config or secret is, decided from the labels and users the
 // drivers find: the application's own is used, anything else is refused with what to do.
 import { LABELS } from '../../src/core/labels';
-import { swarmObjectRefusal, volumeLabels, volumeRefusal } from '../../src/core/ownership';
+import { swarmObjectRefusal, swarmServiceRefusal, volumeLabels, volumeRefusal } from '../../src/core/ownership';
 
 const grant = `or have an operator give web its data in a volume created with the label ${LABELS.application}=web`;
 
@@ -53,6 +53,18 @@ describe('Swarm configs and secrets', () => {
     );
     expect(swarmObjectRefusal('local', owner, { kind: 'config', name: 'web--fabc', labels: {} })).toBe(
       `config 'web--fabc' on swarm local has no ${LABELS.application} label (the Deployer did not make it), not made for deployment web-7 of web: it is not used; an operator may remove it (docker config rm web--fabc) if it is stale`,
+    );
+  });
+});
+
+describe('Swarm services', () => {
+  it("updates or removes only the application's own service of the name", () => {
+    expect(swarmServiceRefusal('local', 'web', { name: 'web--swarm-1', labels: { [LABELS.managed]: 'true', [LABELS.application]: 'web' } })).toBeUndefined();
+    expect(swarmServiceRefusal('local', 'web', { name: 'web--swarm-1', labels: { [LABELS.application]: 'billing' } })).toBe(
+      "service 'web--swarm-1' on swarm local is application billing's, not web's: it is left as it is; an operator may remove it (docker service rm web--swarm-1) if it is stale, or the application take another name",
+    );
+    expect(swarmServiceRefusal('local', 'web', { name: 'web--swarm-1', labels: {} })).toBe(
+      `service 'web--swarm-1' on swarm local has no ${LABELS.application} label (the Deployer did not make it), not web's: it is left as it is; an operator may remove it (docker service rm web--swarm-1) if it is stale, or the application take another name`,
     );
   });
 });

@@ -99,6 +99,17 @@ export class NodePlatformError extends DeployerError {
 /** Thrown when a host port the deployment needs is held on the node by another application; before the node is touched. */
 export class PortInUseError extends DeployerError {}
 
+/**
+ * Thrown when a named volume, or on a swarm a config or secret, that a deployment would use
+ * on a node exists and is not its own (another application's, or made outside the
+ * Deployer); before anything mounts or references it.
+ */
+export class NotOwnedError extends DeployerError {
+  constructor(readonly nodeId: string, readonly object: string, reason: string) {
+    super(reason);
+  }
+}
+
 /** Thrown when a Rollback, Scale or Undeploy finds no deployment of the application to act on. */
 export class NotDeployedError extends DeployerError {
   constructor(readonly application: string, message: string) {
@@ -142,4 +153,5 @@ export const NON_RETRYABLE = [
   'DependencyNotReadyError',
   'NodePlatformError',
   'PortInUseError',
+  'NotOwnedError',
 ] as const;

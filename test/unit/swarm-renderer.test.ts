@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { InvalidContainerError } from '../../src/core/errors';
 import { nodeIntent, type NodeIntent } from '../../src/core/intent';
 import { LABELS } from '../../src/core/labels';
@@ -9,13 +10,15 @@ import { contractExample, minimal } from '../fixtures/requests';
 const image = '10.77.0.1:5000/temp-sensor@sha256:abc';
 const intentOf = (request: object): NodeIntent => nodeIntent(deployRequestSchema.parse(request), image);
 const MS = 1_000_000;
+/** A config's or secret's name as the renderer should make it, by Node's own SHA-256. */
+const objectName = (kind: string, app: string, ...parts: string[]) => `${app.slice(0, 26)}--${kind}${createHash('sha256').update(JSON.stringify([kind, app, ...parts])).digest('hex').slice(0, 32)}`;
 
 describe('the Swarm renderer', () => {
   it('renders the contract example into one service on exactly the node, with its configs and secret references', () => {
     const id = 'd-20261123-0001';
     const owned = { [LABELS.managed]: 'true', [LABELS.application]: 'temp-sensor', [LABELS.deployment]: id };
-    const config = `temp-sensor--${fingerprint(id)}--f${fingerprint('/etc/temp-sensor/config.json')}`;
-    const secret = `temp-sensor--${fingerprint(id)}--s${fingerprint('MQTT_PASSWORD')}`;
+    const config = objectName('f', 'temp-sensor', id, '/etc/temp-sensor/config.json');
+    const secret = objectName('s', 'temp-sensor', id, 'MQTT_PASSWORD');
     expect(renderService(intentOf(contractExample), 'swarm-2')).toEqual({
       name: 'temp-sensor--swarm-2',
       spec: {
@@ -92,6 +95,20 @@ describe('the Swarm renderer', () => {
     expect(long).not.toBe(serviceName('a'.repeat(63), 'swarm-2'));
     for (const n of [configName('a'.repeat(63), 'd'.repeat(128), { path: '/x' }), secretName('a'.repeat(63), 'd'.repeat(128), 'S')]) expect(n.length).toBeLessThanOrEqual(63);
     expect(configName('web', 'd-1', { path: '/a' })).not.toBe(configName('web', 'd-2', { path: '/a' }));
+  });
+
+  it('names configs and secrets by 128 bits of SHA-256, so that what a 32-bit fingerprint or a cut name confused stays apart', () => {
+    // Two deployment ids of one 32-bit fingerprint: their configs were one config, the second deployment's file the first's.
+    expect(fingerprint('d-486889')).toBe(fingerprint('d-1477804'));
+    expect(configName('web', 'd-1477804', { path: '/a' })).toBe(objectName('f', 'web', 'd-1477804', '/a'));
+    expect(configName('web', 'd-486889', { path: '/a' })).not.toBe(configName('web', 'd-1477804', { path: '/a' }));
+    expect(secretName('web', 'd-486889', 'S')).not.toBe(secretName('web', 'd-1477804', 'S'));
+    // Applications whose names begin alike are told apart by the hash, which covers the whole name.
+    const [a, b] = [`${'a'.repeat(40)}-one`, `${'a'.repeat(40)}-two`];
+    expect(configName(a, 'd-1', { path: '/a' })).toBe(objectName('f', a, 'd-1', '/a'));
+    expect(configName(a, 'd-1', { path: '/a' })).not.toBe(configName(b, 'd-1', { path: '/a' }));
+    // A file, a secret and a test's secret of the same name never share one.
+    expect(new Set([configName('web', 'd-1', { path: 'X' }), secretName('web', 'd-1', 'X'), testSecretName('web', 'd-1', 'X', '')]).size).toBe(3);
   });
 });
 
@@ -197,5 +214,6 @@ describe('the Swarm renderer\'s one-shot services', () => {
     expect(oneShotServiceName('web', 'swarm-1', 'd-1', 'config-check')).not.toBe(oneShotServiceName('web', 'swarm-1', 'd-2', 'config-check'));
     expect(oneShotServiceName('a'.repeat(63), 'swarm-1', 'd-1', `test-${'t'.repeat(63)}`).length).toBeLessThanOrEqual(63);
     expect(testSecretName('web', 'd-1', 'a', 'S')).not.toBe(testSecretName('web', 'd-1', 'b', 'S'));
+    expect(testSecretName('web', 'd-1', 'a', 'S')).toBe(objectName('t', 'web', 'd-1', 'a', 'S'));
   });
 });

@@ -4,12 +4,13 @@
 // these.
 import type Docker from 'dockerode';
 import { pack } from 'tar-stream';
-import { ImageNotFoundError, RegistryError } from '../../../src/core/errors';
+import { DeployerError, ImageNotFoundError, RegistryError } from '../../../src/core/errors';
 import { LABELS } from '../../../src/core/labels';
 import type { EngineContainer } from '../../../src/core/renderers/docker-engine';
 import { heartbeat } from '../../control/heartbeat';
 import type { SecretProvider } from '../../control/secrets';
 import { engineError, statusOf } from './engines';
+import { claimVolumes, mountedVolumes } from './volumes';
 
 export interface NodeContainer {
   id: string;
@@ -170,11 +171,14 @@ function containerUser(user: string | undefined): { uid: number; gid: number } {
 /**
  * Creates the container unless it exists, and delivers its files and secrets before it ever
  * starts. Secrets are resolved here and only here, 0400, owned by the container's user.
- * A container of that name made by another deployment is refused.
+ * A container of that name made by another deployment is refused, and so is a named volume
+ * that is not the application's (every container the Deployer makes is labelled with it).
  */
 export async function createWithFiles(docker: Docker, nodeId: string, spec: EngineContainer, secrets: SecretProvider): Promise<{ id: string; created: boolean }> {
   const { name, create, files } = spec;
   try {
+    const volumes = mountedVolumes(create.HostConfig?.Mounts);
+    if (volumes.length > 0) await claimVolumes(docker, nodeId, create.Labels![LABELS.application]!, volumes);
     const inspect = () => docker.getContainer(name).inspect().catch((err: unknown) => {
       if (statusOf(err) === 404) return undefined;
       throw err;
@@ -207,7 +211,7 @@ export async function createWithFiles(docker: Docker, nodeId: string, spec: Engi
     if (delivered.length > 0) await docker.getContainer(id).putArchive(await filesArchive(delivered), { path: '/' });
     return { id, created };
   } catch (err) {
-    if (err instanceof Error && (err.name === 'InvalidContainerError' || err.name === 'SecretNotFoundError')) throw err;
+    if (err instanceof DeployerError) throw err;
     throw engineError(nodeId, err, `creating container ${name}`);
   }
 }

@@ -11,10 +11,11 @@
 // again and needs no memory.
 import { Context } from '@temporalio/activity';
 import type Docker from 'dockerode';
-import { DeployerError, EngineUnreachableError, InvalidInventoryError } from '../../../src/core/errors';
+import { DeployerError, EngineUnreachableError, InvalidInventoryError, NotOwnedError } from '../../../src/core/errors';
 import type { ExecTest, RunOutput } from '../../../src/core/deployment-tests';
 import type { NodeIntent } from '../../../src/core/intent';
 import { LABELS } from '../../../src/core/labels';
+import { swarmObjectRefusal, swarmServiceRefusal } from '../../../src/core/ownership';
 import { normalizePlatform, platformName, type Platform } from '../../../src/core/platforms';
 import { renderService, renderSwarmConfigCheck, renderSwarmTestService, serviceName, SWARM_LABELS, type SwarmConfigBody, type SwarmJob, type SwarmSecretBody, type SwarmServiceSpec } from '../../../src/core/renderers/swarm';
 import type { Inventory, InventoryNode, Swarm } from '../../../src/core/schemas/inventory';
@@ -23,6 +24,7 @@ import { heartbeat } from '../../control/heartbeat';
 import type { SecretProvider } from '../../control/secrets';
 import { engineError, statusOf, type Engines } from '../docker-engine/engines';
 import { demuxLog, execIn } from '../docker-engine/one-shot';
+import { claimVolumes, mountedVolumes } from '../docker-engine/volumes';
 import { applyIntent, applyMark, type ApplyDriver, type Placed } from '../engine/apply';
 import { oneShotVerbs } from '../engine/one-shots';
 import { restoreNode } from '../engine/restore';
@@ -145,6 +147,17 @@ export function swarmTarget(engines: Engines, secrets: SecretProvider) {
       });
     }
 
+    /**
+     * The service of `name` when there is one and it is `application`'s: a service of the name
+     * that is not (src/core/ownership.ts) is never updated or removed, and the verb fails.
+     */
+    async function ownService(name: string, application: string): Promise<ServiceView | undefined> {
+      const found = await service(name);
+      const refusal = found === undefined ? undefined : swarmServiceRefusal(swarm.id, application, { name, labels: found.Spec.Labels ?? {} });
+      if (refusal !== undefined) throw new NotOwnedError(node.id, `service ${name}`, refusal);
+      return found;
+    }
+
     async function tasks(name: string): Promise<TaskView[]> {
       return on(`listing tasks of ${name}`, (m) => m.listTasks({ filters: JSON.stringify({ service: [name] }) }) as Promise<TaskView[]>);
     }
@@ -208,15 +221,56 @@ export function swarmTarget(engines: Engines, secrets: SecretProvider) {
     }
 
     /**
-     * Makes the configs and secrets the service references, unless they exist (they are
-     * immutable, named per deployment), and returns the spec with their ids, which Swarm
-     * wants beside their names.
+     * The node's own engine, where a task's named volumes live: a manager cannot create one
+     * there or say whose one is, so the Deployer claims them through it before a service
+     * mounts them. Checked to be this node's, so that the claim is made where the task runs.
+     */
+    async function volumeEngine(): Promise<Docker> {
+      if (node.target.kind !== 'swarm' || node.target.engine === undefined) {
+        throw new InvalidInventoryError(`named volumes on ${node.id}: the inventory names no engine for it, and the Deployer creates a volume and checks whose it is through the node's own Docker Engine before a service mounts it; add "engine" (an endpoint, as a docker-engine target's "docker") to its target`);
+      }
+      const engine = engines.client(node.target.engine);
+      let info: { Name?: string };
+      try {
+        info = (await engine.info()) as typeof info;
+      } catch (err) {
+        throw engineError(node.id, err, "asking the node's own engine");
+      }
+      // The engine's name is the host name the swarm knows its node by.
+      if (info.Name !== hostname) throw new InvalidInventoryError(`the engine the inventory names for ${node.id} is not swarm node ${hostname}'s (it is host ${info.Name ?? 'unknown'}'s): correct its target's "engine"`);
+      return engine;
+    }
+
+    /**
+     * Claims the named volumes the service mounts on the node (as a Docker Engine's containers
+     * do), makes the configs and secrets it references unless this deployment made them
+     * already (they are immutable, named per deployment), and returns the spec with their ids,
+     * which Swarm wants beside their names. A volume, config or secret of that name that is not
+     * the deployment's own is refused, never mounted or referenced.
      */
     async function withObjects<S extends SwarmServiceSpec | SwarmJob['spec']>(rendered: { spec: S; configs: SwarmConfigBody[]; secrets: SwarmSecretBody[] }): Promise<S> {
+      const volumes = mountedVolumes((rendered.spec.TaskTemplate.ContainerSpec as { Mounts?: { Type: string; Source: string }[] }).Mounts);
+      if (volumes.length > 0) {
+        const engine = await volumeEngine();
+        try {
+          await claimVolumes(engine, node.id, rendered.spec.Labels[LABELS.application]!, volumes);
+        } catch (err) {
+          if (err instanceof DeployerError) throw err;
+          throw engineError(node.id, err, 'claiming named volumes');
+        }
+      }
       const ids = new Map<string, string>();
       const make = async (kind: 'config' | 'secret', name: string, labels: Record<string, string>, data: () => Promise<Buffer>) => {
+        const owner = { application: labels[LABELS.application]!, deploymentId: labels[LABELS.deployment]! };
         ids.set(name, await on(`creating ${kind} ${name}`, async (m) => {
-          const existing = async () => (await (kind === 'config' ? m.listConfigs({ filters: JSON.stringify({ name: [name] }) }) : m.listSecrets({ filters: JSON.stringify({ name: [name] }) }))).find((x) => x.Spec?.Name === name)?.ID;
+          const existing = async () => {
+            const list = (await (kind === 'config' ? m.listConfigs({ filters: JSON.stringify({ name: [name] }) }) : m.listSecrets({ filters: JSON.stringify({ name: [name] }) }))) as { ID: string; Spec?: { Name?: string; Labels?: Record<string, string> } }[];
+            const found = list.find((x) => x.Spec?.Name === name);
+            if (found === undefined) return undefined;
+            const refusal = swarmObjectRefusal(swarm.id, owner, { kind, name, labels: found.Spec?.Labels ?? {} });
+            if (refusal !== undefined) throw new NotOwnedError(node.id, `${kind} ${name}`, refusal);
+            return found.ID;
+          };
           const found = await existing();
           if (found !== undefined) return found;
           const body = { Name: name, Labels: labels, Data: (await data()).toString('base64') };
@@ -335,16 +389,22 @@ export function swarmTarget(engines: Engines, secrets: SecretProvider) {
     /**
      * Runs a one-shot service to its end: its task starts within START_MS and ends within
      * `timeoutMs` after; its exit code and output. A leftover of an earlier attempt is removed
-     * first, and this one afterwards, whatever happened; its configs and secrets stay for
+     * first (a service of the name that is not the application's is refused, and stays), and
+     * this one afterwards, whatever happened; its configs and secrets stay for
      * pruneObjects (the application's service uses the configs too). A service or task the
      * swarm refuses (a rejected spec, an image the node cannot pull, a command that cannot
      * start) is the run's problem; managers that cannot be reached fail the call.
      */
     async function runJob(job: SwarmJob, timeoutMs: number): Promise<RunOutput> {
-      await removeService(job.name);
+      const application = job.spec.Labels[LABELS.application]!;
+      const removeOwn = async () => {
+        if ((await ownService(job.name, application)) !== undefined) await removeService(job.name);
+      };
+      await removeOwn();
+      let made: { id: string } | { problem: string } | undefined;
       try {
         const spec = await withObjects(job);
-        const made = await on(`creating service ${job.name}`, async (m): Promise<{ id: string } | { problem: string }> => {
+        made = await on(`creating service ${job.name}`, async (m): Promise<{ id: string } | { problem: string }> => {
           try {
             return { id: ((await m.createService(spec as never)) as { id: string }).id };
           } catch (err) {
@@ -353,14 +413,15 @@ export function swarmTarget(engines: Engines, secrets: SecretProvider) {
           }
         });
         if (!('id' in made)) return { output: '', problem: made.problem };
+        const { id } = made;
         const created = Date.now();
         let started: number | undefined;
         for (;;) {
-          const [task] = await tasks(made.id);
+          const [task] = await tasks(id);
           const state = task?.Status.State ?? 'new';
           heartbeat({ service: job.name, state });
           if (task !== undefined && ENDED.has(state)) {
-            const output = await jobOutput(made.id);
+            const output = await jobOutput(id);
             const { ContainerStatus: container, Message: stage, Err: why } = task.Status;
             // A job's task that ran ends "complete" (exit 0) or "failed" at stage "started"; one that failed before never ran its command.
             if (state === 'complete') return { exitCode: container?.ExitCode ?? 0, output };
@@ -371,11 +432,13 @@ export function swarmTarget(engines: Engines, secrets: SecretProvider) {
           if (started === undefined && Date.now() - created > START_MS) {
             return { output: '', problem: `its task did not start within ${START_MS} ms (${state}${task?.Status.Err !== undefined ? `: ${task.Status.Err}` : task?.Status.Message !== undefined ? `: ${task.Status.Message}` : ''})` };
           }
-          if (started !== undefined && Date.now() - started > timeoutMs) return { output: await jobOutput(made.id), problem: `it did not finish within ${timeoutMs} ms` };
+          if (started !== undefined && Date.now() - started > timeoutMs) return { output: await jobOutput(id), problem: `it did not finish within ${timeoutMs} ms` };
           await Context.current().sleep(200);
         }
       } finally {
-        await removeService(job.name);
+        // By its id once made: a service of the name someone else made meanwhile is not this run's.
+        if (made !== undefined && 'id' in made) await removeService(made.id);
+        else await removeOwn();
       }
     }
 
@@ -452,7 +515,7 @@ export function swarmTarget(engines: Engines, secrets: SecretProvider) {
           async converge(intent, { platform, mark }, report) {
             const rendered = renderService(intent, hostname);
             report('Configuring', `service ${rendered.name} for ${platformName(platform)}: ${intent.replicas} task(s), ${rendered.configs.length} config(s), ${rendered.secrets.length} secret(s)`);
-            const found = await service(rendered.name);
+            const found = await ownService(rendered.name, intent.application);
             // What an earlier update (a restore, or this apply cut short) still stops must be gone first.
             const current = found !== undefined ? await settled(found.Spec.Name, settleMs(found)) : undefined;
             // Already at this deployment from an earlier run whose restore did not get the node

@@ -9,6 +9,7 @@ import { InvalidContainerError } from '../errors';
 import type { IntentFile, NodeIntent } from '../intent';
 import { LABELS } from '../labels';
 import { hostPortClaims } from '../ports';
+import { sha256 } from '../sha256';
 import { fingerprint, ONE_SHOT_ROLES } from './docker-engine';
 
 /** Labels only the Swarm target writes, beside the common ones. */
@@ -34,14 +35,26 @@ export function serviceName(application: string, hostname: string): string {
   return bounded(`${application}--${hostname}`);
 }
 
+/**
+ * The name of a config or secret: the application's name (cut, for whoever reads
+ * `docker config ls`), a letter for what it holds, and 128 bits of the SHA-256 of everything
+ * that tells it apart. Collision-free, unlike a 32-bit fingerprint of a deployment id, which
+ * a request author can choose to match another deployment's (and bounded() cuts long names
+ * to a fingerprint too); whose an object of the name is, its labels say (src/core/ownership.ts).
+ * At most 26 + 3 + 32 = 61 characters: within a config's or secret's 64.
+ */
+function objectName(kind: 'f' | 's' | 't', application: string, deploymentId: string, ...parts: string[]): string {
+  return `${application.slice(0, 26)}--${kind}${sha256(JSON.stringify([kind, application, deploymentId, ...parts])).slice(0, 32)}`;
+}
+
 /** A config holding one file of a deployment; configs are immutable, so a new deployment makes new ones. */
 export function configName(application: string, deploymentId: string, file: Pick<IntentFile, 'path'>): string {
-  return bounded(`${application}--${fingerprint(deploymentId)}--f${fingerprint(file.path)}`);
+  return objectName('f', application, deploymentId, file.path);
 }
 
 /** A secret of a deployment, by the request's name for it; its value is read only when the target creates it. */
 export function secretName(application: string, deploymentId: string, name: string): string {
-  return bounded(`${application}--${fingerprint(deploymentId)}--s${fingerprint(name)}`);
+  return objectName('s', application, deploymentId, name);
 }
 
 export interface SwarmConfigBody {
@@ -222,7 +235,7 @@ export function oneShotServiceName(application: string, hostname: string, deploy
  * target prunes it once no service references it.
  */
 export function testSecretName(application: string, deploymentId: string, test: string, name: string): string {
-  return bounded(`${application}--${fingerprint(deploymentId)}--t${fingerprint(`${test}/${name}`)}`);
+  return objectName('t', application, deploymentId, test, name);
 }
 
 /**

@@ -74,7 +74,8 @@ export const swarmTargetSchema = z.strictObject({
   hostname: z.string().min(1).max(253).regex(/^[A-Za-z0-9][A-Za-z0-9.-]*$/, 'must be a host name (letters, digits, dots and dashes)'),
   /**
    * The node's own Docker Engine, for what a manager cannot do on another node: exec tests
-   * run in a task's container through it. Without it the node takes everything else.
+   * run in a task's container through it, and named volumes are created and checked to be
+   * the application's through it. Without it the node takes everything else.
    */
   engine: dockerEndpointSchema.optional(),
 });

@@ -116,9 +116,10 @@ check_count() {
     { log "$1 must be a whole number from 0 to $3 (the fog bridge's address plan), not '$2'"; exit 1; }
 }
 
-# The swarm, reached through its manager's engine.
+# The swarm, reached through its manager's engine: plain TCP on the stack's own bridge, which
+# the inventory must call insecure.
 swarm_inventory_swarms() {
-  printf '{ "id": "local-swarm", "managers": [{ "host": "%s", "port": 2375 }] }' "$(swarm_ip 1)"
+  printf '{ "id": "local-swarm", "managers": [{ "host": "%s", "port": 2375, "insecure": true }] }' "$(swarm_ip 1)"
 }
 
 # One inventory node per swarm node, comma-separated, one a line (PREFIX starts each line).
@@ -127,7 +128,7 @@ swarm_inventory_nodes() {
   local prefix=${1:-} i ip sep=""
   for i in $(seq 1 "$SWARM_NODES"); do
     ip=$(swarm_ip "$i")
-    printf '%s%s{ "id": "swarm-%s", "target": { "kind": "swarm", "swarm": "local-swarm", "hostname": "swarm-%s", "engine": { "host": "%s", "port": 2375 } }, "address": "%s", "labels": { "zone": "local" } }' \
+    printf '%s%s{ "id": "swarm-%s", "target": { "kind": "swarm", "swarm": "local-swarm", "hostname": "swarm-%s", "engine": { "host": "%s", "port": 2375, "insecure": true } }, "address": "%s", "labels": { "zone": "local" } }' \
       "$sep" "$prefix" "$i" "$i" "$ip" "$ip"
     sep=$',\n'
   done

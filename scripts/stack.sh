@@ -7,6 +7,7 @@
 #   scripts/stack.sh up       start what is not running (idempotent)
 #   scripts/stack.sh down     stop everything it started; keeps data (`down --purge` removes it)
 #   scripts/stack.sh status   one line per part
+#   scripts/stack.sh inventory / write-inventory   the node inventory on stdout / written again, starting nothing
 #   scripts/stack.sh stop PART / restart PART   (PART as `status` names it: temporal, kafka, fog-2, swarm-2, ...)
 #   scripts/stack.sh start NODE   (a stopped fog-N or swarm-N again, nothing else)
 #   scripts/stack.sh stop-kubelet kube-N / start-kubelet kube-N   (the node goes NotReady, and back)
@@ -258,11 +259,14 @@ EOF
   done
 }
 
-write_inventory() {
+# The node inventory (src/core/schemas/inventory.ts) of the stack as its settings make it, on
+# stdout. Its plain-TCP engines are marked "insecure": they listen only on the stack's own
+# bridge on this machine, a network the inventory may trust; a real one would give "tls".
+inventory_json() {
   local nodes=""
   for i in $(seq 1 "$FOG_NODES"); do
     local ip docker; ip=$(node_ip "$i")
-    docker="{ \"host\": \"$ip\", \"port\": 2375 }"
+    docker="{ \"host\": \"$ip\", \"port\": 2375, \"insecure\": true }"
     if is_tls "$i"; then
       docker="{ \"host\": \"$ip\", \"port\": 2376, \"tls\": { \"ca\": \"$tls/ca.pem\", \"cert\": \"$tls/cert.pem\", \"key\": \"$tls/key.pem\" } }"
     fi
@@ -289,7 +293,7 @@ $(swarm_inventory_nodes '    ')"
     nodes+="${nodes:+,}
 $(kube_inventory_nodes '    ')"
   fi
-  cat > "$DEPLOYER_STATE/inventory.json.tmp" <<EOF
+  cat <<EOF
 {
   "registry": { "push": "127.0.0.1:$REGISTRY_PORT", "pull": "$host_ip:$REGISTRY_PORT" },
   "buildHost": { "docker": { "socketPath": "$DEPLOYER_STATE/build-engine/docker.sock" } },$swarms$clusters
@@ -297,6 +301,11 @@ $(kube_inventory_nodes '    ')"
   ]
 }
 EOF
+}
+
+# Replaced whole (a new file renamed over the old): workers and tests read it at any moment.
+write_inventory() {
+  inventory_json > "$DEPLOYER_STATE/inventory.json.tmp"
   mv "$DEPLOYER_STATE/inventory.json.tmp" "$DEPLOYER_STATE/inventory.json"
 }
 
@@ -409,7 +418,10 @@ case "${1:-}" in
   stop) [ -n "${2:-}" ] || { echo "usage: $0 stop PART" >&2; exit 2; }; stop_pid "$2" ;;
   down) shift; down "$@" ;;
   status) status ;;
+  # The inventory from the settings, printed or written again; nothing started or stopped.
+  inventory) inventory_json ;;
+  write-inventory) write_inventory ;;
   # Fault injection on a cluster node, through kube.sh: start-kubelet returns once the node is Ready again.
   stop-kubelet|start-kubelet) bash "$here/kube.sh" "$1" "${2:-}" ;;
-  *) echo "usage: $0 up | down [--purge] | status | stop PART | start NODE | restart PART | stop-kubelet kube-N | start-kubelet kube-N" >&2; exit 2 ;;
+  *) echo "usage: $0 up | down [--purge] | status | inventory | write-inventory | stop PART | start NODE | restart PART | stop-kubelet kube-N | start-kubelet kube-N" >&2; exit 2 ;;
 esac

@@ -31,7 +31,7 @@ function inventoryOf(nodes: number, base: Inventory): Inventory {
     buildHost: base.buildHost,
     swarms: [], clusters: [],
     // Never contacted: the simulated target stands in for every node.
-    nodes: Array.from({ length: nodes }, (_, i) => ({ id: `sim-${i}`, target: { kind: 'docker-engine', docker: { host: '127.0.0.1', port: 9 } }, address: '127.0.0.1', labels: {} })),
+    nodes: Array.from({ length: nodes }, (_, i) => ({ id: `sim-${i}`, target: { kind: 'docker-engine', docker: { host: '127.0.0.1', port: 9, insecure: true } }, address: '127.0.0.1', labels: {} })),
   };
 }
 

@@ -399,19 +399,21 @@ export async function workerPolling(d: TestDeployer): Promise<boolean> {
   return (pollers ?? []).length > 0;
 }
 
+/** The compiled entry points of a worker and a bridge process, as production runs them. */
+export const WORKER_MAIN = resolve(__dirname, '../../dist/src/worker/main.js');
+export const BRIDGE_MAIN = resolve(__dirname, '../../dist/src/bridge/main.js');
+
 /** A worker in its own process (the compiled one, as in production), for tests that kill it. */
 export function spawnWorker(d: TestDeployer): ChildProcess {
-  const entry = resolve(__dirname, '../../dist/src/worker/main.js');
-  if (!existsSync(entry)) throw new Error(`${entry} is missing: run npm run build first (npm test does)`);
-  const child = spawn(process.execPath, [entry], { env: { ...d.env, DEPLOYER_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'ignore', 'pipe'] });
+  if (!existsSync(WORKER_MAIN)) throw new Error(`${WORKER_MAIN} is missing: run npm run build first (npm test does)`);
+  const child = spawn(process.execPath, [WORKER_MAIN], { env: { ...d.env, DEPLOYER_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'ignore', 'pipe'] });
   return watchChild(child, 'worker');
 }
 
 /** A bridge in its own process (the compiled one), for tests that kill it; its log lines (JSON) are collected in `log`. */
 export function spawnBridge(d: TestDeployer, log: string[]): ChildProcess {
-  const entry = resolve(__dirname, '../../dist/src/bridge/main.js');
-  if (!existsSync(entry)) throw new Error(`${entry} is missing: run npm run build first (npm test does)`);
-  const child = spawn(process.execPath, [entry], { env: { ...d.env, DEPLOYER_LOG_LEVEL: 'info' }, stdio: ['ignore', 'ignore', 'pipe'] });
+  if (!existsSync(BRIDGE_MAIN)) throw new Error(`${BRIDGE_MAIN} is missing: run npm run build first (npm test does)`);
+  const child = spawn(process.execPath, [BRIDGE_MAIN], { env: { ...d.env, DEPLOYER_LOG_LEVEL: 'info' }, stdio: ['ignore', 'ignore', 'pipe'] });
   return watchChild(child, 'bridge', (line) => log.push(line));
 }
 

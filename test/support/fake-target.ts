@@ -99,7 +99,7 @@ export function fakeInventory(ids: () => string[], taskQueue: string, queueOf: (
     registry: { push: '127.0.0.1:5000', pull: 'reg:5000' },
     buildHost: { docker: { socketPath: '/nonexistent' } },
     swarms: [], clusters: [],
-    nodes: ids().map((id) => ({ id, target: { kind: 'docker-engine', docker: { host: '192.0.2.1', port: 2375 } }, address: `10.0.0.${id.slice(-1)}`, labels: {}, taskQueue: queueOf(id) ?? taskQueue })),
+    nodes: ids().map((id) => ({ id, target: { kind: 'docker-engine', docker: { host: '192.0.2.1', port: 2375, insecure: true } }, address: `10.0.0.${id.slice(-1)}`, labels: {}, taskQueue: queueOf(id) ?? taskQueue })),
   });
 }
 

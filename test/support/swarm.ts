@@ -26,7 +26,7 @@ export function manager(d: TestDeployer): Docker {
  * as writing into a local volume.
  */
 export function engineOfSwarmNode(d: TestDeployer, node: InventoryNode): Docker {
-  return d.engines.client(node.target.kind === 'swarm' && node.target.engine !== undefined ? node.target.engine : { host: node.address, port: 2375 });
+  return d.engines.client(node.target.kind === 'swarm' && node.target.engine !== undefined ? node.target.engine : { host: node.address, port: 2375, insecure: true });
 }
 
 /** The Deployer's one-shot services (checks, test containers) of an application on the swarm: none once a deployment ended. */

@@ -1,7 +1,9 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { dockerClient } from '../../activities/targets/docker-engine/engines';
 import { InvalidInventoryError, UnknownNodeError } from '../../src/core/errors';
+import type { DockerEndpoint } from '../../src/core/schemas/inventory';
 import { inventoryReader, loadInventory, resolveNodes, unknownNodes } from '../../src/inventory';
 
 const dir = mkdtempSync(join(tmpdir(), 'inventory-'));
@@ -15,7 +17,7 @@ const yaml = `
 registry: { push: "127.0.0.1:5000", pull: "10.77.0.1:5000" }
 buildHost: { docker: { socketPath: /run/build/docker.sock } }
 nodes:
-  - { id: fog-1, docker: { host: 10.77.0.11, port: 2375 }, address: 10.77.0.11 }
+  - { id: fog-1, docker: { host: 10.77.0.11, port: 2375, insecure: true }, address: 10.77.0.11 }
   - id: fog-2
     docker: { host: fog-2.example, port: 2376, tls: { ca: /tls/ca.pem, cert: /tls/cert.pem, key: /tls/key.pem } }
     address: 10.77.0.12
@@ -32,9 +34,9 @@ describe('node inventory', () => {
   });
 
   it('reads the target of a node in its long form, and names the kinds a target may be', () => {
-    const long = yaml.replace('docker: { host: 10.77.0.11, port: 2375 }', 'target: { kind: docker-engine, docker: { host: 10.77.0.11, port: 2375 } }');
-    expect(loadInventory(write('long.yaml', long)).nodes[0]!.target).toEqual({ kind: 'docker-engine', docker: { host: '10.77.0.11', port: 2375 } });
-    const unknown = yaml.replace('docker: { host: 10.77.0.11, port: 2375 }', 'target: { kind: mainframe }');
+    const long = yaml.replace('docker: { host: 10.77.0.11, port: 2375, insecure: true }', 'target: { kind: docker-engine, docker: { host: 10.77.0.11, port: 2375, insecure: true } }');
+    expect(loadInventory(write('long.yaml', long)).nodes[0]!.target).toEqual({ kind: 'docker-engine', docker: { host: '10.77.0.11', port: 2375, insecure: true } });
+    const unknown = yaml.replace('docker: { host: 10.77.0.11, port: 2375, insecure: true }', 'target: { kind: mainframe }');
     expect(() => loadInventory(write('unknown.yaml', unknown))).toThrow(/must be a target such as[\s\S]*nodes\[0\]\.target/);
   });
 
@@ -53,6 +55,72 @@ describe('node inventory', () => {
     expect(() => loadInventory(path)).toThrow(InvalidInventoryError);
     expect(() => loadInventory(path)).toThrow(/nodes/);
     expect(() => loadInventory(join(dir, 'missing.yaml'))).toThrow(/cannot read the node inventory/);
+  });
+});
+
+describe('engines on plain TCP in the node inventory', () => {
+  const tls = 'tls: { ca: /tls/ca.pem, cert: /tls/cert.pem, key: /tls/key.pem }';
+  const inventory = (parts: { buildHost?: string; manager?: string; fog?: string; engine?: string }) => `
+registry: { push: "127.0.0.1:5000", pull: "10.77.0.1:5000" }
+buildHost: { docker: ${parts.buildHost ?? '{ socketPath: /run/build/docker.sock }'} }
+swarms:
+  - { id: edge, managers: [${parts.manager ?? `{ host: 10.77.0.201, port: 2376, ${tls} }`}] }
+nodes:
+  - { id: fog-1, docker: ${parts.fog ?? `{ host: 10.77.0.11, port: 2376, ${tls} }`}, address: 10.77.0.11 }
+  - { id: s-1, target: { kind: swarm, swarm: edge, hostname: swarm-1${parts.engine === undefined ? '' : `, engine: ${parts.engine}`} }, address: 10.77.0.201 }
+`;
+  const load = (name: string, parts: Parameters<typeof inventory>[0]) => () => loadInventory(write(`plain-${name}.yaml`, inventory(parts)));
+  const refusal = (hostPort: string, path: string) =>
+    new RegExp(`the engine at ${hostPort.replace(/\./g, '\\.')} would be reached over plain TCP: give "tls" \\(ca, cert, key\\), or set "insecure": true if this network is trusted \\(anyone who can reach it can run containers as root on the engine\\)\n.*at ${path.replace(/[.[\]]/g, '\\$&')}$`);
+
+  it('needs nothing of an engine reached by its unix socket or with TLS', () => {
+    const inv = loadInventory(write('plain-none.yaml', inventory({ engine: `{ host: 10.77.0.201, port: 2376, ${tls} }` })));
+    expect(inv.buildHost.docker).toEqual({ socketPath: '/run/build/docker.sock' });
+    expect(inv.nodes.map((n) => n.target)).toEqual([
+      { kind: 'docker-engine', docker: { host: '10.77.0.11', port: 2376, tls: { ca: '/tls/ca.pem', cert: '/tls/cert.pem', key: '/tls/key.pem' } } },
+      { kind: 'swarm', swarm: 'edge', hostname: 'swarm-1', engine: { host: '10.77.0.201', port: 2376, tls: { ca: '/tls/ca.pem', cert: '/tls/cert.pem', key: '/tls/key.pem' } } },
+    ]);
+  });
+
+  it('refuses a node\'s engine on plain TCP the inventory does not call insecure, saying which and what to write', () => {
+    expect(load('fog', { fog: '{ host: 10.77.0.11, port: 2375 }' })).toThrow(InvalidInventoryError);
+    expect(load('fog', { fog: '{ host: 10.77.0.11, port: 2375 }' })).toThrow(refusal('10.77.0.11:2375', 'nodes[0].target.docker'));
+    expect(load('fog-false', { fog: '{ host: 10.77.0.11, port: 2375, insecure: false }' })).toThrow(refusal('10.77.0.11:2375', 'nodes[0].target.docker'));
+  });
+
+  it('refuses the build host\'s engine, a swarm manager and a swarm node\'s engine on plain TCP likewise', () => {
+    expect(load('build', { buildHost: '{ host: 10.77.0.1, port: 2375 }' })).toThrow(refusal('10.77.0.1:2375', 'buildHost.docker'));
+    expect(load('manager', { manager: '{ host: 10.77.0.201, port: 2375 }' })).toThrow(refusal('10.77.0.201:2375', 'swarms[0].managers[0]'));
+    expect(load('engine', { engine: '{ host: 10.77.0.201, port: 2375 }' })).toThrow(refusal('10.77.0.201:2375', 'nodes[1].target.engine'));
+  });
+
+  it('accepts each of them on plain TCP where the inventory says "insecure": true', () => {
+    const inv = loadInventory(write('plain-insecure.yaml', inventory({
+      buildHost: '{ host: 10.77.0.1, port: 2375, insecure: true }',
+      manager: '{ host: 10.77.0.201, port: 2375, insecure: true }',
+      fog: '{ host: 10.77.0.11, port: 2375, insecure: true }',
+      engine: '{ host: 10.77.0.201, port: 2375, insecure: true }',
+    })));
+    expect(inv.buildHost.docker).toEqual({ host: '10.77.0.1', port: 2375, insecure: true });
+    expect(inv.swarms[0]!.managers).toEqual([{ host: '10.77.0.201', port: 2375, insecure: true }]);
+    expect(inv.nodes.map((n) => n.target)).toEqual([
+      { kind: 'docker-engine', docker: { host: '10.77.0.11', port: 2375, insecure: true } },
+      { kind: 'swarm', swarm: 'edge', hostname: 'swarm-1', engine: { host: '10.77.0.201', port: 2375, insecure: true } },
+    ]);
+  });
+
+  it('refuses "insecure" beside "tls", and names the forms of an endpoint when it is none of them', () => {
+    expect(load('both', { fog: `{ host: 10.77.0.11, port: 2376, insecure: true, ${tls} }` })).toThrow(/must be left out when "tls" is given: the engine is reached over TLS\n.*at nodes\[0\]\.target\.docker\.insecure/);
+    expect(load('form', { fog: '{ host: 10.77.0.11, port: "2375", insecure: true }' })).toThrow(
+      /must be \{ "socketPath": PATH \}, \{ "host": H, "port": N, "tls": \{ "ca": FILE, "cert": FILE, "key": FILE \} \} or, on a trusted network, \{ "host": H, "port": N, "insecure": true \}\n.*at nodes\[0\]\.target\.docker/,
+    );
+  });
+
+  it('gives no client for plain TCP to an endpoint made in code without "insecure"', () => {
+    const plain = { host: '10.77.0.11', port: 2375 } as DockerEndpoint;
+    expect(() => dockerClient(plain)).toThrow(InvalidInventoryError);
+    expect(() => dockerClient(plain)).toThrow('the engine at 10.77.0.11:2375 would be reached over plain TCP');
+    expect(dockerClient({ host: '10.77.0.11', port: 2375, insecure: true }).modem).toMatchObject({ host: '10.77.0.11', port: 2375, protocol: 'http' });
   });
 });
 
@@ -86,18 +154,18 @@ registry: { push: "127.0.0.1:5000", pull: "10.77.0.1:5000" }
 buildHost: { docker: { socketPath: /run/build/docker.sock } }
 swarms:
   - id: edge
-    managers: [{ host: 10.77.0.201, port: 2375 }, { host: 10.77.0.202, port: 2376, tls: { ca: /tls/ca.pem, cert: /tls/cert.pem, key: /tls/key.pem } }]
+    managers: [{ host: 10.77.0.201, port: 2375, insecure: true }, { host: 10.77.0.202, port: 2376, tls: { ca: /tls/ca.pem, cert: /tls/cert.pem, key: /tls/key.pem } }]
 nodes:
-  - { id: fog-1, docker: { host: 10.77.0.11, port: 2375 }, address: 10.77.0.11 }
+  - { id: fog-1, docker: { host: 10.77.0.11, port: 2375, insecure: true }, address: 10.77.0.11 }
   - { id: s-1, target: { kind: swarm, swarm: edge, hostname: swarm-1 }, address: 10.77.0.201 }
   - { id: s-2, target: { kind: swarm, swarm: edge, hostname: swarm-2 }, address: 10.77.0.202 }
 `;
 
   it('reads swarms by their managers (plain TCP or TLS), and swarm nodes by their hostname in the swarm', () => {
     const inv = loadInventory(write('swarm.yaml', swarmYaml));
-    expect(inv.swarms).toEqual([{ id: 'edge', managers: [{ host: '10.77.0.201', port: 2375 }, { host: '10.77.0.202', port: 2376, tls: { ca: '/tls/ca.pem', cert: '/tls/cert.pem', key: '/tls/key.pem' } }] }]);
+    expect(inv.swarms).toEqual([{ id: 'edge', managers: [{ host: '10.77.0.201', port: 2375, insecure: true }, { host: '10.77.0.202', port: 2376, tls: { ca: '/tls/ca.pem', cert: '/tls/cert.pem', key: '/tls/key.pem' } }] }]);
     expect(inv.nodes.map((n) => [n.id, n.target])).toEqual([
-      ['fog-1', { kind: 'docker-engine', docker: { host: '10.77.0.11', port: 2375 } }],
+      ['fog-1', { kind: 'docker-engine', docker: { host: '10.77.0.11', port: 2375, insecure: true } }],
       ['s-1', { kind: 'swarm', swarm: 'edge', hostname: 'swarm-1' }],
       ['s-2', { kind: 'swarm', swarm: 'edge', hostname: 'swarm-2' }],
     ]);
@@ -106,8 +174,8 @@ nodes:
   });
 
   it('reads a swarm node\'s own engine (for exec tests), and refuses one that is not an endpoint', () => {
-    const withEngine = swarmYaml.replace('hostname: swarm-2 }', 'hostname: swarm-2, engine: { host: 10.77.0.202, port: 2375 } }');
-    expect(loadInventory(write('swarm-engine.yaml', withEngine)).nodes[2]!.target).toEqual({ kind: 'swarm', swarm: 'edge', hostname: 'swarm-2', engine: { host: '10.77.0.202', port: 2375 } });
+    const withEngine = swarmYaml.replace('hostname: swarm-2 }', 'hostname: swarm-2, engine: { host: 10.77.0.202, port: 2375, insecure: true } }');
+    expect(loadInventory(write('swarm-engine.yaml', withEngine)).nodes[2]!.target).toEqual({ kind: 'swarm', swarm: 'edge', hostname: 'swarm-2', engine: { host: '10.77.0.202', port: 2375, insecure: true } });
     const bad = swarmYaml.replace('hostname: swarm-2 }', 'hostname: swarm-2, engine: "10.77.0.202" }');
     expect(() => loadInventory(write('swarm-engine-bad.yaml', bad))).toThrow(/at nodes\[2\]\.target\.engine/);
   });
@@ -132,7 +200,7 @@ clusters:
   - { id: lab, server: "https://10.77.0.1:6443", ca: /kube/ca.pem, auth: { cert: /kube/deployer.pem, key: /kube/deployer-key.pem }, namespace: deployer }
   - { id: edge, server: "https://edge.example:6443", ca: /kube/edge-ca.pem, auth: { tokenFile: /kube/edge.token } }
 nodes:
-  - { id: fog-1, docker: { host: 10.77.0.11, port: 2375 }, address: 10.77.0.11 }
+  - { id: fog-1, docker: { host: 10.77.0.11, port: 2375, insecure: true }, address: 10.77.0.11 }
   - { id: k-1, target: { kind: kubernetes, cluster: lab, nodeName: kube-1 }, address: 10.77.0.221 }
   - { id: k-2, target: { kind: kubernetes, cluster: lab, nodeName: kube-2 }, address: 10.77.0.222 }
   - { id: e-1, target: { kind: kubernetes, cluster: edge, nodeName: kube-1 }, address: 10.88.0.221 }
@@ -147,7 +215,7 @@ nodes:
     ]);
     // One node name in two clusters is two nodes.
     expect(inv.nodes.map((n) => [n.id, n.target])).toEqual([
-      ['fog-1', { kind: 'docker-engine', docker: { host: '10.77.0.11', port: 2375 } }],
+      ['fog-1', { kind: 'docker-engine', docker: { host: '10.77.0.11', port: 2375, insecure: true } }],
       ['k-1', { kind: 'kubernetes', cluster: 'lab', nodeName: 'kube-1' }],
       ['k-2', { kind: 'kubernetes', cluster: 'lab', nodeName: 'kube-2' }],
       ['e-1', { kind: 'kubernetes', cluster: 'edge', nodeName: 'kube-1' }],

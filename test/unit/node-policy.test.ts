@@ -5,7 +5,7 @@ import { inventorySchema, nodeAllowSchema, type Inventory } from '../../src/core
 import { deployRequestSchema, type DeployRequestInput } from '../../src/core/schemas/request';
 import { minimal } from '../fixtures/requests';
 
-const node = (id: string, allow?: unknown) => ({ id, docker: { host: `10.77.0.${id.slice(4)}`, port: 2375 }, address: '10.77.0.1', ...(allow ? { allow } : {}) });
+const node = (id: string, allow?: unknown) => ({ id, docker: { host: `10.77.0.${id.slice(4)}`, port: 2375, insecure: true }, address: '10.77.0.1', ...(allow ? { allow } : {}) });
 const inventoryWith = (...nodes: ReturnType<typeof node>[]): Inventory =>
   inventorySchema.parse({ registry: { push: '127.0.0.1:5000', pull: '10.77.0.1:5000' }, buildHost: { docker: { socketPath: '/run/docker.sock' } }, nodes });
 
@@ -135,7 +135,7 @@ describe('node policy', () => {
   });
 
   it('refuses the port a bridge publishes a check at when the node serves its engine there, at whatever port the inventory says', () => {
-    const engineAt = inventoryWith({ id: 'fog-1', docker: { host: '10.77.0.1', port: 12375 }, address: '10.77.0.1' });
+    const engineAt = inventoryWith({ id: 'fog-1', docker: { host: '10.77.0.1', port: 12375, insecure: true }, address: '10.77.0.1' });
     const bridged = deployRequestSchema.parse({ ...minimal, nodes: ['fog-1'], container: { network: 'bridge', ports: [{ container: 80, host: 12375 }] }, healthCheck: { http: { port: 80 } } });
     expect(policyViolations(bridged, engineAt)).toEqual([
       { path: ['healthCheck', 'http', 'port'], message: "port 12375 of node 'fog-1' is the node's Docker Engine API, not the application's: the health check may reach only the application's own ports" },

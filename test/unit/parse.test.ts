@@ -3,7 +3,7 @@ import { formatPath } from '../../src/core/issues';
 import { inventorySchema } from '../../src/core/schemas/inventory';
 import { contractExample } from '../fixtures/requests';
 
-const node = (id: string, allow?: unknown) => ({ id, docker: { host: id, port: 2375 }, address: id, ...(allow ? { allow } : {}) });
+const node = (id: string, allow?: unknown) => ({ id, docker: { host: id, port: 2375, insecure: true }, address: id, ...(allow ? { allow } : {}) });
 const inventory = inventorySchema.parse({
   registry: { push: '127.0.0.1:5000', pull: '10.77.0.1:5000' },
   buildHost: { docker: { socketPath: '/run/docker.sock' } },

@@ -1,13 +1,18 @@
 // Docker Engine clients for the build host and every inventory node, made from the
-// inventory's endpoints (unix socket, plain TCP, or TCP with TLS client certificates).
+// inventory's endpoints (unix socket, TCP with TLS client certificates, or plain TCP where
+// the inventory says "insecure").
 import { readFileSync } from 'node:fs';
 import Docker from 'dockerode';
-import { EngineUnreachableError, ImageNotFoundError, InvalidContainerError, UnknownNodeError } from '../../../src/core/errors';
-import type { DockerEndpoint, Inventory } from '../../../src/core/schemas/inventory';
+import { EngineUnreachableError, ImageNotFoundError, InvalidContainerError, InvalidInventoryError, UnknownNodeError } from '../../../src/core/errors';
+import { plainEngineMessage, type DockerEndpoint, type Inventory } from '../../../src/core/schemas/inventory';
 
 export function dockerClient(endpoint: DockerEndpoint, timeoutMs?: number): Docker {
   if ('socketPath' in endpoint) return new Docker({ socketPath: endpoint.socketPath, timeout: timeoutMs });
-  if (endpoint.tls === undefined) return new Docker({ host: endpoint.host, port: endpoint.port, protocol: 'http', timeout: timeoutMs });
+  if (endpoint.tls === undefined) {
+    // The inventory's schema already refuses this; an endpoint made in code is held to the same rule.
+    if (endpoint.insecure !== true) throw new InvalidInventoryError(plainEngineMessage(endpoint.host, endpoint.port));
+    return new Docker({ host: endpoint.host, port: endpoint.port, protocol: 'http', timeout: timeoutMs });
+  }
   return new Docker({
     host: endpoint.host,
     port: endpoint.port,

@@ -9,21 +9,42 @@ const hostPort = z
   .string()
   .regex(/^[A-Za-z0-9.-]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$/, 'must be HOST:PORT');
 
-/** How to reach one Docker Engine. TLS material is named by file path, never inlined. */
+/**
+ * Why an engine on plain TCP takes the inventory's word for it: whoever can reach its port
+ * can run containers as root on its host, and leaving `tls` out is too easily done by
+ * accident to mean that.
+ */
+export const plainEngineMessage = (host: string, port: number) =>
+  `the engine at ${host}:${port} would be reached over plain TCP: give "tls" (ca, cert, key), or set "insecure": true if this network is trusted (anyone who can reach it can run containers as root on the engine)`;
+
+/**
+ * How to reach one Docker Engine: its unix socket, TCP with TLS client certificates, or
+ * plain TCP where the inventory says `insecure: true`. TLS material is named by file path,
+ * never inlined.
+ */
 export const dockerEndpointSchema = z.union([
   z.strictObject({ socketPath: z.string().startsWith('/', 'must be an absolute path to the engine socket') }),
-  z.strictObject({
-    host: z.string().min(1),
-    port: z.number().int().min(1).max(65535),
-    tls: z
-      .strictObject({
-        ca: z.string().startsWith('/', 'must be an absolute file path'),
-        cert: z.string().startsWith('/', 'must be an absolute file path'),
-        key: z.string().startsWith('/', 'must be an absolute file path'),
-      })
-      .optional(),
-  }),
-]);
+  z
+    .strictObject({
+      host: z.string().min(1),
+      port: z.number().int().min(1).max(65535),
+      tls: z
+        .strictObject({
+          ca: z.string().startsWith('/', 'must be an absolute file path'),
+          cert: z.string().startsWith('/', 'must be an absolute file path'),
+          key: z.string().startsWith('/', 'must be an absolute file path'),
+        })
+        .optional(),
+      /** Plain TCP, said in so many words: only `true` means it, so that leaving `tls` out never does. */
+      insecure: z.boolean().optional(),
+    })
+    .superRefine((e, ctx) => {
+      if (e.tls === undefined && e.insecure !== true) ctx.addIssue({ code: 'custom', message: plainEngineMessage(e.host, e.port) });
+      if (e.tls !== undefined && e.insecure === true) ctx.addIssue({ code: 'custom', path: ['insecure'], message: 'must be left out when "tls" is given: the engine is reached over TLS' });
+    }),
+], {
+  error: 'must be { "socketPath": PATH }, { "host": H, "port": N, "tls": { "ca": FILE, "cert": FILE, "key": FILE } } or, on a trusted network, { "host": H, "port": N, "insecure": true }',
+});
 
 /** Whether `inner` lies strictly below `outer`, compared by segment ("/data" holds "/data/x", not "/database"). */
 const below = (inner: string, outer: string) => {

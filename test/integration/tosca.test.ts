@@ -45,6 +45,7 @@ const application = (template: string, name: string, port: number, requirements:
         application: { name: ${name}, version: { get_input: version }, image: "${d.inventory.registry.pull}/busybox:1" }
         container:
           command: [sh, -c, "trap 'exit 0' TERM; httpd -f -p ${port} -h /www & wait"]
+          ports: [{ container: ${port} }]
           files:
             - path: /www/index.html
               content: { get_input: greeting }
@@ -136,9 +137,9 @@ describe('a TOSCA service template on deployer.requests (real engines)', () => {
     const text = stack(id).replace(`healthCheck: { http: { port: ${ports.api} }`, 'healthCheck: { http: { port: 70000 }');
     await d.send(text, 'it-tosca');
     const record = await waitFor('a dead letter', () => d.deadLetters.find((r) => r.original.includes(id)));
-    // Line 54 is api's healthCheck: 16 lines before the node templates of the applications, 25 of web, 13 of api before it.
-    expect(record.reason).toBe('topology_template.node_templates.api.properties.healthCheck.http.port (line 54, column 38): Too big: expected number to be <=65535');
-    expect(record.issues).toEqual([{ path: ['topology_template', 'node_templates', 'api', 'properties', 'healthCheck', 'http', 'port'], message: 'Too big: expected number to be <=65535', line: 54, column: 38 }]);
+    // Line 56 is api's healthCheck: 16 lines before the node templates of the applications, 26 of web, 14 of api before it.
+    expect(record.reason).toBe('topology_template.node_templates.api.properties.healthCheck.http.port (line 56, column 38): Too big: expected number to be <=65535');
+    expect(record.issues).toEqual([{ path: ['topology_template', 'node_templates', 'api', 'properties', 'healthCheck', 'http', 'port'], message: 'Too big: expected number to be <=65535', line: 56, column: 38 }]);
     expect(record.original).toBe(text);
     for (const name of [api, web]) await expect(d.client.workflow.getHandle(`${id}.${name}`).describe()).rejects.toBeInstanceOf(WorkflowNotFoundError);
     expect(d.events.filter((e) => e.deploymentId.startsWith(`${id}.`))).toEqual([]);
@@ -148,10 +149,10 @@ describe('a TOSCA service template on deployer.requests (real engines)', () => {
     const id = `${templateId}-lost`;
     await d.send(stack(id).replace(`properties: { id: ${nodes[1]!.id} }`, 'properties: { id: fog-99 }'), 'it-tosca');
     const record = await waitFor('a dead letter', () => d.deadLetters.find((r) => r.original.includes(id)));
-    expect(record.reason).toBe("topology_template.node_templates.api.requirements[1].host (line 65, column 17): unknown node 'fog-99' (and 1 more problem)");
+    expect(record.reason).toBe("topology_template.node_templates.api.requirements[1].host (line 67, column 17): unknown node 'fog-99' (and 1 more problem)");
     expect(record.issues.map((i) => [i.path.join('.'), i.line])).toEqual([
-      ['topology_template.node_templates.api.requirements.1.host', 65],
-      ['topology_template.node_templates.web.requirements.1.host', 40],
+      ['topology_template.node_templates.api.requirements.1.host', 67],
+      ['topology_template.node_templates.web.requirements.1.host', 41],
     ]);
     for (const name of [api, web]) await expect(d.client.workflow.getHandle(`${id}.${name}`).describe()).rejects.toBeInstanceOf(WorkflowNotFoundError);
   });

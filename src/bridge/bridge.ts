@@ -8,12 +8,12 @@ import type { Consumer, KafkaMessage, Producer } from 'kafkajs';
 import type { Config } from '../config';
 import type { Logger } from '../log';
 import { bridgeMetrics } from '../metrics';
-import type { DeadLetter } from '../core/schemas/dead-letter';
 import type { StatusEvent } from '../core/schemas/event';
 import type { Inventory } from '../core/schemas/inventory';
 import type { Request } from '../core/schemas/request';
 import { createOperations } from '../operations/start';
 import type { Issue } from '../core/issues';
+import { deadLetterOf, REASON_CHARS } from './dead-letter';
 import { parseRequest } from './parse';
 
 export interface BridgeDeps {
@@ -38,19 +38,12 @@ export function createBridge({ config, client, consumer, producer, inventory, lo
   const { startOperation, requestOf } = createOperations(client, config.temporal.taskQueue, { lockIdleMs: config.lockIdleMs });
 
   async function deadLetter(where: { topic: string; partition: number; message: KafkaMessage }, reason: string, issues: Issue[]): Promise<void> {
-    const value = where.message.value ?? Buffer.alloc(0);
-    const text = (() => {
-      try {
-        return { original: new TextDecoder('utf-8', { fatal: true }).decode(value), originalEncoding: 'utf8' as const };
-      } catch {
-        return { original: value.toString('base64'), originalEncoding: 'base64' as const };
-      }
-    })();
-    const record: DeadLetter = { reason, issues, topic: where.topic, partition: where.partition, offset: where.message.offset, ...text };
+    const { topic, partition, message } = where;
+    const record = deadLetterOf({ topic, partition, offset: message.offset, value: message.value ?? Buffer.alloc(0), reason, issues }, config.kafka.maxRequestBytes);
     await producer.send({
       topic: topics.deadLetters,
       acks: -1,
-      messages: [{ key: where.message.key, value: JSON.stringify(record) }],
+      messages: [{ key: message.key, value: JSON.stringify(record) }],
     });
   }
 
@@ -59,7 +52,7 @@ export function createBridge({ config, client, consumer, producer, inventory, lo
       deploymentId,
       ...(application !== undefined ? { application } : {}),
       phase: 'Rejected',
-      message: reason.slice(0, 4096),
+      message: reason.slice(0, REASON_CHARS),
       at: new Date().toISOString(),
       seq: 1,
     };
@@ -151,7 +144,8 @@ export function createBridge({ config, client, consumer, producer, inventory, lo
       if (parsed.deploymentId !== undefined && !(await deploymentExists(parsed.deploymentId))) {
         await rejected(parsed.deploymentId, parsed.application, parsed.reason);
       }
-      log.warn('request rejected', { ...where, deploymentId: parsed.deploymentId, reason: parsed.reason });
+      // Cut as the Rejected event's: a reason naming every unknown field of a large message is about as large as the message.
+      log.warn('request rejected', { ...where, deploymentId: parsed.deploymentId, reason: parsed.reason.slice(0, REASON_CHARS) });
       return acted(['dead-lettered']);
     }
     const outcomes: Handled[] = [];

@@ -6,8 +6,8 @@
 // 1 MiB message of newlines, of control characters, of unknown fields) mixed with 20 valid
 // ones and with requests the bridge cannot judge, which the worker must fail: build contexts
 // outside the build roots or linked out of one, a Dockerfile linked out of its context,
-// another application's secret, and tests whose expectation is a catastrophic pattern over a
-// long output. Every bad one is in the dead-letter topic with its reason; every one the worker
+// another application's secret or named volume, and tests whose expectation is a
+// catastrophic pattern over a long output. Every bad one is in the dead-letter topic with its reason; every one the worker
 // must fail ends RolledBack or Failed naming its problem, leaving nothing on a node; every
 // valid one is deployed exactly once. The bridge has committed the last message within 5 s of
 // its sending, the worker's event loop (this process's) never stalled near a heartbeat
@@ -21,6 +21,7 @@ import { msToNumber } from '@temporalio/common/lib/time';
 import { temporal } from '@temporalio/proto';
 import { LABELS } from '../../src/core/labels';
 import { NODE_SERVICE_PORTS } from '../../src/core/node-policy';
+import { volumeLabels } from '../../src/core/ownership';
 import { pushTag } from '../../src/core/plan';
 import { isTerminal } from '../../src/core/schemas/event';
 import { transfer } from '../../workflows/options';
@@ -46,9 +47,10 @@ let d: TestDeployer;
 const apps = Array.from({ length: 10 }, (_, i) => `it-hostile${i}-${stamp}`);
 /** The applications of the requests the worker must fail, one each. */
 const failingApps: string[] = [];
-/** Another application, whose secret a request names. */
+/** Another application, whose secret and named volume requests name. */
 const other = `it-hostile-other-${stamp}`;
 const otherValue = `other-${randomBytes(16).toString('hex')}`;
+const otherVolume = `${other}-data`;
 const prefix = 'https://git.example.org/hostile/';
 /** A port of this suite's own, where the http test's application serves. */
 const port = 18790;
@@ -61,6 +63,8 @@ let inside: string;
 beforeAll(async () => {
   d = await startDeployer('hostile', { settings: { DEPLOYER_GIT_PREFIXES: prefix } });
   putSecret(d.config.secretsPath, other, 'db-password', otherValue);
+  // On the first node, as a deployment of the other application leaves it (volume-ownership.test.ts).
+  await d.engines.node(d.inventory.nodes[0]!.id).createVolume({ Name: otherVolume, Labels: volumeLabels(other) });
   outside = mkdtempSync(join(tmpdir(), 'deployer-hostile-'));
   cpSync(hello, join(outside, 'app'), { recursive: true });
   writeFileSync(join(outside, 'secret.txt'), `${otherValue}\n`);
@@ -75,6 +79,7 @@ afterAll(async () => {
   if (d) {
     rmSync(join(d.config.secretsPath, other), { recursive: true, force: true });
     for (const app of [...apps, ...failingApps]) await removeApplication(d, app);
+    await d.engines.node(d.inventory.nodes[0]!.id).getVolume(otherVolume).remove().catch(() => undefined);
     await d.stop();
   }
 });
@@ -327,9 +332,11 @@ describe('hostile input on the real stack', () => {
       healthCheck: { http: { port, path: '/a' }, intervalMs: 200 },
       verify: { tests: [{ name: 'catastrophic', http: { port, path: '/a', expect: { body: { matches: '(a+)+$' } } } }] },
     }), /deployment test "catastrophic" \(http\) failed: /);
-    // To come here: another application's named volume, once a volume is its application's own
-    // (docs/security.md, "Open"): a Deploy mounting a volume that a valid deployment above
-    // made, failed naming its owner.
+    fails('volume', (app) => ({
+      application: { name: app, version: '1', image: busybox },
+      nodes: [node(0)],
+      container: { command: IDLE, volumes: [{ name: otherVolume, target: '/data' }] },
+    }), new RegExp(`^rolled back: ${escaped(`${node(0)}: volume '${otherVolume}' on ${node(0)} belongs to application ${other} (label ${LABELS.application}=${other}), not to it-hostile-volume-${stamp}: choose another volume name`)}`));
 
     // Interleave bad and accepted ones deterministically; then reuse valid ids with different content.
     const accepted = good.flatMap((g, i) => [g, ...(failing[i] !== undefined ? [failing[i]!] : [])]);
@@ -415,6 +422,7 @@ describe('hostile input on the real stack', () => {
       const seen = (await engineEvents(d, n.id, `${LABELS.managed}=true`, since, until)).map((e) => e.Actor.Attributes[LABELS.deployment]!);
       expect(seen.filter((id) => !acceptedIds.has(id) && !another(id))).toEqual([]);
     }
+    expect(((await d.engines.node(node(0)).getVolume(otherVolume).inspect()) as { Labels: Record<string, string> }).Labels).toEqual(volumeLabels(other));
     for (const app of failingApps) {
       expect([app, Object.values(await containersOf(d, app)).flat()]).toEqual([app, []]);
       const image = await d.engines.buildHost().getImage(pushTag(d.inventory.registry.push, app, '1')).inspect().then(() => 'built', () => 'none');

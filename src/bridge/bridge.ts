@@ -4,17 +4,18 @@
 // only after the request was acted on (workflow started) or dead-lettered, and workflow id =
 // deploymentId makes a redelivered request start nothing.
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import type { Consumer, KafkaMessage, Producer } from 'kafkajs';
+import type { Consumer, EachBatchPayload, KafkaMessage, Producer, TopicMessages } from 'kafkajs';
 import type { Config } from '../config';
 import type { Logger } from '../log';
 import { bridgeMetrics } from '../metrics';
-import type { DeadLetter } from '../core/schemas/dead-letter';
 import type { StatusEvent } from '../core/schemas/event';
 import type { Inventory } from '../core/schemas/inventory';
 import type { Request } from '../core/schemas/request';
 import { createOperations } from '../operations/start';
 import type { Issue } from '../core/issues';
-import { parseRequest } from './parse';
+import { deadLetterOf, REASON_CHARS } from './dead-letter';
+import { actInOrder, refusalKeys, requestKeys, type Work } from './in-order';
+import { parseRequest, type Parsed } from './parse';
 
 export interface BridgeDeps {
   config: Config;
@@ -27,6 +28,10 @@ export interface BridgeDeps {
 
 const MIN_BACKOFF_MS = 500;
 const MAX_BACKOFF_MS = 30_000;
+/** Messages of one partition acted on side by side at most. */
+const AT_ONCE = 16;
+/** Partitions acted on side by side at most: as many as the requests topic has in the local stack. */
+const PARTITIONS_AT_ONCE = 3;
 
 export type Handled = 'started' | 'duplicate' | 'dead-lettered' | 'cancelled' | 'ignored';
 
@@ -37,34 +42,28 @@ export function createBridge({ config, client, consumer, producer, inventory, lo
   const { topics } = config.kafka;
   const { startOperation, requestOf } = createOperations(client, config.temporal.taskQueue, { lockIdleMs: config.lockIdleMs });
 
-  async function deadLetter(where: { topic: string; partition: number; message: KafkaMessage }, reason: string, issues: Issue[]): Promise<void> {
-    const value = where.message.value ?? Buffer.alloc(0);
-    const text = (() => {
-      try {
-        return { original: new TextDecoder('utf-8', { fatal: true }).decode(value), originalEncoding: 'utf8' as const };
-      } catch {
-        return { original: value.toString('base64'), originalEncoding: 'base64' as const };
-      }
-    })();
-    const record: DeadLetter = { reason, issues, topic: where.topic, partition: where.partition, offset: where.message.offset, ...text };
-    await producer.send({
-      topic: topics.deadLetters,
-      acks: -1,
-      messages: [{ key: where.message.key, value: JSON.stringify(record) }],
-    });
+  /** The dead letter of a message, as a message of the dead-letter topic. */
+  function deadLetter(where: { topic: string; partition: number; message: KafkaMessage }, reason: string, issues: Issue[]): TopicMessages {
+    const { topic, partition, message } = where;
+    const record = deadLetterOf({ topic, partition, offset: message.offset, value: message.value ?? Buffer.alloc(0), reason, issues }, config.kafka.maxRequestBytes);
+    return { topic: topics.deadLetters, messages: [{ key: message.key, value: JSON.stringify(record) }] };
   }
 
-  async function rejected(deploymentId: string, application: string | undefined, reason: string): Promise<void> {
+  /** A Rejected event, as a message of the events topic. */
+  function rejected(deploymentId: string, application: string | undefined, reason: string): TopicMessages {
     const event: StatusEvent = {
       deploymentId,
       ...(application !== undefined ? { application } : {}),
       phase: 'Rejected',
-      message: reason.slice(0, 4096),
+      message: reason.slice(0, REASON_CHARS),
       at: new Date().toISOString(),
       seq: 1,
     };
-    await producer.send({ topic: topics.events, acks: -1, messages: [{ key: deploymentId, value: JSON.stringify(event) }] });
+    return { topic: topics.events, messages: [{ key: deploymentId, value: JSON.stringify(event) }] };
   }
+
+  /** Publishes messages of several topics in one request to the broker, each written by every replica before it returns. */
+  const publish = (topicMessages: TopicMessages[]) => producer.sendBatch({ acks: -1, topicMessages });
 
   async function deploymentExists(deploymentId: string): Promise<boolean> {
     try {
@@ -119,7 +118,7 @@ export function createBridge({ config, client, consumer, producer, inventory, lo
     if (Array.isArray(outcome)) {
       // About an existing (or unknown) deployment: a dead letter, but no Rejected event, which would add a second terminal event.
       const reason = outcome.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
-      await deadLetter(where, reason, outcome);
+      await publish([deadLetter(where, reason, outcome)]);
       log.warn('request rejected', { ...coords, kind: request.kind, deploymentId: request.deploymentId, reason });
       return 'dead-lettered';
     }
@@ -127,55 +126,95 @@ export function createBridge({ config, client, consumer, producer, inventory, lo
     return outcome;
   }
 
+  /** What a message asks, or why it is refused. */
+  const parse = (message: KafkaMessage): Parsed =>
+    parseRequest(message.value, { inventory: inventory(), gitPrefixes: config.build.gitPrefixes, maxBytes: config.kafka.maxRequestBytes });
+
+  /** Counted once the whole message was acted on, so a message handled again after an outage counts once, its whole wait as lag. */
+  function acted(message: KafkaMessage, outcomes: Handled[]): Handled[] {
+    for (const outcome of outcomes) bridgeMetrics.requests.inc({ outcome });
+    bridgeMetrics.lag.observe(Math.max(0, Date.now() - Number(message.timestamp)) / 1000);
+    return outcomes;
+  }
+
   /**
-   * Acts on one message: its request, or each request of a TOSCA template in order (dependencies
-   * first). Throws only when it could not act (Temporal or Kafka unreachable): then nothing is
-   * committed, and the message is handled again from its first request, whose start is then a duplicate.
+   * Refuses a message: its dead letter and, when it names a deployment that does not exist yet,
+   * a Rejected event, published in one request to the broker.
+   */
+  async function refuse(topic: string, partition: number, message: KafkaMessage, parsed: Extract<Parsed, { ok: false }>): Promise<Handled[]> {
+    // A Rejected event only for an id that names no deployment yet: an existing one already has (or will have) its own terminal event.
+    const event = parsed.deploymentId !== undefined && !(await deploymentExists(parsed.deploymentId)) ? [rejected(parsed.deploymentId, parsed.application, parsed.reason)] : [];
+    await publish([deadLetter({ topic, partition, message }, parsed.reason, parsed.issues), ...event]);
+    // Cut as the Rejected event's: a reason naming every unknown field of a large message is about as large as the message.
+    log.warn('request rejected', { topic, partition, offset: message.offset, deploymentId: parsed.deploymentId, reason: parsed.reason.slice(0, REASON_CHARS) });
+    return acted(message, ['dead-lettered']);
+  }
+
+  /** Acts on each request of a message in order: a TOSCA template's dependencies first. */
+  async function accept(topic: string, partition: number, message: KafkaMessage, requests: Request[]): Promise<Handled[]> {
+    const outcomes: Handled[] = [];
+    for (const request of requests) outcomes.push(await act(request, { topic, partition, message }));
+    return acted(message, outcomes);
+  }
+
+  /**
+   * Acts on one message: refuses it, or acts on its requests. Throws only when it could not act
+   * (Temporal or Kafka unreachable): then nothing is committed, and the message is handled
+   * again from its first request, whose start is then a duplicate.
    */
   async function handle(topic: string, partition: number, message: KafkaMessage): Promise<Handled[]> {
-    const where = { topic, partition, offset: message.offset };
-    // Counted once the whole message was acted on, so a message handled again after an outage counts once, its whole wait as lag.
-    const acted = (outcomes: Handled[]): Handled[] => {
-      for (const outcome of outcomes) bridgeMetrics.requests.inc({ outcome });
-      bridgeMetrics.lag.observe(Math.max(0, Date.now() - Number(message.timestamp)) / 1000);
-      return outcomes;
-    };
-    const parsed = parseRequest(message.value, {
-      inventory: inventory(),
-      gitPrefixes: config.build.gitPrefixes,
-      maxBytes: config.kafka.maxRequestBytes,
-    });
-    if (!parsed.ok) {
-      await deadLetter({ topic, partition, message }, parsed.reason, parsed.issues);
-      // A Rejected event only for an id that names no deployment yet: an existing one already has (or will have) its own terminal event.
-      if (parsed.deploymentId !== undefined && !(await deploymentExists(parsed.deploymentId))) {
-        await rejected(parsed.deploymentId, parsed.application, parsed.reason);
+    const parsed = parse(message);
+    return parsed.ok ? accept(topic, partition, message, parsed.requests) : refuse(topic, partition, message, parsed);
+  }
+
+  /**
+   * Acts on a batch of one partition's messages: side by side where their order cannot matter
+   * (in-order.ts), each message's offset resolved, to be committed, once it and every message
+   * before it was acted on.
+   */
+  async function handleBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
+    const { topic, partition } = batch;
+    function* works(): Iterable<Work> {
+      for (const message of batch.messages) {
+        const parsed = parse(message);
+        const actOn = parsed.ok ? () => accept(topic, partition, message, parsed.requests) : () => refuse(topic, partition, message, parsed);
+        yield {
+          offset: message.offset,
+          keys: parsed.ok ? requestKeys(parsed.requests) : refusalKeys(parsed.deploymentId),
+          // A long batch keeps the consumer's session; a rebalance under way fails the message, which is then handled again.
+          act: async () => {
+            await actOn();
+            await heartbeat();
+          },
+        };
       }
-      log.warn('request rejected', { ...where, deploymentId: parsed.deploymentId, reason: parsed.reason });
-      return acted(['dead-lettered']);
     }
-    const outcomes: Handled[] = [];
-    for (const request of parsed.requests) outcomes.push(await act(request, { topic, partition, message }));
-    return acted(outcomes);
+    await actInOrder(works(), { limit: AT_ONCE, resolve: resolveOffset, stopped: () => !isRunning() || isStale() });
   }
 
   return {
     handle,
     async run(): Promise<void> {
       await consumer.subscribe({ topic: topics.requests, fromBeginning: true });
-      let backoffMs = MIN_BACKOFF_MS;
+      const backoffMs = new Map<number, number>();
       await consumer.run({
-        eachMessage: async ({ topic, partition, message }) => {
+        // The partitions of one fetch side by side (the next fetch waits for them all).
+        partitionsConsumedConcurrently: PARTITIONS_AT_ONCE,
+        eachBatchAutoResolve: false,
+        eachBatch: async (payload) => {
+          const { topic, partition } = payload.batch;
           try {
-            await handle(topic, partition, message);
-            backoffMs = MIN_BACKOFF_MS;
+            await handleBatch(payload);
+            backoffMs.delete(partition);
           } catch (err) {
-            // Temporal (or Kafka) could not be reached: nothing is committed. The partition
-            // pauses, and after the pause the same message is fetched and handled again.
-            log.warn('could not act on a request; pausing the partition', { topic, partition, offset: message.offset, retryInMs: backoffMs, error: String(err) });
+            // Temporal (or Kafka) could not be reached: what was acted on is committed, the rest
+            // not. The partition pauses, and after the pause the first message not acted on is
+            // fetched and handled again.
+            const retryInMs = backoffMs.get(partition) ?? MIN_BACKOFF_MS;
+            log.warn('could not act on a request; pausing the partition', { topic, partition, retryInMs, error: String(err) });
             consumer.pause([{ topic, partitions: [partition] }]);
-            setTimeout(() => consumer.resume([{ topic, partitions: [partition] }]), backoffMs).unref();
-            backoffMs = Math.min(backoffMs * 2, MAX_BACKOFF_MS);
+            setTimeout(() => consumer.resume([{ topic, partitions: [partition] }]), retryInMs).unref();
+            backoffMs.set(partition, Math.min(retryInMs * 2, MAX_BACKOFF_MS));
             throw err;
           }
         },

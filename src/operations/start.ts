@@ -2,7 +2,7 @@
 // for a request from Kafka and what `deployer deploy --direct` does without Kafka, in one
 // place so that both start the same workflow the same way. The workflow id is the
 // deploymentId, so a request started twice starts one deployment.
-import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { DeployOptions } from '../../workflows/definitions';
 import { decodePayload } from '../codec/data-converter';
 import type { Issue } from '../core/issues';
@@ -60,12 +60,32 @@ export function createOperations(client: Client, taskQueue: string, { lockIdleMs
     return requestSchema.parse(await decodePayload(client.options.loadedDataConverter, input!)) as OperationRequest;
   }
 
+  /** A different request reusing a deploymentId: a mistake to report. */
+  const reused = (request: OperationRequest): Issue[] => [{ path: ['deploymentId'], message: `'${request.deploymentId}' already names a different deployment; every request needs a new deploymentId` }];
+
+  /** Whether the request's deploymentId already names a deployment: then it is a redelivery (the same request), or a different one reusing the id. */
+  async function taken(request: OperationRequest): Promise<Started | Issue[] | undefined> {
+    try {
+      await client.workflow.getHandle(request.deploymentId).describe();
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return undefined;
+      throw err;
+    }
+    return JSON.stringify(await requestOf(request.deploymentId)) === JSON.stringify(request) ? 'duplicate' : reused(request);
+  }
+
   /**
    * Asks the application's lock for the deployment, then starts the operation's workflow
    * knowing the answer (the protocol: workflows/application-lock.ts). Issues: the id already
-   * names a different deployment.
+   * names a different deployment. A deploymentId already taken is recognised before the lock
+   * is asked, which costs a round trip through a worker: a bridge handed many requests again
+   * (after a restart) or reusing ids otherwise fell behind by that much per request.
    */
   async function startOperation(request: OperationRequest, retry?: RetryRun): Promise<Started | Issue[]> {
+    if (!retry) {
+      const known = await taken(request);
+      if (known !== undefined) return known;
+    }
     const application = applicationOf(request);
     const requester = { workflowId: request.deploymentId, token: retry ? lockTokens.retry(retry.retriedBy) : lockTokens.start };
     const answer = await acquireLock(client, lock, application, requester);
@@ -86,9 +106,9 @@ export function createOperations(client: Client, taskQueue: string, { lockIdleMs
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
       await settleUnstarted(client, application, requester, answer);
-      // The same request again is a redelivery; a different one reusing the id is a mistake to report.
+      // Started since it was looked for. The same request again is a redelivery; a different one reusing the id is a mistake to report.
       if (retry || JSON.stringify(await requestOf(request.deploymentId)) === JSON.stringify(request)) return 'duplicate';
-      return [{ path: ['deploymentId'], message: `'${request.deploymentId}' already names a different deployment; every request needs a new deploymentId` }];
+      return reused(request);
     }
   }
 

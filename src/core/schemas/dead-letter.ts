@@ -17,6 +17,12 @@ export const deadLetterSchema = z.strictObject({
   offset: z.string(),
   original: z.string(),
   originalEncoding: z.enum(['utf8', 'base64']),
+  /**
+   * The original's length in bytes, given only when the dead letter whole would have been
+   * larger than the largest request (a Deployer extension): then `original` holds the
+   * original's beginning, `issues` the first ones, `reason` its beginning.
+   */
+  originalBytes: z.number().int().min(1).optional(),
 });
 
 export type DeadLetter = z.infer<typeof deadLetterSchema>;

@@ -5,12 +5,11 @@
 // another application's and left alone; and a named volume another application's service
 // uses on the node is refused, checked through the node's own engine, where it lives.
 import { randomBytes } from 'node:crypto';
-import { demuxLog } from '../../activities/targets/docker-engine/one-shot';
 import { LABELS } from '../../src/core/labels';
 import { fingerprint } from '../../src/core/renderers/docker-engine';
 import { configName, oneShotServiceName, secretName, serviceName } from '../../src/core/renderers/swarm';
 import { onTarget } from '../support/conformance';
-import { httpGet, putSecret, waitFor, type TestDeployer } from '../support/deployer';
+import { httpGet, putSecret, readVolume, waitFor, type TestDeployer } from '../support/deployer';
 import { swarm } from '../support/platforms';
 import { engineOfSwarmNode, hostnameOf, manager, servicesOf, swarmNodes } from '../support/swarm';
 
@@ -155,17 +154,7 @@ describe('services on a real swarm', () => {
 });
 
 describe('named volumes on a real swarm', () => {
-  /** What a volume on the node holds in `file`, read by a container of the test's own on the node's engine. */
-  async function readVolume(volume: string, file: string): Promise<string> {
-    const c = await engine().createContainer({ Image: busybox(), Cmd: ['cat', `/data/${file}`], HostConfig: { NetworkMode: 'none', Mounts: [{ Type: 'volume', Source: volume, Target: '/data', ReadOnly: true }] } });
-    try {
-      await c.start();
-      await c.wait();
-      return demuxLog((await c.logs({ stdout: true, stderr: true })) as unknown as Buffer);
-    } finally {
-      await c.remove({ force: true });
-    }
-  }
+  const volumeHolds = (volume: string, file: string) => readVolume(engine(), busybox(), volume, file);
 
   it("refuses a volume another application's service uses on the node, naming the owner, its data untouched", async () => {
     const [owner, taker] = [newApp('vol-owner'), newApp('vol-taker')];
@@ -183,6 +172,6 @@ describe('named volumes on a real swarm', () => {
       message: expect.stringContaining(`volume '${volume}' on ${node().id} belongs to application ${owner} (label ${LABELS.application}=${owner}), not to ${taker}: choose another volume name`),
     });
     expect(await servicesOf(d, taker)).toEqual([]);
-    expect(await readVolume(volume, 'secret')).toBe(data);
+    expect(await volumeHolds(volume, 'secret')).toBe(data);
   });
 });

@@ -5,9 +5,8 @@
 // the engine for a container before volumes were owned) stays its application's while only
 // that application's containers mount it; an unused one is nobody's.
 import { randomBytes } from 'node:crypto';
-import { demuxLog } from '../../activities/targets/docker-engine/one-shot';
 import { LABELS } from '../../src/core/labels';
-import { containersOf, removeApplication, startDeployer, type TestDeployer } from '../support/deployer';
+import { containersOf, readVolume, removeApplication, startDeployer, type TestDeployer } from '../support/deployer';
 
 jest.setTimeout(180_000);
 
@@ -53,17 +52,7 @@ async function deploy(app: string, n: number, volume: string, script: string, co
   return d.terminal(deploymentId);
 }
 
-/** What a volume holds in `file`, read by a container of the test's own (not the Deployer's). */
-async function readVolume(volume: string, file: string): Promise<string> {
-  const c = await engine().createContainer({ Image: busybox(), Cmd: ['cat', `/data/${file}`], HostConfig: { NetworkMode: 'none', Mounts: [{ Type: 'volume', Source: volume, Target: '/data', ReadOnly: true }] } });
-  try {
-    await c.start();
-    await c.wait();
-    return demuxLog((await c.logs({ stdout: true, stderr: true })) as unknown as Buffer);
-  } finally {
-    await c.remove({ force: true });
-  }
-}
+const volumeHolds = (volume: string, file: string) => readVolume(engine(), busybox(), volume, file);
 
 const labelsOf = async (volume: string) => ((await engine().getVolume(volume).inspect()) as { Labels: Record<string, string> | null }).Labels;
 
@@ -90,7 +79,7 @@ describe("another application's volume", () => {
       message: expect.stringContaining(`volume '${volume()}' on ${node().id} belongs to application ${owner()} (label ${LABELS.application}=${owner()}), not to ${b}: choose another volume name`),
     });
     expect((await containersOf(d, b))[node().id]).toEqual([]);
-    expect(await readVolume(volume(), 'secret')).toBe(data);
+    expect(await volumeHolds(volume(), 'secret')).toBe(data);
     expect(await labelsOf(volume())).toEqual({ [LABELS.managed]: 'true', [LABELS.application]: owner() });
     // The owner's container runs on, as it was.
     expect((await containersOf(d, owner()))[node().id]!.map((c) => [c.deploymentId, c.state])).toEqual([[`${owner()}-1`, 'running']]);
@@ -101,7 +90,7 @@ describe("another application's volume", () => {
     const events = await deploy(b, 1, volume(), 'touch /tmp/ready', { configCheck: { command: ['sh', '-c', 'cat /data/secret; exit 1'] } });
     expect(events.at(-1)).toMatchObject({ phase: 'RolledBack', message: expect.stringContaining(`volume '${volume()}' on ${node().id} belongs to application ${owner()}`) });
     expect(JSON.stringify(d.events)).not.toContain(data);
-    expect(await readVolume(volume(), 'secret')).toBe(data);
+    expect(await volumeHolds(volume(), 'secret')).toBe(data);
   });
 });
 
@@ -126,7 +115,7 @@ describe('a volume without labels', () => {
     expect(events.at(-1)!.phase).toBe('Succeeded');
     // Labels never change: it is still unlabelled, and still the application's data.
     expect(await labelsOf(volume)).toBeNull();
-    expect(await readVolume(volume, 'note')).toBe('kept');
+    expect(await volumeHolds(volume, 'note')).toBe('kept');
   });
 
   it('is nobody\'s when no container of the application mounts it: refused, saying what an operator can do', async () => {

@@ -2,6 +2,7 @@
 // against the real local stack (scripts/stack.sh up): the Temporal server, the Kafka
 // broker, the registry and the fog nodes' Docker Engines. Each test file gets its own task
 // queue, topics and consumer groups, so it neither sees nor disturbs anything else.
+import { demuxLog } from '../../activities/targets/docker-engine/one-shot';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -437,4 +438,16 @@ export async function dockerEvents(docker: Docker, label: string, since: number,
     stream.on('end', () => done(s));
   });
   return text.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as EngineEvent);
+}
+
+/** What a named volume on `docker`'s host holds in `file`, read by a container of the test's own (not the Deployer's) from `image`. */
+export async function readVolume(docker: Docker, image: string, volume: string, file: string): Promise<string> {
+  const c = await docker.createContainer({ Image: image, Cmd: ['cat', `/data/${file}`], HostConfig: { NetworkMode: 'none', Mounts: [{ Type: 'volume', Source: volume, Target: '/data', ReadOnly: true }] } });
+  try {
+    await c.start();
+    await c.wait();
+    return demuxLog((await c.logs({ stdout: true, stderr: true })) as unknown as Buffer);
+  } finally {
+    await c.remove({ force: true });
+  }
 }

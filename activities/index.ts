@@ -2,7 +2,8 @@
 // control worker serves the workflows' own activities and the nodes of its task queue; a
 // site worker, next to its nodes, serves only the node activities of its site's queue.
 import type { Client } from '@temporalio/client';
-import type { Producer } from 'kafkajs';
+import type { Kafka, Producer } from 'kafkajs';
+import { publishedSeqReader } from '../src/kafka/published-seq';
 import type { Inventory } from '../src/core/schemas/inventory';
 import { createBuildActivities } from './control/build';
 import { createDependencyActivities } from './control/dependencies';
@@ -37,6 +38,7 @@ export interface NodeDeps {
 }
 
 export interface ActivityDeps extends NodeDeps {
+  kafka: Kafka;
   producer: Producer;
   eventsTopic: string;
   recordsTopic: string;
@@ -65,7 +67,7 @@ export function createNodeSideActivities({ inventory, secrets, client, defaultTa
 }
 
 export function createActivities(deps: ActivityDeps) {
-  const { inventory, producer, client, secrets, eventsTopic, recordsTopic, defaultTaskQueue, lockIdleMs, buildSources } = deps;
+  const { inventory, kafka, producer, client, secrets, eventsTopic, recordsTopic, defaultTaskQueue, lockIdleMs, buildSources } = deps;
   const engines = new Engines(inventory);
   return {
     ...createInventoryActivities(inventory, defaultTaskQueue, buildSources.gitPrefixes),
@@ -74,7 +76,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createRecordActivities(producer, recordsTopic),
     ...createLockActivities(client, { taskQueue: defaultTaskQueue, ...(lockIdleMs !== undefined ? { idleMs: lockIdleMs } : {}) }),
     ...allHeartbeating(createHistoryActivities(client, defaultTaskQueue)),
-    ...allHeartbeating(createRunActivities(client)),
+    ...allHeartbeating(createRunActivities(client, publishedSeqReader(kafka, eventsTopic))),
     ...createNodeSideActivities(deps),
     // Served until no deployment of the first workflow shape runs (workflows/patches.ts).
     ...allHeartbeating(createLegacyDockerActivities(engines, secrets, () => inventory().nodes)),

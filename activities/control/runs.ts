@@ -4,9 +4,12 @@
 // saga and its recorded outcome in its memo (workflows/saga-memo.ts) and answers how far it
 // published to `publishedSeqQuery`, also once closed (Temporal replays a closed run's history
 // on a worker to answer). Nothing here reads a history's activities or children by their
-// type names: renaming one changes nothing here.
+// type names: renaming one changes nothing here. What a run published in a workflow task
+// that never completed is on the events topic only (src/kafka/published-seq.ts): for a run
+// that was terminated, that is read too.
 import { Context } from '@temporalio/activity';
-import { QueryNotRegisteredError, WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { isGrpcServiceError, QueryNotRegisteredError, ServiceError, WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
+import type { PublishedSeqReader } from '../../src/kafka/published-seq';
 import { compensationWorkflowId } from '../../src/core/workflow-ids';
 import { decodePayload } from '../../src/codec/data-converter';
 import type { RecordedOutcome } from './records';
@@ -30,18 +33,26 @@ export interface TerminatedRun {
 
 const quoted = (s: string) => `"${s.replace(/["\\]/g, '')}"`;
 
+/** How far the clocks of the workers that publish and of Temporal may be apart: a topic is read from this long before a run's start. */
+const CLOCK_SKEW_MS = 60_000;
+
+/** Temporal answers no query of a run that closed before any of its workflow tasks completed: its history holds nothing it did. */
+const FAILED_PRECONDITION = 9;
+const closedBeforeAnyTask = (err: unknown) => err instanceof ServiceError && isGrpcServiceError(err.cause) && err.cause.code === FAILED_PRECONDITION;
+
 /** How far a run published: its own answer, or, for a run of the first workflow shape (which has no such query), what its memo said at its end. */
 async function publishedBy(handle: WorkflowHandle, memo: Record<string, unknown> | undefined): Promise<number> {
   const ended = typeof memo?.[LAST_SEQ_MEMO] === 'number' ? (memo[LAST_SEQ_MEMO] as number) : 0;
   try {
     return Math.max(ended, await handle.query(publishedSeqQuery));
   } catch (err) {
-    if (err instanceof QueryNotRegisteredError) return ended;
+    if (err instanceof QueryNotRegisteredError || closedBeforeAnyTask(err)) return ended;
     throw err;
   }
 }
 
-export function createRunActivities(client: Client) {
+/** `publishedSince`: the last seq of a deployment's events on the events topic since a time. */
+export function createRunActivities(client: Client, publishedSince: PublishedSeqReader) {
   const converter = client.options.loadedDataConverter;
 
   async function compensationPublished(workflowId: string, runId: string): Promise<number> {
@@ -65,8 +76,11 @@ export function createRunActivities(client: Client) {
         if (w.runId === runId) continue;
         Context.current().heartbeat();
         last = Math.max(last, await publishedBy(client.workflow.getHandle(workflowId, w.runId), w.memo));
-        // A terminated run's end was published by its compensation, numbered after the run's own events.
-        if (w.status.name === 'TERMINATED') last = Math.max(last, await compensationPublished(workflowId, w.runId));
+        if (w.status.name !== 'TERMINATED') continue;
+        // A terminated run's end was published by its compensation, numbered after everything
+        // the run published; a run a Reset ended has none, and may have published more than its history shows.
+        const compensated = await compensationPublished(workflowId, w.runId);
+        last = Math.max(last, compensated > 0 ? compensated : await publishedSince(workflowId, w.startTime.getTime() - CLOCK_SKEW_MS));
       }
       return last;
     },
@@ -77,7 +91,7 @@ export function createRunActivities(client: Client) {
      * and whether it had written its record and announced it.
      */
     async terminatedRun({ workflowId }: { workflowId: string }): Promise<TerminatedRun | undefined> {
-      const { status, runId, memo } = await client.workflow.getHandle(workflowId).describe();
+      const { status, runId, memo, startTime } = await client.workflow.getHandle(workflowId).describe();
       if (status.name !== 'TERMINATED') return undefined;
       const handle = client.workflow.getHandle(workflowId, runId);
       // The request is the run's input, the first event of its history.
@@ -89,7 +103,7 @@ export function createRunActivities(client: Client) {
         runId,
         request,
         saga: sagaFromMemo(memo),
-        lastSeq: await publishedBy(handle, memo),
+        lastSeq: Math.max(await publishedBy(handle, memo), await publishedSince(workflowId, startTime.getTime() - CLOCK_SKEW_MS)),
         ...(record !== undefined ? { record } : {}),
         // The run sets lastSeq in its memo once its terminal event is published, and only then.
         terminalPublished: record !== undefined && typeof memo?.[LAST_SEQ_MEMO] === 'number',

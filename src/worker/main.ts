@@ -34,7 +34,8 @@ async function main(): Promise<void> {
   });
   const metrics = await serveMetrics(workerRegistry, { host: config.metrics.host, port: config.metrics.workerPort, onPortTaken: (port) => log.warn('metrics port taken; serving metrics on a free port instead', { port }), extra: scrapeText(`http://${sdkMetrics}/metrics`) });
   const converter = dataConverter(config);
-  const producer = createProducer(createKafka(config, `${config.kafka.clientId}-worker`));
+  const kafka = createKafka(config, `${config.kafka.clientId}-worker`);
+  const producer = createProducer(kafka);
   await producer.connect();
   const clientConnection = await Connection.connect({ address: config.temporal.address });
   const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace, dataConverter: converter });
@@ -43,7 +44,7 @@ async function main(): Promise<void> {
     await runThroughOutages(log, async () => {
       const connection = await NativeConnection.connect({ address: config.temporal.address });
       try {
-        const worker = await createWorker({ config, producer, client, connection, dataConverter: converter, workflowsPath: require.resolve('../../workflows') });
+        const worker = await createWorker({ config, kafka, producer, client, connection, dataConverter: converter, workflowsPath: require.resolve('../../workflows') });
         log.info('worker started', { role: site !== undefined ? 'site' : 'control', taskQueue: site ?? config.temporal.taskQueue, temporal: config.temporal.address, metrics: metrics.url });
         await worker.run();
       } finally {

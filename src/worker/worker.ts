@@ -5,7 +5,7 @@
 import type { Client } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import { type NativeConnection, Worker } from '@temporalio/worker';
-import type { Producer } from 'kafkajs';
+import type { Kafka, Producer } from 'kafkajs';
 import { createActivities, createNodeSideActivities, directorySecretProvider, type TargetFactories } from '../../activities';
 import type { Config } from '../config';
 import { inventoryReader } from '../inventory';
@@ -13,6 +13,8 @@ import { checkWorkflowBundle } from './workflow-bundle';
 
 export interface WorkerOptions {
   config: Config;
+  /** The Kafka client the producer came from: a compensation reads the events topic back with it. */
+  kafka: Kafka;
   producer: Producer;
   /** For the activities that talk to Temporal itself (the application locks, history). */
   client: Client;
@@ -26,7 +28,7 @@ export interface WorkerOptions {
   targets?: Partial<TargetFactories>;
 }
 
-export async function createWorker({ config, producer, client, connection, dataConverter, workflowsPath, taskQueue, targets }: WorkerOptions): Promise<Worker> {
+export async function createWorker({ config, kafka, producer, client, connection, dataConverter, workflowsPath, taskQueue, targets }: WorkerOptions): Promise<Worker> {
   const inventory = inventoryReader(config.inventoryPath);
   const nodeDeps = {
     inventory,
@@ -47,6 +49,6 @@ export async function createWorker({ config, producer, client, connection, dataC
     // A prebuilt bundle saves each worker the seconds of CPU that bundling takes at start.
     ...(config.workflowBundlePath !== undefined ? { workflowBundle: { codePath: config.workflowBundlePath } } : { workflowsPath }),
     dataConverter,
-    activities: createActivities({ ...nodeDeps, producer, eventsTopic: config.kafka.topics.events, recordsTopic: config.kafka.topics.records, lockIdleMs: config.lockIdleMs, buildSources: config.build }),
+    activities: createActivities({ ...nodeDeps, kafka, producer, eventsTopic: config.kafka.topics.events, recordsTopic: config.kafka.topics.records, lockIdleMs: config.lockIdleMs, buildSources: config.build }),
   });
 }

@@ -13,11 +13,12 @@ async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('WARN') });
   const config = loadConfig();
   const converter = dataConverter(config);
-  const producer = createProducer(createKafka(config, `${config.kafka.clientId}-simulated-worker`));
+  const kafka = createKafka(config, `${config.kafka.clientId}-simulated-worker`);
+  const producer = createProducer(kafka);
   await producer.connect();
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   const client = new Client({ connection: await Connection.connect({ address: config.temporal.address }), namespace: config.temporal.namespace, dataConverter: converter });
-  const worker = await createWorker({ config, producer, client, connection, dataConverter: converter, workflowsPath: require.resolve('../../workflows'), targets: { 'docker-engine': simulatedTarget() } });
+  const worker = await createWorker({ config, kafka, producer, client, connection, dataConverter: converter, workflowsPath: require.resolve('../../workflows'), targets: { 'docker-engine': simulatedTarget() } });
   process.once('SIGTERM', () => worker.shutdown());
   await worker.run();
   await producer.disconnect();

@@ -233,7 +233,7 @@ export async function startDeployer(
   const client = new Client({ connection, namespace: config.temporal.namespace, dataConverter: converter });
   const nativeConnection = await NativeConnection.connect({ address: config.temporal.address });
   const worker: Worker | undefined =
-    options.worker === false ? undefined : await createWorker({ config, producer, client, connection: nativeConnection, dataConverter: converter, workflowsPath: require.resolve('../../workflows') });
+    options.worker === false ? undefined : await createWorker({ config, kafka, producer, client, connection: nativeConnection, dataConverter: converter, workflowsPath: require.resolve('../../workflows') });
   const workerRun = worker?.run();
 
   const bridgeConsumer = options.bridge === false ? undefined : kafka.consumer({ groupId: config.kafka.groupId });

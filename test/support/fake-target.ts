@@ -56,6 +56,8 @@ export interface FakeWorld {
   /** What a deployment's program answers its health check on a node (the conformance suite's programs), beside the per-node sets above. */
   health?: ProgramHealth;
   failBuild: boolean;
+  /** A publish of events delivers them, but returns only once this is false: a test holds a run's workflow task open with it, after the run published (a local activity that has not returned). */
+  holdPublish?: boolean;
   /**
    * What the application history answers for a Rollback, Scale or Undeploy, newest first;
    * 'temporal': the real adapter's answer, from what the operations run in the test's
@@ -232,7 +234,10 @@ export function fakeActivities(
     // The application lock, the reading of runs and the dependency wait are the real ones:
     // they only need Temporal (and the wait, the fake nodes' instances).
     ...createLockActivities(client, { taskQueue, ...(lockIdleMs !== undefined ? { idleMs: lockIdleMs } : {}) }),
-    ...createRunActivities(client),
+    // The events topic read back is the fake's own list of published events.
+    ...createRunActivities(client, async (deploymentId, sinceMs) =>
+      Math.max(0, ...world().events.filter((e) => e.deploymentId === deploymentId && Date.parse(e.at) >= sinceMs).map((e) => e.seq)),
+    ),
     ...createDependencyActivities(
       {
         locate: async (nodeId, application) => (await nodes.locateNodes({ application, nodeIds: [nodeId] }))[nodeId]!,
@@ -270,6 +275,7 @@ export function fakeActivities(
     },
     async publishEvents(events) {
       world().events.push(...events);
+      while (world().holdPublish === true) await new Promise((r) => setTimeout(r, 20));
       return { lastSeq: Math.max(0, ...events.map((e) => e.seq)) };
     },
     async recordDeployment(record) {

@@ -215,6 +215,36 @@ describe('Terminate of a deployment (fake target)', () => {
     expect(all.filter((e) => isTerminal(e.phase)).map((e) => e.phase)).toEqual(['Failed', 'Succeeded']);
   });
 
+  it('before its first workflow task completed: its end is numbered after the events it published, which its history does not hold', async () => {
+    begin('terminate-early-app');
+    // The run's first workflow task stays open after it published its first events: their publish has not returned.
+    world.holdPublish = true;
+    const req = request();
+    const h = await env.client.workflow.start(deployWorkflow, { workflowId: req.deploymentId, taskQueue, args: [req] });
+    const lock = env.client.workflow.getHandle(lockWorkflowId(app));
+    const holds = async () => (await lock.query(lockStateQuery).catch(() => undefined))?.holder?.workflowId === req.deploymentId;
+    const deadline = Date.now() + 30_000;
+    while (!(eventsOf(req.deploymentId).length > 0 && (await holds()))) {
+      if (Date.now() > deadline) throw new Error('the run neither published nor took the lock in time');
+      await sleep(50);
+    }
+    await h.terminate('operator pressed Terminate');
+    world.holdPublish = false;
+    // What makes this case: no workflow task of the run completed, so no query of it can be answered.
+    const { events: history } = await h.fetchHistory();
+    expect(history!.some((e) => e.eventType === temporal.api.enums.v1.EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED)).toBe(false);
+
+    await waitUntil(() => eventsOf(req.deploymentId).some((e) => isTerminal(e.phase)), 60_000);
+    const events = eventsOf(req.deploymentId);
+    expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
+    // The run went on publishing until its worker learnt of the Terminate: its end comes after all of it, the one terminal event.
+    expect(events.filter((e) => isTerminal(e.phase)).map((e) => e.phase)).toEqual(['Failed']);
+    expect(events.at(-1)!.phase).toBe('Failed');
+    expect(world.calls.filter((c) => c.startsWith('apply'))).toEqual([]);
+    expect(events.at(-1)!.message).toBe('terminated by an operator; no node had been changed');
+    expect(world.records.filter((r) => r.deploymentId === req.deploymentId).map((r) => r.status)).toEqual(['Failed']);
+  });
+
   it('of one queued behind another: it ends Failed with nothing to restore, and the queue goes on', async () => {
     begin('terminate-queued-app');
     world.hanging.add('fog-1');

@@ -7,7 +7,7 @@ import type { CommandOf } from '../args';
 import { renderEvent } from '../format';
 import type { Output } from '../output';
 import { cliKafka, onKafka } from '../platform';
-import { parseJson } from '../records';
+import { valueOf } from '../../kafka/topic-scan';
 
 /** Prints the deployment's events (repeats dropped by seq) and returns its terminal one. */
 export async function followEvents(config: Config, deploymentId: string, timeoutSeconds: number, out: Output): Promise<StatusEvent> {
@@ -26,7 +26,7 @@ export async function followEvents(config: Config, deploymentId: string, timeout
             autoCommit: false,
             eachMessage: async ({ message }) => {
               if (message.key?.toString() !== deploymentId || message.value === null) return;
-              const event = statusEventSchema.safeParse(parseJson(message.value.toString()));
+              const event = statusEventSchema.safeParse(valueOf(message));
               if (!event.success || seen.has(event.data.seq)) return;
               seen.add(event.data.seq);
               out.answer(event.data, renderEvent(event.data));

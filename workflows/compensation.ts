@@ -2,15 +2,19 @@
 // Terminate, `temporal workflow terminate`): workflow code cannot run on terminate, so the
 // application's lock, which notices its holder closed, starts this. It restores every node
 // the terminated run had touched (its saga, read back from its history), newest first, and
-// ends the deployment as the run would have: one terminal event, `Failed`, reason
-// "terminated by an operator" with what was restored, numbered after the run's own events,
-// and its record. A run that had already written its record had decided its outcome: only
-// its terminal event is published, if it was not.
+// ends the deployment as a Cancel would have: one terminal event, numbered after the run's
+// own events, and its record. `Cancelled` ("terminated by an operator" and what was
+// restored) when every node it had touched is back as it was, or it had touched none;
+// `Failed` when a node could not be restored, as the contract reserves that for. A run that
+// had already written its record had decided its outcome: only its terminal event is
+// published, if it was not. The result says how the deployment ended, which is how the CLI
+// and the API show a terminated run (src/cli/deployment.ts).
 import { setHandler, workflowInfo } from '@temporalio/workflow';
 import type { RecordActivities } from '../activities/control/records';
 import type { RunActivities } from '../activities/control/runs';
 import { deploymentRecord } from '../src/core/deployment-record';
 import { applicationOf } from '../src/core/operation-kinds';
+import type { Phase } from '../src/core/schemas/event';
 import { publishedSeqQuery } from './definitions';
 import { EventLog } from './event-log';
 import { NodeBoard } from './node-board';
@@ -22,7 +26,9 @@ const { terminatedRun } = localActivities<RunActivities>({ ...lookup, summary: '
 const { recordDeployment } = localActivities<RecordActivities>({ ...publishing, summary: 'write the deployment record' });
 
 export interface CompensationResult {
-  status: 'Failed' | 'Nothing to do' | 'Already ended';
+  status: 'Cancelled' | 'Failed' | 'Nothing to do' | 'Already ended';
+  /** How the deployment ended: what its terminal event and its record say. */
+  ended?: { status: Phase; reason?: string };
   restored: string[];
   notRestored: string[];
 }
@@ -40,7 +46,7 @@ export async function compensateTerminatedWorkflow({ deploymentId }: { deploymen
       events.emit(run.record.status, run.record.reason ?? `${run.record.status.toLowerCase()} (announced after the run was terminated)`);
       await events.flushed();
     }
-    return { status: 'Already ended', restored: [], notRestored: [] };
+    return { status: 'Already ended', ended: { status: run.record.status, ...(run.record.reason !== undefined ? { reason: run.record.reason } : {}) }, restored: [], notRestored: [] };
   }
   const board = new NodeBoard();
   const saga = new Saga(run.saga);
@@ -49,13 +55,14 @@ export async function compensateTerminatedWorkflow({ deploymentId }: { deploymen
   const restored = Object.entries(board.nodes).filter(([, n]) => n.state === 'RolledBack').map(([id]) => id);
   const what = restored.length > 0 ? `restored ${restored.join(', ')}` : 'no node had been changed';
   const reason = `terminated by an operator; ${what}${failed.length > 0 ? `; could not restore ${failed.join(', ')}` : ''}`;
+  const status = failed.length > 0 ? 'Failed' : 'Cancelled';
   await recordDeployment(
     deploymentRecord({
       deploymentId,
       kind: run.request.kind,
       application,
       ...(version !== undefined ? { version } : {}),
-      status: 'Failed',
+      status,
       reason,
       nodes: board.outcomes(),
       startedAt: workflowInfo().startTime.toISOString(),
@@ -63,7 +70,7 @@ export async function compensateTerminatedWorkflow({ deploymentId }: { deploymen
       runId: run.runId,
     }),
   );
-  events.emit('Failed', reason);
+  events.emit(status, reason);
   await events.flushed();
-  return { status: 'Failed', restored, notRestored: failed };
+  return { status, ended: { status, reason }, restored, notRestored: failed };
 }

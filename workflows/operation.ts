@@ -33,6 +33,7 @@ import type { RunActivities } from '../activities/control/runs';
 import type { InventoryActivities } from '../activities/control/inventory';
 import type { RecordActivities } from '../activities/control/records';
 import type { StepRecord } from '../activities/targets/target';
+import { NotDeployedError } from '../src/core/errors';
 import { nodeIntent } from '../src/core/intent';
 import { policed } from '../src/core/node-policy';
 import { applicationOf } from '../src/core/operation-kinds';
@@ -161,7 +162,7 @@ function describePlan(application: string, version: string | undefined, rollout:
   const parts = [];
   if (rollout.length > 0) parts.push(`${application}:${version} to ${someNodes(rollout, 20)}`);
   if (drop.length > 0) parts.push(`off ${someNodes(drop, 20)}`);
-  return `plan: ${parts.join('; ')}`;
+  return `plan: ${parts.length > 0 ? parts.join('; ') : 'nothing to remove'}`;
 }
 
 class Operation {
@@ -259,6 +260,10 @@ class Operation {
     });
     this.where = await this.locate();
     this.plan = planOperation(this.request, this.history, this.where);
+    // A run recorded before an Undeploy of nothing succeeded was refused here.
+    if (this.request.kind === 'Undeploy' && this.plan.drop.length === 0 && !patched(PATCHES.undeployNothing)) {
+      throw new NotDeployedError(this.application, `${this.application} has no container on any node of the inventory`);
+    }
     const rollout = this.plan.rollout?.request.nodes ?? [];
     this.events.about.version = this.plan.version;
     for (const n of [...rollout, ...this.plan.drop]) this.board.set(n, 'Pending', 'waiting');
@@ -462,10 +467,11 @@ class Operation {
     const skippedNote = this.skipped.size > 0 ? `; skipped ${[...this.skipped].join(', ')}` : '';
     const droppedNote = dropped.length > 0 ? `${rollout !== undefined ? '; ' : ''}${this.application} removed from ${someNodes(dropped, 20)}` : '';
     const healthyNote = rollout !== undefined ? `${this.application}:${rollout.application.version} healthy on ${deployed.length} node(s)` : '';
+    const nothingNote = rollout === undefined && dropped.length === 0 ? `nothing to remove: ${this.application} has no container on any node of the inventory` : '';
     const state = stateAfter(this.request, this.plan, { deployed, ...(this.digest !== undefined ? { digest: this.digest } : {}), ...(this.where ? { where: this.where } : {}) }, this.history);
     const result = await this.finish(
       { deploymentId: this.deploymentId, status: 'Succeeded', ...(this.image !== undefined ? { image: this.image } : {}), nodes: this.board.outcomes(), ...(state !== undefined ? { state } : {}) },
-      `${healthyNote}${skippedNote}${droppedNote}`,
+      `${healthyNote}${skippedNote}${droppedNote}${nothingNote}`,
       retired,
     );
     await this.lock.release();

@@ -74,4 +74,10 @@ export const PATCHES = {
    * after the release that added it.
    */
   checkInput: 'check-input',
+  /**
+   * An Undeploy of an application that runs nowhere succeeds, "nothing to remove" (its goal,
+   * the application on no node, holds), where it ended `RolledBack` though nothing was rolled
+   * back. Retire one retention period after the release that added it.
+   */
+  undeployNothing: 'undeploy-nothing',
 } as const;

@@ -2,9 +2,11 @@
 // query while it runs, and its result (or the DeploymentResult its failure carries) once it
 // has ended. Undefined when Temporal no longer knows it (past retention): the caller falls
 // back to the deployment's record.
-import { WorkflowFailedError, WorkflowNotFoundError, type WorkflowExecutionDescription } from '@temporalio/client';
+import { WorkflowFailedError, WorkflowNotFoundError, type Client, type WorkflowExecutionDescription } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { DeploymentResult } from '../../workflows/definitions';
+import type { CompensationResult } from '../../workflows/compensation';
+import { compensationWorkflowId } from '../core/workflow-ids';
 import { progressQuery, type DeploymentProgress } from '../../workflows/definitions';
 import type { Phase } from '../core/schemas/event';
 import type { DeploymentRecord } from '../core/schemas/record';
@@ -19,6 +21,26 @@ const QUERY_DEADLINE_MS = 5_000;
 
 /** Temporal's name for how a closed workflow ended, where the workflow gave no outcome of its own. */
 const CLOSED: Record<string, string> = { CANCELLED: 'Cancelled', TERMINATED: 'Terminated', TIMED_OUT: 'TimedOut', CONTINUED_AS_NEW: 'ContinuedAsNew' };
+
+/**
+ * How a deployment whose run an operator terminated ended: what its compensation
+ * (workflows/compensation.ts) announced and recorded; `RollingBack` while it restores the
+ * nodes; Temporal's `Terminated` when none ran.
+ */
+export async function terminatedEnd(client: Client, deploymentId: string, runId: string): Promise<{ status: string; reason?: string }> {
+  const handle = client.workflow.getHandle(compensationWorkflowId(deploymentId, runId));
+  try {
+    const { status } = await handle.describe();
+    if (status.name === 'RUNNING') return { status: 'RollingBack' };
+    if (status.name === 'COMPLETED') {
+      const { ended } = (await handle.result()) as CompensationResult;
+      if (ended !== undefined) return ended;
+    }
+  } catch (err) {
+    if (!(err instanceof WorkflowNotFoundError)) throw err;
+  }
+  return { status: 'Terminated' };
+}
 
 export function viewOfRecord(r: DeploymentRecord): DeploymentView {
   return {
@@ -84,6 +106,13 @@ export async function describeDeployment(temporal: Temporal, deploymentId: strin
       const result = failure instanceof ApplicationFailure ? (failure.details?.[0] as DeploymentResult | undefined) : undefined;
       if (result?.nodes !== undefined) return { ...base, status: result.status, ...(result.reason !== undefined ? { reason: result.reason } : {}), nodes: nodesOf(result) };
       return { ...base, status: 'Failed', reason: (failure as Error | undefined)?.message ?? 'failed', nodes: nodesFrom(await progress()) };
+    }
+    case 'TERMINATED': {
+      const end = await terminatedEnd(temporal.client, deploymentId, description.runId);
+      const p = await progress();
+      // Still being compensated, the deployment has not ended yet.
+      if (end.status === 'RollingBack') return { ...base, endedAt: undefined, status: 'Running', phase: 'RollingBack', nodes: nodesFrom(p) };
+      return { ...base, status: end.status, ...(end.reason !== undefined ? { reason: end.reason } : {}), nodes: nodesFrom(p) };
     }
     default: {
       // A cancelled deployment's failure carries no result: its nodes come from the progress query.

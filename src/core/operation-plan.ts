@@ -89,8 +89,8 @@ export function planOperation(request: OperationRequest, history: readonly Appli
     }
 
     case 'Undeploy': {
+      // Nothing to remove is no failure: the Undeploy's goal, the application on no node, holds.
       const nodes = request.nodes ?? where.present;
-      if (nodes.length === 0) throw new NotDeployedError(request.application, `${request.application} has no container on any node of the inventory`);
       const left = without(where.running, nodes);
       const now = history[0];
       return { drop: nodes, ...(left.length > 0 && now !== undefined ? { version: now.request.application.version } : {}) };

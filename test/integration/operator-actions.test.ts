@@ -12,6 +12,7 @@ import { isTerminal, type StatusEvent } from '../../src/core/schemas/event';
 import { decideUpdate } from '../../workflows/definitions';
 import { containersOf, engineEvents, httpGet, removeApplication, runningOn, runsOf, startDeployer, waitFor, type TestDeployer } from '../support/deployer';
 import { temporalBinary } from '../support/temporal-binary';
+import { runCli } from '../support/cli';
 
 jest.setTimeout(300_000);
 
@@ -238,7 +239,7 @@ async function engineHistory(app: string, since: number) {
 }
 
 describe('Terminate on the real stack', () => {
-  it('`temporal workflow terminate` mid-rollout on 3 nodes: the previous version back everywhere, one terminal event, one record, and the next deployment goes', async () => {
+  it('`temporal workflow terminate` mid-rollout on 3 nodes: the previous version back everywhere, one terminal event (Cancelled), one record, the CLI agreeing, and the next deployment goes', async () => {
     const app = newApp('terminate');
     const port = 18206;
     await deployOk(app, port, 1);
@@ -257,14 +258,19 @@ describe('Terminate on the real stack', () => {
     expect(await versionsServed(port)).toEqual(['v3', 'v3', 'v3']);
     // Some seconds later there is still exactly one terminal event of the terminated one, numbered after its others.
     await new Promise((r) => setTimeout(r, 3000));
-    expect(terminalPhases(`${app}-2`)).toEqual(['Failed']);
+    expect(terminalPhases(`${app}-2`)).toEqual(['Cancelled']);
     const events = d.events.filter((e) => e.deploymentId === `${app}-2`);
     expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
     const end = events.at(-1)!;
     expect(end.message).toMatch(/^terminated by an operator; restored fog-\d+, fog-\d+, fog-\d+$/);
     for (const n of nodes()) expect(end.message).toContain(n.id);
     await waitFor('its record', () => d.records.some((r) => r.deploymentId === `${app}-2`));
-    expect(d.records.filter((r) => r.deploymentId === `${app}-2`).map((r) => [r.status, r.reason])).toEqual([['Failed', end.message]]);
+    expect(d.records.filter((r) => r.deploymentId === `${app}-2`).map((r) => [r.status, r.reason])).toEqual([['Cancelled', end.message]]);
+    // `deployer status` and `deployer list` say how it ended, not where the Terminate caught it.
+    const status = await runCli(['status', `${app}-2`, '--json'], d.env);
+    expect(JSON.parse(status.stdout)).toMatchObject({ status: 'Cancelled', reason: end.message });
+    const list = await runCli(['list', '--app', app, '--since', '1h', '--json'], d.env);
+    expect((JSON.parse(list.stdout) as { deploymentId: string; status: string }[]).find((r) => r.deploymentId === `${app}-2`)?.status).toBe('Cancelled');
 
     // On every engine: v1 started again after the terminate, and v2's containers removed, before v3 created anything.
     const history = await engineHistory(app, since);

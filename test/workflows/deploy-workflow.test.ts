@@ -322,6 +322,21 @@ describe('scale and undeploy workflows (fake target)', () => {
     expect(result.state?.request.nodes).toEqual(['fog-2']);
   });
 
+  it('of an application that runs nowhere: succeeds, nothing to remove, and touches no node', async () => {
+    world = newWorld(NODES);
+    const id = `wf-undeploy-${++counter}`;
+    const result = await env.client.workflow.execute(undeployWorkflow, { workflowId: id, taskQueue, args: [{ kind: 'Undeploy', deploymentId: id, application: 'web' }] });
+
+    expect(result.status).toBe('Succeeded');
+    expect(world.calls.filter((c) => !c.startsWith('locate'))).toEqual([]);
+    expect(eventsOf(id).map((e) => [e.phase, e.message])).toEqual([
+      ['Accepted', 'undeploying web from every node it runs on'],
+      ['Accepted', 'plan: nothing to remove'],
+      ['Succeeded', 'nothing to remove: web has no container on any node of the inventory'],
+    ]);
+    expect(world.records.filter((r) => r.deploymentId === id).map((r) => r.status)).toEqual(['Succeeded']);
+  });
+
   it('starts again what it stopped when taking the application off a later node fails', async () => {
     world.unstoppable.add('fog-2');
     const id = `wf-undeploy-${++counter}`;

@@ -187,11 +187,11 @@ describe('Terminate of a deployment (fake target)', () => {
 
     await waitUntil(() => eventsOf(req.deploymentId).some((e) => isTerminal(e.phase)), 60_000);
     const terminal = eventsOf(req.deploymentId).filter((e) => isTerminal(e.phase));
-    expect(terminal.map((e) => e.phase)).toEqual(['Failed']);
+    expect(terminal.map((e) => e.phase)).toEqual(['Cancelled']);
     expect(terminal[0]!.message).toMatch(/^terminated by an operator; restored fog-3, fog-2, fog-1$/);
     const events = eventsOf(req.deploymentId);
     expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
-    expect(world.records.filter((r) => r.deploymentId === req.deploymentId).map((r) => [r.status, r.reason])).toEqual([['Failed', terminal[0]!.message]]);
+    expect(world.records.filter((r) => r.deploymentId === req.deploymentId).map((r) => [r.status, r.reason])).toEqual([['Cancelled', terminal[0]!.message]]);
 
     expect((await hNext.result()).status).toBe('Succeeded');
     // The next deployment went once the compensation had closed: its history replays.
@@ -212,7 +212,7 @@ describe('Terminate of a deployment (fake target)', () => {
     expect((await retry.result()).status).toBe('Succeeded');
     const all = eventsOf(req.deploymentId);
     expect(all.map((e) => e.seq)).toEqual(all.map((_, i) => i + 1));
-    expect(all.filter((e) => isTerminal(e.phase)).map((e) => e.phase)).toEqual(['Failed', 'Succeeded']);
+    expect(all.filter((e) => isTerminal(e.phase)).map((e) => e.phase)).toEqual(['Cancelled', 'Succeeded']);
   });
 
   it('before its first workflow task completed: its end is numbered after the events it published, which its history does not hold', async () => {
@@ -238,10 +238,26 @@ describe('Terminate of a deployment (fake target)', () => {
     const events = eventsOf(req.deploymentId);
     expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
     // The run went on publishing until its worker learnt of the Terminate: its end comes after all of it, the one terminal event.
-    expect(events.filter((e) => isTerminal(e.phase)).map((e) => e.phase)).toEqual(['Failed']);
-    expect(events.at(-1)!.phase).toBe('Failed');
+    expect(events.filter((e) => isTerminal(e.phase)).map((e) => e.phase)).toEqual(['Cancelled']);
+    expect(events.at(-1)!.phase).toBe('Cancelled');
     expect(world.calls.filter((c) => c.startsWith('apply'))).toEqual([]);
     expect(events.at(-1)!.message).toBe('terminated by an operator; no node had been changed');
+    expect(world.records.filter((r) => r.deploymentId === req.deploymentId).map((r) => r.status)).toEqual(['Cancelled']);
+  });
+
+  it('mid-rollout, with a node that cannot be restored: it ends Failed, naming that node, the others restored', async () => {
+    begin('terminate-unrestorable-app');
+    world.hanging.add('fog-2');
+    world.unrestorable.add('fog-1');
+    const req = request();
+    const h = await env.client.workflow.start(deployWorkflow, { workflowId: req.deploymentId, taskQueue, args: [req] });
+    await waitUntil(() => world.calls.includes('verify fog-2'));
+    await h.terminate('operator pressed Terminate');
+    world.hanging.delete('fog-2');
+    await waitUntil(() => eventsOf(req.deploymentId).some((e) => isTerminal(e.phase)), 90_000);
+    const terminal = eventsOf(req.deploymentId).filter((e) => isTerminal(e.phase));
+    expect(terminal.map((e) => [e.phase, e.message])).toEqual([['Failed', 'terminated by an operator; restored fog-2; could not restore fog-1']]);
+    expect(running(world, 'fog-2')).toEqual(['1']);
     expect(world.records.filter((r) => r.deploymentId === req.deploymentId).map((r) => r.status)).toEqual(['Failed']);
   });
 
@@ -261,7 +277,7 @@ describe('Terminate of a deployment (fake target)', () => {
     expect((await h0.result()).status).toBe('Succeeded');
     expect((await hAfter.result()).status).toBe('Succeeded');
     await waitUntil(() => eventsOf(queued.deploymentId).some((e) => isTerminal(e.phase)), 60_000);
-    expect(eventsOf(queued.deploymentId).map((e) => e.phase)).toEqual(['Accepted', 'Accepted', 'Failed']);
+    expect(eventsOf(queued.deploymentId).map((e) => e.phase)).toEqual(['Accepted', 'Accepted', 'Cancelled']);
     expect(eventsOf(queued.deploymentId).at(-1)!.message).toBe('terminated by an operator; no node had been changed');
     expect(world.calls.filter((c) => c.startsWith('restore'))).toEqual([]);
   });

@@ -8,6 +8,7 @@ import { visibilityQuery } from '../filters';
 import { renderDeployments, type DeploymentRow } from '../format';
 import type { Output } from '../output';
 import { connectTemporal } from '../platform';
+import { terminatedEnd } from '../deployment';
 
 export async function listCommand(cmd: CommandOf<'list'>, config: Config, out: Output): Promise<ExitCode> {
   const temporal = await connectTemporal(config);
@@ -16,7 +17,9 @@ export async function listCommand(cmd: CommandOf<'list'>, config: Config, out: O
     const query = visibilityQuery(cmd, config.temporal.taskQueue);
     for await (const w of temporal.client.workflow.list({ query, pageSize: Math.min(cmd.limit, 1000) })) {
       const a = w.typedSearchAttributes;
-      const [application, version, status] = [a.get(SEARCH_ATTRIBUTES.application), a.get(SEARCH_ATTRIBUTES.version), a.get(SEARCH_ATTRIBUTES.status)];
+      const [application, version] = [a.get(SEARCH_ATTRIBUTES.application), a.get(SEARCH_ATTRIBUTES.version)];
+      // A terminated run's last phase is where the Terminate caught it; how it ended its compensation says.
+      const status = w.status.name === 'TERMINATED' ? (await terminatedEnd(temporal.client, w.workflowId, w.runId)).status : a.get(SEARCH_ATTRIBUTES.status);
       rows.push({
         deploymentId: w.workflowId,
         kind: kindOfWorkflowType(w.type) ?? w.type,

@@ -31,6 +31,14 @@ export const USAGE = `usage: deployer COMMAND [ARGS] [--json]
   retry ID                        Send a Retry request: a failed, cancelled or rolled-back deployment runs again.
   rollback APP [--to VERSION] [--id ID] [--wait] [--timeout SECONDS]
       Send a Rollback request (default: the version healthy before the current one).
+  scale APP --nodes NODE,... [--replicas N] [--id ID] [--wait] [--timeout SECONDS]
+      Send a Scale request: the current version on exactly those nodes, N replicas on each (default 1).
+  undeploy APP [--nodes NODE,...] [--id ID] [--wait] [--timeout SECONDS]
+      Send an Undeploy request: the application off those nodes (default: every node it runs on).
+  validate FILE [--id ID] [--version VERSION] [--input NAME=VALUE]...
+      Check a request or a TOSCA service template as the Deployer would (schema, inventory,
+      node policy, build sources) and print what would run where; starts nothing. Exit 0 when
+      it would be accepted, 2 with every problem when not.
   decide ID retry|skip|rollback   Steer a paused deployment.
   nodes                           The inventory's nodes and what runs on each, from their engines.
 
@@ -70,6 +78,16 @@ const inputs = z.array(z.string()).transform((pairs, ctx) => {
 });
 const json = z.boolean().default(false);
 
+/** `--nodes a,b`: node ids, comma-separated, each once. */
+const nodeList = z.string({ error: 'must name the nodes, e.g. --nodes fog-1,fog-2' }).transform((text, ctx) => {
+  const ids = text.split(',').map((s) => s.trim());
+  if (ids.some((id) => id === '')) ctx.addIssue({ code: 'custom', message: `must be node ids separated by commas, not '${text}'` });
+  const twice = ids.find((id, i) => ids.indexOf(id) !== i);
+  if (twice !== undefined) ctx.addIssue({ code: 'custom', message: `names node ${twice} twice` });
+  return ids;
+});
+const following = { id: deploymentIdSchema.optional(), wait: z.boolean().default(false), timeout: seconds.default(600), json };
+
 function sinceSchema(now: Date) {
   return z.string().transform((text, ctx) => {
     const at = parseSince(text, now);
@@ -99,6 +117,9 @@ function commands(now: Date) {
     cancel: { args: ['ID'], options: { id: deploymentIdSchema, json } },
     retry: { args: ['ID'], options: { id: deploymentIdSchema, json } },
     rollback: { args: ['APP'], options: { app: applicationNameSchema, to: versionSchema.optional(), id: deploymentIdSchema.optional(), wait: z.boolean().default(false), timeout: seconds.default(600), json } },
+    scale: { args: ['APP'], options: { app: applicationNameSchema, nodes: nodeList, replicas: z.coerce.number().int('must be a whole number').min(1, 'must be 1 to 64').max(64, 'must be 1 to 64').default(1), ...following } },
+    undeploy: { args: ['APP'], options: { app: applicationNameSchema, nodes: nodeList.optional(), ...following } },
+    validate: { args: ['FILE'], options: { file: z.string().min(1), id: deploymentIdSchema.optional(), version: versionSchema.optional(), input: inputs.optional(), json } },
     decide: { args: ['ID', 'DECISION'], options: { id: deploymentIdSchema, decision: z.enum(DECISIONS, { error: `must be one of ${DECISIONS.join(', ')}` }), json } },
     nodes: { args: [], options: { json } },
   } as const;
@@ -127,6 +148,8 @@ const OPTIONS = {
   since: { type: 'string' },
   limit: { type: 'string' },
   to: { type: 'string' },
+  nodes: { type: 'string' },
+  replicas: { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;

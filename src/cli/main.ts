@@ -6,12 +6,12 @@ import type { Config } from '../config';
 import { loadConfig } from '../config';
 import { parseCommandLine, USAGE, type Command } from './args';
 import { decideCommand } from './commands/decide';
-import { deployCommand } from './commands/deploy';
+import { deployCommand, validateCommand } from './commands/deploy';
 import { eventsCommand } from './commands/events';
 import { historyCommand } from './commands/history';
 import { listCommand } from './commands/list';
 import { nodesCommand } from './commands/nodes';
-import { cancelCommand, retryCommand, rollbackCommand } from './commands/requests';
+import { cancelCommand, retryCommand, rollbackCommand, scaleCommand, undeployCommand } from './commands/requests';
 import { statusCommand } from './commands/status';
 import { EXIT, exitCodeOf, type ExitCode } from './errors';
 import { output, type Output } from './output';
@@ -34,6 +34,12 @@ function run(cmd: Command, config: Config, out: Output): Promise<ExitCode> {
       return retryCommand(cmd, config, out);
     case 'rollback':
       return rollbackCommand(cmd, config, out);
+    case 'scale':
+      return scaleCommand(cmd, config, out);
+    case 'undeploy':
+      return undeployCommand(cmd, config, out);
+    case 'validate':
+      return Promise.resolve(validateCommand(cmd, config, out));
     case 'decide':
       return decideCommand(cmd, config, out);
     case 'nodes':

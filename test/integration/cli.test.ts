@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { NodeView } from '../../src/core/node-facts';
 import { isTerminal } from '../../src/core/schemas/event';
 import { CLI, runCli } from '../support/cli';
-import { IDLE, removeApplication, startDeployer, waitFor, type TestDeployer } from '../support/deployer';
+import { containersOf, IDLE, removeApplication, startDeployer, waitFor, type TestDeployer } from '../support/deployer';
 
 jest.setTimeout(240_000);
 
@@ -166,6 +166,54 @@ describe('the deployer CLI', () => {
     const late = await cli(['decide', p, 'retry']);
     expect(late.code).toBe(1);
     expect(late.stderr).toMatch(/^deployer: /);
+  });
+
+  it('scales the application onto two nodes, two replicas each, then undeploys it from one, then from all, then again: nothing to remove', async () => {
+    const other = d.inventory.nodes.find((n) => n.id !== node && n.target.kind === 'docker-engine')!.id;
+    const running = async () => {
+      const on = await containersOf(d, app);
+      return Object.fromEntries(Object.entries(on).map(([n, cs]) => [n, cs.filter((c) => c.state === 'running').length]).filter(([, k]) => k !== 0));
+    };
+    const scale = await cli(['scale', app, '--nodes', `${node},${other}`, '--replicas', '2', '--wait']);
+    expect({ code: scale.code, last: scale.stdout.trim().split('\n').at(-1) }).toMatchObject({ code: 0, last: expect.stringMatching(/Succeeded/) });
+    expect(await running()).toEqual({ [node]: 2, [other]: 2 });
+
+    const off = await cli(['undeploy', app, '--nodes', other, '--wait', '--json']);
+    expect(off.code).toBe(0);
+    expect(await running()).toEqual({ [node]: 2 });
+    const all = await cli(['undeploy', app, '--wait']);
+    expect(all.code).toBe(0);
+    expect(await running()).toEqual({});
+    const again = await cli(['undeploy', app, '--wait', '--json']);
+    expect(again.code).toBe(0);
+    const end = JSON.parse(again.stdout.trim().split('\n').at(-1)!) as { phase: string; message: string };
+    expect(end).toMatchObject({ phase: 'Succeeded', message: `nothing to remove: ${app} has no container on any node of the inventory` });
+  });
+
+  it('refuses a scale or undeploy the bridge would refuse, with the reason, before sending it', async () => {
+    const run = await cli(['scale', app, '--nodes', 'fog-99']);
+    expect(run).toMatchObject({ code: 2, stdout: '' });
+    expect(run.stderr).toBe("deployer: the Scale request would be refused: nodes[0]: unknown node 'fog-99'\n");
+  });
+
+  it('validates a request and a template without starting anything: what would run where, or every problem (exit 2)', async () => {
+    const good = await cli(['validate', requestFile(id('check'), '7')]);
+    expect(good).toMatchObject({ code: 0, stderr: '' });
+    expect(good.stdout).toContain(`Deploy ${id('check')}: ${app}:7 on ${node}`);
+
+    const template = await cli(['validate', join(__dirname, '../../examples/tosca/hello.yaml'), '--input', 'greeting=hi', '--json']);
+    expect(template.code).toBe(0);
+    const { requests } = JSON.parse(template.stdout) as { requests: { kind: string; nodes: string[] }[] };
+    expect(requests.map((r) => [r.kind, r.nodes])).toEqual([['Deploy', ['fog-1', 'fog-2']]]);
+
+    const file = join(dir, 'bad.json');
+    writeFileSync(file, JSON.stringify({ kind: 'Deploy', deploymentId: id('bad-check'), application: { name: app, version: '1', image: 'x' }, nodes: ['fog-99', node], container: { network: `container:${app}` } }));
+    const bad = await cli(['validate', file]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("nodes[0]: unknown node 'fog-99'");
+    expect(bad.stderr.split('\n').filter((l) => l.startsWith('  ')).length).toBeGreaterThanOrEqual(2);
+    // Nothing was sent or started.
+    expect(d.events.some((e) => e.deploymentId === id('check') || e.deploymentId === id('bad-check'))).toBe(false);
   });
 
   it('exits 1 for a deployment nobody knows, 2 for bad usage with the reason on stderr, and 3 when the platform cannot be reached', async () => {

@@ -1,5 +1,5 @@
 import { parseCommandLine, parseSince } from '../../src/cli/args';
-import { rollbackId } from '../../src/cli/commands/requests';
+import { operationId } from '../../src/cli/commands/requests';
 import { UsageError } from '../../src/cli/errors';
 import { recordMatches, visibilityQuery } from '../../src/cli/filters';
 import type { DeploymentRecord } from '../../src/core/schemas/record';
@@ -77,6 +77,23 @@ describe('command line', () => {
     expect(usageError(['status', 'd-1', '--input', 'a=1'])).toBe('status: --input is not an option of status');
   });
 
+  it('reads scale, undeploy and validate: nodes as a comma-separated list, replicas as a number, with defaults', () => {
+    expect(parseCommandLine(['scale', 'web', '--nodes', 'fog-1, fog-2', '--replicas', '2', '--wait'], now)).toEqual({ command: 'scale', app: 'web', nodes: ['fog-1', 'fog-2'], replicas: 2, wait: true, timeout: 600, json: false });
+    expect(parseCommandLine(['scale', 'web', '--nodes', 'fog-1'], now)).toMatchObject({ nodes: ['fog-1'], replicas: 1, wait: false });
+    expect(parseCommandLine(['undeploy', 'web'], now)).toEqual({ command: 'undeploy', app: 'web', wait: false, timeout: 600, json: false });
+    expect(parseCommandLine(['undeploy', 'web', '--nodes', 'fog-3', '--id', 'web-off'], now)).toMatchObject({ nodes: ['fog-3'], id: 'web-off' });
+    expect(parseCommandLine(['validate', 'app.yaml', '--input', 'greeting=hi', '--json'], now)).toEqual({ command: 'validate', file: 'app.yaml', input: { greeting: 'hi' }, json: true });
+  });
+
+  it('refuses a scale without nodes, a node named twice, replicas out of range, and a validate that would wait', () => {
+    expect(usageError(['scale', 'web'])).toBe('scale: --nodes must name the nodes, e.g. --nodes fog-1,fog-2');
+    expect(usageError(['scale', 'web', '--nodes', 'fog-1,,fog-2'])).toBe("scale: --nodes must be node ids separated by commas, not 'fog-1,,fog-2'");
+    expect(usageError(['undeploy', 'web', '--nodes', 'fog-1,fog-1'])).toBe('undeploy: --nodes names node fog-1 twice');
+    expect(usageError(['scale', 'web', '--nodes', 'fog-1', '--replicas', '65'])).toBe('scale: --replicas must be 1 to 64');
+    expect(usageError(['scale', 'web', '--nodes', 'fog-1', '--replicas', '1.5'])).toBe('scale: --replicas must be a whole number');
+    expect(usageError(['validate', 'app.yaml', '--wait'])).toBe('validate: --wait is not an option of validate');
+  });
+
   it('answers help for --help', () => {
     expect(parseCommandLine(['status', '--help'], now)).toBe('help');
   });
@@ -138,6 +155,6 @@ describe('filters', () => {
 
 describe('rollback ids', () => {
   it('name the application and the moment, and are valid deploymentIds', () => {
-    expect(rollbackId('hello', now, 'a1b2c3')).toBe('hello-rollback-20261123T180000Z-a1b2c3');
+    expect(operationId('hello', 'rollback', now, 'a1b2c3')).toBe('hello-rollback-20261123T180000Z-a1b2c3');
   });
 });

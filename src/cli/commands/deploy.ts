@@ -9,7 +9,7 @@ import { parseRequest } from '../../bridge/parse';
 import { configIssues } from '../../core/admission';
 import type { Config } from '../../config';
 import { loadInventory } from '../../inventory';
-import { reasonOf } from '../../core/issues';
+import { formatPath, reasonOf, type Issue } from '../../core/issues';
 import { applicationOf } from '../../core/operation-kinds';
 import { createOperations } from '../../operations/start';
 import { requestSchema, type OperationRequest, type Request } from '../../core/schemas/request';
@@ -22,6 +22,8 @@ import { exitOf, followEvents } from './events';
 import { follow } from './status';
 
 type DeployCommand = CommandOf<'deploy'>;
+/** What reading a file takes from a command line (deploy's and validate's). */
+type FileOptions = Pick<DeployCommand, 'file' | 'id' | 'version' | 'input'>;
 
 /** A build context as the file names it; a relative one is taken relative to the file, as the person who wrote it means. */
 function contextFrom(file: string, context: string): string {
@@ -56,7 +58,7 @@ export function readRequest(file: string, text: string, overrides: { id?: string
 }
 
 /** The Deploy requests of the template in `file`'s text, dependencies first; with `config`, checked against the inventory and the git prefixes as the bridge checks them. */
-export function readTemplate(file: string, text: string, cmd: DeployCommand, config?: Config): OperationRequest[] {
+export function readTemplate(file: string, text: string, cmd: FileOptions, config?: Config): OperationRequest[] {
   // Each application of a template has its own version, so one --version cannot say which.
   if (cmd.version !== undefined) throw new UsageError(`--version sets the version of a request; the versions of ${file}'s applications are its properties (make one an input and give it with --input)`);
   const checked = config && { inventory: loadInventory(config.inventoryPath), gitPrefixes: config.build.gitPrefixes };
@@ -137,4 +139,44 @@ export async function deployCommand(cmd: DeployCommand, config: Config, out: Out
     messages.map((m) => m.request),
     async (id) => exitOf(await followEvents(config, id, cmd.timeout, out)),
   );
+}
+
+const lineOf = (i: Issue) => `  ${formatPath(i.path) || '(the request)'}${i.line !== undefined ? ` (line ${i.line})` : ''}: ${i.message}`;
+
+/** What a request would do, in a line. */
+function whatItDoes(r: Request): string {
+  switch (r.kind) {
+    case 'Deploy':
+      return `Deploy ${r.deploymentId}: ${r.application.name}:${r.application.version} on ${r.nodes.join(', ')}`;
+    case 'Rollback':
+      return `Rollback ${r.deploymentId}: ${r.application} to ${r.toVersion ?? 'the version healthy before the current one'}, on the nodes it runs on`;
+    case 'Scale':
+      return `Scale ${r.deploymentId}: ${r.application} on ${r.nodes.join(', ')}, ${r.replicasPerNode} per node, off every other node`;
+    case 'Undeploy':
+      return `Undeploy ${r.deploymentId}: ${r.application} off ${r.nodes?.join(', ') ?? 'every node it runs on'}`;
+    case 'Cancel':
+    case 'Retry':
+      return `${r.kind} ${r.deploymentId}`;
+  }
+}
+
+/**
+ * `deployer validate FILE`: the request or template checked as the Deployer would check it
+ * (schema, inventory, node policy, build sources), every problem listed; starts nothing and
+ * reaches no service, so it works before the platform is up.
+ */
+export function validateCommand(cmd: CommandOf<'validate'>, config: Config, out: Output): ExitCode {
+  const text = readText(cmd.file);
+  const template = isServiceTemplate(text);
+  if (!template && cmd.input !== undefined) throw new UsageError(`--input gives the inputs of a TOSCA service template; ${cmd.file} is a request`);
+  let requests: Request[];
+  if (template) requests = readTemplate(cmd.file, text, cmd, config);
+  else {
+    const { wire } = readRequest(cmd.file, text, cmd);
+    const parsed = parseRequest(Buffer.from(JSON.stringify(wire)), { inventory: loadInventory(config.inventoryPath), gitPrefixes: config.build.gitPrefixes, maxBytes: config.kafka.maxRequestBytes });
+    if (!parsed.ok) throw new UsageError(`${cmd.file} would be refused:\n${parsed.issues.map(lineOf).join('\n')}`);
+    requests = parsed.requests;
+  }
+  out.answer({ valid: true, requests }, [`${cmd.file} would be accepted:`, ...requests.map((r) => `  ${whatItDoes(r)}`)]);
+  return EXIT.ok;
 }

@@ -1,14 +1,17 @@
-// `deployer cancel|retry|rollback`: the contract's requests, sent through Kafka as the
-// Scheduler sends them, keyed by application so that they stay in order with the
-// application's other requests. Cancel and Retry are checked against Temporal first, so that
-// a request the bridge would ignore or dead-letter is refused here with the reason.
+// `deployer cancel|retry|rollback|scale|undeploy`: the contract's requests, sent through
+// Kafka as the Scheduler sends them, keyed by application so that they stay in order with
+// the application's other requests. Cancel and Retry are checked against Temporal first, and
+// the others by the bridge's own rules, so that a request the bridge would ignore or
+// dead-letter is refused here with the reason.
 import { randomBytes } from 'node:crypto';
 import type { Config } from '../../config';
 import { isTerminal } from '../../core/schemas/event';
-import { rollbackRequestSchema, type Request } from '../../core/schemas/request';
+import { parseRequest } from '../../bridge/parse';
+import { loadInventory } from '../../inventory';
+import type { OperationRequest, Request } from '../../core/schemas/request';
 import type { CommandOf } from '../args';
 import { describeDeployment } from '../deployment';
-import { DeploymentError, EXIT, type ExitCode } from '../errors';
+import { DeploymentError, EXIT, UsageError, type ExitCode } from '../errors';
 import type { Output } from '../output';
 import { connectTemporal, sendRequest } from '../platform';
 import { exitOf, followEvents } from './events';
@@ -61,20 +64,33 @@ export async function retryCommand(cmd: CommandOf<'retry'>, config: Config, out:
   return EXIT.ok;
 }
 
-/** A new deploymentId for a Rollback the operator did not name: the application, the time, and a little randomness. */
-export function rollbackId(application: string, now: Date, random = randomBytes(3).toString('hex')): string {
-  return `${application}-rollback-${now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${random}`;
+/** A new deploymentId for an operation the operator did not name: the application, the verb, the time, and a little randomness. */
+export function operationId(application: string, verb: string, now: Date, random = randomBytes(3).toString('hex')): string {
+  return `${application}-${verb}-${now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${random}`;
 }
 
-export async function rollbackCommand(cmd: CommandOf<'rollback'>, config: Config, out: Output): Promise<ExitCode> {
-  const request = rollbackRequestSchema.parse({
-    kind: 'Rollback',
-    deploymentId: cmd.id ?? rollbackId(cmd.app, new Date()),
-    application: cmd.app,
-    ...(cmd.to !== undefined ? { toVersion: cmd.to } : {}),
-  });
+/** Checks `request` as the bridge will (schema, inventory, node policy), sends it, and with --wait follows it to its end. */
+async function sendOperation(config: Config, request: Record<string, unknown> & { application: string }, cmd: { wait: boolean; timeout: number }, out: Output, extra: Record<string, unknown>): Promise<ExitCode> {
+  const parsed = parseRequest(Buffer.from(JSON.stringify(request)), { inventory: loadInventory(config.inventoryPath), gitPrefixes: config.build.gitPrefixes, maxBytes: config.kafka.maxRequestBytes });
+  if (!parsed.ok) throw new UsageError(`the ${String(request.kind)} request would be refused: ${parsed.reason}`);
+  const checked = parsed.requests[0] as OperationRequest;
   // With --wait and --json the events are the stream; the acknowledgement goes to people only.
-  await send(config, cmd.app, request, cmd.wait ? { ...out, answer: (_v, lines) => out.text(lines) } : out, { application: cmd.app, ...(cmd.to !== undefined ? { toVersion: cmd.to } : {}) });
+  await send(config, request.application, checked, cmd.wait ? { ...out, answer: (_v, lines) => out.text(lines) } : out, { application: request.application, ...extra });
   if (!cmd.wait) return EXIT.ok;
-  return exitOf(await followEvents(config, request.deploymentId, cmd.timeout, out));
+  return exitOf(await followEvents(config, checked.deploymentId, cmd.timeout, out));
+}
+
+export function rollbackCommand(cmd: CommandOf<'rollback'>, config: Config, out: Output): Promise<ExitCode> {
+  const request = { kind: 'Rollback', deploymentId: cmd.id ?? operationId(cmd.app, 'rollback', new Date()), application: cmd.app, ...(cmd.to !== undefined ? { toVersion: cmd.to } : {}) };
+  return sendOperation(config, request, cmd, out, cmd.to !== undefined ? { toVersion: cmd.to } : {});
+}
+
+export function scaleCommand(cmd: CommandOf<'scale'>, config: Config, out: Output): Promise<ExitCode> {
+  const request = { kind: 'Scale', deploymentId: cmd.id ?? operationId(cmd.app, 'scale', new Date()), application: cmd.app, nodes: cmd.nodes, replicasPerNode: cmd.replicas };
+  return sendOperation(config, request, cmd, out, { nodes: cmd.nodes, replicasPerNode: cmd.replicas });
+}
+
+export function undeployCommand(cmd: CommandOf<'undeploy'>, config: Config, out: Output): Promise<ExitCode> {
+  const request = { kind: 'Undeploy', deploymentId: cmd.id ?? operationId(cmd.app, 'undeploy', new Date()), application: cmd.app, ...(cmd.nodes !== undefined ? { nodes: cmd.nodes } : {}) };
+  return sendOperation(config, request, cmd, out, cmd.nodes !== undefined ? { nodes: cmd.nodes } : {});
 }

@@ -33,6 +33,9 @@ const AT_ONCE = 16;
 /** Partitions acted on side by side at most: as many as the requests topic has in the local stack. */
 const PARTITIONS_AT_ONCE = 3;
 
+/** How long a Retry waits for a deployment that is still running to close (it may have just published its outcome). */
+const CLOSING_WITHIN_MS = 15_000;
+
 export type Handled = 'started' | 'duplicate' | 'dead-lettered' | 'cancelled' | 'ignored';
 
 /** Where a request came from: what a Retry run remembers, so that a redelivered Retry is recognised. */
@@ -89,17 +92,28 @@ export function createBridge({ config, client, consumer, producer, inventory, lo
     }
   }
 
-  /** Retry: the same request again, as a new run of the same workflow id. */
+  /**
+   * Retry: the same request again, as a new run of the same workflow id. A deployment that
+   * has published its outcome still releases its lock and writes its memo before its run
+   * closes: a Retry sent on its terminal event can arrive in that moment, so a running one
+   * gets a few seconds to close. One still running after them is refused, with the reason.
+   */
   async function retry(deploymentId: string, where: { topic: string; partition: number; offset: string }): Promise<Handled | Issue[]> {
     const handle = client.workflow.getHandle(deploymentId);
     let described;
     try {
       described = await handle.describe();
+      for (const until = Date.now() + CLOSING_WITHIN_MS; described.status.name === 'RUNNING' && Date.now() < until; ) {
+        await new Promise((r) => setTimeout(r, 250));
+        described = await handle.describe();
+      }
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) return [{ path: ['deploymentId'], message: `no deployment '${deploymentId}'` }];
       throw err;
     }
-    if (described.status.name === 'RUNNING') return 'ignored';
+    if (described.status.name === 'RUNNING') {
+      return [{ path: ['deploymentId'], message: `deployment '${deploymentId}' is still running; only a failed, cancelled or rolled-back deployment can be retried` }];
+    }
     if (described.status.name === 'COMPLETED') {
       return [{ path: ['deploymentId'], message: `deployment '${deploymentId}' succeeded; only a failed, cancelled or rolled-back deployment can be retried` }];
     }

@@ -1,6 +1,6 @@
 // (c) a malformed request lands in the DLQ with a reason and starts nothing.
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { startDeployer, waitFor, type TestDeployer } from '../support/deployer';
+import { IDLE, removeApplication, startDeployer, waitFor, type TestDeployer } from '../support/deployer';
 
 jest.setTimeout(120_000);
 
@@ -41,6 +41,26 @@ describe('rejected requests on the real stack', () => {
     await expect(d.client.workflow.getHandle(id).describe()).rejects.toBeInstanceOf(WorkflowNotFoundError);
     // The offsets of both rejected messages are committed: nothing is redelivered forever.
     await waitFor('both offsets committed', async () => (await d.committed()) >= 2);
+  });
+
+  it('dead-letters a Retry of a deployment that is still running (paused), with the reason, once it has had its moment to close', async () => {
+    const id = `it-dlq-paused-${Date.now().toString(36)}`;
+    await d.send({
+      kind: 'Deploy',
+      deploymentId: id,
+      application: { name: 'it-dlq-paused', version: '1', image: `${d.inventory.registry.pull}/busybox:1` },
+      nodes: [d.inventory.nodes[0]!.id],
+      container: { command: IDLE },
+      healthCheck: { tcp: { port: 9 }, intervalMs: 100, timeoutMs: 200, deadlineMs: 1000 },
+      strategy: { onFailure: 'pause' },
+    });
+    await waitFor('the deployment to pause', () => d.events.some((e) => e.deploymentId === id && e.phase === 'Paused' && e.node === undefined), 120_000);
+    await d.send({ kind: 'Retry', deploymentId: id }, 'it-dlq-paused');
+    const letter = await waitFor('a dead letter', () => d.deadLetters.find((r) => r.original.includes(`"Retry"`) && r.original.includes(id)), 60_000);
+    expect(letter.reason).toBe(`deploymentId: deployment '${id}' is still running; only a failed, cancelled or rolled-back deployment can be retried`);
+    await d.send({ kind: 'Cancel', deploymentId: id }, 'it-dlq-paused');
+    expect((await d.terminal(id)).at(-1)!.phase).toBe('Cancelled');
+    await removeApplication(d, 'it-dlq-paused');
   });
 
   it('dead-letters bytes that are not UTF-8 as base64', async () => {

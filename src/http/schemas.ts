@@ -6,8 +6,10 @@ import { LIST_STATUSES, parseSince } from '../cli/args';
 import { RECORD_STATUSES } from '../core/schemas/record';
 import { applicationNameSchema, deploymentIdSchema } from '../core/schemas/request';
 
-export const idParams = z.object({ id: deploymentIdSchema.openapi({ param: { name: 'id', in: 'path' }, description: 'The deploymentId' }) });
-export const appParams = z.object({ app: applicationNameSchema.openapi({ param: { name: 'app', in: 'path' }, description: 'The application' }) });
+// The contract's schemas may be made before @hono/zod-openapi adds .openapi() to zod's types
+// (import order): they get zod's own .describe(), which the document generator reads too.
+export const idParams = z.object({ id: deploymentIdSchema.describe('The deploymentId') });
+export const appParams = z.object({ app: applicationNameSchema.describe('The application') });
 
 const since = z
   .string()

@@ -12,6 +12,7 @@ import type { HttpDeps } from './deps';
 import { problem, PROBLEM_TYPES } from './problem';
 import { applicationRoutes } from './routes/applications';
 import { deploymentRoutes } from './routes/deployments';
+import { eventRoutes } from './routes/events';
 import { healthRoutes } from './routes/health';
 import { nodeRoutes } from './routes/nodes';
 import { recordRoutes } from './routes/records';
@@ -33,6 +34,7 @@ export function createApp(deps: HttpDeps, log?: Logger): OpenAPIHono<ApiEnv> {
   app.use('/v1/*', bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => problem(c, 413, `the body is larger than ${MAX_BODY_BYTES} bytes`) }));
   app.route('/', healthRoutes(deps));
   app.route('/', deploymentRoutes(deps));
+  app.route('/', eventRoutes(deps));
   app.route('/', applicationRoutes(deps));
   app.route('/', recordRoutes(deps));
   app.route('/', nodeRoutes(deps));

@@ -4,6 +4,7 @@ import type { ParseContext } from '../bridge/parse';
 import type { DeploymentRow, DeploymentView } from '../cli/format';
 import type { Filters } from '../cli/filters';
 import type { NodeView } from '../core/node-facts';
+import type { StatusEvent } from '../core/schemas/event';
 import type { DeploymentRecord } from '../core/schemas/record';
 import type { Request } from '../core/schemas/request';
 import type { Decision } from '../../workflows/definitions';
@@ -24,6 +25,8 @@ export interface HttpDeps {
   list(filters: Filters, limit: number): Promise<DeploymentRow[]>;
   records(filters: Filters, limit: number): Promise<DeploymentRecord[]>;
   nodes(): Promise<NodeView[]>;
+  /** Calls `each` for the deployment's events after `afterSeq` until its terminal one (or `signal` aborts). */
+  events(deploymentId: string, afterSeq: number, each: (event: StatusEvent) => Promise<void>, signal: AbortSignal): Promise<void>;
   decide(deploymentId: string, decision: Decision): Promise<DecideAnswer>;
   /** What the API cannot reach, by name (Temporal, Kafka) with the reason; empty when ready. */
   unreachable(): Promise<{ service: string; reason: string }[]>;

@@ -11,6 +11,7 @@ import type { Temporal } from '../cli/platform';
 import { readRecords } from '../cli/records';
 import { inventoryReader } from '../inventory';
 import { createKafka, createProducer, kafkaConnection } from '../kafka/client';
+import { followDeploymentEvents } from '../operations/events';
 import { describeNodes } from '../operations/nodes';
 import { listDeployments } from '../operations/list';
 import { decideUpdate } from '../../workflows/definitions';
@@ -63,6 +64,7 @@ export function createPlatformDeps(config: Config, log: Logger): { deps: HttpDep
       const { records } = await readRecords(kafka, config.kafka.topics.records, recordMatches(filters));
       return records.slice(0, limit);
     },
+    events: (deploymentId, afterSeq, each, signal) => followDeploymentEvents(kafka, config.kafka.topics.events, deploymentId, afterSeq, each, signal),
     nodes: () => temporal.withDeadline(NODES_DEADLINE_MS, () => describeNodes(client, config.temporal.taskQueue)),
     async decide(deploymentId, decision) {
       try {

@@ -1,8 +1,8 @@
 // The HTTP API on the real stack: the app with its real dependencies (Temporal, Kafka, the
 // tokens file) over a test Deployer (worker and bridge on their own queue and topics), asked
 // in process; and the compiled entry point (dist/src/http/main.js) serving over HTTP. A
-// Deploy sent over HTTP is started by the bridge and ends Succeeded; list, records, nodes,
-// scale and undeploy, validation, and the tokens' 401 and 403.
+// Deploy sent over HTTP is started by the bridge and ends Succeeded; its events as SSE; list,
+// records, nodes, scale and undeploy, validation, and the tokens' 401 and 403.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -113,6 +113,19 @@ describe('the HTTP API on the real stack', () => {
     });
     expect(view).toMatchObject({ deploymentId: id, kind: 'Deploy', application: app, source: 'temporal', nodes: { [node]: { state: expect.any(String) } } });
     expect((await call('GET', `/v1/deployments/${app}-nobody`, undefined, tokens.viewer)).status).toBe(404);
+  });
+
+  it('streams its events as Server-Sent Events up to the terminal one, and a resume after that ends at once', async () => {
+    const id = `${app}-v1`;
+    const text = await (await call('GET', `/v1/deployments/${id}/events`, undefined, tokens.viewer)).text();
+    const phases = [...text.matchAll(/^data: (.*)$/gm)].map((m) => JSON.parse(m[1]!) as { phase: string; seq: number });
+    expect(phases.at(-1)).toMatchObject({ phase: 'Succeeded' });
+    expect(phases.map((p) => p.phase)).toContain('Accepted');
+    const last = phases.at(-1)!.seq;
+    const at = Date.now();
+    const resumed = await (await api.request(`/v1/deployments/${id}/events`, { headers: { authorization: `Bearer ${tokens.viewer}`, 'last-event-id': String(last) } })).text();
+    expect(resumed).not.toContain('data:');
+    expect(Date.now() - at).toBeLessThan(20_000);
   });
 
   it('lists the deployment, reads its record, and shows the nodes', async () => {

@@ -10,6 +10,7 @@ import type { HttpDeps } from '../../src/http/deps';
 import type { DeploymentView } from '../../src/cli/format';
 import { inventorySchema } from '../../src/core/schemas/inventory';
 import type { Request } from '../../src/core/schemas/request';
+import type { StatusEvent } from '../../src/core/schemas/event';
 
 const node = (id: string) => ({ id, docker: { host: id, port: 2375, insecure: true }, address: id });
 export const fakeInventory = inventorySchema.parse({
@@ -23,6 +24,8 @@ export interface FakeApi {
   deps: HttpDeps;
   sent: { key: string; request: Request }[];
   deployments: Map<string, DeploymentView>;
+  /** The events the fake's stream sends, each deployment's until its last here. */
+  events: StatusEvent[];
   tokensFile: string;
   /** A token of `role`, written to the tokens file. */
   token(role: Role, name?: string): string;
@@ -34,6 +37,7 @@ export function fakeApi(overrides: Partial<HttpDeps> = {}): FakeApi {
   const tokensFile = join(mkdtempSync(join(tmpdir(), 'deployer-http-')), 'tokens.jsonl');
   const sent: FakeApi['sent'] = [];
   const deployments = new Map<string, DeploymentView>();
+  const events: StatusEvent[] = [];
   const entries: TokenEntry[] = [];
   const writeTokens = (list: TokenEntry[]) => writeFileSync(tokensFile, list.map((e) => `${JSON.stringify(e)}\n`).join(''));
   const deps: HttpDeps = {
@@ -47,6 +51,9 @@ export function fakeApi(overrides: Partial<HttpDeps> = {}): FakeApi {
     list: async () => [],
     records: async () => [],
     nodes: async () => [],
+    events: async (id, afterSeq, each) => {
+      for (const event of events.filter((e) => e.deploymentId === id && e.seq > afterSeq)) await each(event);
+    },
     decide: async (id) => ({ ok: false, unknown: true, message: `no running deployment '${id}'` }),
     unreachable: async () => [],
     ...overrides,
@@ -56,6 +63,7 @@ export function fakeApi(overrides: Partial<HttpDeps> = {}): FakeApi {
     deps,
     sent,
     deployments,
+    events,
     tokensFile,
     entries,
     writeTokens,

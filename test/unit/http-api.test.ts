@@ -145,6 +145,23 @@ describe('the HTTP API with a fake platform: sending requests', () => {
   });
 });
 
+describe('the HTTP API with a fake platform: Server-Sent Events', () => {
+  const event = (seq: number, phase: string) => ({ deploymentId: 'web-9', application: 'web', phase, message: phase, at: '2026-12-07T08:00:00.000Z', seq });
+
+  it('streams the events with their seq as ids, and after Last-Event-ID only what the client missed', async () => {
+    api.events.push(...([event(1, 'Accepted'), event(2, 'Deploying'), event(3, 'Succeeded')] as typeof api.events));
+    const headers = { authorization: `Bearer ${api.token('viewer')}` };
+    const all = await api.app.request('/v1/deployments/web-9/events', { headers });
+    expect(all.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    const text = await all.text();
+    expect([...text.matchAll(/^id: (\d+)$/gm)].map((m) => m[1])).toEqual(['1', '2', '3']);
+    expect(text).toContain('event: status');
+    const resumed = await (await api.app.request('/v1/deployments/web-9/events', { headers: { ...headers, 'last-event-id': '2' } })).text();
+    expect([...resumed.matchAll(/^data: (.*)$/gm)].map((m) => (JSON.parse(m[1]!) as { phase: string }).phase)).toEqual(['Succeeded']);
+    expect((await api.app.request('/v1/deployments/web-9/events', { headers: { ...headers, 'last-event-id': 'x' } })).status).toBe(422);
+  });
+});
+
 describe('the HTTP API with a fake platform: its OpenAPI document', () => {
   it('is a valid OpenAPI 3.1 document', async () => {
     const doc = await (await api.app.request('/openapi.json')).json();

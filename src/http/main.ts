@@ -22,11 +22,11 @@ function main(): void {
       port,
       ...(tls !== undefined ? { createServer: createHttpsServer, serverOptions: { cert: tls.cert, key: tls.key.reveal() } } : {}),
     },
-    (info) => log.info('http api started', { url: `${tls !== undefined ? 'https' : 'http'}://${host}:${info.port}`, tokens: config.http.tokensPath }),
+    (info) => log.info('http started', { url: `${tls !== undefined ? 'https' : 'http'}://${host}:${info.port}`, tokens: config.http.tokensPath }),
   );
 
   const stop = (signal: string) => {
-    log.info('http api stopping', { signal });
+    log.info('http stopping', { signal });
     server.close(() => void platform.close().finally(() => process.exit(0)));
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
@@ -36,6 +36,6 @@ function main(): void {
 try {
   main();
 } catch (err) {
-  createLogger('http').error('http api stopped', { error: String((err as Error)?.stack ?? err) });
+  createLogger('http').error('http stopped', { error: String((err as Error)?.stack ?? err) });
   process.exit(1);
 }

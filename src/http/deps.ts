@@ -1,8 +1,9 @@
 // What the HTTP API needs from the platform, as one interface: the routes see only this, so
 // that a unit test hands them fakes and main.ts (through ./platform.ts) the real clients.
 import type { ParseContext } from '../bridge/parse';
-import type { DeploymentRow, DeploymentView } from '../cli/format';
-import type { Filters } from '../cli/filters';
+import type { DeploymentView } from '../operations/describe';
+import type { Filters } from '../operations/filters';
+import type { DeploymentRow } from '../operations/list';
 import type { NodeView } from '../core/node-facts';
 import type { StatusEvent } from '../core/schemas/event';
 import type { DeploymentRecord } from '../core/schemas/record';

@@ -5,15 +5,14 @@ import { Client, Connection, WorkflowNotFoundError, WorkflowUpdateFailedError } 
 import { Kafka, logLevel } from 'kafkajs';
 import { dataConverter } from '../codec/data-converter';
 import type { Config } from '../config';
-import { describeDeployment, viewOfRecord } from '../cli/deployment';
-import { recordMatches } from '../cli/filters';
-import type { Temporal } from '../cli/platform';
-import { readRecords } from '../cli/records';
 import { inventoryReader } from '../inventory';
 import { createKafka, createProducer, kafkaConnection } from '../kafka/client';
+import { describeDeployment, viewOfRecord, type TemporalAccess } from '../operations/describe';
 import { followDeploymentEvents } from '../operations/events';
+import { recordMatches } from '../operations/filters';
 import { describeNodes } from '../operations/nodes';
 import { listDeployments } from '../operations/list';
+import { readRecords } from '../operations/records';
 import { decideUpdate } from '../../workflows/definitions';
 import { fileTokenStore } from './auth';
 import type { HttpDeps } from './deps';
@@ -35,7 +34,7 @@ function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
 export function createPlatformDeps(config: Config, log: Logger): { deps: HttpDeps; close(): Promise<void> } {
   const connection = Connection.lazy({ address: config.temporal.address });
   const client = new Client({ connection, namespace: config.temporal.namespace, dataConverter: dataConverter(config) });
-  const temporal: Temporal = { client, withDeadline: (ms, fn) => connection.withDeadline(Date.now() + ms, fn), close: () => connection.close() };
+  const temporal: TemporalAccess = { client, withDeadline: (ms, fn) => connection.withDeadline(Date.now() + ms, fn) };
   const kafka = createKafka(config, `${config.kafka.clientId}-http`);
   const producer = createProducer(kafka);
   let connected: Promise<void> | undefined;

@@ -2,7 +2,7 @@
 // and deployment records (src/core/schemas/record.ts): path and query parameters, and the
 // views it answers with. The OpenAPI document is generated from these.
 import { z } from '@hono/zod-openapi';
-import { LIST_STATUSES, parseSince } from '../cli/args';
+import { LIST_STATUSES, parseSince, SINCE_HELP } from '../operations/filters';
 import { RECORD_STATUSES } from '../core/schemas/record';
 import { applicationNameSchema, deploymentIdSchema } from '../core/schemas/request';
 
@@ -15,7 +15,7 @@ const since = z
   .string()
   .transform((text, ctx) => {
     const at = parseSince(text, new Date());
-    if (at === undefined) ctx.addIssue({ code: 'custom', message: 'must be a duration such as 30m, 12h or 7d, or an ISO 8601 date such as 2026-11-23 or 2026-11-23T17:40:00Z' });
+    if (at === undefined) ctx.addIssue({ code: 'custom', message: SINCE_HELP });
     return at ?? new Date();
   })
   .openapi({ type: 'string', description: 'A duration back from now (30m, 12h, 7d) or an ISO 8601 date' });

@@ -5,7 +5,7 @@
 // deployment's application, in order with that application's other requests.
 import { randomBytes } from 'node:crypto';
 import { isTerminal } from '../core/schemas/event';
-import type { DeploymentView } from '../cli/format';
+import type { DeploymentView } from './describe';
 
 /** How long a deployment that has published its outcome may take to close. */
 const CLOSING_WITHIN_MS = 15_000;

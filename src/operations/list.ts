@@ -3,9 +3,21 @@
 import type { Client } from '@temporalio/client';
 import { SEARCH_ATTRIBUTES } from '../core/search-attributes';
 import { kindOfWorkflowType } from '../core/operation-kinds';
-import { visibilityQuery, type Filters } from '../cli/filters';
-import type { DeploymentRow } from '../cli/format';
-import { terminatedEnd } from '../cli/deployment';
+import { visibilityQuery, type Filters } from './filters';
+import { terminatedEnd } from './describe';
+
+/** One deployment in `list`. */
+export interface DeploymentRow {
+  deploymentId: string;
+  kind: string;
+  application?: string;
+  version?: string;
+  /** The Deployer's status (its last phase); `execution` is Temporal's. */
+  status?: string;
+  execution: string;
+  startedAt: string;
+  endedAt?: string;
+}
 
 /** Newest first, at most `limit`. */
 export async function listDeployments(client: Client, taskQueue: string, filters: Filters, limit: number): Promise<DeploymentRow[]> {

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { createApp } from '../../src/http/app';
 import { fileTokenStore, newToken, type Role, type TokenEntry } from '../../src/http/auth';
 import type { HttpDeps } from '../../src/http/deps';
-import type { DeploymentView } from '../../src/cli/format';
+import type { DeploymentView } from '../../src/operations/describe';
 import { inventorySchema } from '../../src/core/schemas/inventory';
 import type { Request } from '../../src/core/schemas/request';
 import type { StatusEvent } from '../../src/core/schemas/event';

@@ -9,7 +9,7 @@ import { parseRequest } from '../../bridge/parse';
 import { loadInventory } from '../../inventory';
 import type { OperationRequest, Request } from '../../core/schemas/request';
 import type { CommandOf } from '../args';
-import { describeDeployment } from '../deployment';
+import { describeDeployment } from '../../operations/describe';
 import { DeploymentError, EXIT, UsageError, type ExitCode } from '../errors';
 import type { Output } from '../output';
 import { connectTemporal, sendRequest } from '../platform';

@@ -3,7 +3,8 @@
 // file of JSON lines (or one JSON array) of {name, role, salt, hash}, so that a copy of the
 // file lets nobody in. The file is re-read when its size or modification time changes
 // (a stat per request), so that adding or revoking a token needs no restart.
-import { randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, scrypt, scryptSync, timingSafeEqual } from 'node:crypto';
+import { promisify } from 'node:util';
 import { readFileSync, statSync } from 'node:fs';
 import type { MiddlewareHandler } from 'hono';
 import { z } from 'zod';
@@ -39,6 +40,8 @@ export function hashToken(token: string, salt: string): string {
   return scryptSync(token, salt, KEY_LENGTH).toString('hex');
 }
 
+const scryptAsync = promisify(scrypt) as (password: string, salt: string, keylen: number) => Promise<Buffer>;
+
 /** A new token (shown once) and the entry the tokens file keeps of it. */
 export function newToken(name: string, role: Role): { token: string; entry: TokenEntry } {
   const token = randomBytes(32).toString('base64url');
@@ -64,16 +67,19 @@ export function parseTokens(path: string, text: string): TokenEntry[] {
 
 export interface TokenStore {
   /** The entry of `token`, or undefined when no entry matches. */
-  verify(token: string): TokenEntry | undefined;
+  verify(token: string): Promise<TokenEntry | undefined>;
 }
 
 /**
  * The tokens of the file at `path`, re-read whenever its size or mtime changes. A missing
  * file holds no token; an unreadable one lets nobody in until it is fixed (`onError` says why).
+ * scrypt costs tens of milliseconds by design, so it runs off the event loop, and a token
+ * once verified is remembered (by its SHA-256, in memory) until the file changes.
  */
 export function fileTokenStore(path: string, onError: (err: Error) => void = () => {}): TokenStore {
   let seen = '';
   let entries: TokenEntry[] = [];
+  let verified = new Map<string, TokenEntry>();
   function current(): TokenEntry[] {
     let stamp: string;
     try {
@@ -84,6 +90,7 @@ export function fileTokenStore(path: string, onError: (err: Error) => void = () 
     }
     if (stamp === seen) return entries;
     seen = stamp;
+    verified = new Map();
     try {
       entries = stamp === 'missing' ? [] : parseTokens(path, readFileSync(path, 'utf8'));
     } catch (err) {
@@ -93,13 +100,18 @@ export function fileTokenStore(path: string, onError: (err: Error) => void = () 
     return entries;
   }
   return {
-    verify(token) {
+    async verify(token) {
+      const list = current();
+      const digest = createHash('sha256').update(token).digest('hex');
+      const known = verified.get(digest);
+      if (known !== undefined) return known;
       // Every entry is hashed and compared in constant time, so that the time taken says nothing of which one matched.
       let found: TokenEntry | undefined;
-      for (const entry of current()) {
-        const expected = Buffer.from(entry.hash, 'hex');
-        if (timingSafeEqual(Buffer.from(hashToken(token, entry.salt), 'hex'), expected) && found === undefined) found = entry;
+      for (const entry of list) {
+        if (timingSafeEqual(await scryptAsync(token, entry.salt, KEY_LENGTH), Buffer.from(entry.hash, 'hex')) && found === undefined) found = entry;
       }
+      // Remembered only if the file did not change meanwhile (a revocation during the hashing wins).
+      if (found !== undefined && current() === list) verified.set(digest, found);
       return found;
     },
   };
@@ -117,7 +129,7 @@ export function requireToken(store: TokenStore): MiddlewareHandler<{ Variables: 
     const match = /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/i.exec(header.trim());
     const challenge = { 'www-authenticate': 'Bearer realm="deployer"' };
     if (match === null) return problem(c, 401, 'a bearer token is required (Authorization: Bearer TOKEN)', { headers: challenge });
-    const caller = store.verify(match[1]!);
+    const caller = await store.verify(match[1]!);
     if (caller === undefined) return problem(c, 401, 'the bearer token is not valid (unknown or revoked)', { headers: { 'www-authenticate': 'Bearer realm="deployer", error="invalid_token"' } });
     if (caller.role !== 'operator' && !READ_METHODS.has(c.req.method)) return problem(c, 403, `the token '${caller.name}' has the role ${caller.role}, which may only read; this needs the role operator`);
     c.set('caller', caller);

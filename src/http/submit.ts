@@ -21,14 +21,25 @@ export const acceptedSchema = z
 
 const mediaType = (c: Context) => (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
 
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
 /**
  * The body as the text the bridge would read: JSON as it came, a TOSCA template as it came,
- * a request in YAML as JSON. A Response (400, 415) when it is none of these.
+ * a request in YAML as JSON. A problem (400, 415) when it is none of these.
  */
 export async function bodyText(c: Context) {
   const type = mediaType(c);
-  const text = await c.req.text();
-  if (type === 'application/json' || type.endsWith('+json')) {
+  if (type !== 'application/json' && !(YAML_TYPES as readonly string[]).includes(type)) {
+    return problem(c, 415, `a request is application/json, or a TOSCA service template as application/yaml; not ${type || 'a body without a content type'}`);
+  }
+  let text: string;
+  try {
+    // Bytes that are not UTF-8 are refused, as the bridge refuses them, not replaced.
+    text = utf8.decode(await c.req.arrayBuffer());
+  } catch {
+    return problem(c, 400, 'the body is not valid UTF-8 text');
+  }
+  if (type === 'application/json') {
     try {
       JSON.parse(text);
     } catch (err) {
@@ -36,15 +47,12 @@ export async function bodyText(c: Context) {
     }
     return text;
   }
-  if ((YAML_TYPES as readonly string[]).includes(type)) {
-    if (isServiceTemplate(text)) return text;
-    try {
-      return JSON.stringify(parseYaml(text));
-    } catch (err) {
-      return problem(c, 400, `the body is not valid YAML: ${(err as Error).message}`);
-    }
+  if (isServiceTemplate(text)) return text;
+  try {
+    return JSON.stringify(parseYaml(text));
+  } catch (err) {
+    return problem(c, 400, `the body is not valid YAML: ${(err as Error).message}`);
   }
-  return problem(c, 415, `a request is application/json, or a TOSCA service template as application/yaml; not ${type || 'a body without a content type'}`);
 }
 
 export function check(deps: HttpDeps, text: string): Parsed {

@@ -91,6 +91,8 @@ describe('the HTTP API with a fake platform: sending requests', () => {
 
   it('answers a body that is not JSON with 400, an unsupported content type with 415, a body over 1 MiB with 413', async () => {
     expect((await post('/v1/deployments', '{"kind":')).status).toBe(400);
+    const latin1 = await api.app.request('/v1/validate', { method: 'POST', headers: { authorization: `Bearer ${operator}`, 'content-type': 'application/json' }, body: Buffer.from([0x7b, 0xff, 0x7d]) });
+    expect(await latin1.json()).toMatchObject({ status: 400, detail: 'the body is not valid UTF-8 text' });
     const unsupported = await post('/v1/deployments', 'kind=Deploy', 'application/x-www-form-urlencoded');
     expect(unsupported.status).toBe(415);
     expect(unsupported.headers.get('content-type')).toMatch(/^application\/problem\+json/);

@@ -2,9 +2,11 @@
 // tokens file) over a test Deployer (worker and bridge on their own queue and topics), asked
 // in process; and the compiled entry point (dist/src/http/main.js) serving over HTTP. A
 // Deploy sent over HTTP is started by the bridge and ends Succeeded; its events as SSE; list,
-// records, nodes, scale and undeploy, validation, and the tokens' 401 and 403.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+// records, nodes, scale and undeploy, decide, retry and cancel, validation, the tokens' 401
+// and 403, and HTTPS with a certificate.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { get as httpsGet } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -35,13 +37,18 @@ const call = (method: string, path: string, body?: unknown, token = tokens.opera
     ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
   });
 
-const deployRequest = (deploymentId: string) => ({
+/** A Deploy of the test application on one node; `onFailure` adds a health check that never passes. */
+const deployRequest = (deploymentId: string, onFailure?: 'pause' | 'rollback') => ({
   kind: 'Deploy',
   deploymentId,
   application: { name: app, version: '1', image: `${d.inventory.registry.pull}/busybox:1` },
   nodes: [node],
   container: { command: IDLE },
+  ...(onFailure ? { healthCheck: { tcp: { port: 9 }, intervalMs: 100, timeoutMs: 200, deadlineMs: 1000 }, strategy: { onFailure } } : {}),
 });
+
+const terminals = (id: string) => d.events.filter((e) => e.deploymentId === id && e.node === undefined && isTerminal(e.phase)).map((e) => e.phase);
+const paused = (id: string) => () => d.events.some((e) => e.deploymentId === id && e.phase === 'Paused' && e.node === undefined);
 
 /** Messages on the requests topic, summed over partitions: what was sent. */
 async function produced(): Promise<number> {
@@ -153,6 +160,50 @@ describe('the HTTP API on the real stack', () => {
     expect(undeploy.status).toBe(202);
     const { deploymentId: undeployed } = (await undeploy.json()) as { deploymentId: string };
     expect(await terminalPhase(undeployed)).toBe('Succeeded');
+  });
+
+  it('decides for a paused deployment, retries the rolled-back one, and cancels the retry when it pauses again', async () => {
+    const id = `${app}-pause`;
+    expect((await call('POST', '/v1/deployments', deployRequest(id, 'pause'))).status).toBe(202);
+    await waitFor(`${id} to pause`, paused(id), 120_000);
+    const decided = await call('POST', `/v1/deployments/${id}/decide`, { decision: 'rollback' });
+    expect({ status: decided.status, body: await decided.json() }).toEqual({ status: 200, body: { deploymentId: id, accepted: 'rollback', failedNodes: [node] } });
+    expect(await terminalPhase(id)).toBe('RolledBack');
+    expect((await call('POST', `/v1/deployments/${id}/decide`, { decision: 'retry' })).status).toBe(404);
+    expect((await call('POST', `/v1/deployments/${id}/cancel`)).status).toBe(409);
+
+    // Asked right after the terminal event, while the workflow may still be closing.
+    const retry = await call('POST', `/v1/deployments/${id}/retry`);
+    expect({ status: retry.status, body: await retry.json() }).toEqual({ status: 202, body: { kind: 'Retry', deploymentId: id, application: app } });
+    await waitFor(`the retry of ${id} to pause`, () => d.events.filter((e) => e.deploymentId === id && e.phase === 'Paused' && e.node === undefined).length >= 2, 120_000);
+    expect((await call('POST', `/v1/deployments/${id}/cancel`)).status).toBe(202);
+    await waitFor('the retried run to end', () => terminals(id).length >= 2, 120_000);
+    expect(terminals(id)).toEqual(['RolledBack', 'Cancelled']);
+  });
+
+  it('serves HTTPS with the configured certificate', async () => {
+    if (!existsSync(HTTP_MAIN)) throw new Error(`${HTTP_MAIN} is missing: run npm run build first`);
+    const [cert, key] = [join(dir, 'cert.pem'), join(dir, 'key.pem')];
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', cert], { stdio: 'ignore' });
+    const port = await freePort();
+    const env = { ...d.env, DEPLOYER_HTTP_PORT: String(port), DEPLOYER_HTTP_TOKENS_FILE: join(dir, 'tokens.jsonl'), DEPLOYER_HTTP_TLS_CERT_FILE: cert, DEPLOYER_HTTP_TLS_KEY_FILE: key };
+    const child = watchChild(spawn(process.execPath, [HTTP_MAIN], { env, stdio: ['ignore', 'ignore', 'pipe'] }), 'https api');
+    const ca = readFileSync(cert);
+    const get = (path: string) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        httpsGet({ host: '127.0.0.1', port, path, ca }, (res) => {
+          let body = '';
+          res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        }).on('error', reject);
+      });
+    try {
+      const health = await waitFor('the API answers over HTTPS', () => get('/healthz').then((r) => r, () => undefined), 30_000);
+      expect(health).toEqual({ status: 200, body: '{"status":"ok"}' });
+      expect((await get('/v1/nodes')).status).toBe(401);
+    } finally {
+      child.kill('SIGTERM');
+    }
   });
 
   it('validates: a good request 200, a bad one 422 listing both problems, and neither is sent', async () => {

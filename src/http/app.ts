@@ -28,6 +28,9 @@ function unreachable(err: unknown): boolean {
   return e.name?.startsWith('KafkaJS') === true || e.name === 'ServiceError' || e.code === 14 || e.code === 4;
 }
 
+/** A route's path (`/v1/deployments/:id`) as a pattern of the paths it serves. */
+const patternOf = (path: string) => new RegExp(`^${path.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/:[A-Za-z]+/g, '[^/]+')}$`);
+
 export function createApp(deps: HttpDeps, log?: Logger): OpenAPIHono<ApiEnv> {
   const app = new OpenAPIHono<ApiEnv>();
   app.use('/v1/*', requireToken(deps.tokens));
@@ -44,7 +47,12 @@ export function createApp(deps: HttpDeps, log?: Logger): OpenAPIHono<ApiEnv> {
     info: { title: 'Deployer API', version: '1', description: 'Deployments of applications onto the fog nodes; requests go the way of the Scheduler\'s (docs/http-api.md).' },
     security: [{ bearer: [] }],
   });
-  app.notFound((c) => problem(c, 404, `no route ${c.req.method} ${c.req.path}`));
+  app.notFound((c) => {
+    // A path the API has, asked with a method it does not take, is 405 with the methods it does take (RFC 9110 section 15.5.6).
+    const allowed = [...new Set(app.routes.filter((r) => r.method !== 'ALL' && patternOf(r.path).test(c.req.path)).map((r) => r.method))];
+    if (allowed.length > 0) return problem(c, 405, `${c.req.path} takes ${allowed.join(', ')}, not ${c.req.method}`, { headers: { allow: allowed.join(', ') } });
+    return problem(c, 404, `no route ${c.req.method} ${c.req.path}`);
+  });
   app.onError((err, c) => {
     if (err instanceof HTTPException) {
       // Hono's own refusals: a body that is not JSON (400), a content type a route does not take (415).

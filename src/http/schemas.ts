@@ -18,7 +18,7 @@ const since = z
     if (at === undefined) ctx.addIssue({ code: 'custom', message: SINCE_HELP });
     return at ?? new Date();
   })
-  .openapi({ type: 'string', description: 'A duration back from now (30m, 12h, 7d) or an ISO 8601 date' });
+  .openapi({ type: 'string', pattern: '^(\\d{1,6}[smhdw]|\\d{4}-\\d{2}-\\d{2}(T.+)?)$', description: 'A duration back from now (30m, 12h, 7d) or an ISO 8601 date' });
 
 /** The filters of `deployer list` and `deployer history`, as query parameters. */
 function filtersOf(statuses: readonly [string, ...string[]]) {

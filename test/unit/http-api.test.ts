@@ -106,7 +106,8 @@ describe('the HTTP API with a fake platform: sending requests', () => {
 
   it('builds scale, rollback and undeploy requests from the path and a small body', async () => {
     expect((await post('/v1/applications/web/scale', JSON.stringify({ nodes: ['fog-1', 'fog-2'], replicasPerNode: 2, deploymentId: 'web-scale-1' }))).status).toBe(202);
-    expect((await post('/v1/applications/web/rollback', JSON.stringify({}))).status).toBe(202);
+    // Every field of a rollback's body has a default: no body at all is a rollback to the previous healthy version.
+    expect((await api.app.request('/v1/applications/web/rollback', { method: 'POST', headers: { authorization: `Bearer ${operator}` } })).status).toBe(202);
     expect((await post('/v1/applications/web/undeploy', JSON.stringify({ nodes: ['fog-2'] }))).status).toBe(202);
     expect(api.sent.map((s) => [s.key, s.request.kind])).toEqual([
       ['web', 'Scale'],
@@ -137,6 +138,13 @@ describe('the HTTP API with a fake platform: sending requests', () => {
     const bad = await api.app.request('/v1/deployments?status=Bogus&limit=0&since=yesterday', { headers });
     expect(bad.status).toBe(422);
     expect(((await bad.json()) as { errors: { path: string }[] }).errors.map((e) => e.path).sort()).toEqual(['query.limit', 'query.since', 'query.status']);
+  });
+
+  it('answers a method a path does not take with 405 and the methods it takes', async () => {
+    const res = await api.app.request('/v1/nodes', { method: 'DELETE', headers: { authorization: `Bearer ${operator}` } });
+    expect(res.status).toBe(405);
+    expect(res.headers.get('allow')).toBe('GET');
+    expect((await api.app.request('/v1/nowhere', { headers: { authorization: `Bearer ${operator}` } })).status).toBe(404);
   });
 
   it('answers /readyz with 503 naming what it cannot reach', async () => {

@@ -32,7 +32,8 @@ const route = <V extends Verb>(verb: V) =>
     path: `/v1/applications/{app}/${verb}`,
     tags: ['applications'],
     summary: SUMMARIES[verb],
-    request: { params: appParams, body: { required: true, content: { 'application/json': { schema: bodies[verb] } } } },
+    // Every field of a rollback's or an undeploy's body has a default: the body may be left out.
+    request: { params: appParams, body: { required: verb === 'scale', content: { 'application/json': { schema: bodies[verb] } } } },
     responses: {
       202: { description: 'Produced to the requests topic', headers: z.object({ Location: z.string().describe('The deployment, at /v1/deployments/{deploymentId}') }), content: { 'application/json': { schema: acceptedSchema } } },
       ...problemResponses(400, 401, 403, 413, 415, 422, 503),
@@ -52,7 +53,7 @@ export function applicationRoutes(deps: HttpDeps) {
   }
   app.openapi(route('rollback'), async (c) => {
     const { app: application } = c.req.valid('param');
-    const body = c.req.valid('json');
+    const body = (c.req.valid('json') as z.output<typeof bodies.rollback> | undefined) ?? {};
     return submit(c, { kind: 'Rollback', deploymentId: body.deploymentId ?? operationId(application, 'rollback', new Date()), application, ...(body.toVersion !== undefined ? { toVersion: body.toVersion } : {}) });
   });
   app.openapi(route('scale'), async (c) => {
@@ -68,7 +69,7 @@ export function applicationRoutes(deps: HttpDeps) {
   });
   app.openapi(route('undeploy'), async (c) => {
     const { app: application } = c.req.valid('param');
-    const body = c.req.valid('json');
+    const body = (c.req.valid('json') as z.output<typeof bodies.undeploy> | undefined) ?? {};
     return submit(c, { kind: 'Undeploy', deploymentId: body.deploymentId ?? operationId(application, 'undeploy', new Date()), application, ...(body.nodes !== undefined ? { nodes: body.nodes } : {}) });
   });
   return app;

@@ -8,12 +8,14 @@ import { createRouter } from '../router';
 
 const okSchema = z.object({ status: z.literal('ok') }).openapi('Health');
 
-const healthz = createRoute({ method: 'get', path: '/healthz', tags: ['health'], summary: 'The process serves', responses: { 200: { description: 'Serving', content: { 'application/json': { schema: okSchema } } } } });
+// Probes carry no token: an orchestrator asks them.
+const healthz = createRoute({ method: 'get', path: '/healthz', tags: ['health'], summary: 'The process serves', security: [], responses: { 200: { description: 'Serving', content: { 'application/json': { schema: okSchema } } } } });
 const readyz = createRoute({
   method: 'get',
   path: '/readyz',
   tags: ['health'],
   summary: 'Temporal and Kafka can be reached',
+  security: [],
   responses: { 200: { description: 'Ready', content: { 'application/json': { schema: okSchema } } }, ...problemResponses(503) },
 });
 

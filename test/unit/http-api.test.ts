@@ -147,6 +147,16 @@ describe('the HTTP API with a fake platform: sending requests', () => {
     expect((await api.app.request('/v1/nowhere', { headers: { authorization: `Bearer ${operator}` } })).status).toBe(404);
   });
 
+  it('answers 503 when Temporal or Kafka cannot be reached, and 500 without details for anything else', async () => {
+    const unreachable = Object.assign(new Error('Connection error: connect ECONNREFUSED 127.0.0.1:19092'), { name: 'KafkaJSConnectionError' });
+    const down = fakeApi({ records: () => Promise.reject(unreachable), list: () => Promise.reject(new Error('a bug')) });
+    const headers = { authorization: `Bearer ${down.token('viewer')}` };
+    const records = await down.app.request('/v1/records', { headers });
+    expect({ status: records.status, body: await records.json() }).toMatchObject({ status: 503, body: { type: 'urn:deployer:problem:platform-unreachable' } });
+    const list = await down.app.request('/v1/deployments', { headers });
+    expect({ status: list.status, body: await list.json() }).toEqual({ status: 500, body: { type: 'about:blank', title: 'Internal Server Error', status: 500, detail: "the request failed inside the Deployer; its log says why" } });
+  });
+
   it('answers /readyz with 503 naming what it cannot reach', async () => {
     const down = fakeApi({ unreachable: async () => [{ service: 'Kafka', reason: 'cannot reach Kafka at 127.0.0.1:1: connection refused' }] });
     const res = await down.app.request('/readyz');

@@ -20,6 +20,8 @@ import type { Logger } from '../log';
 
 /** How long /readyz waits for each of Temporal and Kafka: a probe must answer within seconds. */
 const READY_DEADLINE_MS = 2_000;
+/** The consumer groups of the API's reads of the records topic. */
+const RECORDS_GROUP = 'deployer-http-records';
 /** The workers answer within seconds; past this, no worker serves the Deployer's queue. */
 const NODES_DEADLINE_MS = 60_000;
 
@@ -55,12 +57,12 @@ export function createPlatformDeps(config: Config, log: Logger): { deps: HttpDep
     },
     describe: (deploymentId) => describeDeployment(temporal, deploymentId),
     async record(deploymentId) {
-      const { records } = await readRecords(kafka, config.kafka.topics.records, (r) => r.deploymentId === deploymentId);
+      const { records } = await readRecords(kafka, config.kafka.topics.records, (r) => r.deploymentId === deploymentId, RECORDS_GROUP);
       return records[0] && viewOfRecord(records[0]);
     },
     list: (filters, limit) => listDeployments(client, config.temporal.taskQueue, filters, limit),
     async records(filters, limit) {
-      const { records } = await readRecords(kafka, config.kafka.topics.records, recordMatches(filters));
+      const { records } = await readRecords(kafka, config.kafka.topics.records, recordMatches(filters), RECORDS_GROUP);
       return records.slice(0, limit);
     },
     events: (deploymentId, afterSeq, each, signal) => followDeploymentEvents(kafka, config.kafka.topics.events, deploymentId, afterSeq, each, signal),

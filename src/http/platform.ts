@@ -40,7 +40,8 @@ export function createPlatformDeps(config: Config, log: Logger): { deps: HttpDep
   const kafka = createKafka(config, `${config.kafka.clientId}-http`);
   const producer = createProducer(kafka);
   let connected: Promise<void> | undefined;
-  // A probe must not wait out the service clients' patient retries.
+  // A probe must not wait out the service clients' patient retries: its own clients make one attempt each.
+  const probeTemporal = Connection.lazy({ address: config.temporal.address, interceptors: [], connectTimeout: READY_DEADLINE_MS });
   const probeKafka = new Kafka({ clientId: `${config.kafka.clientId}-http-probe`, ...kafkaConnection(config), connectionTimeout: READY_DEADLINE_MS, logLevel: logLevel.NOTHING, retry: { retries: 0 } });
   const inventory = inventoryReader(config.inventoryPath);
 
@@ -83,7 +84,7 @@ export function createPlatformDeps(config: Config, log: Logger): { deps: HttpDep
         {
           service: 'Temporal',
           at: config.temporal.address,
-          probe: () => within(READY_DEADLINE_MS, 'Temporal', connection.withDeadline(Date.now() + READY_DEADLINE_MS, () => connection.workflowService.getSystemInfo({}))),
+          probe: () => within(READY_DEADLINE_MS, 'Temporal', probeTemporal.withDeadline(Date.now() + READY_DEADLINE_MS, () => probeTemporal.workflowService.getSystemInfo({}))),
         },
         {
           service: 'Kafka',
@@ -106,6 +107,7 @@ export function createPlatformDeps(config: Config, log: Logger): { deps: HttpDep
     deps,
     async close() {
       if (connected !== undefined) await producer.disconnect().catch(() => {});
+      await probeTemporal.close();
       await connection.close();
     },
   };

@@ -56,9 +56,11 @@ async function produced(): Promise<number> {
   return offsets.reduce((sum, o) => sum + Number(o.high), 0);
 }
 
+/** The deployment's terminal phase, with its message when it did not succeed (so that a failure says why). */
 async function terminalPhase(deploymentId: string): Promise<string | undefined> {
   const events = await d.terminal(deploymentId);
-  return events.find((e) => isTerminal(e.phase) && e.node === undefined)?.phase;
+  const end = events.find((e) => isTerminal(e.phase) && e.node === undefined);
+  return end?.phase === 'Succeeded' ? end.phase : `${end?.phase}: ${end?.message}`;
 }
 
 async function freePort(): Promise<number> {
@@ -97,6 +99,22 @@ describe('the HTTP API on the real stack', () => {
   it('is ready: it reaches Temporal and Kafka', async () => {
     const res = await call('GET', '/readyz', undefined, '');
     expect({ status: res.status, body: await res.json() }).toEqual({ status: 200, body: { status: 'ok' } });
+  });
+
+  it('is not ready when it cannot reach Temporal and Kafka, and names both within seconds', async () => {
+    const [temporalPort, kafkaPort] = [await freePort(), await freePort()];
+    const config = { ...d.config, temporal: { ...d.config.temporal, address: `127.0.0.1:${temporalPort}` }, kafka: { ...d.config.kafka, brokers: [`127.0.0.1:${kafkaPort}`] } };
+    const nowhere = createPlatformDeps(config, createLogger('http-test'));
+    try {
+      const at = Date.now();
+      const res = await createApp(nowhere.deps).request('/readyz');
+      expect(Date.now() - at).toBeLessThan(10_000);
+      expect(res.status).toBe(503);
+      const body = (await res.json()) as { errors: { path: string }[] };
+      expect(body.errors.map((e) => e.path)).toEqual(['Temporal', 'Kafka']);
+    } finally {
+      await nowhere.close();
+    }
   });
 
   it('refuses a request without a token (401) and a viewer\'s write (403), sending nothing', async () => {
@@ -168,7 +186,7 @@ describe('the HTTP API on the real stack', () => {
     await waitFor(`${id} to pause`, paused(id), 120_000);
     const decided = await call('POST', `/v1/deployments/${id}/decide`, { decision: 'rollback' });
     expect({ status: decided.status, body: await decided.json() }).toEqual({ status: 200, body: { deploymentId: id, accepted: 'rollback', failedNodes: [node] } });
-    expect(await terminalPhase(id)).toBe('RolledBack');
+    expect(await terminalPhase(id)).toMatch(/^RolledBack: /);
     expect((await call('POST', `/v1/deployments/${id}/decide`, { decision: 'retry' })).status).toBe(404);
     expect((await call('POST', `/v1/deployments/${id}/cancel`)).status).toBe(409);
 

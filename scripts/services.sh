@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The Deployer's own processes on the local stack: one worker and one Kafka bridge, run
+# The Deployer's own processes on the local stack: one worker, one Kafka bridge and the HTTP
+# API (docs/http-api.md, on 127.0.0.1:8090 unless DEPLOYER_HTTP_PORT says otherwise), run
 # from the compiled build (npm run build), with logs and pid files beside the stack's.
 #
-#   scripts/services.sh up     (re)start worker and bridge
+#   scripts/services.sh up     (re)start worker, bridge and HTTP API
 #   scripts/services.sh down   stop them
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -38,16 +39,18 @@ case "${1:-}" in
     [ -f "$root/dist/src/worker/main.js" ] || { log "no build: run npm run build first"; exit 1; }
     start worker worker
     start bridge bridge
-    # Ready when the worker polls and the bridge has joined its consumer group.
-    for name in worker bridge; do
+    start http http
+    # Ready when the worker polls, the bridge has joined its consumer group and the API listens.
+    for name in worker bridge http; do
       for _ in $(seq 1 150); do
         grep -q "\"message\":\"$name started\"" "$logs/$name.log" 2>/dev/null && break
         kill -0 "$(cat "$run/$name.pid")" 2>/dev/null || { log "$name exited:"; tail -n 20 "$logs/$name.log" >&2; exit 1; }
         sleep 0.2
       done
     done
-    log "worker and bridge are running (logs: $logs/worker.log, $logs/bridge.log)"
+    log "worker, bridge and HTTP API are running (logs: $logs/worker.log, $logs/bridge.log, $logs/http.log)"
+    # The API lets nobody in without a token: make one with node dist/src/http/token.js NAME operator.
     ;;
-  down) stop bridge; stop worker ;;
+  down) stop http; stop bridge; stop worker ;;
   *) echo "usage: $0 up | down" >&2; exit 2 ;;
 esac

@@ -68,9 +68,18 @@ export const configSchema = z.object({
   KAFKA_SASL_MECHANISM: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']).optional(),
   KAFKA_SASL_USERNAME: z.string().min(1).optional(),
   KAFKA_SASL_PASSWORD_FILE: z.string().startsWith('/', 'must be an absolute file path').optional(),
+  // 8080 is the Temporal UI's inside docker-compose.yml and the demo's web application's.
+  DEPLOYER_HTTP_HOST: z.string().min(1).default('127.0.0.1'),
+  DEPLOYER_HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(8090),
+  DEPLOYER_HTTP_TOKENS_FILE: z.string().startsWith('/', 'must be an absolute file path').optional(),
+  DEPLOYER_HTTP_TLS_CERT_FILE: z.string().startsWith('/', 'must be an absolute file path').optional(),
+  DEPLOYER_HTTP_TLS_KEY_FILE: z.string().startsWith('/', 'must be an absolute file path').optional(),
 }).superRefine((c, ctx) => {
   const need = (key: keyof typeof c, message: string) => ctx.addIssue({ code: 'custom', path: [key], message });
   if (c.KAFKA_TLS_CA_FILE !== undefined && c.KAFKA_TLS !== 'on') need('KAFKA_TLS', 'must be "on" when KAFKA_TLS_CA_FILE is set');
+  // Half a TLS setting would serve plain HTTP to someone who asked for HTTPS.
+  if (c.DEPLOYER_HTTP_TLS_CERT_FILE !== undefined && c.DEPLOYER_HTTP_TLS_KEY_FILE === undefined) need('DEPLOYER_HTTP_TLS_KEY_FILE', 'is required with DEPLOYER_HTTP_TLS_CERT_FILE (the private key of that certificate, PEM)');
+  if (c.DEPLOYER_HTTP_TLS_KEY_FILE !== undefined && c.DEPLOYER_HTTP_TLS_CERT_FILE === undefined) need('DEPLOYER_HTTP_TLS_CERT_FILE', 'is required with DEPLOYER_HTTP_TLS_KEY_FILE (the certificate chain, PEM)');
   if (c.KAFKA_SASL_MECHANISM !== undefined) {
     // Every request and its secrets' references cross the network with the credentials.
     if (c.KAFKA_TLS !== 'on') need('KAFKA_TLS', `must be "on" with KAFKA_SASL_MECHANISM: without TLS the credentials and every message would cross the network in the clear`);
@@ -145,6 +154,11 @@ export type Config = {
    * start with. Neither has a default: none set, no build of that kind is allowed.
    */
   build: { roots: string[]; gitPrefixes: string[] };
+  /**
+   * The HTTP API (src/http, docs/http-api.md): where it listens, the file of its bearer
+   * tokens' salted hashes, and its certificate and key (PEM, read at start) when it serves HTTPS.
+   */
+  http: { host: string; port: number; tokensPath: string; tls?: { cert: string; key: Secret } };
 };
 
 /** Thrown when the environment holds a setting the Deployer cannot use. */
@@ -195,5 +209,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ...(c.DEPLOYER_WORKFLOW_BUNDLE !== undefined ? { workflowBundlePath: c.DEPLOYER_WORKFLOW_BUNDLE } : {}),
     lockIdleMs: c.DEPLOYER_LOCK_IDLE_MS,
     build: { roots: c.DEPLOYER_BUILD_ROOTS, gitPrefixes: c.DEPLOYER_GIT_PREFIXES },
+    http: {
+      host: c.DEPLOYER_HTTP_HOST,
+      port: c.DEPLOYER_HTTP_PORT,
+      tokensPath: c.DEPLOYER_HTTP_TOKENS_FILE ?? join(statePath, 'http-tokens.jsonl'),
+      ...(c.DEPLOYER_HTTP_TLS_CERT_FILE !== undefined && c.DEPLOYER_HTTP_TLS_KEY_FILE !== undefined
+        ? { tls: { cert: readSetting('DEPLOYER_HTTP_TLS_CERT_FILE', c.DEPLOYER_HTTP_TLS_CERT_FILE), key: new Secret(readSetting('DEPLOYER_HTTP_TLS_KEY_FILE', c.DEPLOYER_HTTP_TLS_KEY_FILE)) } }
+        : {}),
+    },
   };
 }

@@ -4,9 +4,9 @@
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { DECISIONS } from '../../workflows/definitions';
-import { PHASES } from '../core/schemas/event';
 import { RECORD_STATUSES } from '../core/schemas/record';
 import { applicationNameSchema, deploymentIdSchema, versionSchema } from '../core/schemas/request';
+import { LIST_STATUSES, parseSince, SINCE_HELP } from '../operations/filters';
 import { UsageError } from './errors';
 
 export const USAGE = `usage: deployer COMMAND [ARGS] [--json]
@@ -47,20 +47,6 @@ export const USAGE = `usage: deployer COMMAND [ARGS] [--json]
 
 exit codes: 0 success; 1 the deployment did not succeed, was not found or cannot do that now;
             2 bad usage or input; 3 the platform (Temporal, Kafka) could not be reached`;
-
-export const LIST_STATUSES = ['Running', ...PHASES.filter((p) => p !== 'Rejected')] as const;
-
-const UNITS_MS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 } as const;
-const SINCE_HELP = 'must be a duration such as 30m, 12h or 7d, or an ISO 8601 date such as 2026-11-23 or 2026-11-23T17:40:00Z';
-
-/** The moment `text` names: a duration back from `now`, or an ISO 8601 date or date-time. */
-export function parseSince(text: string, now: Date): Date | undefined {
-  const duration = /^(\d{1,6})([smhdw])$/.exec(text);
-  if (duration) return new Date(now.getTime() - Number(duration[1]) * UNITS_MS[duration[2] as keyof typeof UNITS_MS]);
-  if (!z.iso.date().safeParse(text).success && !z.iso.datetime({ offset: true, local: true }).safeParse(text).success) return undefined;
-  const at = new Date(text);
-  return Number.isNaN(at.getTime()) ? undefined : at;
-}
 
 const seconds = z.coerce.number().positive('must be a positive number of seconds');
 

@@ -1,41 +1,10 @@
 // What the CLI prints for people: plain-text tables built from plain data, no I/O, so each is
 // tested by equality. The same data is what --json prints.
-import type { CheckResult } from '../core/deployment-tests';
 import type { NodeView } from '../core/node-facts';
-import type { Phase, StatusEvent } from '../core/schemas/event';
+import type { StatusEvent } from '../core/schemas/event';
 import type { DeploymentRecord } from '../core/schemas/record';
-
-/** A deployment as `status` shows it: live from Temporal, or from its record once Temporal has forgotten it. */
-export interface DeploymentView {
-  deploymentId: string;
-  kind?: string;
-  application?: string;
-  version?: string;
-  /** `Running` until the deployment ends; then its outcome (or how Temporal closed it). */
-  status: string;
-  /** The deployment's current phase while it runs. */
-  phase?: Phase;
-  reason?: string;
-  image?: string;
-  nodes: Record<string, { state: string; message?: string; checks?: CheckResult[] }>;
-  startedAt?: string;
-  endedAt?: string;
-  runId?: string;
-  source: 'temporal' | 'record';
-}
-
-/** One deployment in `list`. */
-export interface DeploymentRow {
-  deploymentId: string;
-  kind: string;
-  application?: string;
-  version?: string;
-  /** The Deployer's status (its last phase); `execution` is Temporal's. */
-  status?: string;
-  execution: string;
-  startedAt: string;
-  endedAt?: string;
-}
+import type { DeploymentView } from '../operations/describe';
+import type { DeploymentRow } from '../operations/list';
 
 /** Columns padded to their widest cell; the last column is not padded. */
 export function table(header: string[], rows: string[][]): string[] {

@@ -1,7 +1,7 @@
-import { parseCommandLine, parseSince } from '../../src/cli/args';
+import { parseCommandLine } from '../../src/cli/args';
 import { operationId } from '../../src/cli/commands/requests';
 import { UsageError } from '../../src/cli/errors';
-import { recordMatches, visibilityQuery } from '../../src/cli/filters';
+import { parseSince, recordMatches, visibilityQuery } from '../../src/operations/filters';
 import type { DeploymentRecord } from '../../src/core/schemas/record';
 
 const now = new Date('2026-11-23T18:00:00.000Z');

@@ -1,5 +1,5 @@
-import { viewOfRecord } from '../../src/cli/deployment';
-import { renderDeployment, renderDeployments, renderNodes, renderRecords, table, type DeploymentView } from '../../src/cli/format';
+import { viewOfRecord, type DeploymentView } from '../../src/operations/describe';
+import { renderDeployment, renderDeployments, renderNodes, renderRecords, table } from '../../src/cli/format';
 import type { DeploymentRecord } from '../../src/core/schemas/record';
 
 const running: DeploymentView = {

@@ -3,11 +3,11 @@
 import type { Config } from '../../config';
 import type { CommandOf } from '../args';
 import { EXIT, type ExitCode } from '../errors';
-import { recordMatches } from '../filters';
+import { recordMatches } from '../../operations/filters';
 import { renderRecords } from '../format';
 import type { Output } from '../output';
 import { cliKafka, onKafka } from '../platform';
-import { readRecords } from '../records';
+import { readRecords } from '../../operations/records';
 
 export async function historyCommand(cmd: CommandOf<'history'>, config: Config, out: Output): Promise<ExitCode> {
   const { records, invalid } = await onKafka(config, () => readRecords(cliKafka(config), config.kafka.topics.records, recordMatches(cmd)));

@@ -3,21 +3,17 @@
 // the application's other requests. Cancel and Retry are checked against Temporal first, and
 // the others by the bridge's own rules, so that a request the bridge would ignore or
 // dead-letter is refused here with the reason.
-import { randomBytes } from 'node:crypto';
 import type { Config } from '../../config';
-import { isTerminal } from '../../core/schemas/event';
+import { checkControl, operationId } from '../../operations/control';
 import { parseRequest } from '../../bridge/parse';
 import { loadInventory } from '../../inventory';
 import type { OperationRequest, Request } from '../../core/schemas/request';
 import type { CommandOf } from '../args';
-import { describeDeployment } from '../deployment';
+import { describeDeployment } from '../../operations/describe';
 import { DeploymentError, EXIT, UsageError, type ExitCode } from '../errors';
 import type { Output } from '../output';
 import { connectTemporal, sendRequest } from '../platform';
 import { exitOf, followEvents } from './events';
-
-/** How long a deployment that has published its outcome may take to close. */
-const CLOSING_WITHIN_MS = 15_000;
 
 async function send(config: Config, key: string, request: Request, out: Output, extra: Record<string, unknown> = {}): Promise<void> {
   await sendRequest(config, key, request);
@@ -25,49 +21,31 @@ async function send(config: Config, key: string, request: Request, out: Output, 
   out.answer(sent, `sent ${request.kind} ${request.deploymentId} to ${sent.topic}`);
 }
 
-/** The application of a deployment Temporal knows, after `allowed` has accepted its status. */
-async function applicationOfDeployment(config: Config, deploymentId: string, allowed: (status: string) => string | undefined): Promise<string> {
+/** The key of a Cancel or Retry of a deployment Temporal knows, after the checks of operations/control.ts. */
+async function controlKey(config: Config, kind: 'Cancel' | 'Retry', deploymentId: string): Promise<string> {
   const temporal = await connectTemporal(config);
   try {
-    let view = await describeDeployment(temporal, deploymentId);
-    // A deployment that has published its outcome still releases its lock before it closes;
-    // asked about in that moment, it is as good as ended.
-    const closingBy = Date.now() + CLOSING_WITHIN_MS;
-    while (view?.status === 'Running' && view.phase !== undefined && isTerminal(view.phase) && Date.now() < closingBy) {
-      await new Promise((r) => setTimeout(r, 300));
-      view = await describeDeployment(temporal, deploymentId);
-    }
-    if (view === undefined) throw new DeploymentError(`no deployment '${deploymentId}' in Temporal`, deploymentId);
-    const refusal = allowed(view.status);
-    if (refusal !== undefined) throw new DeploymentError(refusal, deploymentId);
-    return view.application ?? deploymentId;
+    const checked = await checkControl((id) => describeDeployment(temporal, id), kind, deploymentId);
+    if (!checked.ok) throw new DeploymentError(checked.message, deploymentId);
+    return checked.key;
   } finally {
     await temporal.close();
   }
 }
 
 export async function cancelCommand(cmd: CommandOf<'cancel'>, config: Config, out: Output): Promise<ExitCode> {
-  const key = await applicationOfDeployment(config, cmd.id, (status) => (status === 'Running' ? undefined : `deployment '${cmd.id}' has already ended (${status}); a Cancel would change nothing`));
+  const key = await controlKey(config, 'Cancel', cmd.id);
   await send(config, key, { kind: 'Cancel', deploymentId: cmd.id }, out);
   return EXIT.ok;
 }
 
 export async function retryCommand(cmd: CommandOf<'retry'>, config: Config, out: Output): Promise<ExitCode> {
-  const key = await applicationOfDeployment(config, cmd.id, (status) =>
-    status === 'Running'
-      ? `deployment '${cmd.id}' is still running`
-      : status === 'Succeeded'
-        ? `deployment '${cmd.id}' succeeded; only a failed, cancelled or rolled-back deployment can be retried`
-        : undefined,
-  );
+  const key = await controlKey(config, 'Retry', cmd.id);
   await send(config, key, { kind: 'Retry', deploymentId: cmd.id }, out);
   return EXIT.ok;
 }
 
-/** A new deploymentId for an operation the operator did not name: the application, the verb, the time, and a little randomness. */
-export function operationId(application: string, verb: string, now: Date, random = randomBytes(3).toString('hex')): string {
-  return `${application}-${verb}-${now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${random}`;
-}
+export { operationId };
 
 /** Checks `request` as the bridge will (schema, inventory, node policy), sends it, and with --wait follows it to its end. */
 async function sendOperation(config: Config, request: Record<string, unknown> & { application: string }, cmd: { wait: boolean; timeout: number }, out: Output, extra: Record<string, unknown>): Promise<ExitCode> {

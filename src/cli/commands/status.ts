@@ -2,12 +2,13 @@
 // its record once Temporal has forgotten it. --follow redraws until the deployment ends.
 import type { Config } from '../../config';
 import type { CommandOf } from '../args';
-import { describeDeployment, viewOfRecord } from '../deployment';
+import { describeDeployment, viewOfRecord } from '../../operations/describe';
 import { DeploymentError, EXIT, type ExitCode } from '../errors';
-import { renderDeployment, type DeploymentView } from '../format';
+import type { DeploymentView } from '../../operations/describe';
+import { renderDeployment } from '../format';
 import type { Output } from '../output';
 import { cliKafka, connectTemporal, onKafka, type Temporal } from '../platform';
-import { readRecords } from '../records';
+import { readRecords } from '../../operations/records';
 
 /** How long --follow waits for a deployment that Temporal does not know yet. */
 const APPEAR_WITHIN_MS = 10_000;

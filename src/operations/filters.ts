@@ -1,7 +1,9 @@
-// The filters of `list` and `history`, as a Temporal visibility query and as a predicate on
-// records. Pure. Values reach the query only after validation (application names, statuses),
+// The filters of `list` and `history` (the CLI's options, the API's query parameters), as a
+// Temporal visibility query and as a predicate on records. Pure. Values reach the query only after validation (application names, statuses),
 // and quotes are dropped from the one free-text value, the task queue.
+import { z } from 'zod';
 import { OPERATION_WORKFLOWS } from '../core/operation-kinds';
+import { PHASES } from '../core/schemas/event';
 import type { DeploymentRecord } from '../core/schemas/record';
 import { SEARCH_ATTRIBUTES } from '../core/search-attributes';
 
@@ -9,6 +11,21 @@ export interface Filters {
   app?: string;
   status?: string;
   since?: Date;
+}
+
+/** What `status` may be in `list`: Temporal's Running, or a phase the Deployer records (a Rejected request starts no workflow). */
+export const LIST_STATUSES = ['Running', ...PHASES.filter((p) => p !== 'Rejected')] as const;
+
+const UNITS_MS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 } as const;
+export const SINCE_HELP = 'must be a duration such as 30m, 12h or 7d, or an ISO 8601 date such as 2026-11-23 or 2026-11-23T17:40:00Z';
+
+/** The moment `text` names: a duration back from `now`, or an ISO 8601 date or date-time. */
+export function parseSince(text: string, now: Date): Date | undefined {
+  const duration = /^(\d{1,6})([smhdw])$/.exec(text);
+  if (duration) return new Date(now.getTime() - Number(duration[1]) * UNITS_MS[duration[2] as keyof typeof UNITS_MS]);
+  if (!z.iso.date().safeParse(text).success && !z.iso.datetime({ offset: true, local: true }).safeParse(text).success) return undefined;
+  const at = new Date(text);
+  return Number.isNaN(at.getTime()) ? undefined : at;
 }
 
 const quoted = (s: string) => `"${s.replace(/["\\]/g, '')}"`;

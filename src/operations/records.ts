@@ -11,10 +11,11 @@ export interface RecordScan {
   invalid: number;
 }
 
-export async function readRecords(kafka: Kafka, topic: string, keep: (r: DeploymentRecord) => boolean = () => true): Promise<RecordScan> {
+/** `groupPrefix` names the reader's consumer group (the CLI's, the API's), for whoever looks at the groups. */
+export async function readRecords(kafka: Kafka, topic: string, keep: (r: DeploymentRecord) => boolean = () => true, groupPrefix = 'deployer-cli-records'): Promise<RecordScan> {
   const latest = new Map<string, DeploymentRecord | undefined>();
   let invalid = 0;
-  await scanTopic(kafka, topic, { groupPrefix: 'deployer-cli-records' }, (message) => {
+  await scanTopic(kafka, topic, { groupPrefix }, (message) => {
     const key = message.key?.toString();
     if (key === undefined) return;
     if (message.value === null) {

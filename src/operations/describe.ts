@@ -12,8 +12,33 @@ import type { Phase } from '../core/schemas/event';
 import type { DeploymentRecord } from '../core/schemas/record';
 import { SEARCH_ATTRIBUTES } from '../core/search-attributes';
 import { kindOfWorkflowType } from '../core/operation-kinds';
-import type { DeploymentView } from './format';
-import type { Temporal } from './platform';
+import type { CheckResult } from '../core/deployment-tests';
+
+/** What describing a deployment needs of a Temporal connection (the CLI's and the API's). */
+export interface TemporalAccess {
+  client: Client;
+  /** Runs a call that would otherwise wait for a worker without end (a query), up to a deadline. */
+  withDeadline<T>(ms: number, fn: () => Promise<T>): Promise<T>;
+}
+
+/** A deployment as `status` shows it: live from Temporal, or from its record once Temporal has forgotten it. */
+export interface DeploymentView {
+  deploymentId: string;
+  kind?: string;
+  application?: string;
+  version?: string;
+  /** `Running` until the deployment ends; then its outcome (or how Temporal closed it). */
+  status: string;
+  /** The deployment's current phase while it runs. */
+  phase?: Phase;
+  reason?: string;
+  image?: string;
+  nodes: Record<string, { state: string; message?: string; checks?: CheckResult[] }>;
+  startedAt?: string;
+  endedAt?: string;
+  runId?: string;
+  source: 'temporal' | 'record';
+}
 
 /** A query is answered by a worker replaying the workflow; without one it would wait for good. */
 const QUERY_DEADLINE_MS = 5_000;
@@ -63,7 +88,7 @@ function nodesOf(result: Pick<DeploymentResult, 'nodes'>): DeploymentView['nodes
   return Object.fromEntries(Object.entries(result.nodes).map(([node, n]) => [node, { state: n.state, ...(n.reason !== undefined ? { message: n.reason } : {}), ...(n.checks !== undefined ? { checks: n.checks } : {}) }]));
 }
 
-export async function describeDeployment(temporal: Temporal, deploymentId: string): Promise<DeploymentView | undefined> {
+export async function describeDeployment(temporal: TemporalAccess, deploymentId: string): Promise<DeploymentView | undefined> {
   const handle = temporal.client.workflow.getHandle(deploymentId);
   let description: WorkflowExecutionDescription;
   try {

@@ -31,5 +31,6 @@ status=$(curl -fsS "http://127.0.0.1:$TEMPORAL_UI_PORT/api/v1/namespaces/default
   node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).workflowExecutionInfo.status))')
 log "Temporal UI shows workflow $id as $status"
 log "watch it in the Temporal UI: http://127.0.0.1:$TEMPORAL_UI_PORT/namespaces/default/workflows/$id"
+log "to read its inputs and results there (they are encrypted), sign in once at http://127.0.0.1:$DEPLOYER_CODEC_PORT/ with the token that cat $DEPLOYER_STATE/codec.token shows"
 log "stop everything with: npm run stack:down"
 [ "$status" = WORKFLOW_EXECUTION_STATUS_COMPLETED ]

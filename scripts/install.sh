@@ -73,6 +73,18 @@ install_temporal() {
   rm -rf "$tmp"
 }
 
+# The Temporal Web UI's server, from its Go module like the CLI (seconds once the CLI's
+# modules are cached: it is one of them).
+install_temporal_ui() {
+  if [ -x "$TEMPORAL_UI_BIN" ]; then return; fi
+  log "building the Temporal Web UI server $TEMPORAL_UI_VERSION from its Go module (once)"
+  mkdir -p "$(dirname "$TEMPORAL_UI_BIN")"
+  local tmp; tmp=$(mktemp -d)
+  GOBIN="$tmp" GOFLAGS=-mod=mod CGO_ENABLED=0 go install "github.com/temporalio/ui-server/v2/cmd/server@$TEMPORAL_UI_VERSION"
+  mv "$tmp/server" "$TEMPORAL_UI_BIN"
+  rm -rf "$tmp"
+}
+
 # Apache Kafka's jars and their runtime dependencies from Maven Central.
 install_kafka() {
   if [ -f "$KAFKA_HOME/.complete" ]; then return; fi
@@ -101,5 +113,6 @@ install_kube_parts
 install_kafka &
 kafka_pid=$!
 install_temporal
+install_temporal_ui
 wait "$kafka_pid"
-log "installed: $(dockerd --version | head -n1); Temporal CLI $TEMPORAL_CLI_VERSION; Kafka $KAFKA_VERSION"
+log "installed: $(dockerd --version | head -n1); Temporal CLI $TEMPORAL_CLI_VERSION; Temporal Web UI $TEMPORAL_UI_VERSION; Kafka $KAFKA_VERSION"

@@ -5,6 +5,10 @@
 : "${DEPLOYER_STATE:=${XDG_STATE_HOME:-$HOME/.local/state}/deployer}"
 : "${TEMPORAL_CLI_VERSION:=v1.5.1}"
 : "${TEMPORAL_BIN:=$DEPLOYER_CACHE/temporal-$TEMPORAL_CLI_VERSION/temporal}"
+# The Temporal Web UI's own server, the version the CLI above embeds (its go.mod), run apart
+# from the dev server so that it can send the codec server's session (includeCredentials).
+: "${TEMPORAL_UI_VERSION:=v2.42.1}"
+: "${TEMPORAL_UI_BIN:=$DEPLOYER_CACHE/temporal-ui-$TEMPORAL_UI_VERSION/ui-server}"
 : "${KAFKA_VERSION:=3.9.1}"
 : "${KAFKA_HOME:=$DEPLOYER_CACHE/kafka-$KAFKA_VERSION}"
 : "${KUBE_VERSION:=v1.37.2}"
@@ -12,6 +16,8 @@
 : "${ETCD_HOME:=$DEPLOYER_CACHE/etcd}"
 : "${TEMPORAL_PORT:=7233}"
 : "${TEMPORAL_UI_PORT:=8233}"
+# The codec server (src/codec) that the Web UI asks to decode payloads.
+: "${DEPLOYER_CODEC_PORT:=8234}"
 # How long Temporal keeps closed workflows, the history Rollback and Scale start from.
 : "${TEMPORAL_RETENTION:=720h}"
 : "${KAFKA_PORT:=19092}"
@@ -44,7 +50,7 @@
 : "${SWARM_BRIDGE_PREFIX:=10.80}"
 # Where the swarm's overlay networks, ingress included, take their subnets.
 : "${SWARM_ADDR_POOL:=10.79.0.0/16}"
-export DEPLOYER_CACHE DEPLOYER_STATE TEMPORAL_CLI_VERSION TEMPORAL_BIN KAFKA_VERSION KAFKA_HOME KUBE_VERSION KUBE_HOME ETCD_HOME
+export DEPLOYER_CACHE DEPLOYER_STATE TEMPORAL_CLI_VERSION TEMPORAL_BIN TEMPORAL_UI_VERSION TEMPORAL_UI_BIN KAFKA_VERSION KAFKA_HOME KUBE_VERSION KUBE_HOME ETCD_HOME
 
 log() { printf '[stack] %s\n' "$*" >&2; }
 

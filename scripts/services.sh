@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# The Deployer's own processes on the local stack: one worker, one Kafka bridge and the HTTP
-# API (docs/http-api.md, on 127.0.0.1:8090 unless DEPLOYER_HTTP_PORT says otherwise), run
-# from the compiled build (npm run build), with logs and pid files beside the stack's.
+# The Deployer's own processes on the local stack: one worker, one Kafka bridge, the HTTP
+# API (docs/http-api.md, on 127.0.0.1:8090 unless DEPLOYER_HTTP_PORT says otherwise) and the
+# codec server the Temporal UI decodes payloads with (docs/encrypted-history.md), run from
+# the compiled build (npm run build), with logs and pid files beside the stack's.
 #
-#   scripts/services.sh up     (re)start worker, bridge and HTTP API
+#   scripts/services.sh up     (re)start worker, bridge, HTTP API and codec server
 #   scripts/services.sh down   stop them
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -27,30 +28,39 @@ stop() {
   rm -f "$run/$name.pid"
 }
 
+# start NAME ENTRY: runs dist/src/ENTRY.js.
 start() {
   local name=$1 entry=$2
   stop "$name"
-  setsid node "$root/dist/src/$entry/main.js" >>"$logs/$name.log" 2>&1 </dev/null &
+  setsid node "$root/dist/src/$entry.js" >>"$logs/$name.log" 2>&1 </dev/null &
   echo $! > "$run/$name.pid"
+}
+
+# ready NAME MESSAGE: waits until NAME's log says MESSAGE (it polls, has joined its group, listens).
+ready() {
+  local name=$1 message=$2
+  for _ in $(seq 1 150); do
+    grep -q "\"message\":\"$message\"" "$logs/$name.log" 2>/dev/null && return 0
+    kill -0 "$(cat "$run/$name.pid")" 2>/dev/null || { log "$name exited:"; tail -n 20 "$logs/$name.log" >&2; exit 1; }
+    sleep 0.2
+  done
 }
 
 case "${1:-}" in
   up)
     [ -f "$root/dist/src/worker/main.js" ] || { log "no build: run npm run build first"; exit 1; }
-    start worker worker
-    start bridge bridge
-    start http http
-    # Ready when the worker polls, the bridge has joined its consumer group and the API listens.
-    for name in worker bridge http; do
-      for _ in $(seq 1 150); do
-        grep -q "\"message\":\"$name started\"" "$logs/$name.log" 2>/dev/null && break
-        kill -0 "$(cat "$run/$name.pid")" 2>/dev/null || { log "$name exited:"; tail -n 20 "$logs/$name.log" >&2; exit 1; }
-        sleep 0.2
-      done
-    done
-    log "worker, bridge and HTTP API are running (logs: $logs/worker.log, $logs/bridge.log, $logs/http.log)"
+    start worker worker/main
+    start bridge bridge/main
+    start http http/main
+    # The codec server, which the Temporal UI asks to decode payloads, with the stack's token.
+    DEPLOYER_CODEC_TOKEN=$(cat "$DEPLOYER_STATE/codec.token") start codec-server codec/server-main
+    ready worker 'worker started'
+    ready bridge 'bridge started'
+    ready http 'http started'
+    ready codec-server 'codec server started'
+    log "worker, bridge, HTTP API and codec server are running (logs: $logs/worker.log, $logs/bridge.log, $logs/http.log, $logs/codec-server.log)"
     # The API lets nobody in without a token: make one with node dist/src/http/token.js NAME operator.
     ;;
-  down) stop http; stop bridge; stop worker ;;
+  down) stop codec-server; stop http; stop bridge; stop worker ;;
   *) echo "usage: $0 up | down" >&2; exit 2 ;;
 esac

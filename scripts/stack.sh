@@ -175,12 +175,41 @@ temporal_tuning=(
 )
 
 up_temporal() {
-  alive temporal && return 0
+  if ! alive temporal; then start_temporal; fi
+  up_temporal_ui
+}
+
+# The Web UI on its own server, not the dev server's: only its configuration can have the UI
+# send the codec server's session cookie (includeCredentials), so that an operator who signed
+# in once at the codec server reads decoded payloads with no setting to change.
+up_temporal_ui() {
+  alive temporal-ui && return 0
+  local dir="$DEPLOYER_STATE/temporal-ui/config"; mkdir -p "$dir"
+  cat > "$dir/development.yaml" <<EOF
+temporalGrpcAddress: 127.0.0.1:$TEMPORAL_PORT
+host: 127.0.0.1
+port: $TEMPORAL_UI_PORT
+enableUi: true
+hideLogs: true
+defaultNamespace: default
+notifyOnNewVersion: false
+cors:
+  cookieInsecure: true
+codec:
+  endpoint: http://127.0.0.1:$DEPLOYER_CODEC_PORT
+  includeCredentials: true
+EOF
+  log "starting the Temporal Web UI on http://127.0.0.1:$TEMPORAL_UI_PORT (codec server http://127.0.0.1:$DEPLOYER_CODEC_PORT)"
+  spawn temporal-ui "$TEMPORAL_UI_BIN" --root "$DEPLOYER_STATE/temporal-ui" --config config --env development start
+  wait_for temporal-ui 30 curl -fsS "http://127.0.0.1:$TEMPORAL_UI_PORT/api/v1/settings"
+}
+
+start_temporal() {
   local sa=()
   for a in "${search_attributes[@]}"; do sa+=(--search-attribute "$a"); done
-  log "starting Temporal dev server on 127.0.0.1:$TEMPORAL_PORT (Web UI http://127.0.0.1:$TEMPORAL_UI_PORT)"
+  log "starting Temporal dev server on 127.0.0.1:$TEMPORAL_PORT"
   spawn temporal "$TEMPORAL_BIN" server start-dev --ip 127.0.0.1 --port "$TEMPORAL_PORT" \
-    --ui-port "$TEMPORAL_UI_PORT" --ui-codec-endpoint "http://127.0.0.1:${DEPLOYER_CODEC_PORT:-8234}" --db-filename "$DEPLOYER_STATE/temporal.db" --log-level warn "${sa[@]}" "${temporal_tuning[@]}"
+    --headless --db-filename "$DEPLOYER_STATE/temporal.db" --log-level warn "${sa[@]}" "${temporal_tuning[@]}"
   wait_for temporal 60 "$TEMPORAL_BIN" operator cluster health --address "127.0.0.1:$TEMPORAL_PORT"
   wait_for temporal 30 "$TEMPORAL_BIN" operator search-attribute list --address "127.0.0.1:$TEMPORAL_PORT"
   # Rollback and Scale start from the application's past operations, which Temporal keeps
@@ -319,6 +348,15 @@ make_payload_keys() {
   mv "$file.tmp" "$file"
 }
 
+# The token the codec server asks for (src/codec), made once: an operator signs in with it at
+# the codec server's page (docs/encrypted-history.md); the demo and the tests read it here.
+make_codec_token() {
+  local file="$DEPLOYER_STATE/codec.token"
+  [ -f "$file" ] && return 0
+  (umask 077 && openssl rand -hex 24 > "$file.tmp")
+  mv "$file.tmp" "$file"
+}
+
 up() {
   [ "$(id -u)" = 0 ] || { log "the local stack needs root (network namespaces, Docker Engines)"; exit 1; }
   check_count FOG_NODES "$FOG_NODES" "$MAX_FOG_NODES"
@@ -350,6 +388,7 @@ up() {
   [ -z "$kube_job" ] || wait "$kube_job"
   write_inventory
   make_payload_keys
+  make_codec_token
   wait "$temporal_job"
   wait "$kafka_job"
   wait "$swarm_job"
@@ -390,7 +429,7 @@ down() {
 }
 
 status() {
-  local parts=(temporal kafka build-engine registry-local registry-fog)
+  local parts=(temporal temporal-ui kafka build-engine registry-local registry-fog)
   for i in $(seq 1 "$FOG_NODES"); do parts+=("fog-$i"); done
   for p in "${parts[@]}"; do
     if alive "$p"; then echo "$p: running (pid $(cat "$run/$p.pid"))"; else echo "$p: stopped"; fi

@@ -29,7 +29,8 @@ beforeAll(async () => {
 afterAll(async () => {
   worker?.kill('SIGKILL');
   if (d) {
-    await removeApplication(d, app);
+    // Only its own node: the fault suites beside it stop the others' engines.
+    await removeApplication(d, app, [engineNodes(d)[0]!.id]);
     await d.stop();
   }
 });

@@ -359,8 +359,9 @@ export async function runningOn(d: TestDeployer, application: string, deployment
 }
 
 /** Removes every container of the application from every bare-engine node (test clean-up). */
-export async function removeApplication(d: TestDeployer, application: string): Promise<void> {
-  for (const node of engineNodes(d)) {
+/** `nodeIds`: only these nodes, for a suite that runs beside others that stop the rest. */
+export async function removeApplication(d: TestDeployer, application: string, nodeIds?: readonly string[]): Promise<void> {
+  for (const node of engineNodes(d).filter((n) => nodeIds === undefined || nodeIds.includes(n.id))) {
     const docker = d.engines.node(node.id);
     const list = await docker.listContainers({ all: true, filters: JSON.stringify({ label: [`${LABELS.application}=${application}`] }) });
     for (const c of list) await docker.getContainer(c.Id).remove({ force: true });

@@ -66,10 +66,17 @@ install_temporal() {
     exit 1
   fi
   log "building Temporal CLI $TEMPORAL_CLI_VERSION from its Go module (takes minutes, once)"
-  mkdir -p "$(dirname "$TEMPORAL_BIN")"
-  local tmp; tmp=$(mktemp -d)
-  GOBIN="$tmp" GOFLAGS=-mod=mod CGO_ENABLED=0 go install "github.com/temporalio/cli/cmd/temporal@$TEMPORAL_CLI_VERSION"
-  mv "$tmp/temporal" "$TEMPORAL_BIN"
+  go_install_to "$TEMPORAL_BIN" "github.com/temporalio/cli/cmd/temporal@$TEMPORAL_CLI_VERSION"
+}
+
+# go_install_to BIN PACKAGE@VERSION: builds one Go command and puts it at BIN.
+go_install_to() {
+  local bin=$1 package=$2 tmp
+  mkdir -p "$(dirname "$bin")"
+  tmp=$(mktemp -d)
+  GOBIN="$tmp" GOFLAGS=-mod=mod CGO_ENABLED=0 go install "$package"
+  local built=("$tmp"/*)
+  mv "${built[0]}" "$bin"
   rm -rf "$tmp"
 }
 
@@ -78,11 +85,7 @@ install_temporal() {
 install_temporal_ui() {
   if [ -x "$TEMPORAL_UI_BIN" ]; then return; fi
   log "building the Temporal Web UI server $TEMPORAL_UI_VERSION from its Go module (once)"
-  mkdir -p "$(dirname "$TEMPORAL_UI_BIN")"
-  local tmp; tmp=$(mktemp -d)
-  GOBIN="$tmp" GOFLAGS=-mod=mod CGO_ENABLED=0 go install "github.com/temporalio/ui-server/v2/cmd/server@$TEMPORAL_UI_VERSION"
-  mv "$tmp/server" "$TEMPORAL_UI_BIN"
-  rm -rf "$tmp"
+  go_install_to "$TEMPORAL_UI_BIN" "github.com/temporalio/ui-server/v2/cmd/server@$TEMPORAL_UI_VERSION"
 }
 
 # Apache Kafka's jars and their runtime dependencies from Maven Central.

@@ -3,13 +3,12 @@
 // the deployment records, nodes from the engines, rollback, cancel and decide for paused
 // deployments, retry of a rolled-back one, a direct start without Kafka, and the exit codes.
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NodeView } from '../../src/core/node-facts';
 import { isTerminal } from '../../src/core/schemas/event';
 import { CLI, runCli } from '../support/cli';
-import { containersOf, IDLE, removeApplication, startDeployer, waitFor, type TestDeployer } from '../support/deployer';
+import { containersOf, freePort, IDLE, removeApplication, startDeployer, waitFor, type TestDeployer } from '../support/deployer';
 
 jest.setTimeout(240_000);
 
@@ -38,14 +37,6 @@ function requestFile(deploymentId: string, version: string, failing?: { onFailur
 
 const terminals = (id: string) => d.events.filter((e) => e.deploymentId === id && isTerminal(e.phase)).map((e) => e.phase);
 const paused = (id: string) => () => d.events.some((e) => e.deploymentId === id && e.phase === 'Paused' && e.node === undefined);
-
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 beforeAll(async () => {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first (npm test does)`);
@@ -224,7 +215,7 @@ describe('the deployer CLI', () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--since must be a duration');
 
-    const port = await closedPort();
+    const port = await freePort();
     const noTemporal = await cli(['status', id('v1')], { ...d.env, TEMPORAL_ADDRESS: `127.0.0.1:${port}` });
     expect(noTemporal.code).toBe(3);
     expect(noTemporal.stderr).toContain(`cannot reach Temporal at 127.0.0.1:${port}`);

@@ -7,7 +7,6 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { get as httpsGet } from 'node:https';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { isTerminal } from '../../src/core/schemas/event';
@@ -15,7 +14,7 @@ import { createApp } from '../../src/http/app';
 import { newToken } from '../../src/http/auth';
 import { createPlatformDeps } from '../../src/http/platform';
 import { createLogger } from '../../src/log';
-import { IDLE, removeApplication, startDeployer, waitFor, watchChild, type TestDeployer } from '../support/deployer';
+import { freePort, IDLE, removeApplication, startDeployer, waitFor, watchChild, type TestDeployer } from '../support/deployer';
 
 jest.setTimeout(240_000);
 
@@ -61,14 +60,6 @@ async function terminalPhase(deploymentId: string): Promise<string | undefined> 
   const events = await d.terminal(deploymentId);
   const end = events.find((e) => isTerminal(e.phase) && e.node === undefined);
   return end?.phase === 'Succeeded' ? end.phase : `${end?.phase}: ${end?.message}`;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  await new Promise((r) => server.close(r));
-  return port;
 }
 
 beforeAll(async () => {

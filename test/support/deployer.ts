@@ -5,6 +5,7 @@
 import { demuxLog } from '../../activities/targets/docker-engine/one-shot';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -451,4 +452,13 @@ export async function readVolume(docker: Docker, image: string, volume: string, 
   } finally {
     await c.remove({ force: true });
   }
+}
+
+/** A loopback port nothing listens on (it was free a moment ago): for a server a test starts, or for a platform that cannot be reached. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as { port: number };
+  await new Promise((r) => server.close(r));
+  return port;
 }

@@ -19,13 +19,21 @@ export const LIST_STATUSES = ['Running', ...PHASES.filter((p) => p !== 'Rejected
 const UNITS_MS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 } as const;
 export const SINCE_HELP = 'must be a duration such as 30m, 12h or 7d, or an ISO 8601 date such as 2026-11-23 or 2026-11-23T17:40:00Z';
 
-/** The moment `text` names: a duration back from `now`, or an ISO 8601 date or date-time. */
+/**
+ * The moment `text` names: a duration back from `now`, or an ISO 8601 date or date-time.
+ * Not before the year 0: a duration as long as 999999d reaches back further, and Temporal's
+ * visibility query cannot read the expanded year (-000713-...) such a moment is written with.
+ */
 export function parseSince(text: string, now: Date): Date | undefined {
   const duration = /^(\d{1,6})([smhdw])$/.exec(text);
-  if (duration) return new Date(now.getTime() - Number(duration[1]) * UNITS_MS[duration[2] as keyof typeof UNITS_MS]);
-  if (!z.iso.date().safeParse(text).success && !z.iso.datetime({ offset: true, local: true }).safeParse(text).success) return undefined;
-  const at = new Date(text);
-  return Number.isNaN(at.getTime()) ? undefined : at;
+  let at: Date;
+  if (duration) {
+    at = new Date(now.getTime() - Number(duration[1]) * UNITS_MS[duration[2] as keyof typeof UNITS_MS]);
+  } else {
+    if (!z.iso.date().safeParse(text).success && !z.iso.datetime({ offset: true, local: true }).safeParse(text).success) return undefined;
+    at = new Date(text);
+  }
+  return Number.isNaN(at.getTime()) || at.getUTCFullYear() < 0 ? undefined : at;
 }
 
 const quoted = (s: string) => `"${s.replace(/["\\]/g, '')}"`;

@@ -5,28 +5,27 @@
 // records, nodes, scale and undeploy, decide, retry and cancel, validation, the tokens' 401
 // and 403, and HTTPS with a certificate.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { get as httpsGet } from 'node:https';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { isTerminal } from '../../src/core/schemas/event';
 import { createApp } from '../../src/http/app';
-import { newToken } from '../../src/http/auth';
 import { createPlatformDeps } from '../../src/http/platform';
 import { createLogger } from '../../src/log';
 import { freePort, IDLE, removeApplication, startDeployer, waitFor, watchChild, type TestDeployer } from '../support/deployer';
+import { startHttpApi, type TestHttpApi } from '../support/http-api';
 
 jest.setTimeout(240_000);
 
 const HTTP_MAIN = resolve(__dirname, '../../dist/src/http/main.js');
 const app = `it-http-${Date.now().toString(36)}`;
 let d: TestDeployer;
+let http: TestHttpApi;
 let dir: string;
 let node: string;
 let other: string;
-let platform: ReturnType<typeof createPlatformDeps>;
-let api: ReturnType<typeof createApp>;
-const tokens = { operator: '', viewer: '' };
+let api: TestHttpApi['app'];
+let tokens: TestHttpApi['tokens'];
 const started = Date.now();
 
 const call = (method: string, path: string, body?: unknown, token = tokens.operator) =>
@@ -66,23 +65,16 @@ beforeAll(async () => {
   d = await startDeployer('http');
   node = d.inventory.nodes[0]!.id;
   other = d.inventory.nodes.find((n) => n.id !== node && n.target.kind === 'docker-engine')!.id;
-  dir = mkdtempSync(join(tmpdir(), 'deployer-http-'));
-  const tokensPath = join(dir, 'tokens.jsonl');
-  const made = (['operator', 'viewer'] as const).map((role) => ({ role, ...newToken(`it-${role}`, role) }));
-  writeFileSync(tokensPath, made.map((m) => `${JSON.stringify(m.entry)}\n`).join(''));
-  for (const m of made) tokens[m.role] = m.token;
-  const config = { ...d.config, http: { ...d.config.http, tokensPath } };
-  platform = createPlatformDeps(config, createLogger('http-test'));
-  api = createApp(platform.deps);
+  http = startHttpApi(d);
+  ({ app: api, tokens, dir } = http);
 });
 
 afterAll(async () => {
-  await platform?.close();
+  await http?.close();
   if (d) {
     await removeApplication(d, app);
     await d.stop();
   }
-  if (dir) rmSync(dir, { recursive: true, force: true });
   process.stdout.write(`http-api.test.ts: ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
 });
 
@@ -195,7 +187,7 @@ describe('the HTTP API on the real stack', () => {
     const [cert, key] = [join(dir, 'cert.pem'), join(dir, 'key.pem')];
     execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', cert], { stdio: 'ignore' });
     const port = await freePort();
-    const env = { ...d.env, DEPLOYER_HTTP_PORT: String(port), DEPLOYER_HTTP_TOKENS_FILE: join(dir, 'tokens.jsonl'), DEPLOYER_HTTP_TLS_CERT_FILE: cert, DEPLOYER_HTTP_TLS_KEY_FILE: key };
+    const env = { ...d.env, DEPLOYER_HTTP_PORT: String(port), DEPLOYER_HTTP_TOKENS_FILE: http.tokensPath, DEPLOYER_HTTP_TLS_CERT_FILE: cert, DEPLOYER_HTTP_TLS_KEY_FILE: key };
     const child = watchChild(spawn(process.execPath, [HTTP_MAIN], { env, stdio: ['ignore', 'ignore', 'pipe'] }), 'https api');
     const ca = readFileSync(cert);
     const get = (path: string) =>
@@ -229,7 +221,7 @@ describe('the HTTP API on the real stack', () => {
   it('serves the same API from its compiled entry point over HTTP', async () => {
     if (!existsSync(HTTP_MAIN)) throw new Error(`${HTTP_MAIN} is missing: run npm run build first`);
     const port = await freePort();
-    const child: ChildProcess = watchChild(spawn(process.execPath, [HTTP_MAIN], { env: { ...d.env, DEPLOYER_HTTP_PORT: String(port), DEPLOYER_HTTP_TOKENS_FILE: join(dir, 'tokens.jsonl') }, stdio: ['ignore', 'ignore', 'pipe'] }), 'http api');
+    const child: ChildProcess = watchChild(spawn(process.execPath, [HTTP_MAIN], { env: { ...d.env, DEPLOYER_HTTP_PORT: String(port), DEPLOYER_HTTP_TOKENS_FILE: http.tokensPath }, stdio: ['ignore', 'ignore', 'pipe'] }), 'http api');
     try {
       const ready = await waitFor('the API answers /readyz', () => fetch(`http://127.0.0.1:${port}/readyz`).then((r) => (r.status === 200 ? r : undefined), () => undefined), 30_000);
       expect(ready.status).toBe(200);

@@ -33,6 +33,10 @@ describe('--since', () => {
 
   it('refuses anything else', () => {
     for (const text of ['yesterday', '7', 'd7', '1y', '-5m', '2026-13-01', '20261120', '']) expect(parseSince(text, now)).toBeUndefined();
+    // Before the year 0 (Temporal's visibility query cannot read such a date); the year 0 itself is fine.
+    for (const text of ['999999d', '999999w', '750000d']) expect(parseSince(text, now)).toBeUndefined();
+    expect(parseSince('0000-01-01', now)).toEqual(new Date('0000-01-01T00:00:00.000Z'));
+    expect(parseSince('700000d', now)?.getUTCFullYear()).toBe(110);
   });
 });
 

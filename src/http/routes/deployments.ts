@@ -30,7 +30,11 @@ const create = createRoute({
   summary: 'Send a request (any kind) or a TOSCA template, as the Scheduler does',
   request: { body: requestBody },
   responses: {
-    202: { description: 'Produced to the requests topic; a template gives one Deploy per application', headers: located, content: { 'application/json': { schema: z.union([acceptedSchema, z.array(acceptedSchema)]) } } },
+    202: {
+      description: 'Produced to the requests topic; a template gives one Deploy per application',
+      headers: z.object({ Location: z.string().optional().describe('The deployment, at /v1/deployments/{deploymentId}; none for a template, which makes several') }),
+      content: { 'application/json': { schema: z.union([acceptedSchema, z.array(acceptedSchema)]) } },
+    },
     ...problemResponses(...WRITE_PROBLEMS, 404, 409),
   },
 });

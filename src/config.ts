@@ -39,7 +39,8 @@ const directories = entries(/[:,]/, (d) =>
  */
 const otlpUrl = z
   .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL such as http://127.0.0.1:4318' })
-  .refine((u) => { const url = new URL(u); return url.username === '' && url.password === ''; }, 'must not hold credentials: put them in OTEL_EXPORTER_OTLP_HEADERS');
+  // Run even when the URL check failed: a URL that does not parse is that check's to report.
+  .refine((u) => !URL.canParse(u) || (new URL(u).username === '' && new URL(u).password === ''), 'must not hold credentials: put them in OTEL_EXPORTER_OTLP_HEADERS');
 
 export const configSchema = z.object({
   DEPLOYER_STATE: z.string().min(1).optional(),

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything the local stack needs, from package registries only:
-# Debian (Docker Engine, registry, busybox, Chromium for the Temporal UI test), the Go module proxy (Temporal CLI dev server)
+# Debian (Docker Engine, registry, busybox, Chromium for the Temporal UI test), the Go module proxy (Temporal CLI dev server, Jaeger)
 # and Maven Central (Apache Kafka). Idempotent: what is already installed is skipped.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -88,6 +88,20 @@ install_temporal_ui() {
   go_install_to "$TEMPORAL_UI_BIN" "github.com/temporalio/ui-server/v2/cmd/server@$TEMPORAL_UI_VERSION"
 }
 
+# Jaeger v2, which keeps the traces (docs/tracing.md), from its Go module. Its go.mod has a
+# replace directive, which `go install module@version` refuses: it is built inside the
+# module's own source, as its main module, from the module cache.
+install_jaeger() {
+  if [ -x "$JAEGER_BIN" ]; then return; fi
+  log "building Jaeger $JAEGER_VERSION from its Go module (takes minutes, once)"
+  local dir
+  dir=$(cd / && go mod download -json "github.com/jaegertracing/jaeger@$JAEGER_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+  [ -n "$dir" ] || { log "the Go module proxy did not give github.com/jaegertracing/jaeger@$JAEGER_VERSION"; exit 1; }
+  mkdir -p "$(dirname "$JAEGER_BIN")"
+  (cd "$dir" && CGO_ENABLED=0 go build -trimpath -o "$JAEGER_BIN.tmp" ./cmd/jaeger)
+  mv "$JAEGER_BIN.tmp" "$JAEGER_BIN"
+}
+
 # Apache Kafka's jars and their runtime dependencies from Maven Central.
 install_kafka() {
   if [ -f "$KAFKA_HOME/.complete" ]; then return; fi
@@ -117,5 +131,6 @@ install_kafka &
 kafka_pid=$!
 install_temporal
 install_temporal_ui
+install_jaeger
 wait "$kafka_pid"
-log "installed: $(dockerd --version | head -n1); Temporal CLI $TEMPORAL_CLI_VERSION; Temporal Web UI $TEMPORAL_UI_VERSION; Kafka $KAFKA_VERSION"
+log "installed: $(dockerd --version | head -n1); Temporal CLI $TEMPORAL_CLI_VERSION; Temporal Web UI $TEMPORAL_UI_VERSION; Jaeger $JAEGER_VERSION; Kafka $KAFKA_VERSION"

@@ -50,7 +50,15 @@
 : "${SWARM_BRIDGE_PREFIX:=10.80}"
 # Where the swarm's overlay networks, ingress included, take their subnets.
 : "${SWARM_ADDR_POOL:=10.79.0.0/16}"
-export DEPLOYER_CACHE DEPLOYER_STATE TEMPORAL_CLI_VERSION TEMPORAL_BIN TEMPORAL_UI_VERSION TEMPORAL_UI_BIN KAFKA_VERSION KAFKA_HOME KUBE_VERSION KUBE_HOME ETCD_HOME
+# Jaeger v2 (an OpenTelemetry Collector distribution) keeps the Deployer's traces in memory:
+# OTLP/HTTP in on JAEGER_OTLP_PORT, its UI and query API on JAEGER_UI_PORT, both on loopback.
+: "${JAEGER_VERSION:=v1.75.0}"
+: "${JAEGER_BIN:=$DEPLOYER_CACHE/jaeger-$JAEGER_VERSION/jaeger}"
+: "${JAEGER_OTLP_PORT:=4318}"
+: "${JAEGER_UI_PORT:=16686}"
+# The query service's gRPC API, which nothing of the stack uses but which it always opens.
+: "${JAEGER_QUERY_GRPC_PORT:=16685}"
+export DEPLOYER_CACHE DEPLOYER_STATE TEMPORAL_CLI_VERSION TEMPORAL_BIN TEMPORAL_UI_VERSION TEMPORAL_UI_BIN KAFKA_VERSION KAFKA_HOME KUBE_VERSION KUBE_HOME ETCD_HOME JAEGER_VERSION JAEGER_BIN
 
 log() { printf '[stack] %s\n' "$*" >&2; }
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The Deployer's own processes on the local stack: one worker, one Kafka bridge, the HTTP
 # API (docs/http-api.md, on 127.0.0.1:8090 unless DEPLOYER_HTTP_PORT says otherwise) and the
-# codec server the Temporal UI decodes payloads with (docs/encrypted-history.md), run from
+# codec server the Temporal UI decodes payloads with (docs/encrypted-history.md), tracing to
+# the stack's Jaeger (docs/tracing.md), run from
 # the compiled build (npm run build), with logs and pid files beside the stack's.
 #
 #   scripts/services.sh up     (re)start worker, bridge, HTTP API and codec server
@@ -15,6 +16,8 @@ logs="$DEPLOYER_STATE/logs"
 mkdir -p "$run" "$logs"
 # Builds may read the project's examples (the demo builds examples/hello), unless set otherwise.
 export DEPLOYER_BUILD_ROOTS="${DEPLOYER_BUILD_ROOTS:-$root/examples}"
+# Traces to the stack's Jaeger (docs/tracing.md), unless set otherwise; OTEL_SDK_DISABLED=true turns them off.
+export OTEL_EXPORTER_OTLP_ENDPOINT="${OTEL_EXPORTER_OTLP_ENDPOINT:-http://127.0.0.1:$JAEGER_OTLP_PORT}"
 
 stop() {
   local name=$1 pid

@@ -204,6 +204,56 @@ EOF
   wait_for temporal-ui 30 curl -fsS "http://127.0.0.1:$TEMPORAL_UI_PORT/api/v1/settings"
 }
 
+# Jaeger v2 keeps the Deployer's traces (docs/tracing.md) in memory: an OpenTelemetry
+# Collector pipeline (OTLP/HTTP in, Jaeger's storage out) and the query service with its UI.
+# Every listener on loopback; the Collector's own metrics off (they would take port 8888).
+up_jaeger() {
+  alive jaeger && return 0
+  local dir="$DEPLOYER_STATE/jaeger"; mkdir -p "$dir"
+  cat > "$dir/config.yaml" <<EOF
+service:
+  extensions: [jaeger_storage, jaeger_query]
+  pipelines:
+    traces:
+      receivers: [otlp]
+      processors: [batch]
+      exporters: [jaeger_storage_exporter]
+  telemetry:
+    resource:
+      service.name: jaeger
+    metrics:
+      level: none
+    logs:
+      level: warn
+extensions:
+  jaeger_storage:
+    backends:
+      memory_store:
+        memory:
+          max_traces: 100000
+  jaeger_query:
+    storage:
+      traces: memory_store
+    http:
+      endpoint: 127.0.0.1:$JAEGER_UI_PORT
+    grpc:
+      endpoint: 127.0.0.1:$JAEGER_QUERY_GRPC_PORT
+receivers:
+  otlp:
+    protocols:
+      http:
+        endpoint: 127.0.0.1:$JAEGER_OTLP_PORT
+processors:
+  batch:
+exporters:
+  jaeger_storage_exporter:
+    trace_storage: memory_store
+EOF
+  log "starting Jaeger on http://127.0.0.1:$JAEGER_UI_PORT (OTLP/HTTP in on 127.0.0.1:$JAEGER_OTLP_PORT)"
+  spawn jaeger "$JAEGER_BIN" --config "$dir/config.yaml"
+  wait_for jaeger 30 curl -fsS "http://127.0.0.1:$JAEGER_UI_PORT/api/services"
+}
+
 start_temporal() {
   local sa=()
   for a in "${search_attributes[@]}"; do sa+=(--search-attribute "$a"); done
@@ -373,6 +423,7 @@ up() {
     kube_job=$!
   fi
   make_certs
+  up_jaeger
   up_temporal &
   local temporal_job=$!
   up_kafka &
@@ -396,7 +447,7 @@ up() {
   [ "$SWARM_NODES" -gt 0 ] && swarm="a swarm of $SWARM_NODES nodes (manager tcp://$(swarm_ip 1):2375)"
   local cluster="no Kubernetes cluster"
   [ "$KUBE_NODES" -gt 0 ] && cluster="a Kubernetes cluster of $KUBE_NODES nodes (API https://$host_ip:$KUBE_API_PORT, namespace $KUBE_NAMESPACE)"
-  log "stack is up: Temporal 127.0.0.1:$TEMPORAL_PORT (UI http://127.0.0.1:$TEMPORAL_UI_PORT), Kafka 127.0.0.1:$KAFKA_PORT, registry $host_ip:$REGISTRY_PORT, $FOG_NODES fog nodes, $swarm, $cluster; inventory $DEPLOYER_STATE/inventory.json"
+  log "stack is up: Temporal 127.0.0.1:$TEMPORAL_PORT (UI http://127.0.0.1:$TEMPORAL_UI_PORT), Jaeger http://127.0.0.1:$JAEGER_UI_PORT, Kafka 127.0.0.1:$KAFKA_PORT, registry $host_ip:$REGISTRY_PORT, $FOG_NODES fog nodes, $swarm, $cluster; inventory $DEPLOYER_STATE/inventory.json"
 }
 
 down() {
@@ -429,7 +480,7 @@ down() {
 }
 
 status() {
-  local parts=(temporal temporal-ui kafka build-engine registry-local registry-fog)
+  local parts=(temporal temporal-ui jaeger kafka build-engine registry-local registry-fog)
   for i in $(seq 1 "$FOG_NODES"); do parts+=("fog-$i"); done
   for p in "${parts[@]}"; do
     if alive "$p"; then echo "$p: running (pid $(cat "$run/$p.pid"))"; else echo "$p: stopped"; fi

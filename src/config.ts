@@ -33,6 +33,15 @@ const directories = entries(/[:,]/, (d) =>
   d.startsWith('/') && !d.split('/').some((seg) => seg === '.' || seg === '..') ? undefined : 'must be an absolute directory such as /srv/builds, without "." or ".." segments',
 );
 
+/**
+ * Where spans go: OTLP over HTTP. Credentials belong in OTEL_EXPORTER_OTLP_HEADERS, which the
+ * exporter reads itself, not in a URL that ends up in logs and error messages.
+ */
+const otlpUrl = z
+  .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL such as http://127.0.0.1:4318' })
+  // Run even when the URL check failed: a URL that does not parse is that check's to report.
+  .refine((u) => !URL.canParse(u) || (new URL(u).username === '' && new URL(u).password === ''), 'must not hold credentials: put them in OTEL_EXPORTER_OTLP_HEADERS');
+
 export const configSchema = z.object({
   DEPLOYER_STATE: z.string().min(1).optional(),
   XDG_STATE_HOME: z.string().optional(),
@@ -74,6 +83,11 @@ export const configSchema = z.object({
   DEPLOYER_HTTP_TOKENS_FILE: z.string().startsWith('/', 'must be an absolute file path').optional(),
   DEPLOYER_HTTP_TLS_CERT_FILE: z.string().startsWith('/', 'must be an absolute file path').optional(),
   DEPLOYER_HTTP_TLS_KEY_FILE: z.string().startsWith('/', 'must be an absolute file path').optional(),
+  // Tracing (docs/tracing.md), by the OpenTelemetry SDK's own names: on only when an endpoint is set.
+  OTEL_EXPORTER_OTLP_ENDPOINT: otlpUrl.optional(),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: otlpUrl.optional(),
+  OTEL_SERVICE_NAME: z.string().min(1).default('deployer'),
+  OTEL_SDK_DISABLED: z.enum(['true', 'false']).default('false'),
 }).superRefine((c, ctx) => {
   const need = (key: keyof typeof c, message: string) => ctx.addIssue({ code: 'custom', path: [key], message });
   if (c.KAFKA_TLS_CA_FILE !== undefined && c.KAFKA_TLS !== 'on') need('KAFKA_TLS', 'must be "on" when KAFKA_TLS_CA_FILE is set');
@@ -159,6 +173,12 @@ export type Config = {
    * tokens' salted hashes, and its certificate and key (PEM, read at start) when it serves HTTPS.
    */
   http: { host: string; port: number; tokensPath: string; tls?: { cert: string; key: Secret } };
+  /**
+   * OpenTelemetry traces (docs/tracing.md), unset when off: then no SDK starts and no
+   * interceptor runs. `endpoint`: the OTLP/HTTP traces URL (…/v1/traces); `serviceName`: the
+   * service the spans are filed under.
+   */
+  tracing?: { endpoint: string; serviceName: string };
 };
 
 /** Thrown when the environment holds a setting the Deployer cannot use. */
@@ -217,5 +237,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         ? { tls: { cert: readSetting('DEPLOYER_HTTP_TLS_CERT_FILE', c.DEPLOYER_HTTP_TLS_CERT_FILE), key: new Secret(readSetting('DEPLOYER_HTTP_TLS_KEY_FILE', c.DEPLOYER_HTTP_TLS_KEY_FILE)) } }
         : {}),
     },
+    ...tracingOf(c),
   };
+}
+
+/** As the OpenTelemetry SDK reads its settings: the traces endpoint as given, or the general one with the signal's path appended. */
+function tracingOf(c: z.infer<typeof configSchema>): Pick<Config, 'tracing'> {
+  if (c.OTEL_SDK_DISABLED === 'true') return {};
+  const endpoint = c.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? (c.OTEL_EXPORTER_OTLP_ENDPOINT !== undefined ? `${c.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, '')}/v1/traces` : undefined);
+  return endpoint !== undefined ? { tracing: { endpoint, serviceName: c.OTEL_SERVICE_NAME } } : {};
 }

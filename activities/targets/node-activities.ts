@@ -14,6 +14,7 @@ import type { NodeView } from '../../src/core/node-facts';
 import type { Inventory, InventoryNode, TargetKind } from '../../src/core/schemas/inventory';
 import { heartbeat } from '../control/heartbeat';
 import type { ApplyOutcome, Instance, RestoreOutcome, StepRecord, StepReporter, Target, VerifyOutcome } from './target';
+import { tracedTarget } from './traced-target';
 
 export type TargetFactories = Record<TargetKind, (node: InventoryNode, inventory: Inventory) => Target>;
 
@@ -75,7 +76,7 @@ export function createNodeActivities(inventory: () => Inventory, factories: Targ
   };
   const target = (nodeId: string): Target => {
     const node = nodeOf(nodeId);
-    return factories[node.target.kind](node, inventory());
+    return tracedTarget(factories[node.target.kind](node, inventory()), node);
   };
   /**
    * Runs a verb that reports steps: they are shown in the heartbeat details while it runs and

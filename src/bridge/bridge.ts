@@ -12,6 +12,7 @@ import type { StatusEvent } from '../core/schemas/event';
 import type { Inventory } from '../core/schemas/inventory';
 import type { Request } from '../core/schemas/request';
 import { createOperations } from '../operations/start';
+import { traceArrival } from '../tracing';
 import type { Issue } from '../core/issues';
 import { deadLetterOf, REASON_CHARS } from './dead-letter';
 import { actInOrder, refusalKeys, requestKeys, type Work } from './in-order';
@@ -126,6 +127,11 @@ export function createBridge({ config, client, consumer, producer, inventory, lo
 
   /** Acts on one request of a message; a request about an existing (or unknown) deployment that cannot be done is dead-lettered. */
   async function act(request: Request, where: { topic: string; partition: number; message: KafkaMessage }): Promise<Handled> {
+    // The root of the deployment's trace, or the continuation of the one the message carries (a request sent through the HTTP API).
+    return traceArrival('kafka', request, () => actOn(request, where), where.message.headers);
+  }
+
+  async function actOn(request: Request, where: { topic: string; partition: number; message: KafkaMessage }): Promise<Handled> {
     const coords = { topic: where.topic, partition: where.partition, offset: where.message.offset };
     const outcome =
       request.kind === 'Cancel' ? await cancel(request.deploymentId) : request.kind === 'Retry' ? await retry(request.deploymentId, coords) : await startOperation(request);

@@ -6,6 +6,7 @@ import { inventoryReader, loadInventory } from '../inventory';
 import { createKafka, createProducer } from '../kafka/client';
 import { createLogger } from '../log';
 import { bridgeRegistry, serveMetrics } from '../metrics';
+import { startTracing } from '../tracing';
 import { createBridge } from './bridge';
 
 async function main(): Promise<void> {
@@ -13,23 +14,25 @@ async function main(): Promise<void> {
   const config = loadConfig();
   loadInventory(config.inventoryPath); // fail at start, not at the first request
   const metrics = await serveMetrics(bridgeRegistry, { host: config.metrics.host, port: config.metrics.bridgePort, onPortTaken: (port) => log.warn('metrics port taken; serving metrics on a free port instead', { port }) });
+  const tracing = await startTracing(config.tracing, 'bridge');
   const converter = dataConverter(config);
   const kafka = createKafka(config, `${config.kafka.clientId}-bridge`);
   const producer = createProducer(kafka);
   const consumer = kafka.consumer({ groupId: config.kafka.groupId });
   const connection = await Connection.connect({ address: config.temporal.address });
-  const client = new Client({ connection, namespace: config.temporal.namespace, dataConverter: converter });
+  const client = new Client({ connection, namespace: config.temporal.namespace, dataConverter: converter, ...(tracing !== undefined ? { interceptors: { workflow: tracing.clientInterceptors } } : {}) });
   await producer.connect();
   await consumer.connect();
   const bridge = createBridge({ config, client, consumer, producer, inventory: inventoryReader(config.inventoryPath), log });
   await bridge.run();
-  log.info('bridge started', { topic: config.kafka.topics.requests, group: config.kafka.groupId, metrics: metrics.url });
+  log.info('bridge started', { topic: config.kafka.topics.requests, group: config.kafka.groupId, metrics: metrics.url, ...(config.tracing !== undefined ? { traces: config.tracing.endpoint } : {}) });
 
   const stop = async (signal: string) => {
     log.info('bridge stopping', { signal });
     await consumer.disconnect();
     await producer.disconnect();
     await connection.close();
+    await tracing?.shutdown();
     process.exit(0);
   };
   process.once('SIGTERM', () => void stop('SIGTERM'));

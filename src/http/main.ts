@@ -5,13 +5,15 @@ import { serve } from '@hono/node-server';
 import { loadConfig } from '../config';
 import { loadInventory } from '../inventory';
 import { createLogger } from '../log';
+import { startTracing } from '../tracing';
 import { createApp } from './app';
 import { createPlatformDeps } from './platform';
 
-function main(): void {
+async function main(): Promise<void> {
   const log = createLogger('http');
   const config = loadConfig();
   loadInventory(config.inventoryPath); // fail at start, not at the first request
+  const tracing = await startTracing(config.tracing, 'http');
   const platform = createPlatformDeps(config, log);
   const app = createApp(platform.deps, log);
   const { host, port, tls } = config.http;
@@ -27,15 +29,13 @@ function main(): void {
 
   const stop = (signal: string) => {
     log.info('http stopping', { signal });
-    server.close(() => void platform.close().finally(() => process.exit(0)));
+    server.close(() => void Promise.allSettled([platform.close(), tracing?.shutdown()]).finally(() => process.exit(0)));
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
 }
 
-try {
-  main();
-} catch (err) {
+main().catch((err: unknown) => {
   createLogger('http').error('http stopped', { error: String((err as Error)?.stack ?? err) });
   process.exit(1);
-}
+});

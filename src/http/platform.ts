@@ -17,6 +17,7 @@ import { decideUpdate } from '../../workflows/definitions';
 import { fileTokenStore } from './auth';
 import type { HttpDeps } from './deps';
 import type { Logger } from '../log';
+import { traceHeaders } from '../tracing';
 
 /** How long /readyz waits for each of Temporal and Kafka: a probe must answer within seconds. */
 const READY_DEADLINE_MS = 2_000;
@@ -54,7 +55,8 @@ export function createPlatformDeps(config: Config, log: Logger): { deps: HttpDep
         throw err;
       });
       await connected;
-      await producer.send({ topic: config.kafka.topics.requests, acks: -1, messages: [{ key, value: JSON.stringify(request) }] });
+      const headers = traceHeaders();
+      await producer.send({ topic: config.kafka.topics.requests, acks: -1, messages: [{ key, value: JSON.stringify(request), ...(headers !== undefined ? { headers } : {}) }] });
     },
     describe: (deploymentId) => describeDeployment(temporal, deploymentId),
     async record(deploymentId) {

@@ -10,6 +10,7 @@ import { applicationOf } from '../core/operation-kinds';
 import type { Request } from '../core/schemas/request';
 import { isServiceTemplate } from '../core/tosca/import';
 import { checkControl } from '../operations/control';
+import { traceArrival } from '../tracing';
 import type { HttpDeps } from './deps';
 import { problem, PROBLEM_TYPES } from './problem';
 
@@ -79,7 +80,8 @@ export async function send(deps: HttpDeps, requests: readonly Request[]): Promis
       keyed.push({ key: applicationOf(request), request });
     }
   }
-  for (const { key, request } of keyed) await deps.send(key, request);
+  // Each request the root of its deployment's trace, which the bridge continues from the message's headers.
+  for (const { key, request } of keyed) await traceArrival('http', request, () => deps.send(key, request));
   return { accepted: keyed.map(({ key, request }) => ({ kind: request.kind, deploymentId: request.deploymentId, application: key })) };
 }
 

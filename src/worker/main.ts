@@ -9,6 +9,7 @@ import { loadInventory } from '../inventory';
 import { createKafka, createProducer } from '../kafka/client';
 import { createLogger } from '../log';
 import { scrapeText, serveMetrics, workerRegistry } from '../metrics';
+import { startTracing } from '../tracing';
 import { sdkLogger } from './sdk-logger';
 import { createWorker } from './worker';
 
@@ -33,19 +34,20 @@ async function main(): Promise<void> {
     telemetryOptions: { logging: { forward: {} }, metrics: { prometheus: { bindAddress: sdkMetrics } } },
   });
   const metrics = await serveMetrics(workerRegistry, { host: config.metrics.host, port: config.metrics.workerPort, onPortTaken: (port) => log.warn('metrics port taken; serving metrics on a free port instead', { port }), extra: scrapeText(`http://${sdkMetrics}/metrics`) });
+  const tracing = await startTracing(config.tracing, 'worker');
   const converter = dataConverter(config);
   const kafka = createKafka(config, `${config.kafka.clientId}-worker`);
   const producer = createProducer(kafka);
   await producer.connect();
   const clientConnection = await Connection.connect({ address: config.temporal.address });
-  const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace, dataConverter: converter });
+  const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace, dataConverter: converter, ...(tracing !== undefined ? { interceptors: { workflow: tracing.clientInterceptors } } : {}) });
   const site = config.temporal.siteTaskQueue;
   try {
     await runThroughOutages(log, async () => {
       const connection = await NativeConnection.connect({ address: config.temporal.address });
       try {
-        const worker = await createWorker({ config, kafka, producer, client, connection, dataConverter: converter, workflowsPath: require.resolve('../../workflows') });
-        log.info('worker started', { role: site !== undefined ? 'site' : 'control', taskQueue: site ?? config.temporal.taskQueue, temporal: config.temporal.address, metrics: metrics.url });
+        const worker = await createWorker({ config, kafka, producer, client, connection, dataConverter: converter, workflowsPath: require.resolve('../../workflows'), ...(tracing !== undefined ? { tracing } : {}) });
+        log.info('worker started', { role: site !== undefined ? 'site' : 'control', taskQueue: site ?? config.temporal.taskQueue, temporal: config.temporal.address, metrics: metrics.url, ...(config.tracing !== undefined ? { traces: config.tracing.endpoint } : {}) });
         await worker.run();
       } finally {
         await connection.close().catch(() => undefined);
@@ -55,6 +57,7 @@ async function main(): Promise<void> {
     await producer.disconnect();
     await clientConnection.close();
     await metrics.close();
+    await tracing?.shutdown();
   }
 }
 

@@ -9,6 +9,7 @@ import type { Kafka, Producer } from 'kafkajs';
 import { createActivities, createNodeSideActivities, directorySecretProvider, type TargetFactories } from '../../activities';
 import type { Config } from '../config';
 import { inventoryReader } from '../inventory';
+import type { Tracing } from '../tracing';
 import { checkWorkflowBundle } from './workflow-bundle';
 
 export interface WorkerOptions {
@@ -26,9 +27,11 @@ export interface WorkerOptions {
   taskQueue?: string;
   /** Replaces a kind of target: only a benchmark that says it simulates nodes does this. */
   targets?: Partial<TargetFactories>;
+  /** Set when tracing is on (src/tracing): the workflow and activity interceptors, and the sink of the workflows' spans. */
+  tracing?: Tracing;
 }
 
-export async function createWorker({ config, kafka, producer, client, connection, dataConverter, workflowsPath, taskQueue, targets }: WorkerOptions): Promise<Worker> {
+export async function createWorker({ config, kafka, producer, client, connection, dataConverter, workflowsPath, taskQueue, targets, tracing }: WorkerOptions): Promise<Worker> {
   const inventory = inventoryReader(config.inventoryPath);
   const nodeDeps = {
     inventory,
@@ -39,10 +42,19 @@ export async function createWorker({ config, kafka, producer, client, connection
   };
   if (config.temporal.siteTaskQueue !== undefined) {
     // No workflows for this queue: it dies with its site, so the workflows bound every call they send here.
-    return Worker.create({ connection, namespace: config.temporal.namespace, taskQueue: config.temporal.siteTaskQueue, dataConverter, activities: createNodeSideActivities(nodeDeps) });
+    const activity = tracing?.workerOptions.interceptors?.activity;
+    return Worker.create({
+      connection,
+      namespace: config.temporal.namespace,
+      taskQueue: config.temporal.siteTaskQueue,
+      dataConverter,
+      activities: createNodeSideActivities(nodeDeps),
+      ...(activity !== undefined ? { interceptors: { activity } } : {}),
+    });
   }
-  if (config.workflowBundlePath !== undefined) checkWorkflowBundle(config.workflowBundlePath, dataConverter.failureConverterPath);
+  if (config.workflowBundlePath !== undefined) checkWorkflowBundle(config.workflowBundlePath, dataConverter.failureConverterPath, tracing !== undefined);
   return Worker.create({
+    ...tracing?.workerOptions,
     connection,
     namespace: config.temporal.namespace,
     taskQueue: taskQueue ?? config.temporal.taskQueue,

@@ -31,6 +31,10 @@ const { values } = parseArgs({
   },
 });
 const only = new Set(values.only.split(','));
+
+// The stack's Jaeger (scripts/lib.sh has the same defaults).
+const JAEGER_OTLP = `http://127.0.0.1:${process.env.JAEGER_OTLP_PORT ?? '4318'}`;
+const jaegerUp = () => fetch(`http://127.0.0.1:${process.env.JAEGER_UI_PORT ?? '16686'}/api/services`).then((r) => r.ok, () => false);
 const n = (v: string) => Number(v);
 
 async function main(): Promise<void> {
@@ -43,8 +47,14 @@ async function main(): Promise<void> {
   const began = Date.now();
   try {
     if (only.has('overhead')) {
-      report(describeOverhead(await overhead(b, 1, n(values.rounds))));
-      report(describeOverhead(await overhead(b, 3, n(values.rounds))));
+      // Beside it, the same Deployer tracing to the stack's Jaeger, when the stack has one.
+      const traced = (await jaegerUp()) ? await startBench('bench-traced', { OTEL_EXPORTER_OTLP_ENDPOINT: JAEGER_OTLP, OTEL_SERVICE_NAME: 'deployer-bench' }) : undefined;
+      try {
+        report(describeOverhead(await overhead(b, 1, n(values.rounds), traced)));
+        report(describeOverhead(await overhead(b, 3, n(values.rounds), traced)));
+      } finally {
+        await traced?.stop();
+      }
     }
     // Every node engine of the stack at once (scripts/bench.sh brings up 24).
     if (only.has('wide-real')) report(describeOverhead(await overhead(b, b.d.inventory.nodes.filter((n) => n.target.kind === 'docker-engine').length, n(values.rounds))));

@@ -1,7 +1,10 @@
 // Overhead: the same deployment to the same nodes, done by the Deployer (Kafka request ->
 // Succeeded event) and by a plain script making the same Docker API calls with the same
 // parallelism, alternated round by round in one run. The machine is shared and noisy, so
-// what counts is the ratio of the two measured side by side, not either time.
+// what counts is the ratio of the two measured side by side, not either time. With a second
+// Deployer whose worker and bridge trace to the stack's Jaeger (docs/tracing.md), the same
+// deployment is made by it too in each round, under an application and port of its own: the
+// cost of tracing, side by side with the same Deployer without it.
 import { connect } from 'node:net';
 import type Docker from 'dockerode';
 import { LABELS } from '../../src/core/labels';
@@ -10,25 +13,30 @@ import { removeApplication, waitFor } from '../support/deployer';
 import { median, type Bench } from './support';
 
 const port = 18090;
+/** The traced Deployer's application listens here, beside the other's. */
+const tracedPort = 18091;
 // sh as PID 1 with a TERM trap, so that stopping the previous version is prompt for both.
-const command = ['sh', '-c', `trap 'exit 0' TERM; httpd -f -p ${port} -h / & wait`];
+const serve = (p: number) => ['sh', '-c', `trap 'exit 0' TERM; httpd -f -p ${p} -h / & wait`];
+const command = serve(port);
 
 export interface OverheadResult {
   nodes: number;
   deployerMs: number[];
   plainMs: number[];
   ratios: number[];
+  /** The same deployment by the Deployer with tracing on, when there was one. */
+  tracedMs?: number[];
 }
 
-async function viaDeployer(b: Bench, app: string, nodes: string[], image: string, round: number): Promise<number> {
+async function viaDeployer(b: Bench, app: string, nodes: string[], image: string, round: number, on = port): Promise<number> {
   const deploymentId = `${app}-deployer-${round}`;
   const producedAt = await b.produce(app, {
     kind: 'Deploy',
     deploymentId,
     application: { name: app, version: `d${round}`, image },
     nodes,
-    container: { command },
-    healthCheck: { tcp: { port }, intervalMs: 50, healthyAfter: 1 },
+    container: { command: serve(on) },
+    healthCheck: { tcp: { port: on }, intervalMs: 50, healthyAfter: 1 },
     strategy: { maxParallel: nodes.length },
   });
   const end = await b.terminal(deploymentId);
@@ -91,30 +99,35 @@ async function viaPlainScript(b: Bench, app: string, nodes: string[], image: str
   return performance.now() - started;
 }
 
-export async function overhead(b: Bench, nodeCount: number, rounds: number): Promise<OverheadResult> {
+export async function overhead(b: Bench, nodeCount: number, rounds: number, traced?: Bench): Promise<OverheadResult> {
   const app = `bench-oh${nodeCount}-${Date.now().toString(36)}`;
+  const tracedApp = `${app}-traced`;
   const nodes = b.d.inventory.nodes.slice(0, nodeCount).map((n) => n.id);
   const image = `${b.d.inventory.registry.pull}/busybox:1`;
+  const viaTraced = traced !== undefined ? (r: number) => viaDeployer(traced, tracedApp, nodes, image, r, tracedPort) : undefined;
   try {
-    // Warm-up: the image reaches every node and both paths have run once before measuring.
+    // Warm-up: the image reaches every node and every path has run once before measuring.
     await viaDeployer(b, app, nodes, image, 0);
     await viaPlainScript(b, app, nodes, image, 0);
+    await viaTraced?.(0);
     const deployerMs: number[] = [];
     const plainMs: number[] = [];
+    const tracedMs: number[] = [];
     for (let r = 1; r <= rounds; r++) {
-      // Alternate which goes first, so drift on the machine hits both alike.
-      if (r % 2) {
-        deployerMs.push(await viaDeployer(b, app, nodes, image, r));
-        plainMs.push(await viaPlainScript(b, app, nodes, image, r));
-      } else {
-        plainMs.push(await viaPlainScript(b, app, nodes, image, r));
-        deployerMs.push(await viaDeployer(b, app, nodes, image, r));
-      }
-      console.log(`  overhead ${nodes.length} node(s) round ${r}: deployer ${deployerMs.at(-1)!.toFixed(0)} ms, plain ${plainMs.at(-1)!.toFixed(0)} ms`);
+      // Rotate which goes first, so drift on the machine hits each alike.
+      const paths = [
+        async () => deployerMs.push(await viaDeployer(b, app, nodes, image, r)),
+        async () => plainMs.push(await viaPlainScript(b, app, nodes, image, r)),
+        ...(viaTraced !== undefined ? [async () => tracedMs.push(await viaTraced(r))] : []),
+      ];
+      for (let i = 0; i < paths.length; i++) await paths[(r + i) % paths.length]!();
+      const tracedText = viaTraced !== undefined ? `, deployer with tracing ${tracedMs.at(-1)!.toFixed(0)} ms` : '';
+      console.log(`  overhead ${nodes.length} node(s) round ${r}: deployer ${deployerMs.at(-1)!.toFixed(0)} ms, plain ${plainMs.at(-1)!.toFixed(0)} ms${tracedText}`);
     }
-    return { nodes: nodes.length, deployerMs, plainMs, ratios: deployerMs.map((t, i) => t / plainMs[i]!) };
+    return { nodes: nodes.length, deployerMs, plainMs, ratios: deployerMs.map((t, i) => t / plainMs[i]!), ...(viaTraced !== undefined ? { tracedMs } : {}) };
   } finally {
     await removeApplication(b.d, app);
+    if (traced !== undefined) await removeApplication(traced.d, tracedApp);
   }
 }
 
@@ -125,5 +138,11 @@ export function describeOverhead(r: OverheadResult): string {
     `  plain script (same Docker API calls)         ${median(r.plainMs).toFixed(0)} ms`,
     `  overhead deployer - plain                    ${median(r.deployerMs.map((t, i) => t - r.plainMs[i]!)).toFixed(0)} ms  (per round: ${r.deployerMs.map((t, i) => (t - r.plainMs[i]!).toFixed(0)).join(', ')})`,
     `  ratio deployer / plain                       ${median(r.ratios).toFixed(2)}  (per round: ${r.ratios.map((x) => x.toFixed(2)).join(', ')})`,
+    ...(r.tracedMs !== undefined
+      ? [
+          `  deployer with tracing on (to Jaeger)         ${median(r.tracedMs).toFixed(0)} ms`,
+          `  overhead with tracing on - plain             ${median(r.tracedMs.map((t, i) => t - r.plainMs[i]!)).toFixed(0)} ms  (per round: ${r.tracedMs.map((t, i) => (t - r.plainMs[i]!).toFixed(0)).join(', ')})`,
+        ]
+      : ['  deployer with tracing on                     not measured (no Jaeger on the stack)']),
   ].join('\n');
 }

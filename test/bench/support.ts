@@ -44,8 +44,9 @@ function spawnEntry(d: TestDeployer, path: string): ChildProcess {
   return child;
 }
 
-export async function startBench(): Promise<Bench> {
-  const d = await startDeployer('bench', { worker: false, bridge: false });
+/** `settings`: environment variables of its own for the Deployer, its worker and bridge (a traced one's). */
+export async function startBench(name = 'bench', settings: Record<string, string> = {}): Promise<Bench> {
+  const d = await startDeployer(name, { worker: false, bridge: false, settings });
   const worker = spawnEntry(d, 'src/worker/main.js');
   const bridge = spawnEntry(d, 'src/bridge/main.js');
   const producer: Producer = createProducer(d.kafka);

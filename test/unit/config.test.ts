@@ -68,6 +68,21 @@ describe('config', () => {
     expect(() => loadConfig(env)).toThrow(message);
   });
 
+  it('traces only when an OTLP endpoint is set, by the OpenTelemetry SDK’s own variable names', () => {
+    expect(loadConfig({}).tracing).toBeUndefined();
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318/' }).tracing).toEqual({ endpoint: 'http://127.0.0.1:4318/v1/traces', serviceName: 'deployer' });
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://a:4318', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'https://b/otlp/traces', OTEL_SERVICE_NAME: 'deployer-eu' }).tracing).toEqual({ endpoint: 'https://b/otlp/traces', serviceName: 'deployer-eu' });
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318', OTEL_SDK_DISABLED: 'true' }).tracing).toBeUndefined();
+  });
+
+  it.each([
+    [{ OTEL_EXPORTER_OTLP_ENDPOINT: '127.0.0.1:4318' }, /must be an http:\/\/ or https:\/\/ URL such as http:\/\/127\.0\.0\.1:4318\n\s+→ at OTEL_EXPORTER_OTLP_ENDPOINT$/],
+    [{ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'grpc://collector:4317' }, /→ at OTEL_EXPORTER_OTLP_TRACES_ENDPOINT$/],
+    [{ OTEL_EXPORTER_OTLP_ENDPOINT: 'https://user:token@collector' }, /must not hold credentials: put them in OTEL_EXPORTER_OTLP_HEADERS\n\s+→ at OTEL_EXPORTER_OTLP_ENDPOINT$/],
+  ] as [Record<string, string>, RegExp][])('refuses a tracing endpoint it cannot use, saying what it needs: %j', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(message);
+  });
+
   it('rejects a setting it cannot use, naming it', () => {
     expect(() => loadConfig({ DEPLOYER_MAX_REQUEST_BYTES: 'lots' })).toThrow(ConfigError);
     expect(() => loadConfig({ DEPLOYER_MAX_REQUEST_BYTES: 'lots' })).toThrow(/DEPLOYER_MAX_REQUEST_BYTES/);

@@ -10,12 +10,14 @@ import { join } from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { ENCRYPTING_FAILURE_CONVERTER } from '../../src/codec/data-converter';
 import { ConfigError } from '../../src/config';
+import { TRACING_WORKFLOW_INTERCEPTORS } from '../../src/tracing/workflow-module';
 import { checkWorkflowBundle } from '../../src/worker/workflow-bundle';
 
 jest.setTimeout(120_000);
 
 const silent = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} };
-const bundle = (failureConverterPath?: string) => bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), failureConverterPath, logger: silent }).then((b) => b.code);
+const bundle = (failureConverterPath?: string, workflowInterceptorModules?: string[]) =>
+  bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), failureConverterPath, workflowInterceptorModules, logger: silent }).then((b) => b.code);
 
 let dir: string;
 beforeAll(() => {
@@ -59,6 +61,17 @@ describe('a prebuilt workflow bundle', () => {
 
   it('is refused when built with a failure converter and encryption is off', () => {
     expect(() => checkWorkflowBundle(encrypting, undefined)).toThrow(/was built with a failure converter \(.*codec\/failure-converter\.ts\), and payload encryption is off: .*Build it without failureConverterPath/);
+  });
+
+  it('is taken with the tracing workflow interceptors exactly when the worker traces, and refused otherwise, saying how to build one that fits', async () => {
+    const traced = join(dir, 'traced.js');
+    writeFileSync(traced, await bundle(ENCRYPTING_FAILURE_CONVERTER, [TRACING_WORKFLOW_INTERCEPTORS]));
+    expect(() => checkWorkflowBundle(traced, ENCRYPTING_FAILURE_CONVERTER, true)).not.toThrow();
+    expect(() => checkWorkflowBundle(traced, ENCRYPTING_FAILURE_CONVERTER, false)).toThrow(/was built with the tracing workflow interceptors, and tracing is off: .*Build it without workflowInterceptorModules, set OTEL_EXPORTER_OTLP_ENDPOINT/);
+    expect(() => checkWorkflowBundle(encrypting, ENCRYPTING_FAILURE_CONVERTER, true)).toThrow(
+      `the workflow bundle ${encrypting} (DEPLOYER_WORKFLOW_BUNDLE) was built without the tracing workflow interceptors, and tracing is on (OTEL_EXPORTER_OTLP_ENDPOINT): its workflows would make no spans. ` +
+        `Build it with bundleWorkflowCode({ ..., workflowInterceptorModules: ['${TRACING_WORKFLOW_INTERCEPTORS}'] }), or unset DEPLOYER_WORKFLOW_BUNDLE to bundle the workflows at start`,
+    );
   });
 
   it('is refused when it is missing or not the output of bundleWorkflowCode', () => {

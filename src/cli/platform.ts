@@ -5,7 +5,10 @@ import { Client, Connection } from '@temporalio/client';
 import { Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
 import { dataConverter } from '../codec/data-converter';
 import type { Config } from '../config';
+import type { Fleet } from '../core/fleet';
+import { readFleet } from '../fleet';
 import { kafkaConnection } from '../kafka/client';
+import { createLogger } from '../log';
 import { PlatformUnreachableError } from './errors';
 
 const CONNECT_TIMEOUT_MS = 5_000;
@@ -64,4 +67,9 @@ export async function sendRequest(config: Config, key: string, value: unknown): 
       await producer.disconnect();
     }
   });
+}
+
+/** The fleet as the bridge sees it now: the inventory file and the Node Manager's topic, read to its end. */
+export function cliFleet(config: Config): Promise<Fleet> {
+  return onKafka(config, () => readFleet(config, cliKafka(config), createLogger('cli', 'error')));
 }

@@ -5,6 +5,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime, TransportError } from '@temporalio/worker';
 import { dataConverter } from '../codec/data-converter';
 import { loadConfig } from '../config';
+import { followFleet } from '../fleet';
 import { loadInventory } from '../inventory';
 import { createKafka, createProducer } from '../kafka/client';
 import { createLogger } from '../log';
@@ -37,6 +38,9 @@ async function main(): Promise<void> {
   const kafka = createKafka(config, `${config.kafka.clientId}-worker`);
   const producer = createProducer(kafka);
   await producer.connect();
+  // Every node the Node Manager knows, read before the first activity asks for one.
+  const fleet = followFleet(config, kafka, createLogger('fleet'));
+  await fleet.ready;
   const clientConnection = await Connection.connect({ address: config.temporal.address });
   const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace, dataConverter: converter });
   const site = config.temporal.siteTaskQueue;
@@ -44,7 +48,7 @@ async function main(): Promise<void> {
     await runThroughOutages(log, async () => {
       const connection = await NativeConnection.connect({ address: config.temporal.address });
       try {
-        const worker = await createWorker({ config, kafka, producer, client, connection, dataConverter: converter, workflowsPath: require.resolve('../../workflows') });
+        const worker = await createWorker({ config, kafka, producer, client, connection, dataConverter: converter, fleet: fleet.view, workflowsPath: require.resolve('../../workflows') });
         log.info('worker started', { role: site !== undefined ? 'site' : 'control', taskQueue: site ?? config.temporal.taskQueue, temporal: config.temporal.address, metrics: metrics.url });
         await worker.run();
       } finally {
@@ -52,6 +56,7 @@ async function main(): Promise<void> {
       }
     });
   } finally {
+    await fleet.stop();
     await producer.disconnect();
     await clientConnection.close();
     await metrics.close();

@@ -58,11 +58,16 @@ export async function onKafka<T>(config: Config, fn: () => Promise<T>): Promise<
 
 /** Sends one request to the requests topic, keyed by application like the Scheduler's. */
 export async function sendRequest(config: Config, key: string, value: unknown): Promise<void> {
+  await sendMessages(config, config.kafka.topics.requests, [{ key, value: JSON.stringify(value) }]);
+}
+
+/** Sends messages to `topic`, keyed, waiting for every replica. */
+export async function sendMessages(config: Config, topic: string, messages: { key: string; value: string | null }[]): Promise<void> {
   const producer: Producer = cliKafka(config).producer({ createPartitioner: Partitioners.DefaultPartitioner });
   await onKafka(config, async () => {
     await producer.connect();
     try {
-      await producer.send({ topic: config.kafka.topics.requests, acks: -1, messages: [{ key, value: JSON.stringify(value) }] });
+      await producer.send({ topic, acks: -1, messages });
     } finally {
       await producer.disconnect();
     }

@@ -4,7 +4,7 @@
 import type { Client } from '@temporalio/client';
 import type { Kafka, Producer } from 'kafkajs';
 import { publishedSeqReader } from '../src/kafka/published-seq';
-import type { Inventory } from '../src/core/schemas/inventory';
+import type { Fleet } from '../src/core/fleet';
 import { createBuildActivities } from './control/build';
 import { createDependencyActivities } from './control/dependencies';
 import { createEventActivities } from './control/events';
@@ -28,7 +28,8 @@ import { kubernetesTarget } from './targets/kubernetes/target';
 import { swarmTarget } from './targets/swarm/target';
 
 export interface NodeDeps {
-  inventory: () => Inventory;
+  /** The fleet as of now (src/fleet.ts): the inventory file merged with the Node Manager's topic. */
+  inventory: () => Fleet;
   secrets: SecretProvider;
   client: Client;
   /** The queue of nodes without a task queue of their own (the control workers'). */

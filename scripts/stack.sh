@@ -328,11 +328,12 @@ EOF
   fi
   local have; have=$(kafka_java org.apache.kafka.tools.TopicCommand --bootstrap-server "127.0.0.1:$KAFKA_PORT" --list 2>/dev/null)
   local topic
-  local records="${DEPLOYER_RECORDS_TOPIC:-deployer.records}"
-  for topic in "${DEPLOYER_REQUESTS_TOPIC:-deployer.requests}" "${DEPLOYER_EVENTS_TOPIC:-deployer.events}" "${DEPLOYER_DLQ_TOPIC:-deployer.requests.dlq}" "$records"; do
+  local records="${DEPLOYER_RECORDS_TOPIC:-deployer.records}" nodes="${DEPLOYER_NODES_TOPIC-platform.nodes}"
+  for topic in "${DEPLOYER_REQUESTS_TOPIC:-deployer.requests}" "${DEPLOYER_EVENTS_TOPIC:-deployer.events}" "${DEPLOYER_DLQ_TOPIC:-deployer.requests.dlq}" "$records" $nodes; do
     grep -qx "$topic" <<<"$have" && continue
-    # Deployment records keep the latest record per deploymentId, for as long as the topic lives.
-    local extra=(); [ "$topic" = "$records" ] && extra=(--config cleanup.policy=compact)
+    # Deployment records keep the latest record per deploymentId, and the Node Manager's topic
+    # the latest record per node (docs/node-manager.md), for as long as the topic lives.
+    local extra=(); { [ "$topic" = "$records" ] || [ "$topic" = "$nodes" ]; } && extra=(--config cleanup.policy=compact)
     kafka_java org.apache.kafka.tools.TopicCommand --bootstrap-server "127.0.0.1:$KAFKA_PORT" --create --if-not-exists \
       --topic "$topic" --partitions 3 --replication-factor 1 --config max.message.bytes=2097152 "${extra[@]}" >/dev/null
   done
@@ -376,6 +377,7 @@ $(kube_inventory_nodes '    ')"
 {
   "registry": { "push": "127.0.0.1:$REGISTRY_PORT", "pull": "$host_ip:$REGISTRY_PORT" },
   "buildHost": { "docker": { "socketPath": "$DEPLOYER_STATE/build-engine/docker.sock" } },$swarms$clusters
+  "tls": { "fleet": { "ca": "$tls/ca.pem", "cert": "$tls/cert.pem", "key": "$tls/key.pem" } },
   "nodes": [$nodes
   ]
 }

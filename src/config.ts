@@ -56,6 +56,8 @@ export const configSchema = z.object({
   DEPLOYER_EVENTS_TOPIC: z.string().default('deployer.events'),
   DEPLOYER_DLQ_TOPIC: z.string().default('deployer.requests.dlq'),
   DEPLOYER_RECORDS_TOPIC: z.string().default('deployer.records'),
+  // Empty: the inventory file alone, no Node Manager (docs/node-manager.md).
+  DEPLOYER_NODES_TOPIC: z.string().default('platform.nodes'),
   DEPLOYER_INVENTORY: z.string().min(1).optional(),
   DEPLOYER_SECRETS_DIR: z.string().min(1).optional(),
   DEPLOYER_MAX_REQUEST_BYTES: z.coerce.number().int().positive().default(1024 * 1024),
@@ -141,8 +143,11 @@ export type Config = {
     brokers: string[];
     clientId: string;
     groupId: string;
-    /** `records`: one deployment record per deploymentId, on a compacted topic (README "Deployment records"). */
-    topics: { requests: string; events: string; deadLetters: string; records: string };
+    /**
+     * `records`: one deployment record per deploymentId, on a compacted topic (README "Deployment records").
+     * `nodes`: the Node Manager's compacted topic of node records (docs/node-manager.md); unset, the inventory file alone.
+     */
+    topics: { requests: string; events: string; deadLetters: string; records: string; nodes?: string };
     maxRequestBytes: number;
     /** TLS to the brokers, `ca` (PEM) trusted besides the system's CAs. */
     tls?: { ca?: string };
@@ -206,7 +211,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       brokers: c.KAFKA_BROKERS,
       clientId: c.KAFKA_CLIENT_ID,
       groupId: c.KAFKA_GROUP_ID,
-      topics: { requests: c.DEPLOYER_REQUESTS_TOPIC, events: c.DEPLOYER_EVENTS_TOPIC, deadLetters: c.DEPLOYER_DLQ_TOPIC, records: c.DEPLOYER_RECORDS_TOPIC },
+      topics: { requests: c.DEPLOYER_REQUESTS_TOPIC, events: c.DEPLOYER_EVENTS_TOPIC, deadLetters: c.DEPLOYER_DLQ_TOPIC, records: c.DEPLOYER_RECORDS_TOPIC, ...(c.DEPLOYER_NODES_TOPIC !== '' ? { nodes: c.DEPLOYER_NODES_TOPIC } : {}) },
       maxRequestBytes: c.DEPLOYER_MAX_REQUEST_BYTES,
       ...(c.KAFKA_TLS === 'on' ? { tls: c.KAFKA_TLS_CA_FILE !== undefined ? { ca: readSetting('KAFKA_TLS_CA_FILE', c.KAFKA_TLS_CA_FILE) } : {} } : {}),
       ...(c.KAFKA_SASL_MECHANISM !== undefined

@@ -2,7 +2,8 @@
 import { readFileSync, statSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { InvalidInventoryError, UnknownNodeError } from './core/errors';
+import { InvalidInventoryError, NodeDecommissionedError, UnknownNodeError } from './core/errors';
+import type { Fleet } from './core/fleet';
 import type { PlannedNode } from './core/plan';
 import { inventorySchema, type Inventory } from './core/schemas/inventory';
 
@@ -54,10 +55,10 @@ export function unknownNodes(inventory: Inventory, ids: readonly string[]): { in
 }
 
 /** The nodes of a request as the workflow needs them, in the request's order. */
-export function resolveNodes(inventory: Inventory, ids: readonly string[], defaultTaskQueue: string): PlannedNode[] {
+export function resolveNodes(inventory: Inventory | Fleet, ids: readonly string[], defaultTaskQueue: string): PlannedNode[] {
   return ids.map((id) => {
     const node = inventory.nodes.find((n) => n.id === id);
-    if (node === undefined) throw new UnknownNodeError(id);
+    if (node === undefined) throw 'decommissioned' in inventory && inventory.decommissioned.has(id) ? new NodeDecommissionedError(id) : new UnknownNodeError(id);
     return {
       id: node.id,
       address: node.address,

@@ -33,6 +33,17 @@ export const workerMetrics = {
 
 export type WorkerMetrics = typeof workerMetrics;
 
+/**
+ * The Node Manager's records as each process that follows its topic took them (src/fleet.ts):
+ * applied, tombstone, or left out as invalid or stale. In the worker's and the bridge's registries both.
+ */
+export const fleetRecords = new Counter({
+  name: 'deployer_fleet_records_total',
+  help: 'Node records read from the Node Manager\'s topic, by outcome (applied, tombstone, invalid, stale)',
+  labelNames: ['outcome'] as const,
+  registers: [workerRegistry, bridgeRegistry],
+});
+
 export const bridgeMetrics = {
   lag: new Histogram({
     name: 'deployer_bridge_lag_seconds',

@@ -7,7 +7,8 @@
 // tried on its own until the deadline, and the outcome of each is returned.
 import { activityInfo } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { NON_RETRYABLE, UnknownNodeError } from '../../src/core/errors';
+import { NodeDecommissionedError, NodeUnavailableError, NON_RETRYABLE, UnknownNodeError } from '../../src/core/errors';
+import type { Fleet, FleetNode } from '../../src/core/fleet';
 import type { CheckResult } from '../../src/core/deployment-tests';
 import type { NodeIntent } from '../../src/core/intent';
 import type { NodeView } from '../../src/core/node-facts';
@@ -63,11 +64,25 @@ async function untilDeadline<T>(deadline: number, fn: () => Promise<T>): Promise
   }
 }
 
-export function createNodeActivities(inventory: () => Inventory, factories: TargetFactories, defaultTaskQueue: string) {
-  const nodeOf = (nodeId: string): InventoryNode => {
-    const node = inventory().nodes.find((n) => n.id === nodeId);
-    if (node === undefined) throw new UnknownNodeError(nodeId);
+/** A restore of a node the Node Manager decommissioned: nothing the Deployer can reach is left to put back. */
+const NOTHING_TO_RESTORE: RestoreOutcome = { removed: [], restarted: [], missing: [] };
+
+export function createNodeActivities(inventory: () => Fleet, factories: TargetFactories, defaultTaskQueue: string) {
+  const nodeOf = (nodeId: string): FleetNode => {
+    const fleet = inventory();
+    const node = fleet.nodes.find((n) => n.id === nodeId);
+    if (node === undefined) throw fleet.decommissioned.has(nodeId) ? new NodeDecommissionedError(nodeId) : new UnknownNodeError(nodeId);
     return node;
+  };
+  /**
+   * The node's target for a new step (check, apply, verify, test): never on a node the Node
+   * Manager decommissioned or reports Offline or Draining. Looked up before each step, so a
+   * change on the topic stops a rollout at its next step on that node.
+   */
+  const startable = (nodeId: string): Target => {
+    const node = nodeOf(nodeId);
+    if (node.fleet.status !== 'Online') throw new NodeUnavailableError(nodeId, node.fleet.status);
+    return factories[node.target.kind](node, inventory());
   };
   /** The nodes of the inventory that this activity's task queue serves. */
   const served = () => {
@@ -101,21 +116,21 @@ export function createNodeActivities(inventory: () => Inventory, factories: Targ
 
   return {
     async applyNode({ nodeId, intent }: { nodeId: string; intent: NodeIntent }): Promise<ApplyOutcome & { steps: StepRecord[] }> {
-      return withSteps((step) => target(nodeId).apply(intent, step));
+      return withSteps((step) => startable(nodeId).apply(intent, step));
     },
 
     /** The intent's configuration check, before the node is touched. */
     async checkNodeConfig({ nodeId, intent }: { nodeId: string; intent: NodeIntent }): Promise<{ result: CheckResult; steps: StepRecord[] }> {
-      return withSteps((step) => target(nodeId).checkConfig(intent, step));
+      return withSteps((step) => startable(nodeId).checkConfig(intent, step));
     },
 
     /** The intent's deployment tests, once the node passed its health check. */
     async testNode({ nodeId, intent }: { nodeId: string; intent: NodeIntent }): Promise<{ results: CheckResult[]; steps: StepRecord[] }> {
-      return withSteps((step) => target(nodeId).test(intent, step));
+      return withSteps((step) => startable(nodeId).test(intent, step));
     },
 
     async verifyNode({ nodeId, intent }: { nodeId: string; intent: NodeIntent }): Promise<VerifyOutcome & { steps: StepRecord[] }> {
-      return withSteps((step) => target(nodeId).verify(intent, step));
+      return withSteps((step) => startable(nodeId).verify(intent, step));
     },
 
     /** After `deploymentId` succeeded: on each node, every older instance goes but the ones it replaced. */
@@ -125,7 +140,9 @@ export function createNodeActivities(inventory: () => Inventory, factories: Targ
 
     /** Undoes `deploymentId` on each node: what it created goes, what it replaced or stopped (`restart`) runs again. */
     async restoreNodes(input: { application: string; deploymentId: string; nodes: { nodeId: string; restart: string[] }[]; deadline: number }): Promise<Record<string, NodeOutcome<RestoreOutcome>>> {
-      return group(input.nodes, input.deadline, ({ nodeId, restart }) => target(nodeId).restore({ application: input.application, deploymentId: input.deploymentId, restart }));
+      return group(input.nodes, input.deadline, async ({ nodeId, restart }) =>
+        inventory().decommissioned.has(nodeId) ? NOTHING_TO_RESTORE : target(nodeId).restore({ application: input.application, deploymentId: input.deploymentId, restart }),
+      );
     },
 
     async stopNodes(input: { application: string; nodes: { nodeId: string; names: string[] }[]; deadline: number }): Promise<Record<string, NodeOutcome<string[]>>> {
@@ -150,7 +167,9 @@ export function createNodeActivities(inventory: () => Inventory, factories: Targ
     async describeNodes({ timeoutMs }: { timeoutMs: number }): Promise<NodeView[]> {
       const mine = served();
       return pool(mine, CONCURRENCY, async (node): Promise<NodeView> => {
-        const view = { node: node.id, address: node.address, target: node.target.kind };
+        const view = { node: node.id, address: node.address, target: node.target.kind, fleet: node.fleet };
+        // Not asked: the Node Manager says it cannot be reached now.
+        if (node.fleet.status === 'Offline') return { ...view, status: { ready: false, detail: 'Offline (Node Manager)' }, instances: [] };
         try {
           const t = target(node.id);
           const [status, instances] = await within(timeoutMs, Promise.all([t.describe(), t.locate()]));

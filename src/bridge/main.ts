@@ -2,7 +2,8 @@
 import { Client, Connection } from '@temporalio/client';
 import { dataConverter } from '../codec/data-converter';
 import { loadConfig } from '../config';
-import { inventoryReader, loadInventory } from '../inventory';
+import { followFleet } from '../fleet';
+import { loadInventory } from '../inventory';
 import { createKafka, createProducer } from '../kafka/client';
 import { createLogger } from '../log';
 import { bridgeRegistry, serveMetrics } from '../metrics';
@@ -21,15 +22,19 @@ async function main(): Promise<void> {
   const consumer = kafka.consumer({ groupId: config.kafka.groupId });
   const connection = await Connection.connect({ address: config.temporal.address });
   const client = new Client({ connection, namespace: config.temporal.namespace, dataConverter: converter, ...(tracing !== undefined ? { interceptors: { workflow: tracing.clientInterceptors } } : {}) });
+  // Every node the Node Manager knows, read before the first request is admitted.
+  const fleet = followFleet(config, kafka, createLogger('fleet'));
+  await fleet.ready;
   await producer.connect();
   await consumer.connect();
-  const bridge = createBridge({ config, client, consumer, producer, inventory: inventoryReader(config.inventoryPath), log });
+  const bridge = createBridge({ config, client, consumer, producer, inventory: fleet.view, log });
   await bridge.run();
   log.info('bridge started', { topic: config.kafka.topics.requests, group: config.kafka.groupId, metrics: metrics.url, ...(config.tracing !== undefined ? { traces: config.tracing.endpoint } : {}) });
 
   const stop = async (signal: string) => {
     log.info('bridge stopping', { signal });
     await consumer.disconnect();
+    await fleet.stop();
     await producer.disconnect();
     await connection.close();
     await tracing?.shutdown();

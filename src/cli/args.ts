@@ -4,6 +4,7 @@
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { DECISIONS } from '../../workflows/definitions';
+import { recordNodeIdSchema } from '../core/schemas/node-record';
 import { RECORD_STATUSES } from '../core/schemas/record';
 import { applicationNameSchema, deploymentIdSchema, versionSchema } from '../core/schemas/request';
 import { LIST_STATUSES, parseSince, SINCE_HELP } from '../operations/filters';
@@ -40,7 +41,10 @@ export const USAGE = `usage: deployer COMMAND [ARGS] [--json]
       node policy, build sources) and print what would run where; starts nothing. Exit 0 when
       it would be accepted, 2 with every problem when not.
   decide ID retry|skip|rollback   Steer a paused deployment.
-  nodes                           The inventory's nodes and what runs on each, from their engines.
+  nodes                           The fleet's nodes (inventory file and Node Manager), their status, and what runs on each.
+  publish-nodes FILE              Stand in for the Node Manager: send the node records in FILE (one JSON record or an
+                                  array of them, docs/node-manager.md) to platform.nodes, each keyed by its nodeId.
+  decommission NODE               Stand in for the Node Manager: send NODE's tombstone to platform.nodes.
 
   DURATION is a number and a unit (s, m, h, d, w), e.g. 30m or 7d; DATE is ISO 8601.
   --json prints one JSON document (one JSON object per line for --follow and --wait).
@@ -108,6 +112,8 @@ function commands(now: Date) {
     validate: { args: ['FILE'], options: { file: z.string().min(1), id: deploymentIdSchema.optional(), version: versionSchema.optional(), input: inputs.optional(), json } },
     decide: { args: ['ID', 'DECISION'], options: { id: deploymentIdSchema, decision: z.enum(DECISIONS, { error: `must be one of ${DECISIONS.join(', ')}` }), json } },
     nodes: { args: [], options: { json } },
+    'publish-nodes': { args: ['FILE'], options: { file: z.string().min(1), json } },
+    decommission: { args: ['NODE'], options: { node: recordNodeIdSchema, json } },
   } as const;
 }
 
@@ -118,7 +124,7 @@ export type Command = { [N in CommandName]: Parsed<N> }[CommandName];
 export type CommandOf<N extends CommandName> = Extract<Command, { command: N }>;
 
 /** Where a positional argument lands among a command's options. */
-const POSITIONAL_KEYS: Record<string, string> = { FILE: 'file', ID: 'id', APP: 'app', DECISION: 'decision' };
+const POSITIONAL_KEYS: Record<string, string> = { FILE: 'file', ID: 'id', APP: 'app', DECISION: 'decision', NODE: 'node' };
 
 const OPTIONS = {
   id: { type: 'string' },

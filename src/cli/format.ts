@@ -71,7 +71,9 @@ export function renderRecords(records: DeploymentRecord[]): string[] {
 export function renderNodes(nodes: NodeView[]): string[] {
   return nodes.flatMap((n) => {
     const platform = n.status.platform !== undefined ? `  ${n.status.platform.os}/${n.status.platform.architecture}` : '';
-    const where = `${n.node}  ${n.address}  ${n.target}${platform}`;
+    const { status, source, generation, site } = n.fleet;
+    const fleet = `${status} (${source === 'topic' ? `topic, generation ${generation}` : 'file'}${site !== undefined ? `, site ${site}` : ''})`;
+    const where = `${n.node}  ${n.address}  ${n.target}  ${fleet}${platform}`;
     if (!n.status.ready) return [`${where}  not ready: ${n.status.detail ?? 'no reason given'}`];
     const head = `${where}  ${n.instances.length === 0 ? 'nothing deployed' : `${n.instances.length} instance(s)`}`;
     if (n.instances.length === 0) return [head];

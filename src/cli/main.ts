@@ -10,6 +10,7 @@ import { deployCommand, validateCommand } from './commands/deploy';
 import { eventsCommand } from './commands/events';
 import { historyCommand } from './commands/history';
 import { listCommand } from './commands/list';
+import { decommissionCommand, publishNodesCommand } from './commands/fleet';
 import { nodesCommand } from './commands/nodes';
 import { cancelCommand, retryCommand, rollbackCommand, scaleCommand, undeployCommand } from './commands/requests';
 import { statusCommand } from './commands/status';
@@ -44,6 +45,10 @@ function run(cmd: Command, config: Config, out: Output): Promise<ExitCode> {
       return decideCommand(cmd, config, out);
     case 'nodes':
       return nodesCommand(cmd, config, out);
+    case 'publish-nodes':
+      return publishNodesCommand(cmd, config, out);
+    case 'decommission':
+      return decommissionCommand(cmd, config, out);
   }
 }
 

@@ -5,7 +5,10 @@ import { Client, Connection } from '@temporalio/client';
 import { Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
 import { dataConverter } from '../codec/data-converter';
 import type { Config } from '../config';
+import type { Fleet } from '../core/fleet';
+import { readFleet } from '../fleet';
 import { kafkaConnection } from '../kafka/client';
+import { createLogger } from '../log';
 import { PlatformUnreachableError } from './errors';
 
 const CONNECT_TIMEOUT_MS = 5_000;
@@ -55,13 +58,23 @@ export async function onKafka<T>(config: Config, fn: () => Promise<T>): Promise<
 
 /** Sends one request to the requests topic, keyed by application like the Scheduler's. */
 export async function sendRequest(config: Config, key: string, value: unknown): Promise<void> {
+  await sendMessages(config, config.kafka.topics.requests, [{ key, value: JSON.stringify(value) }]);
+}
+
+/** Sends messages to `topic`, keyed, waiting for every replica. */
+export async function sendMessages(config: Config, topic: string, messages: { key: string; value: string | null }[]): Promise<void> {
   const producer: Producer = cliKafka(config).producer({ createPartitioner: Partitioners.DefaultPartitioner });
   await onKafka(config, async () => {
     await producer.connect();
     try {
-      await producer.send({ topic: config.kafka.topics.requests, acks: -1, messages: [{ key, value: JSON.stringify(value) }] });
+      await producer.send({ topic, acks: -1, messages });
     } finally {
       await producer.disconnect();
     }
   });
+}
+
+/** The fleet as the bridge sees it now: the inventory file and the Node Manager's topic, read to its end. */
+export function cliFleet(config: Config): Promise<Fleet> {
+  return onKafka(config, () => readFleet(config, cliKafka(config), createLogger('cli', 'error')));
 }

@@ -3,6 +3,7 @@
 // configured prefixes. The bridge asks before it starts a workflow, the CLI before it sends
 // or starts one, and every operation again at its first step (a workflow may be started in
 // Temporal past the bridge). Pure.
+import { statusOf } from './fleet';
 import { gitSourceProblem, isGitSource } from './git-source';
 import type { Issue } from './issues';
 import { policyViolations } from './node-policy';
@@ -16,12 +17,19 @@ export interface Admission {
   gitPrefixes: readonly string[];
 }
 
-/** Nodes the inventory does not know, else (for a Deploy) what a node's policy refuses. */
+/** Nodes the inventory does not know, else nodes not Online, else (for a Deploy) what a node's policy refuses. */
 export function inventoryIssues(request: Request, inventory: Inventory): Issue[] {
   if (request.kind === 'Deploy' || request.kind === 'Scale' || (request.kind === 'Undeploy' && request.nodes)) {
     const known = new Set(inventory.nodes.map((n) => n.id));
     const unknown = (request.nodes ?? []).flatMap((id, i) => (known.has(id) ? [] : [{ path: ['nodes', i], message: `unknown node '${id}'` }]));
     if (unknown.length > 0) return unknown;
+    // A new request never starts a step on a node the Node Manager reports Offline or Draining.
+    const byId = new Map(inventory.nodes.map((n) => [n.id, n]));
+    const unavailable = (request.nodes ?? []).flatMap((id, i) => {
+      const status = statusOf(byId.get(id)!);
+      return status === 'Online' ? [] : [{ path: ['nodes', i], message: `node '${id}' is ${status} (Node Manager): no new step starts on it` }];
+    });
+    if (unavailable.length > 0) return unavailable;
   }
   return request.kind === 'Deploy' ? policyViolations(request, inventory) : [];
 }

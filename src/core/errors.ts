@@ -17,6 +17,27 @@ export class UnknownNodeError extends DeployerError {
   }
 }
 
+/**
+ * Thrown when a node the Node Manager decommissioned (a tombstone on its topic) is to be
+ * acted on: it is no longer part of the fleet, and no retry can bring it back.
+ */
+export class NodeDecommissionedError extends DeployerError {
+  constructor(readonly nodeId: string) {
+    super(`node '${nodeId}' was decommissioned by the Node Manager (a tombstone on its topic): it is no longer part of the fleet`);
+  }
+}
+
+/**
+ * Thrown before a step would start on a node the Node Manager reports `Offline` or
+ * `Draining`: no new step starts there. Not retried: the deployment's strategy decides
+ * (rollback or pause), as for any failed node.
+ */
+export class NodeUnavailableError extends DeployerError {
+  constructor(readonly nodeId: string, readonly status: string) {
+    super(`node '${nodeId}' is ${status} (Node Manager): no new step starts on it`);
+  }
+}
+
 /** Thrown when the inventory file is missing or invalid. */
 export class InvalidInventoryError extends DeployerError {}
 
@@ -138,6 +159,8 @@ export class DependencyNotReadyError extends DeployerError {
  */
 export const NON_RETRYABLE = [
   'UnknownNodeError',
+  'NodeDecommissionedError',
+  'NodeUnavailableError',
   'InvalidRequestError',
   'InvalidInventoryError',
   'BuildFailedError',

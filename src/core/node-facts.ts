@@ -1,6 +1,7 @@
 // What the targets report about nodes, as activities hand it to workflows and the CLI reads
 // it: the steps a verb took, the instances of applications, and the node itself.
 // Pure: imported by workflow code.
+import type { FleetFacts } from './fleet';
 import type { Phase } from './schemas/event';
 import type { TargetKind } from './schemas/inventory';
 
@@ -42,6 +43,8 @@ export interface NodeView {
   node: string;
   address: string;
   target: TargetKind;
+  /** What the fleet says of it: the Node Manager's status, site and generation, or the file's word alone. */
+  fleet: FleetFacts;
   status: NodeStatus;
   instances: Instance[];
 }

@@ -25,7 +25,8 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 function unreachable(err: unknown): boolean {
   const e = err as { name?: string; code?: number };
   // gRPC UNAVAILABLE (14) and DEADLINE_EXCEEDED (4); every KafkaJS error is the broker's or the connection's.
-  return e.name?.startsWith('KafkaJS') === true || e.name === 'ServiceError' || e.code === 14 || e.code === 4;
+  // FleetNotReadyError: the Node Manager's topic not read to its end yet (src/fleet.ts).
+  return e.name?.startsWith('KafkaJS') === true || e.name === 'ServiceError' || e.name === 'FleetNotReadyError' || e.code === 14 || e.code === 4;
 }
 
 /** A route's path (`/v1/deployments/:id`) as a pattern of the paths it serves. */

@@ -5,7 +5,7 @@ import { Client, Connection, WorkflowNotFoundError, WorkflowUpdateFailedError } 
 import { Kafka, logLevel } from 'kafkajs';
 import { dataConverter } from '../codec/data-converter';
 import type { Config } from '../config';
-import { inventoryReader } from '../inventory';
+import { followFleet } from '../fleet';
 import { createKafka, createProducer, kafkaConnection } from '../kafka/client';
 import { describeDeployment, viewOfRecord, type TemporalAccess } from '../operations/describe';
 import { followDeploymentEvents } from '../operations/events';
@@ -23,6 +23,8 @@ import { traceHeaders } from '../tracing';
 const READY_DEADLINE_MS = 2_000;
 /** The consumer groups of the API's reads of the records topic. */
 const RECORDS_GROUP = 'deployer-http-records';
+/** How long the API waits before it reads the Node Manager's topic again after a failure. */
+const FLEET_RETRY_MS = 5_000;
 /** The workers answer within seconds; past this, no worker serves the Deployer's queue. */
 const NODES_DEADLINE_MS = 60_000;
 
@@ -44,11 +46,26 @@ export function createPlatformDeps(config: Config, log: Logger): { deps: HttpDep
   // A probe must not wait out the service clients' patient retries: its own clients make one attempt each.
   const probeTemporal = Connection.lazy({ address: config.temporal.address, interceptors: [], connectTimeout: READY_DEADLINE_MS });
   const probeKafka = new Kafka({ clientId: `${config.kafka.clientId}-http-probe`, ...kafkaConnection(config), connectionTimeout: READY_DEADLINE_MS, logLevel: logLevel.NOTHING, retry: { retries: 0 } });
-  const inventory = inventoryReader(config.inventoryPath);
+  // Followed from the start, in the background, and again after a failure (Kafka still coming up):
+  // until it was read to its end, a request that needs it answers 503 (FleetNotReadyError).
+  let fleet = followFleet(config, kafka, log);
+  let closing = false;
+  const keepFollowing = () =>
+    fleet.ready.catch(async (err: unknown) => {
+      log.warn('cannot read the Node Manager\'s topic; trying again', { error: (err as Error).message, retryInMs: FLEET_RETRY_MS });
+      closing = true;
+      await fleet.stop();
+      setTimeout(() => {
+        if (closing) return;
+        fleet = followFleet(config, kafka, log);
+        void keepFollowing();
+      }, FLEET_RETRY_MS).unref();
+    });
+  void keepFollowing();
 
   const deps: HttpDeps = {
     tokens: fileTokenStore(config.http.tokensPath, (err) => log.error('cannot read the tokens file; no token is accepted until it is fixed', { error: err.message })),
-    parseContext: () => ({ inventory: inventory(), gitPrefixes: config.build.gitPrefixes, maxBytes: config.kafka.maxRequestBytes }),
+    parseContext: () => ({ inventory: fleet.view(), gitPrefixes: config.build.gitPrefixes, maxBytes: config.kafka.maxRequestBytes }),
     async send(key, request) {
       connected ??= producer.connect().catch((err: unknown) => {
         connected = undefined;
@@ -109,6 +126,8 @@ export function createPlatformDeps(config: Config, log: Logger): { deps: HttpDep
     deps,
     async close() {
       if (connected !== undefined) await producer.disconnect().catch(() => {});
+      closing = true;
+      await fleet.stop();
       await probeTemporal.close();
       await connection.close();
     },

@@ -3,6 +3,7 @@
 // views it answers with. The OpenAPI document is generated from these.
 import { z } from '@hono/zod-openapi';
 import { LIST_STATUSES, parseSince, SINCE_HELP } from '../operations/filters';
+import { FLEET_STATUSES } from '../core/schemas/node-record';
 import { RECORD_STATUSES } from '../core/schemas/record';
 import { applicationNameSchema, deploymentIdSchema } from '../core/schemas/request';
 
@@ -65,6 +66,18 @@ export const deploymentRowSchema = z
   })
   .openapi('DeploymentSummary');
 
+/** What the fleet says of a node (docs/node-manager.md): the Node Manager's status, site and generation, or the inventory file's word alone. */
+export const fleetFactsSchema = z
+  .object({
+    status: z.enum(FLEET_STATUSES).openapi({ description: 'Online: may receive deployments; Offline, Draining: no new step starts on it' }),
+    source: z.enum(['file', 'topic']).openapi({ description: "file: the inventory file alone; topic: the Node Manager's record on its topic" }),
+    site: z.string().optional(),
+    generation: z.number().int().optional().openapi({ description: "The Node Manager's generation of the record applied (topic only)" }),
+    observedAt: z.string().optional(),
+    platform: z.string().optional(),
+  })
+  .openapi('NodeFleetFacts');
+
 export const nodeViewSchema = z
-  .object({ node: z.string(), address: z.string(), target: z.string(), status: z.record(z.string(), z.unknown()), instances: z.array(z.record(z.string(), z.unknown())) })
+  .object({ node: z.string(), address: z.string(), target: z.string(), fleet: fleetFactsSchema, status: z.record(z.string(), z.unknown()), instances: z.array(z.record(z.string(), z.unknown())) })
   .openapi('Node');

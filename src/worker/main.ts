@@ -5,6 +5,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime, TransportError } from '@temporalio/worker';
 import { dataConverter } from '../codec/data-converter';
 import { loadConfig } from '../config';
+import { followFleet } from '../fleet';
 import { loadInventory } from '../inventory';
 import { createKafka, createProducer } from '../kafka/client';
 import { createLogger } from '../log';
@@ -39,6 +40,9 @@ async function main(): Promise<void> {
   const kafka = createKafka(config, `${config.kafka.clientId}-worker`);
   const producer = createProducer(kafka);
   await producer.connect();
+  // Every node the Node Manager knows, read before the first activity asks for one.
+  const fleet = followFleet(config, kafka, createLogger('fleet'));
+  await fleet.ready;
   const clientConnection = await Connection.connect({ address: config.temporal.address });
   const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace, dataConverter: converter, ...(tracing !== undefined ? { interceptors: { workflow: tracing.clientInterceptors } } : {}) });
   const site = config.temporal.siteTaskQueue;
@@ -46,7 +50,7 @@ async function main(): Promise<void> {
     await runThroughOutages(log, async () => {
       const connection = await NativeConnection.connect({ address: config.temporal.address });
       try {
-        const worker = await createWorker({ config, kafka, producer, client, connection, dataConverter: converter, workflowsPath: require.resolve('../../workflows'), ...(tracing !== undefined ? { tracing } : {}) });
+        const worker = await createWorker({ config, kafka, producer, client, connection, dataConverter: converter, fleet: fleet.view, workflowsPath: require.resolve('../../workflows'), ...(tracing !== undefined ? { tracing } : {}) });
         log.info('worker started', { role: site !== undefined ? 'site' : 'control', taskQueue: site ?? config.temporal.taskQueue, temporal: config.temporal.address, metrics: metrics.url, ...(config.tracing !== undefined ? { traces: config.tracing.endpoint } : {}) });
         await worker.run();
       } finally {
@@ -54,6 +58,7 @@ async function main(): Promise<void> {
       }
     });
   } finally {
+    await fleet.stop();
     await producer.disconnect();
     await clientConnection.close();
     await metrics.close();

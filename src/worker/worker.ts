@@ -8,7 +8,7 @@ import { type NativeConnection, Worker } from '@temporalio/worker';
 import type { Kafka, Producer } from 'kafkajs';
 import { createActivities, createNodeSideActivities, directorySecretProvider, type TargetFactories } from '../../activities';
 import type { Config } from '../config';
-import { inventoryReader } from '../inventory';
+import type { Fleet } from '../core/fleet';
 import type { Tracing } from '../tracing';
 import { checkWorkflowBundle } from './workflow-bundle';
 
@@ -22,6 +22,8 @@ export interface WorkerOptions {
   connection: NativeConnection;
   /** The same converter as the client's (src/codec), so both read what the other wrote. */
   dataConverter: DataConverter;
+  /** The fleet as of now (src/fleet.ts): what every activity looks nodes up in. */
+  fleet: () => Fleet;
   /** Path of workflows/index (.ts under ts-jest, .js when compiled). */
   workflowsPath: string;
   taskQueue?: string;
@@ -31,10 +33,9 @@ export interface WorkerOptions {
   tracing?: Tracing;
 }
 
-export async function createWorker({ config, kafka, producer, client, connection, dataConverter, workflowsPath, taskQueue, targets, tracing }: WorkerOptions): Promise<Worker> {
-  const inventory = inventoryReader(config.inventoryPath);
+export async function createWorker({ config, kafka, producer, client, connection, dataConverter, fleet, workflowsPath, taskQueue, targets, tracing }: WorkerOptions): Promise<Worker> {
   const nodeDeps = {
-    inventory,
+    inventory: fleet,
     client,
     secrets: directorySecretProvider(config.secretsPath),
     defaultTaskQueue: config.temporal.taskQueue,

@@ -29,7 +29,7 @@ function inventoryOf(nodes: number, base: Inventory): Inventory {
   return {
     registry: base.registry,
     buildHost: base.buildHost,
-    swarms: [], clusters: [],
+    swarms: [], clusters: [], tls: {}, sites: {},
     // Never contacted: the simulated target stands in for every node.
     nodes: Array.from({ length: nodes }, (_, i) => ({ id: `sim-${i}`, target: { kind: 'docker-engine', docker: { host: '127.0.0.1', port: 9, insecure: true } }, address: '127.0.0.1', labels: {} })),
   };

@@ -19,6 +19,7 @@ import { createBridge } from '../../src/bridge/bridge';
 import { dataConverter } from '../../src/codec/data-converter';
 import { loadConfig, type Config } from '../../src/config';
 import { LABELS } from '../../src/core/labels';
+import { fileFleet } from '../../src/fleet';
 import { loadInventory } from '../../src/inventory';
 import { createKafka, createProducer } from '../../src/kafka/client';
 import { createLogger } from '../../src/log';
@@ -234,7 +235,7 @@ export async function startDeployer(
   const client = new Client({ connection, namespace: config.temporal.namespace, dataConverter: converter });
   const nativeConnection = await NativeConnection.connect({ address: config.temporal.address });
   const worker: Worker | undefined =
-    options.worker === false ? undefined : await createWorker({ config, kafka, producer, client, connection: nativeConnection, dataConverter: converter, workflowsPath: require.resolve('../../workflows') });
+    options.worker === false ? undefined : await createWorker({ config, kafka, producer, client, connection: nativeConnection, dataConverter: converter, fleet: fileFleet(config.inventoryPath), workflowsPath: require.resolve('../../workflows') });
   const workerRun = worker?.run();
 
   const bridgeConsumer = options.bridge === false ? undefined : kafka.consumer({ groupId: config.kafka.groupId });

@@ -20,7 +20,7 @@ import { BuildFailedError, EngineUnreachableError, HealthCheckFailedError, Inval
 import { configCheckResult, testResult } from '../../src/core/deployment-tests';
 import type { ApplicationState } from '../../src/core/operation-plan';
 import type { StatusEvent } from '../../src/core/schemas/event';
-import type { Inventory } from '../../src/core/schemas/inventory';
+import { fleetOfFile, type Fleet } from '../../src/core/fleet';
 import type { DeploymentRecord } from '../../src/core/schemas/record';
 
 export interface FakeInstance {
@@ -96,11 +96,11 @@ export function running(world: FakeWorld, node: string): string[] {
 }
 
 /** An inventory of `ids`, every node served by `taskQueue` (or by the queue `queueOf` names). */
-export function fakeInventory(ids: () => string[], taskQueue: string, queueOf: (id: string) => string | undefined = () => undefined): () => Inventory {
-  return () => ({
+export function fakeInventory(ids: () => string[], taskQueue: string, queueOf: (id: string) => string | undefined = () => undefined): () => Fleet {
+  return () => fleetOfFile({
     registry: { push: '127.0.0.1:5000', pull: 'reg:5000' },
     buildHost: { docker: { socketPath: '/nonexistent' } },
-    swarms: [], clusters: [],
+    swarms: [], clusters: [], tls: {}, sites: {},
     nodes: ids().map((id) => ({ id, target: { kind: 'docker-engine', docker: { host: '192.0.2.1', port: 2375, insecure: true } }, address: `10.0.0.${id.slice(-1)}`, labels: {}, taskQueue: queueOf(id) ?? taskQueue })),
   });
 }

@@ -112,21 +112,21 @@ describe('CLI output', () => {
     expect(renderRecords([])).toEqual(['no records']);
   });
 
-  it('shows each node with its target and platform, what runs there, and a node that does not answer as not ready', () => {
+  it('shows each node with its target, its fleet status, source, site and generation, its platform, what runs there, and a node that does not answer as not ready', () => {
     const running = { name: 'hello--d-7--ab12--r0', application: 'hello', version: '2.0', deploymentId: 'd-7', running: true, state: 'running' };
     const ready = { ready: true, platform: { os: 'linux', architecture: 'amd64' } };
     expect(
       renderNodes([
-        { node: 'fog-1', address: '10.77.0.11', target: 'docker-engine', status: ready, instances: [running] },
-        { node: 'fog-2', address: '10.77.0.12', target: 'docker-engine', status: ready, instances: [] },
-        { node: 'fog-3', address: '10.77.0.13', target: 'docker-engine', status: { ready: false, detail: 'unreachable: connect ECONNREFUSED 10.77.0.13:2376' }, instances: [] },
+        { node: 'fog-1', address: '10.77.0.11', target: 'docker-engine', fleet: { status: 'Online', source: 'file' }, status: ready, instances: [running] },
+        { node: 'fog-2', address: '10.77.0.12', target: 'docker-engine', fleet: { status: 'Draining', source: 'topic', generation: 7, site: 'greenhouse-2' }, status: ready, instances: [] },
+        { node: 'fog-3', address: '10.77.0.13', target: 'docker-engine', fleet: { status: 'Online', source: 'topic', generation: 3 }, status: { ready: false, detail: 'unreachable: connect ECONNREFUSED 10.77.0.13:2376' }, instances: [] },
       ]),
     ).toEqual([
-      'fog-1  10.77.0.11  docker-engine  linux/amd64  1 instance(s)',
+      'fog-1  10.77.0.11  docker-engine  Online (file)  linux/amd64  1 instance(s)',
       '  APPLICATION  DEPLOYMENT  STATE    INSTANCE',
       '  hello:2.0    d-7         running  hello--d-7--ab12--r0',
-      'fog-2  10.77.0.12  docker-engine  linux/amd64  nothing deployed',
-      'fog-3  10.77.0.13  docker-engine  not ready: unreachable: connect ECONNREFUSED 10.77.0.13:2376',
+      'fog-2  10.77.0.12  docker-engine  Draining (topic, generation 7, site greenhouse-2)  linux/amd64  nothing deployed',
+      'fog-3  10.77.0.13  docker-engine  Online (topic, generation 3)  not ready: unreachable: connect ECONNREFUSED 10.77.0.13:2376',
     ]);
   });
 

@@ -7,7 +7,8 @@ describe('config', () => {
   it('has defaults that match the local stack', () => {
     const c = loadConfig({ HOME: '/home/op' });
     expect(c.temporal).toEqual({ address: '127.0.0.1:7233', namespace: 'default', taskQueue: 'deployer' });
-    expect(c.kafka.topics).toEqual({ requests: 'deployer.requests', events: 'deployer.events', deadLetters: 'deployer.requests.dlq', records: 'deployer.records' });
+    expect(c.kafka.topics).toEqual({ requests: 'deployer.requests', events: 'deployer.events', deadLetters: 'deployer.requests.dlq', records: 'deployer.records', nodes: 'platform.nodes' });
+    expect(loadConfig({ DEPLOYER_NODES_TOPIC: '' }).kafka.topics.nodes).toBeUndefined();
     expect(c.kafka.brokers).toEqual(['127.0.0.1:19092']);
     expect(c.inventoryPath).toMatch(/deployer\/inventory\.json$/);
     expect(c.lockIdleMs).toBe(10_000);

@@ -7,6 +7,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { parseRequest } from '../../bridge/parse';
 import { configIssues } from '../../core/admission';
+import type { Inventory } from '../../core/schemas/inventory';
 import type { Config } from '../../config';
 import { loadInventory } from '../../inventory';
 import { formatPath, reasonOf, type Issue } from '../../core/issues';
@@ -17,7 +18,7 @@ import { importServiceTemplate, isServiceTemplate } from '../../core/tosca/impor
 import type { CommandOf } from '../args';
 import { EXIT, UsageError, type ExitCode } from '../errors';
 import type { Output } from '../output';
-import { connectTemporal, sendRequest } from '../platform';
+import { cliFleet, connectTemporal, sendRequest } from '../platform';
 import { exitOf, followEvents } from './events';
 import { follow } from './status';
 
@@ -57,11 +58,11 @@ export function readRequest(file: string, text: string, overrides: { id?: string
   return { request: parsed.data, wire: request };
 }
 
-/** The Deploy requests of the template in `file`'s text, dependencies first; with `config`, checked against the inventory and the git prefixes as the bridge checks them. */
-export function readTemplate(file: string, text: string, cmd: FileOptions, config?: Config): OperationRequest[] {
+/** The Deploy requests of the template in `file`'s text, dependencies first; with `inventory`, checked against it and the git prefixes as the bridge checks them. */
+export function readTemplate(file: string, text: string, cmd: FileOptions, config?: Config, inventory?: Inventory): OperationRequest[] {
   // Each application of a template has its own version, so one --version cannot say which.
   if (cmd.version !== undefined) throw new UsageError(`--version sets the version of a request; the versions of ${file}'s applications are its properties (make one an input and give it with --input)`);
-  const checked = config && { inventory: loadInventory(config.inventoryPath), gitPrefixes: config.build.gitPrefixes };
+  const checked = config && { inventory: inventory ?? loadInventory(config.inventoryPath), gitPrefixes: config.build.gitPrefixes };
   const imported = importServiceTemplate(text, {
     inputs: cmd.input ?? {},
     deploymentId: cmd.id,
@@ -106,8 +107,8 @@ async function startDirect(config: Config, requests: OperationRequest[], cmd: De
 }
 
 /** A request file for --direct: validated as the bridge validates a message, inventory and node policy included. */
-function directRequest(config: Config, file: string, wire: Record<string, unknown>): OperationRequest {
-  const parsed = parseRequest(Buffer.from(JSON.stringify(wire)), { inventory: loadInventory(config.inventoryPath), gitPrefixes: config.build.gitPrefixes, maxBytes: config.kafka.maxRequestBytes });
+function directRequest(config: Config, inventory: Inventory, file: string, wire: Record<string, unknown>): OperationRequest {
+  const parsed = parseRequest(Buffer.from(JSON.stringify(wire)), { inventory, gitPrefixes: config.build.gitPrefixes, maxBytes: config.kafka.maxRequestBytes });
   if (!parsed.ok) throw new UsageError(`${file} is not a valid request: ${parsed.reason}`);
   const [request] = parsed.requests;
   if (request!.kind === 'Cancel' || request!.kind === 'Retry') {
@@ -121,7 +122,9 @@ export async function deployCommand(cmd: DeployCommand, config: Config, out: Out
   const template = isServiceTemplate(text);
   if (!template && cmd.input !== undefined) throw new UsageError(`--input gives the inputs of a TOSCA service template; ${cmd.file} is a request`);
   if (cmd.direct) {
-    const requests = template ? readTemplate(cmd.file, text, cmd, config) : [directRequest(config, cmd.file, readRequest(cmd.file, text, cmd).wire)];
+    // The fleet as the bridge would see it: the file and the Node Manager's topic.
+    const fleet = await cliFleet(config);
+    const requests = template ? readTemplate(cmd.file, text, cmd, config, fleet) : [directRequest(config, fleet, cmd.file, readRequest(cmd.file, text, cmd).wire)];
     return startDirect(config, requests, cmd, template, out);
   }
   const messages = template ? readTemplate(cmd.file, text, cmd).map((request) => ({ request, wire: request as unknown })) : [readRequest(cmd.file, text, cmd)];
@@ -163,7 +166,8 @@ function whatItDoes(r: Request): string {
 /**
  * `deployer validate FILE`: the request or template checked as the Deployer would check it
  * (schema, inventory, node policy, build sources), every problem listed; starts nothing and
- * reaches no service, so it works before the platform is up.
+ * reaches no service, so it works before the platform is up: the nodes are the inventory
+ * file's alone, not the Node Manager's (docs/node-manager.md).
  */
 export function validateCommand(cmd: CommandOf<'validate'>, config: Config, out: Output): ExitCode {
   const text = readText(cmd.file);

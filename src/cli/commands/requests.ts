@@ -6,13 +6,12 @@
 import type { Config } from '../../config';
 import { checkControl, operationId } from '../../operations/control';
 import { parseRequest } from '../../bridge/parse';
-import { loadInventory } from '../../inventory';
 import type { OperationRequest, Request } from '../../core/schemas/request';
 import type { CommandOf } from '../args';
 import { describeDeployment } from '../../operations/describe';
 import { DeploymentError, EXIT, UsageError, type ExitCode } from '../errors';
 import type { Output } from '../output';
-import { connectTemporal, sendRequest } from '../platform';
+import { cliFleet, connectTemporal, sendRequest } from '../platform';
 import { exitOf, followEvents } from './events';
 
 async function send(config: Config, key: string, request: Request, out: Output, extra: Record<string, unknown> = {}): Promise<void> {
@@ -49,7 +48,7 @@ export { operationId };
 
 /** Checks `request` as the bridge will (schema, inventory, node policy), sends it, and with --wait follows it to its end. */
 async function sendOperation(config: Config, request: Record<string, unknown> & { application: string }, cmd: { wait: boolean; timeout: number }, out: Output, extra: Record<string, unknown>): Promise<ExitCode> {
-  const parsed = parseRequest(Buffer.from(JSON.stringify(request)), { inventory: loadInventory(config.inventoryPath), gitPrefixes: config.build.gitPrefixes, maxBytes: config.kafka.maxRequestBytes });
+  const parsed = parseRequest(Buffer.from(JSON.stringify(request)), { inventory: await cliFleet(config), gitPrefixes: config.build.gitPrefixes, maxBytes: config.kafka.maxRequestBytes });
   if (!parsed.ok) throw new UsageError(`the ${String(request.kind)} request would be refused: ${parsed.reason}`);
   const checked = parsed.requests[0] as OperationRequest;
   // With --wait and --json the events are the stream; the acknowledgement goes to people only.

@@ -17,6 +17,16 @@ const hostPort = z
 export const plainEngineMessage = (host: string, port: number) =>
   `the engine at ${host}:${port} would be reached over plain TCP: give "tls" (ca, cert, key), or set "insecure": true if this network is trusted (anyone who can reach it can run containers as root on the engine)`;
 
+/** TLS client material, named by file path, never inlined. */
+export const tlsFilesSchema = z.strictObject({
+  ca: z.string().startsWith('/', 'must be an absolute file path'),
+  cert: z.string().startsWith('/', 'must be an absolute file path'),
+  key: z.string().startsWith('/', 'must be an absolute file path'),
+});
+
+/** A name the Node Manager's records use for credentials the Deployer holds (`"tls": "fleet"`). */
+export const credentialNameSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'must be a name of 1-63 letters, digits, ".", "_" or "-"');
+
 /**
  * How to reach one Docker Engine: its unix socket, TCP with TLS client certificates, or
  * plain TCP where the inventory says `insecure: true`. TLS material is named by file path,
@@ -28,13 +38,7 @@ export const dockerEndpointSchema = z.union([
     .strictObject({
       host: z.string().min(1),
       port: z.number().int().min(1).max(65535),
-      tls: z
-        .strictObject({
-          ca: z.string().startsWith('/', 'must be an absolute file path'),
-          cert: z.string().startsWith('/', 'must be an absolute file path'),
-          key: z.string().startsWith('/', 'must be an absolute file path'),
-        })
-        .optional(),
+      tls: tlsFilesSchema.optional(),
       /** Plain TCP, said in so many words: only `true` means it, so that leaving `tls` out never does. */
       insecure: z.boolean().optional(),
     })
@@ -173,7 +177,15 @@ export const inventorySchema = z
     buildHost: z.strictObject({ docker: dockerEndpointSchema }),
     swarms: z.array(swarmSchema).default([]),
     clusters: z.array(kubernetesClusterSchema).default([]),
-    nodes: z.array(inventoryNodeSchema).min(1),
+    /** The nodes the file knows; the Node Manager's topic may add others (src/core/fleet.ts). */
+    nodes: z.array(inventoryNodeSchema).default([]),
+    /**
+     * TLS material by name, for the Node Manager's records (docs/node-manager.md): a record
+     * names it (`"tls": "fleet"`) and never carries it.
+     */
+    tls: z.record(credentialNameSchema, tlsFilesSchema).default({}),
+    /** The task queue of each site's worker, for nodes the Node Manager places at a site; by default the site's own name. */
+    sites: z.record(credentialNameSchema, z.strictObject({ taskQueue: z.string().min(1) })).default({}),
   })
   .refine((inv) => new Set(inv.nodes.map((n) => n.id)).size === inv.nodes.length, {
     message: 'node ids must be unique',
@@ -228,3 +240,4 @@ export type KubernetesCluster = z.infer<typeof kubernetesClusterSchema>;
 export type TargetKind = NodeTarget['kind'];
 export type NodeAllow = z.infer<typeof nodeAllowSchema>;
 export type Inventory = z.infer<typeof inventorySchema>;
+export type TlsFiles = z.infer<typeof tlsFilesSchema>;

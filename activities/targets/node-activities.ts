@@ -74,6 +74,8 @@ export function createNodeActivities(inventory: () => Fleet, factories: TargetFa
     if (node === undefined) throw fleet.decommissioned.has(nodeId) ? new NodeDecommissionedError(nodeId) : new UnknownNodeError(nodeId);
     return node;
   };
+  /** The node's target, with a span around each call when tracing is on. */
+  const targetOf = (node: FleetNode): Target => tracedTarget(factories[node.target.kind](node, inventory()), node);
   /**
    * The node's target for a new step (check, apply, verify, test): never on a node the Node
    * Manager decommissioned or reports Offline or Draining. Looked up before each step, so a
@@ -82,17 +84,14 @@ export function createNodeActivities(inventory: () => Fleet, factories: TargetFa
   const startable = (nodeId: string): Target => {
     const node = nodeOf(nodeId);
     if (node.fleet.status !== 'Online') throw new NodeUnavailableError(nodeId, node.fleet.status);
-    return factories[node.target.kind](node, inventory());
+    return targetOf(node);
   };
   /** The nodes of the inventory that this activity's task queue serves. */
   const served = () => {
     const queue = activityInfo().taskQueue;
     return inventory().nodes.filter((n) => (n.taskQueue ?? defaultTaskQueue) === queue);
   };
-  const target = (nodeId: string): Target => {
-    const node = nodeOf(nodeId);
-    return tracedTarget(factories[node.target.kind](node, inventory()), node);
-  };
+  const target = (nodeId: string): Target => targetOf(nodeOf(nodeId));
   /**
    * Runs a verb that reports steps: they are shown in the heartbeat details while it runs and
    * come back in the result, or in the failure's details (same type, so retries are still

@@ -7,7 +7,7 @@ import { publishedSeqReader } from '../src/kafka/published-seq';
 import type { Inventory } from '../src/core/schemas/inventory';
 import { createBuildActivities } from './control/build';
 import { createDependencyActivities } from './control/dependencies';
-import { createEventActivities } from './control/events';
+import { createEventActivities, type EventPublisher } from './control/events';
 import { allHeartbeating } from './control/heartbeat';
 import { createHistoryActivities } from './control/history';
 import { createInventoryActivities } from './control/inventory';
@@ -35,6 +35,8 @@ export interface NodeDeps {
   defaultTaskQueue: string;
   /** Replaces a kind of target, e.g. with a simulation in a benchmark that says so. */
   targets?: Partial<TargetFactories>;
+  /** Publishes on the events topic: a node step's events as they happen, and the deployments' own. */
+  publishEvents: EventPublisher;
 }
 
 export interface ActivityDeps extends NodeDeps {
@@ -49,10 +51,10 @@ export interface ActivityDeps extends NodeDeps {
 }
 
 /** What runs next to the nodes: the target verbs and the dependency checks that ask nodes. */
-export function createNodeSideActivities({ inventory, secrets, client, defaultTaskQueue, targets }: NodeDeps) {
+export function createNodeSideActivities({ inventory, secrets, client, defaultTaskQueue, targets, publishEvents }: NodeDeps) {
   const engines = new Engines(inventory);
   const factories: TargetFactories = { 'docker-engine': dockerEngineTarget(engines, secrets), swarm: swarmTarget(engines, secrets), kubernetes: kubernetesTarget(new KubernetesClusters(inventory), secrets), ...targets };
-  const nodes = createNodeActivities(inventory, factories, defaultTaskQueue);
+  const nodes = createNodeActivities(inventory, factories, defaultTaskQueue, publishEvents);
   const nodeOf = (id: string) => inventory().nodes.find((n) => n.id === id);
   return {
     ...allHeartbeating(nodes),
@@ -67,12 +69,12 @@ export function createNodeSideActivities({ inventory, secrets, client, defaultTa
 }
 
 export function createActivities(deps: ActivityDeps) {
-  const { inventory, kafka, producer, client, secrets, eventsTopic, recordsTopic, defaultTaskQueue, lockIdleMs, buildSources } = deps;
+  const { inventory, kafka, producer, client, secrets, eventsTopic, recordsTopic, defaultTaskQueue, lockIdleMs, buildSources, publishEvents } = deps;
   const engines = new Engines(inventory);
   return {
     ...createInventoryActivities(inventory, defaultTaskQueue, buildSources.gitPrefixes),
     ...allHeartbeating(createBuildActivities(engines, () => inventory().registry.push, buildSources)),
-    ...createEventActivities(producer, eventsTopic),
+    ...createEventActivities(publishEvents),
     ...createRecordActivities(producer, recordsTopic),
     ...createLockActivities(client, { taskQueue: defaultTaskQueue, ...(lockIdleMs !== undefined ? { idleMs: lockIdleMs } : {}) }),
     ...allHeartbeating(createHistoryActivities(client, defaultTaskQueue)),

@@ -7,6 +7,7 @@ import type { DataConverter } from '@temporalio/common';
 import { type NativeConnection, Worker } from '@temporalio/worker';
 import type { Kafka, Producer } from 'kafkajs';
 import { createActivities, createNodeSideActivities, directorySecretProvider, type TargetFactories } from '../../activities';
+import { createEventPublisher } from '../../activities/control/events';
 import type { Config } from '../config';
 import { inventoryReader } from '../inventory';
 import { checkWorkflowBundle } from './workflow-bundle';
@@ -35,6 +36,7 @@ export async function createWorker({ config, kafka, producer, client, connection
     client,
     secrets: directorySecretProvider(config.secretsPath),
     defaultTaskQueue: config.temporal.taskQueue,
+    publishEvents: createEventPublisher(producer, config.kafka.topics.events),
     ...(targets !== undefined ? { targets } : {}),
   };
   if (config.temporal.siteTaskQueue !== undefined) {

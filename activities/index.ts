@@ -18,6 +18,7 @@ import type { BuildSourcePolicy } from './control/build-source';
 import type { SecretProvider } from './control/secrets';
 export { directorySecretProvider, type SecretProvider } from './control/secrets';
 export type { TargetFactories } from './targets/node-activities';
+export { createEventPublisher } from './control/events';
 import { Engines } from './targets/docker-engine/engines';
 import { createLegacyDockerActivities } from './targets/docker-engine/legacy-v1';
 import { createLegacyHealthActivities } from './targets/docker-engine/legacy-v1-health';

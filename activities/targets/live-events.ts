@@ -15,8 +15,13 @@ import type { StepRecord } from './target';
 /** Where live events go: the events topic (activities/control/events.ts). */
 export type EventSink = (events: StatusEvent[]) => Promise<void>;
 
-/** How often the step's silence is looked at; a progress event is due PROGRESS_EVERY_MS after the last event. */
-const TICK_MS = 500;
+/** How often the step's silence is looked at. */
+const TICK_MS = 250;
+/**
+ * Silence after which a progress event goes out: a second short of the promise, so that the
+ * tick's lateness and the publish itself still land the event within PROGRESS_EVERY_MS.
+ */
+const PROGRESS_AFTER_MS = PROGRESS_EVERY_MS - 1_000;
 
 /** As the deployment's own events are cut (workflows/event-log.ts). */
 const MAX_MESSAGE = 4096;
@@ -93,7 +98,7 @@ export class LiveEvents {
 
   private tick(): void {
     const now = Date.now();
-    if (this.current === undefined || now - this.lastEventAt < PROGRESS_EVERY_MS) return;
+    if (this.current === undefined || now - this.lastEventAt < PROGRESS_AFTER_MS) return;
     const elapsedMs = now - this.current.since;
     const message = progressMessage(this.current.message, elapsedMs, this.detail?.text);
     this.publish(this.current.phase, message, new Date(now).toISOString(), { elapsedMs, ...(this.detail?.probes !== undefined ? { probes: this.detail.probes } : {}) });

@@ -31,7 +31,7 @@ export function attemptSpan(lease: EventLease, attempt: number): { first: number
   return first <= last ? { first, last } : undefined;
 }
 
-/** A progress event goes out when a step has said nothing for this long. */
+/** While a step lasts, a node's events come at least this often: a progress event when it has said nothing else. */
 export const PROGRESS_EVERY_MS = 5_000;
 
 /** What a progress event adds to a repeated phase (an optional field of the status event). */
@@ -44,7 +44,7 @@ export interface Progress {
 
 /** The message of a progress event: what the step waits for, how long it has, and what it last saw. */
 export function progressMessage(step: string, elapsedMs: number, detail: string | undefined): string {
-  return `still ${step} (${Math.round(elapsedMs / 1000)} s)${detail !== undefined ? `: ${detail}` : ''}`;
+  return `${step}, ${Math.floor(elapsedMs / 1000)} s so far${detail !== undefined ? `: ${detail}` : ''}`;
 }
 
 /** The phase a node's step shows in, for `deployer status` while it runs. */

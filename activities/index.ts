@@ -7,7 +7,7 @@ import { publishedSeqReader } from '../src/kafka/published-seq';
 import type { Fleet } from '../src/core/fleet';
 import { createBuildActivities } from './control/build';
 import { createDependencyActivities } from './control/dependencies';
-import { createEventActivities } from './control/events';
+import { createEventActivities, type EventPublisher } from './control/events';
 import { allHeartbeating } from './control/heartbeat';
 import { createHistoryActivities } from './control/history';
 import { createInventoryActivities } from './control/inventory';
@@ -18,6 +18,7 @@ import type { BuildSourcePolicy } from './control/build-source';
 import type { SecretProvider } from './control/secrets';
 export { directorySecretProvider, type SecretProvider } from './control/secrets';
 export type { TargetFactories } from './targets/node-activities';
+export { createEventPublisher } from './control/events';
 import { Engines } from './targets/docker-engine/engines';
 import { createLegacyDockerActivities } from './targets/docker-engine/legacy-v1';
 import { createLegacyHealthActivities } from './targets/docker-engine/legacy-v1-health';
@@ -36,6 +37,8 @@ export interface NodeDeps {
   defaultTaskQueue: string;
   /** Replaces a kind of target, e.g. with a simulation in a benchmark that says so. */
   targets?: Partial<TargetFactories>;
+  /** Publishes on the events topic: a node step's events as they happen, and the deployments' own. */
+  publishEvents: EventPublisher;
 }
 
 export interface ActivityDeps extends NodeDeps {
@@ -50,10 +53,10 @@ export interface ActivityDeps extends NodeDeps {
 }
 
 /** What runs next to the nodes: the target verbs and the dependency checks that ask nodes. */
-export function createNodeSideActivities({ inventory, secrets, client, defaultTaskQueue, targets }: NodeDeps) {
+export function createNodeSideActivities({ inventory, secrets, client, defaultTaskQueue, targets, publishEvents }: NodeDeps) {
   const engines = new Engines(inventory);
   const factories: TargetFactories = { 'docker-engine': dockerEngineTarget(engines, secrets), swarm: swarmTarget(engines, secrets), kubernetes: kubernetesTarget(new KubernetesClusters(inventory), secrets), ...targets };
-  const nodes = createNodeActivities(inventory, factories, defaultTaskQueue);
+  const nodes = createNodeActivities(inventory, factories, defaultTaskQueue, publishEvents);
   const nodeOf = (id: string) => inventory().nodes.find((n) => n.id === id);
   return {
     ...allHeartbeating(nodes),
@@ -68,12 +71,12 @@ export function createNodeSideActivities({ inventory, secrets, client, defaultTa
 }
 
 export function createActivities(deps: ActivityDeps) {
-  const { inventory, kafka, producer, client, secrets, eventsTopic, recordsTopic, defaultTaskQueue, lockIdleMs, buildSources } = deps;
+  const { inventory, kafka, producer, client, secrets, eventsTopic, recordsTopic, defaultTaskQueue, lockIdleMs, buildSources, publishEvents } = deps;
   const engines = new Engines(inventory);
   return {
     ...createInventoryActivities(inventory, defaultTaskQueue, buildSources.gitPrefixes),
     ...allHeartbeating(createBuildActivities(engines, () => inventory().registry.push, buildSources)),
-    ...createEventActivities(producer, eventsTopic),
+    ...createEventActivities(publishEvents),
     ...createRecordActivities(producer, recordsTopic),
     ...createLockActivities(client, { taskQueue: defaultTaskQueue, ...(lockIdleMs !== undefined ? { idleMs: lockIdleMs } : {}) }),
     ...allHeartbeating(createHistoryActivities(client, defaultTaskQueue)),

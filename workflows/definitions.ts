@@ -5,6 +5,7 @@ import type { CheckResult } from '../src/core/deployment-tests';
 import type { NodeState } from '../src/core/node-states';
 import type { LockGrant, LockHold, LockRequester } from '../src/core/lock-protocol';
 import type { ApplicationState } from '../src/core/operation-plan';
+import type { LivePhase } from '../src/core/live-events';
 import type { Phase } from '../src/core/schemas/event';
 
 export type { NodeState };
@@ -44,6 +45,16 @@ export interface DeploymentProgress {
   phase: Phase;
   nodes: Record<string, { state: NodeState; message: string; checks?: CheckResult[] }>;
 }
+
+/** What a node's workflow is doing now: the step that runs and the phase its events are in. */
+export interface NodeStepNow {
+  node: string;
+  phase: LivePhase;
+  step: string;
+}
+
+/** Asked of a running node workflow (workflows/node.ts): undefined between steps. */
+export const nodeStepQuery = defineQuery<NodeStepNow | undefined>('nodeStep');
 
 /** Live per-node progress of a deployment. */
 export const progressQuery = defineQuery<DeploymentProgress>('progress');

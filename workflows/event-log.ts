@@ -11,8 +11,12 @@
 // returns it may issue nothing but the next publish (another local activity). Any other
 // command issued there (a memo upsert, say) would land among the main flow's commands in an
 // order that a replay, which resolves local activities at other moments, does not repeat.
+// Lending: while one node rolls out alone, the log lends it the next seq numbers (a lease,
+// src/core/live-events.ts) and holds whatever is emitted meanwhile; once the node's workflow
+// says how far it numbered, the held events are numbered after it and published.
 import { CancellationScope, condition } from '@temporalio/workflow';
 import type { EventActivities } from '../activities/control/events';
+import { LEASE_SIZE, type EventLease } from '../src/core/live-events';
 import type { Phase, StatusEvent } from '../src/core/schemas/event';
 import { publishing } from './options';
 import { localActivities } from './local-lane';
@@ -26,6 +30,8 @@ export class EventLog {
   private readonly queue: StatusEvent[] = [];
   private draining = false;
   private publishedSeq: number;
+  private lent: EventLease | undefined;
+  private readonly held: Parameters<EventLog['emit']>[] = [];
 
   constructor(
     readonly about: { deploymentId: string; application: string; version?: string },
@@ -50,8 +56,33 @@ export class EventLog {
     this.publishedSeq = Math.max(this.publishedSeq, seq);
   }
 
+  /**
+   * Lends the numbers after every event emitted so far, once those are published (so that
+   * none of them lands on the topic after a number of the lease).
+   */
+  async lend(): Promise<EventLease> {
+    await this.flushed();
+    this.lent = { after: this.seq, last: this.seq + LEASE_SIZE };
+    return this.lent;
+  }
+
+  /**
+   * The lease is back: `lastSeq` is the last number its holder may have used (the whole lease
+   * when it cannot say, a cancelled node workflow); what was emitted meanwhile goes out after it.
+   */
+  settle(lastSeq: number | undefined): void {
+    if (this.lent === undefined) return;
+    this.continueAfter(Math.min(lastSeq ?? this.lent.last, this.lent.last));
+    this.lent = undefined;
+    for (const args of this.held.splice(0)) this.emit(...args);
+  }
+
   /** `at`: when it happened, for a step a node reported after the fact; now by default. */
   emit(phase: Phase, message: string, node?: string, at?: string): void {
+    if (this.lent !== undefined) {
+      this.held.push([phase, message, node, at ?? new Date().toISOString()]);
+      return;
+    }
     this.queue.push({
       ...this.about,
       phase,

@@ -26,6 +26,15 @@ export function stepsOf<T>(err: unknown): T[] {
   return [];
 }
 
+/** The last seq a failed step or node workflow may have published under (its lease), from its failure's details. */
+export function lastSeqOf(err: unknown): number | undefined {
+  for (let e = err; e instanceof Error; e = e.cause) {
+    const seq = e instanceof ApplicationFailure ? (e.details?.[0] as { lastSeq?: unknown } | undefined)?.lastSeq : undefined;
+    if (typeof seq === 'number') return seq;
+  }
+  return undefined;
+}
+
 /** The checks and tests a failed node workflow ran, from its failure's details (workflows/node.ts). */
 export function checksOf<T>(err: unknown): T[] {
   for (let e = err; e instanceof Error; e = e.cause) {

@@ -6,20 +6,26 @@
 // test (the request's deployment tests, each within its timeout). Undo, and retiring older
 // versions once the whole deployment succeeded, are the parent's business: it registered the
 // node's restore before starting this workflow. What each step did comes back in the result
-// (or in the failure's details), and the parent publishes it as the node's status events.
-import { ApplicationFailure, isCancellation, setCurrentDetails } from '@temporalio/workflow';
+// (or in the failure's details). With a lease of seq numbers (src/core/live-events.ts) each
+// step publishes its status events as they happen, and the result says how far it numbered;
+// without one the parent publishes them once this workflow has ended.
+import { ApplicationFailure, isCancellation, setCurrentDetails, setHandler } from '@temporalio/workflow';
 import type { StepRecord } from '../activities/targets/target';
 import { configCheckFailure, describeTest, testFailure, type CheckResult } from '../src/core/deployment-tests';
 import type { NodeIntent } from '../src/core/intent';
+import type { EventLease, LivePhase } from '../src/core/live-events';
+import { nodeStepQuery, type NodeStepNow } from './definitions';
 import type { PlannedNode } from '../src/core/plan';
 import { nodeDetails, type NodeStep } from './details';
-import { NODE_ROLLOUT_FAILED, rootMessage, stepsOf } from './failures';
+import { lastSeqOf, NODE_ROLLOUT_FAILED, rootMessage, stepsOf } from './failures';
 import { nodeCalls, queueOf } from './node-calls';
 import { applyStep, testStep, verifyStep } from './options';
 
 export interface NodeRolloutInput {
   node: PlannedNode;
   intent: NodeIntent;
+  /** Seq numbers the node's steps publish their events under as they happen (absent: the parent publishes them). */
+  events?: EventLease;
 }
 
 export interface NodeRolloutResult {
@@ -29,20 +35,33 @@ export interface NodeRolloutResult {
   steps: StepRecord[];
   /** The configuration check and the deployment tests, as they went (absent in results of runs that had none). */
   checks?: CheckResult[];
+  /** With a lease: the last seq its steps may have published under. */
+  lastSeq?: number;
 }
 
-/** The details of a node workflow's failure: the steps it took before it failed, and the checks and tests that ran. */
+/** The details of a node workflow's failure: the steps it took before it failed, the checks and tests that ran, and (with a lease) the last seq used. */
 export interface NodeRolloutFailure {
   steps: StepRecord[];
   checks?: CheckResult[];
+  lastSeq?: number;
 }
 
-export async function nodeRolloutWorkflow({ node, intent }: NodeRolloutInput): Promise<NodeRolloutResult> {
+export async function nodeRolloutWorkflow({ node, intent, events }: NodeRolloutInput): Promise<NodeRolloutResult> {
   const steps: StepRecord[] = [];
+  // Each step numbers after the one before it; a step that fails says how far it got too.
+  let lastSeq = events?.after;
+  const lease = () => (events !== undefined ? { events: { after: lastSeq!, last: events.last } } : {});
+  const numbered = <T extends { lastSeq?: number }>(taken: T): T => {
+    if (taken.lastSeq !== undefined && lastSeq !== undefined) lastSeq = Math.max(lastSeq, taken.lastSeq);
+    return taken;
+  };
   const shown: NodeStep[] = [];
   const label = `${intent.application}:${intent.version}`;
-  /** Runs one step on the node; the current details follow it. */
-  async function step<T>(what: string, run: () => Promise<T>): Promise<T> {
+  let now: NodeStepNow | undefined;
+  setHandler(nodeStepQuery, () => now);
+  /** Runs one step on the node; the current details and the `nodeStep` query follow it. */
+  async function step<T>(what: string, phase: LivePhase, run: () => Promise<T>): Promise<T> {
+    now = { node: node.id, phase, step: what };
     const entry: NodeStep = { step: what, state: 'running' };
     shown.push(entry);
     setCurrentDetails(nodeDetails(node.id, shown));
@@ -52,8 +71,10 @@ export async function nodeRolloutWorkflow({ node, intent }: NodeRolloutInput): P
       return result;
     } catch (err) {
       entry.state = 'failed';
+      numbered({ lastSeq: lastSeqOf(err) });
       throw err;
     } finally {
+      now = undefined;
       setCurrentDetails(nodeDetails(node.id, shown));
     }
   }
@@ -67,21 +88,21 @@ export async function nodeRolloutWorkflow({ node, intent }: NodeRolloutInput): P
     // Before anything is applied: the previous version still serves while the new configuration is checked.
     const { configCheck, tests = [] } = intent;
     if (configCheck !== undefined) {
-      await step('check configuration', async () => {
-        const checked = await on(applyStep, `check configuration of ${label}: ${configCheck.command.join(' ')}`).checkNodeConfig({ nodeId: node.id, intent });
+      await step('check configuration', 'Configuring', async () => {
+        const checked = await on(applyStep, `check configuration of ${label}: ${configCheck.command.join(' ')}`).checkNodeConfig({ nodeId: node.id, intent, ...lease() }).then(numbered);
         steps.push(...checked.steps);
         checks.push(checked.result);
         if (!checked.result.passed) throw refuse(configCheckFailure(checked.result));
       });
     }
-    const applied = await step(`apply ${label}`, () => on(applyStep, `apply ${label} (${intent.image})`).applyNode({ nodeId: node.id, intent }));
+    const applied = await step(`apply ${label}`, 'Deploying', () => on(applyStep, `apply ${label} (${intent.image})`).applyNode({ nodeId: node.id, intent, ...lease() }).then(numbered));
     steps.push(...applied.steps);
     const { probe } = intent.health;
-    const verified = await step(`verify ${probe.kind}`, () => on(verifyStep(intent.health.policy), `verify ${label} (${probe.kind} health check)`).verifyNode({ nodeId: node.id, intent }));
+    const verified = await step(`verify ${probe.kind}`, 'Verifying', () => on(verifyStep(intent.health.policy), `verify ${label} (${probe.kind} health check)`).verifyNode({ nodeId: node.id, intent, ...lease() }).then(numbered));
     steps.push(...verified.steps);
     if (tests.length > 0) {
-      await step(`test (${tests.length})`, async () => {
-        const tested = await on(testStep(tests), `test ${label}: ${tests.map((t) => `${t.name} (${describeTest(t)})`).join(', ')}`).testNode({ nodeId: node.id, intent });
+      await step(`test (${tests.length})`, 'Verifying', async () => {
+        const tested = await on(testStep(tests), `test ${label}: ${tests.map((t) => `${t.name} (${describeTest(t)})`).join(', ')}`).testNode({ nodeId: node.id, intent, ...lease() }).then(numbered);
         steps.push(...tested.steps);
         checks.push(...tested.results);
         for (const r of tested.results) shown.push({ step: `test "${r.name}" (${r.kind})`, state: r.passed ? 'done' : 'failed', detail: r.detail });
@@ -89,11 +110,11 @@ export async function nodeRolloutWorkflow({ node, intent }: NodeRolloutInput): P
         if (failure !== undefined) throw refuse(failure);
       });
     }
-    return { node: node.id, instances: applied.instances, replaced: applied.replaced, steps, ...(checks.length > 0 ? { checks } : {}) };
+    return { node: node.id, instances: applied.instances, replaced: applied.replaced, steps, ...(checks.length > 0 ? { checks } : {}), ...(lastSeq !== undefined ? { lastSeq } : {}) };
   } catch (err) {
     if (isCancellation(err)) throw err;
     steps.push(...stepsOf<StepRecord>(err));
-    const details: NodeRolloutFailure = { steps, ...(checks.length > 0 ? { checks } : {}) };
+    const details: NodeRolloutFailure = { steps, ...(checks.length > 0 ? { checks } : {}), ...(lastSeq !== undefined ? { lastSeq } : {}) };
     throw ApplicationFailure.create({ type: NODE_ROLLOUT_FAILED, message: rootMessage(err), details: [details], nonRetryable: true });
   }
 }

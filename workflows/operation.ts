@@ -59,7 +59,7 @@ import {
   type DeployOptions,
 } from './definitions';
 import { EventLog } from './event-log';
-import { checksOf, NodesFailed, rootMessage, stepsOf } from './failures';
+import { checksOf, lastSeqOf, NodesFailed, rootMessage, stepsOf } from './failures';
 import { nodeRolloutWorkflow } from './node';
 import { nodeCalls, queueOf, someNodes, someOf } from './node-calls';
 import { NodeBoard, type CarriedBoard } from './node-board';
@@ -362,11 +362,19 @@ class Operation {
     }
   }
 
-  /** Each node as a child workflow; what each reports becomes its status events as soon as it ends. Returns the reasons of the failed ones. */
+  /**
+   * Each node as a child workflow. A node that rolls out alone publishes its steps' events as
+   * they happen, under a lease of the event log's numbers; otherwise, and for the steps it
+   * could not publish, what each reports becomes its status events as soon as it ends.
+   * Returns the reasons of the failed ones.
+   */
   private async deployNodes(rollout: DeployRequest, nodes: PlannedNode[], attempt: number): Promise<Record<string, string>> {
     const { name, version } = rollout.application;
-    const emitSteps = (node: string, steps: StepRecord[]) => {
-      for (const s of steps) this.events.emit(s.phase, s.message, node, s.at);
+    // Only one publisher at a time keeps seq increasing on the topic, so only a node alone holds a lease.
+    const lease = nodes.length === 1 && patched(PATCHES.liveNodeEvents) ? await this.events.lend() : undefined;
+    const emitSteps = (node: string, steps: StepRecord[], lastSeq: number | undefined) => {
+      this.events.settle(lastSeq);
+      for (const s of steps) if (s.seq === undefined) this.events.emit(s.phase, s.message, node, s.at);
     };
     // Registered before the node is touched: the child may change the node and fail to say so.
     // In the memo too, in the same workflow task as the children's start (its command first),
@@ -379,17 +387,19 @@ class Operation {
         const intent = nodeIntent(rollout, nodeImage(rollout, node, this.digest));
         return executeChild(nodeRolloutWorkflow, {
           workflowId: nodeWorkflowId(this.deploymentId, node.id, attempt),
-          args: [{ node, intent }],
+          args: [{ node, intent, ...(lease !== undefined ? { events: lease } : {}) }],
           staticSummary: `${node.id}: deploy ${name}:${version}${attempt === 0 ? '' : ` (retry ${attempt})`}`,
           staticDetails: `Node **${node.id}** of deployment \`${this.deploymentId}\`: ${name}:${version} from \`${intent.image}\``,
         }).then(
           (result) => {
-            emitSteps(node.id, result.steps);
+            emitSteps(node.id, result.steps, result.lastSeq);
             this.board.set(node.id, 'Healthy', `running ${result.instances.join(', ')}`, result.checks);
             return result;
           },
           (err: unknown) => {
-            if (!isCancellation(err)) emitSteps(node.id, stepsOf<StepRecord>(err));
+            // A cancelled node workflow cannot say how far it numbered: the whole lease counts as used.
+            if (isCancellation(err)) this.events.settle(undefined);
+            else emitSteps(node.id, stepsOf<StepRecord>(err), lastSeqOf(err));
             throw err;
           },
         );

@@ -80,4 +80,11 @@ export const PATCHES = {
    * back. Retire one retention period after the release that added it.
    */
   undeployNothing: 'undeploy-nothing',
+  /**
+   * A node that rolls out alone publishes its steps' events as they happen, under a lease of
+   * the event log's numbers (src/core/live-events.ts): the parent waits for its events to be
+   * published before it starts the node's workflow, which a run recorded before did not.
+   * Retire one retention period after the release that added it.
+   */
+  liveNodeEvents: 'live-node-events',
 } as const;

@@ -45,21 +45,34 @@ export function createDeploymentRecorder(metrics: WorkerMetrics, log: Logger = c
   };
 }
 
-export function createEventActivities(producer: Producer, topic: string, metrics: WorkerMetrics = workerMetrics) {
+/**
+ * Sends events on the topic and derives the metrics from them. One per worker: the
+ * deployments' own publishes and the node steps' live ones (activities/targets/live-events.ts)
+ * pass through the same recorder, so the phase durations see every event this worker sent.
+ */
+export function createEventPublisher(producer: Producer, topic: string, metrics: WorkerMetrics = workerMetrics) {
   const record = createDeploymentRecorder(metrics);
+  return async function publish(events: StatusEvent[]): Promise<void> {
+    const valid = events.map((e) => statusEventSchema.parse(e));
+    await producer.send({ topic, acks: -1, messages: valid.map((e) => ({ key: e.deploymentId, value: JSON.stringify(e) })) });
+    // Only the operation workflows publish terminal events, so their type names the request's kind.
+    const kind = kindOfWorkflowType(activityInfo().workflowType ?? '') ?? 'unknown';
+    for (const e of valid) record(kind, e);
+  };
+}
+
+export type EventPublisher = ReturnType<typeof createEventPublisher>;
+
+export function createEventActivities(publish: EventPublisher) {
   return {
     /**
      * At least once: a retried publish may repeat an event with the same seq, which
      * consumers drop; seq is assigned by the workflow, so a repeat never gets a new one.
      */
     async publishEvents(events: StatusEvent[]): Promise<{ lastSeq: number }> {
-      const valid = events.map((e) => statusEventSchema.parse(e));
-      await producer.send({ topic, acks: -1, messages: valid.map((e) => ({ key: e.deploymentId, value: JSON.stringify(e) })) });
-      // Only the operation workflows publish events, so their type names the request's kind.
-      const kind = kindOfWorkflowType(activityInfo().workflowType ?? '') ?? 'unknown';
-      for (const e of valid) record(kind, e);
+      await publish(events);
       // Recorded in the history: where a run that follows this one continues the numbering.
-      return { lastSeq: Math.max(0, ...valid.map((e) => e.seq)) };
+      return { lastSeq: Math.max(0, ...events.map((e) => e.seq)) };
     },
   };
 }

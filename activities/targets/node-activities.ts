@@ -13,7 +13,9 @@ import type { CheckResult } from '../../src/core/deployment-tests';
 import type { NodeIntent } from '../../src/core/intent';
 import type { NodeView } from '../../src/core/node-facts';
 import type { Inventory, InventoryNode, TargetKind } from '../../src/core/schemas/inventory';
+import type { EventLease } from '../../src/core/live-events';
 import { heartbeat } from '../control/heartbeat';
+import { LiveEvents, type EventSink } from './live-events';
 import type { ApplyOutcome, Instance, RestoreOutcome, StepRecord, StepReporter, Target, VerifyOutcome } from './target';
 import { tracedTarget } from './traced-target';
 
@@ -67,7 +69,22 @@ async function untilDeadline<T>(deadline: number, fn: () => Promise<T>): Promise
 /** A restore of a node the Node Manager decommissioned: nothing the Deployer can reach is left to put back. */
 const NOTHING_TO_RESTORE: RestoreOutcome = { removed: [], restarted: [], missing: [] };
 
-export function createNodeActivities(inventory: () => Fleet, factories: TargetFactories, defaultTaskQueue: string) {
+/** What a node step is given: the node, the intent, and the seq numbers its events may be published under as they happen. */
+export interface StepInput {
+  nodeId: string;
+  intent: NodeIntent;
+  events?: EventLease;
+}
+
+/** What every node step returns beside its own outcome (and carries in its failure's details). */
+export interface StepsTaken {
+  steps: StepRecord[];
+  /** The last seq the step may have published under, when it had a lease. */
+  lastSeq?: number;
+}
+
+/** `sink`: where a step publishes its events as they happen, when its workflow lends it a lease (absent: never live). */
+export function createNodeActivities(inventory: () => Fleet, factories: TargetFactories, defaultTaskQueue: string, sink?: EventSink) {
   const nodeOf = (nodeId: string): FleetNode => {
     const fleet = inventory();
     const node = fleet.nodes.find((n) => n.id === nodeId);
@@ -93,43 +110,52 @@ export function createNodeActivities(inventory: () => Fleet, factories: TargetFa
   };
   const target = (nodeId: string): Target => targetOf(nodeOf(nodeId));
   /**
-   * Runs a verb that reports steps: they are shown in the heartbeat details while it runs and
-   * come back in the result, or in the failure's details (same type, so retries are still
-   * decided by it), so that the workflow can tell what happened on the node either way.
+   * Runs a verb that reports steps: they are shown in the heartbeat details while it runs,
+   * published as they happen when the step holds a lease, and come back in the result, or in
+   * the failure's details (same type, so retries are still decided by it), so that the
+   * workflow can tell what happened on the node either way.
    */
-  const withSteps = async <T>(verb: (step: StepReporter) => Promise<T>): Promise<T & { steps: StepRecord[] }> => {
+  const withSteps = async <T>({ nodeId, intent, events }: StepInput, verb: (step: StepReporter) => Promise<T>): Promise<T & StepsTaken> => {
     const steps: StepRecord[] = [];
+    const published = sink !== undefined ? LiveEvents.start(sink, { deploymentId: intent.deploymentId, application: intent.application, version: intent.version, node: nodeId }, events) : undefined;
     const step: StepReporter = (phase, message) => {
-      steps.push({ at: new Date().toISOString(), phase, message });
+      const record: StepRecord = { at: new Date().toISOString(), phase, message };
+      steps.push(record);
+      published?.step(record);
       heartbeat({ steps });
     };
+    let outcome: { ok: true; value: T } | { ok: false; error: Error };
     try {
-      return { ...(await verb(step)), steps };
+      outcome = { ok: true, value: await verb(step) };
     } catch (err) {
-      const e = err instanceof Error ? err : new Error(String(err));
-      throw ApplicationFailure.create({ type: e.name, message: e.message, nonRetryable: !retryable(e), details: [{ steps }], cause: e });
+      outcome = { ok: false, error: err instanceof Error ? err : new Error(String(err)) };
     }
+    const lastSeq = await published?.finish();
+    const taken: StepsTaken = { steps, ...(lastSeq !== undefined ? { lastSeq } : {}) };
+    if (outcome.ok) return { ...outcome.value, ...taken };
+    const e = outcome.error;
+    throw ApplicationFailure.create({ type: e.name, message: e.message, nonRetryable: !retryable(e), details: [taken], cause: e });
   };
   const group = <I extends { nodeId: string }, T>(items: readonly I[], deadline: number, fn: (item: I) => Promise<T>) =>
     pool(items, CONCURRENCY, (item) => untilDeadline(deadline, () => fn(item))).then((outcomes) => Object.fromEntries(items.map((item, i) => [item.nodeId, outcomes[i]!])));
 
   return {
-    async applyNode({ nodeId, intent }: { nodeId: string; intent: NodeIntent }): Promise<ApplyOutcome & { steps: StepRecord[] }> {
-      return withSteps((step) => startable(nodeId).apply(intent, step));
+    async applyNode(input: StepInput): Promise<ApplyOutcome & StepsTaken> {
+      return withSteps(input, (step) => startable(input.nodeId).apply(input.intent, step));
     },
 
     /** The intent's configuration check, before the node is touched. */
-    async checkNodeConfig({ nodeId, intent }: { nodeId: string; intent: NodeIntent }): Promise<{ result: CheckResult; steps: StepRecord[] }> {
-      return withSteps((step) => startable(nodeId).checkConfig(intent, step));
+    async checkNodeConfig(input: StepInput): Promise<{ result: CheckResult } & StepsTaken> {
+      return withSteps(input, (step) => startable(input.nodeId).checkConfig(input.intent, step));
     },
 
     /** The intent's deployment tests, once the node passed its health check. */
-    async testNode({ nodeId, intent }: { nodeId: string; intent: NodeIntent }): Promise<{ results: CheckResult[]; steps: StepRecord[] }> {
-      return withSteps((step) => startable(nodeId).test(intent, step));
+    async testNode(input: StepInput): Promise<{ results: CheckResult[] } & StepsTaken> {
+      return withSteps(input, (step) => startable(input.nodeId).test(input.intent, step));
     },
 
-    async verifyNode({ nodeId, intent }: { nodeId: string; intent: NodeIntent }): Promise<VerifyOutcome & { steps: StepRecord[] }> {
-      return withSteps((step) => startable(nodeId).verify(intent, step));
+    async verifyNode(input: StepInput): Promise<VerifyOutcome & StepsTaken> {
+      return withSteps(input, (step) => startable(input.nodeId).verify(input.intent, step));
     },
 
     /** After `deploymentId` succeeded: on each node, every older instance goes but the ones it replaced. */

@@ -32,7 +32,7 @@ export function renderDeployment(view: DeploymentView): string[] {
   const times = [view.startedAt && `started ${view.startedAt}`, view.endedAt && `ended ${view.endedAt}`, view.source === 'record' && 'from its record'].filter(Boolean);
   if (times.length > 0) lines.push(times.join(', '));
   const nodes = Object.entries(view.nodes);
-  if (nodes.length > 0) lines.push(...table(['NODE', 'STATE', 'MESSAGE'], nodes.map(([node, n]) => [node, n.state, n.message ?? ''])));
+  if (nodes.length > 0) lines.push(...table(['NODE', 'STATE', 'MESSAGE'], nodes.map(([node, n]) => [node, n.phase !== undefined ? `${n.state} (${n.phase})` : n.state, n.message ?? ''])));
   const checked = nodes.filter(([, n]) => (n.checks ?? []).length > 0);
   if (checked.length > 0) {
     lines.push(...table(['NODE', 'CHECK', 'RESULT', 'DETAIL'], checked.flatMap(([node, n]) => n.checks!.map((c) => [node, c.kind === 'config' ? 'config check' : `${c.name} (${c.kind})`, c.passed ? 'passed' : 'FAILED', c.detail]))));

@@ -13,6 +13,8 @@ export interface StepRecord {
   at: string;
   phase: StepPhase;
   message: string;
+  /** The seq it was published under as it happened (src/core/live-events.ts); absent when the deployment publishes it. */
+  seq?: number;
 }
 
 /** One instance of an application on a node (a container, a task, a pod), by the target's own account. */

@@ -45,7 +45,15 @@ export const deploymentViewSchema = z
     phase: z.string().optional().describe('The current phase while it runs'),
     reason: z.string().optional(),
     image: z.string().optional(),
-    nodes: z.record(z.string(), z.object({ state: z.string(), message: z.string().optional(), checks: z.array(checkSchema).optional() })),
+    nodes: z.record(
+      z.string(),
+      z.object({
+        state: z.string(),
+        message: z.string().optional(),
+        checks: z.array(checkSchema).optional(),
+        phase: z.string().optional().describe("While the node's workflow runs: the phase of the step it takes (Configuring, Deploying, Verifying)"),
+      }),
+    ),
     startedAt: z.string().optional(),
     endedAt: z.string().optional(),
     runId: z.string().optional(),

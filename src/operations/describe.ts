@@ -7,7 +7,8 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { DeploymentResult } from '../../workflows/definitions';
 import type { CompensationResult } from '../../workflows/compensation';
 import { compensationWorkflowId } from '../core/workflow-ids';
-import { progressQuery, type DeploymentProgress } from '../../workflows/definitions';
+import { nodeStepQuery, progressQuery, type DeploymentProgress, type NodeStepNow } from '../../workflows/definitions';
+import type { LivePhase } from '../core/live-events';
 import type { Phase } from '../core/schemas/event';
 import type { DeploymentRecord } from '../core/schemas/record';
 import { SEARCH_ATTRIBUTES } from '../core/search-attributes';
@@ -33,7 +34,7 @@ export interface DeploymentView {
   phase?: Phase;
   reason?: string;
   image?: string;
-  nodes: Record<string, { state: string; message?: string; checks?: CheckResult[] }>;
+  nodes: Record<string, { state: string; message?: string; checks?: CheckResult[]; phase?: LivePhase }>;
   startedAt?: string;
   endedAt?: string;
   runId?: string;
@@ -43,6 +44,21 @@ export interface DeploymentView {
 /** A query is answered by a worker replaying the workflow; without one it would wait for good. */
 const QUERY_DEADLINE_MS = 5_000;
 
+
+/** Node workflows asked what they are doing, at most: a wide deployment's table shows the others as the deployment knows them. */
+const LIVE_NODES = 20;
+
+/**
+ * What the running node workflows of a deployment are doing now (the phase of the step that
+ * runs), by node: the deployment itself learns a node's steps only once its workflow ends.
+ */
+async function liveSteps(temporal: TemporalAccess, description: WorkflowExecutionDescription): Promise<Map<string, NodeStepNow>> {
+  const children = (description.raw.pendingChildren ?? []).slice(0, LIVE_NODES);
+  const steps = await Promise.all(
+    children.map((c) => temporal.withDeadline(QUERY_DEADLINE_MS, () => temporal.client.workflow.getHandle(c.workflowId ?? '', c.runId ?? undefined).query(nodeStepQuery)).catch(() => undefined)),
+  );
+  return new Map(steps.filter((s): s is NodeStepNow => s != null).map((s) => [s.node, s]));
+}
 
 /** Temporal's name for how a closed workflow ended, where the workflow gave no outcome of its own. */
 const CLOSED: Record<string, string> = { CANCELLED: 'Cancelled', TERMINATED: 'Terminated', TIMED_OUT: 'TimedOut', CONTINUED_AS_NEW: 'ContinuedAsNew' };
@@ -115,9 +131,11 @@ export async function describeDeployment(temporal: TemporalAccess, deploymentId:
   switch (description.status.name) {
     case 'RUNNING': {
       // Before the first workflow task the query has no answer yet; the search attribute already has the phase.
-      const p = await progress();
+      const [p, live] = await Promise.all([progress(), liveSteps(temporal, description)]);
       const phase = p?.phase ?? (attributes.get(SEARCH_ATTRIBUTES.status) as Phase | undefined);
-      return { ...base, status: 'Running', ...(phase !== undefined ? { phase } : {}), nodes: nodesFrom(p) };
+      const nodes: DeploymentView['nodes'] = nodesFrom(p);
+      for (const [node, now] of live) if (nodes[node] !== undefined) nodes[node] = { ...nodes[node], phase: now.phase, message: now.step };
+      return { ...base, status: 'Running', ...(phase !== undefined ? { phase } : {}), nodes };
     }
     case 'COMPLETED': {
       const result = (await handle.result()) as DeploymentResult;

@@ -6,7 +6,7 @@ import type { Client } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import { type NativeConnection, Worker } from '@temporalio/worker';
 import type { Kafka, Producer } from 'kafkajs';
-import { createActivities, createNodeSideActivities, directorySecretProvider, type TargetFactories } from '../../activities';
+import { createActivities, createEventPublisher, createNodeSideActivities, directorySecretProvider, type TargetFactories } from '../../activities';
 import type { Config } from '../config';
 import type { Fleet } from '../core/fleet';
 import type { Tracing } from '../tracing';
@@ -39,6 +39,7 @@ export async function createWorker({ config, kafka, producer, client, connection
     client,
     secrets: directorySecretProvider(config.secretsPath),
     defaultTaskQueue: config.temporal.taskQueue,
+    publishEvents: createEventPublisher(producer, config.kafka.topics.events),
     ...(targets !== undefined ? { targets } : {}),
   };
   if (config.temporal.siteTaskQueue !== undefined) {

@@ -39,6 +39,8 @@ export interface TestDeployer {
   admin: Admin;
   engines: Engines;
   events: StatusEvent[];
+  /** When each of `events` reached the test's consumer (ms since the epoch), by the same index. */
+  eventsArrivedAt: number[];
   deadLetters: DeadLetter[];
   /** Every deployment record written on this Deployer's records topic, repeats included. */
   records: DeploymentRecord[];
@@ -137,7 +139,7 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
  * not a second publish, so it is taken once; a message published twice has two offsets and
  * is collected twice, which the tests of exactly-once delivery look for.
  */
-async function collect<T>(consumer: Consumer, topic: string, parse: (v: unknown) => T, into: T[]): Promise<void> {
+async function collect<T>(consumer: Consumer, topic: string, parse: (v: unknown) => T, into: T[], arrivedAt?: number[]): Promise<void> {
   const seen = new Set<string>();
   await consumer.subscribe({ topic, fromBeginning: true });
   await consumer.run({
@@ -146,6 +148,7 @@ async function collect<T>(consumer: Consumer, topic: string, parse: (v: unknown)
       if (message.value === null || seen.has(at)) return;
       seen.add(at);
       into.push(parse(JSON.parse(message.value.toString())));
+      arrivedAt?.push(Date.now());
     },
   });
 }
@@ -246,13 +249,14 @@ export async function startDeployer(
   }
 
   const events: StatusEvent[] = [];
+  const eventsArrivedAt: number[] = [];
   const deadLetters: DeadLetter[] = [];
   const eventConsumer = kafka.consumer({ groupId: `${run}-events` });
   const dlqConsumer = kafka.consumer({ groupId: `${run}-dlq` });
   const records: DeploymentRecord[] = [];
   const recordConsumer = kafka.consumer({ groupId: `${run}-records` });
   await Promise.all([eventConsumer.connect(), dlqConsumer.connect(), recordConsumer.connect()]);
-  await collect(eventConsumer, topics.events, (v) => statusEventSchema.parse(v), events);
+  await collect(eventConsumer, topics.events, (v) => statusEventSchema.parse(v), events, eventsArrivedAt);
   await collect(dlqConsumer, topics.deadLetters, (v) => deadLetterSchema.parse(v), deadLetters);
   await collect(recordConsumer, topics.records, (v) => deploymentRecordSchema.parse(v), records);
 
@@ -267,6 +271,7 @@ export async function startDeployer(
     admin,
     engines: new Engines(() => inventory),
     events,
+    eventsArrivedAt,
     deadLetters,
     records,
     async send(value, key) {

@@ -228,7 +228,9 @@ export function fakeActivities(
   lockIdleMs?: number,
 ): FakeActivities {
   const log = (call: string) => world().calls.push(call);
-  const nodes = createNodeActivities(inventory, { 'docker-engine': fakeTarget(world), swarm: fakeTarget(world), kubernetes: fakeTarget(world) }, taskQueue);
+  // A node step's live events land where the deployment's own do.
+  const live = async (events: StatusEvent[]) => void world().events.push(...events);
+  const nodes = createNodeActivities(inventory, { 'docker-engine': fakeTarget(world), swarm: fakeTarget(world), kubernetes: fakeTarget(world) }, taskQueue, live);
   const history = createHistoryActivities(client, taskQueue);
   return {
     // The application lock, the reading of runs and the dependency wait are the real ones:

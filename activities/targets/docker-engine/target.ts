@@ -19,6 +19,7 @@ import type { Instance, Target } from '../target';
 import { definesHealthcheck, execProbe } from './health';
 import { createWithFiles, ensureImage, listManaged, removeContainers, startWithPolicy, stopForGood, type NodeContainer } from './containers';
 import { engineError, statusOf, type Engines } from './engines';
+import { reportProgress } from '../live-events';
 
 const unique = (xs: readonly string[]) => [...new Set(xs)];
 
@@ -143,6 +144,7 @@ export function dockerEngineTarget(engines: Engines, secrets: SecretProvider) {
             const replaced = unique([...ours.flatMap((c) => c.replaced), ...existing.filter((c) => c.running && c.deploymentId !== intent.deploymentId).map((c) => c.name)]);
             const containers = renderContainers(intent, replaced, mark);
             report('Configuring', `${containers.length} container(s) for ${platformName(platform)}, ${intent.files.length} file(s), ${Object.keys(intent.env).length} env var(s)`);
+            reportProgress(`pulling ${intent.image} (unless the node has it)`);
             const pulled = await ensureImage(docker, node.id, intent.image);
             report('Deploying', pulled ? `pulled ${intent.image}` : `${intent.image} is on the node`);
             for (const c of containers) await createWithFiles(docker, node.id, c, secrets);

@@ -9,6 +9,7 @@ import { EngineUnreachableError, HealthCheckFailedError } from '../../../src/cor
 import type { NodeIntent } from '../../../src/core/intent';
 import { runChange, type RunState } from '../../../src/core/run-state';
 import { heartbeat } from '../../control/heartbeat';
+import { reportProgress } from '../live-events';
 import { outsideProbe, type Probe } from '../probes';
 import type { StepReporter, VerifyOutcome } from '../target';
 
@@ -86,6 +87,7 @@ export async function waitHealthy(w: Verification, driver: Observer): Promise<nu
   };
   for (;;) {
     heartbeat({ instance: w.instance, streak, probes, lastProblem });
+    if (probes > 0) reportProgress(`${w.instance}: ${probes} probe(s), ${streak} of ${policy.healthyAfter} in a row, last problem: ${lastProblem}`, probes);
     probes++;
     const seen = await look();
     if (watched === undefined && seen.waiting === undefined) watched = new Map(seen.runs.filter((r) => r.running).map((r) => [r.id, r]));

@@ -96,8 +96,8 @@ export default tseslint.config(
       ],
     },
   },
-  // The workflow bundle carries the failure converter into the sandbox: it is deterministic code too.
-  { files: ['src/codec/failure-converter.ts'], rules: { '@typescript-eslint/no-restricted-imports': ['error', deterministicImports(nodeOnly)] } },
+  // The workflow bundle carries the failure converter and the tracing interceptors into the sandbox: they are deterministic code too.
+  { files: ['src/codec/failure-converter.ts', 'src/tracing/workflow-interceptors.ts'], rules: { '@typescript-eslint/no-restricted-imports': ['error', deterministicImports(nodeOnly)] } },
   {
     files: ['src/worker/**/*.ts'],
     rules: {

@@ -40,7 +40,7 @@ function run(cmd: Command, config: Config, out: Output): Promise<ExitCode> {
     case 'undeploy':
       return undeployCommand(cmd, config, out);
     case 'validate':
-      return Promise.resolve(validateCommand(cmd, config, out));
+      return validateCommand(cmd, config, out);
     case 'decide':
       return decideCommand(cmd, config, out);
     case 'nodes':

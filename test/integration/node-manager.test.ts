@@ -2,9 +2,13 @@
 // worker and bridge in processes of their own follow platform.nodes, and every change there
 // applies without a restart. Nodes are this run's own (unique ids on the shared topic, each
 // tombstoned at the end) and are driven through the fog nodes' real engines.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Producer } from 'kafkajs';
 import { createProducer } from '../../src/kafka/client';
 import { describeNodes } from '../../src/operations/nodes';
+import { runCli } from '../support/cli';
 import { containersOf, httpGet, removeApplication, runningOn, startDeployer, waitFor, type TestDeployer } from '../support/deployer';
 
 jest.setTimeout(300_000);
@@ -92,14 +96,24 @@ describe('the Node Manager topic', () => {
     expect(seen).toEqual(expect.objectContaining({ status: 'Online', source: 'topic', generation: 1 }));
 
     const id = `${app}-added`;
-    await d.send({
+    const request = {
       kind: 'Deploy',
       deploymentId: id,
       application: { name: app, version: 'v1', image: `${d.inventory.registry.pull}/busybox:1` },
       nodes: [ids.added],
       container: serve(18851, 'v1'),
       healthCheck: { tcp: { port: 18851 }, intervalMs: 300, healthyAfter: 1, deadlineMs: 60_000 },
-    });
+    };
+    // `deployer validate` checks against the same fleet: the node known only from the topic is accepted.
+    const dir = mkdtempSync(join(tmpdir(), 'deployer-nm-'));
+    try {
+      writeFileSync(join(dir, 'request.json'), JSON.stringify(request));
+      const validated = await runCli(['validate', join(dir, 'request.json')], d.env);
+      expect({ code: validated.code, stdout: validated.stdout }).toEqual({ code: 0, stdout: expect.stringContaining(ids.added) });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    await d.send(request);
     const events = await d.terminal(id);
     expect(events.at(-1)!.phase).toBe('Succeeded');
     expect(await httpGet(`http://${engines['fog-1']}:18851/v`)).toEqual({ status: 200, body: 'v1' });

@@ -164,20 +164,21 @@ function whatItDoes(r: Request): string {
 }
 
 /**
- * `deployer validate FILE`: the request or template checked as the Deployer would check it
- * (schema, inventory, node policy, build sources), every problem listed; starts nothing and
- * reaches no service, so it works before the platform is up: the nodes are the inventory
- * file's alone, not the Node Manager's (docs/node-manager.md).
+ * `deployer validate FILE`: the request or template checked as the bridge would check it
+ * (schema, the fleet: inventory file and Node Manager's topic, node policy, build sources),
+ * every problem listed; sends and starts nothing. With the nodes topic switched off
+ * (DEPLOYER_NODES_TOPIC empty) it reaches no service: the nodes are the file's alone.
  */
-export function validateCommand(cmd: CommandOf<'validate'>, config: Config, out: Output): ExitCode {
+export async function validateCommand(cmd: CommandOf<'validate'>, config: Config, out: Output): Promise<ExitCode> {
   const text = readText(cmd.file);
   const template = isServiceTemplate(text);
   if (!template && cmd.input !== undefined) throw new UsageError(`--input gives the inputs of a TOSCA service template; ${cmd.file} is a request`);
+  const fleet = await cliFleet(config);
   let requests: Request[];
-  if (template) requests = readTemplate(cmd.file, text, cmd, config);
+  if (template) requests = readTemplate(cmd.file, text, cmd, config, fleet);
   else {
     const { wire } = readRequest(cmd.file, text, cmd);
-    const parsed = parseRequest(Buffer.from(JSON.stringify(wire)), { inventory: loadInventory(config.inventoryPath), gitPrefixes: config.build.gitPrefixes, maxBytes: config.kafka.maxRequestBytes });
+    const parsed = parseRequest(Buffer.from(JSON.stringify(wire)), { inventory: fleet, gitPrefixes: config.build.gitPrefixes, maxBytes: config.kafka.maxRequestBytes });
     if (!parsed.ok) throw new UsageError(`${cmd.file} would be refused:\n${parsed.issues.map(lineOf).join('\n')}`);
     requests = parsed.requests;
   }

@@ -60,7 +60,9 @@ export const nodeStepQuery = defineQuery<NodeStepNow | undefined>('nodeStep');
 export const progressQuery = defineQuery<DeploymentProgress>('progress');
 
 /**
- * The last event seq the run published. Answered also by a closed run (a query of a closed
+ * The last event seq the run published, or lent to a node that may still publish under it
+ * (the lease's last number: a node's step can outlive a run that was terminated or reset).
+ * Answered also by a closed run (a query of a closed
  * run replays its history): how a Retry, a Reset or the compensation of a terminated run
  * learns where to number on, without reading the history's activities by their names.
  */

@@ -46,6 +46,16 @@ export class EventLog {
     return this.publishedSeq;
   }
 
+  /**
+   * The last seq this run published or let a node publish: a lease still out counts to its
+   * end, as its holder may go on publishing after this run was terminated or reset. What
+   * `publishedSeqQuery` answers, so that whatever numbers on after this run (a Reset's new
+   * run, a terminated run's compensation, a Retry) never reuses a number of the lease.
+   */
+  get claimed(): number {
+    return this.lent !== undefined ? Math.max(this.publishedSeq, this.lent.last) : this.publishedSeq;
+  }
+
   get lastSeq(): number {
     return this.seq;
   }

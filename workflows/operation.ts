@@ -206,7 +206,7 @@ class Operation {
       for (const n of carried.skipped) this.skipped.add(n);
     }
     setHandler(progressQuery, () => this.board.progress());
-    setHandler(publishedSeqQuery, () => this.events.published);
+    setHandler(publishedSeqQuery, () => this.events.claimed);
     setHandler(
       decideUpdate,
       (d) => {

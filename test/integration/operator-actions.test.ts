@@ -13,6 +13,7 @@ import { decideUpdate } from '../../workflows/definitions';
 import { containersOf, engineEvents, httpGet, removeApplication, runningOn, runsOf, startDeployer, waitFor, type TestDeployer } from '../support/deployer';
 import { temporalBinary } from '../support/temporal-binary';
 import { runCli } from '../support/cli';
+import { notIncreasing } from '../support/seq';
 
 jest.setTimeout(300_000);
 
@@ -260,7 +261,7 @@ describe('Terminate on the real stack', () => {
     await new Promise((r) => setTimeout(r, 3000));
     expect(terminalPhases(`${app}-2`)).toEqual(['Cancelled']);
     const events = d.events.filter((e) => e.deploymentId === `${app}-2`);
-    expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
+    expect(notIncreasing(events.map((e) => e.seq))).toEqual([]);
     const end = events.at(-1)!;
     expect(end.message).toMatch(/^terminated by an operator; restored fog-\d+, fog-\d+, fog-\d+$/);
     for (const n of nodes()) expect(end.message).toContain(n.id);

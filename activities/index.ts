@@ -56,7 +56,7 @@ export interface ActivityDeps extends NodeDeps {
 export function createNodeSideActivities({ inventory, secrets, client, defaultTaskQueue, targets, publishEvents }: NodeDeps) {
   const engines = new Engines(inventory);
   const factories: TargetFactories = { 'docker-engine': dockerEngineTarget(engines, secrets), swarm: swarmTarget(engines, secrets), kubernetes: kubernetesTarget(new KubernetesClusters(inventory), secrets), ...targets };
-  const nodes = createNodeActivities(inventory, factories, defaultTaskQueue, publishEvents);
+  const nodes = createNodeActivities(inventory, factories, defaultTaskQueue, publishEvents.live);
   const nodeOf = (id: string) => inventory().nodes.find((n) => n.id === id);
   return {
     ...allHeartbeating(nodes),

@@ -24,6 +24,8 @@ import { localActivities } from './local-lane';
 const { publishEvents } = localActivities<EventActivities>({ ...publishing, summary: 'publish status events' });
 
 const MAX_MESSAGE = 4096;
+/** How long a node's start waits for the events before it to be published, before it goes without a lease. */
+const LEND_WAIT_MS = 5_000;
 
 export class EventLog {
   private seq: number;
@@ -68,10 +70,12 @@ export class EventLog {
 
   /**
    * Lends the numbers after every event emitted so far, once those are published (so that
-   * none of them lands on the topic after a number of the lease).
+   * none of them lands on the topic after a number of the lease). None when they are not
+   * published within LEND_WAIT_MS (the events topic is out of reach): the node then reports
+   * its steps when it ends, and its rollout does not wait for the broker to come back.
    */
-  async lend(): Promise<EventLease> {
-    await this.flushed();
+  async lend(): Promise<EventLease | undefined> {
+    if (this.draining && !(await CancellationScope.nonCancellable(() => condition(() => !this.draining, LEND_WAIT_MS)))) return undefined;
     this.lent = { after: this.seq, last: this.seq + LEASE_SIZE };
     return this.lent;
   }

@@ -50,15 +50,19 @@ export function createDeploymentRecorder(metrics: WorkerMetrics, log: Logger = c
  * deployments' own publishes and the node steps' live ones (activities/targets/live-events.ts)
  * pass through the same recorder, so the phase durations see every event this worker sent.
  */
-export function createEventPublisher(producer: Producer, topic: string, metrics: WorkerMetrics = workerMetrics) {
+export function createEventPublisher(producer: Producer, topic: string, metrics: WorkerMetrics = workerMetrics, liveProducer?: Producer) {
   const record = createDeploymentRecorder(metrics);
-  return async function publish(events: StatusEvent[]): Promise<void> {
+  const send = async (via: Producer, events: StatusEvent[]): Promise<void> => {
     const valid = events.map((e) => statusEventSchema.parse(e));
-    await producer.send({ topic, acks: -1, messages: valid.map((e) => ({ key: e.deploymentId, value: JSON.stringify(e) })) });
+    await via.send({ topic, acks: -1, messages: valid.map((e) => ({ key: e.deploymentId, value: JSON.stringify(e) })) });
     // Only the operation workflows publish terminal events, so their type names the request's kind.
     const kind = kindOfWorkflowType(activityInfo().workflowType ?? '') ?? 'unknown';
     for (const e of valid) record(kind, e);
   };
+  return Object.assign((events: StatusEvent[]) => send(producer, events), {
+    /** A node step's events as they happen, through the producer that fails fast (absent: nodes report their steps when they end). */
+    live: liveProducer !== undefined ? (events: StatusEvent[]) => send(liveProducer, events) : undefined,
+  });
 }
 
 export type EventPublisher = ReturnType<typeof createEventPublisher>;

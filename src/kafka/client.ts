@@ -29,6 +29,16 @@ export function createKafka(config: Config, clientId = config.kafka.clientId): K
   });
 }
 
+/**
+ * For a node step's events as they happen (activities/targets/live-events.ts): a send either
+ * goes through now or fails at once, never retried in the background. A step must not wait
+ * out a broker's outage, and a send retried there could land after the events the deployment
+ * publishes once the step gave up publishing live, out of seq order.
+ */
+export function createLiveProducer(kafka: Kafka): Producer {
+  return kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, retry: { retries: 0 } });
+}
+
 /** Keys stay in their partition (murmur2, the Java client's default), so one deployment's events stay in order. */
 export function createProducer(kafka: Kafka): Producer {
   return kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });

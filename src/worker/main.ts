@@ -7,7 +7,7 @@ import { dataConverter } from '../codec/data-converter';
 import { loadConfig } from '../config';
 import { followFleet } from '../fleet';
 import { loadInventory } from '../inventory';
-import { createKafka, createProducer } from '../kafka/client';
+import { createKafka, createLiveProducer, createProducer } from '../kafka/client';
 import { createLogger } from '../log';
 import { scrapeText, serveMetrics, workerRegistry } from '../metrics';
 import { startTracing } from '../tracing';
@@ -40,6 +40,8 @@ async function main(): Promise<void> {
   const kafka = createKafka(config, `${config.kafka.clientId}-worker`);
   const producer = createProducer(kafka);
   await producer.connect();
+  const liveProducer = createLiveProducer(kafka);
+  await liveProducer.connect();
   // Every node the Node Manager knows, read before the first activity asks for one.
   const fleet = followFleet(config, kafka, createLogger('fleet'));
   await fleet.ready;
@@ -50,7 +52,7 @@ async function main(): Promise<void> {
     await runThroughOutages(log, async () => {
       const connection = await NativeConnection.connect({ address: config.temporal.address });
       try {
-        const worker = await createWorker({ config, kafka, producer, client, connection, dataConverter: converter, fleet: fleet.view, workflowsPath: require.resolve('../../workflows'), ...(tracing !== undefined ? { tracing } : {}) });
+        const worker = await createWorker({ config, kafka, producer, liveProducer, client, connection, dataConverter: converter, fleet: fleet.view, workflowsPath: require.resolve('../../workflows'), ...(tracing !== undefined ? { tracing } : {}) });
         log.info('worker started', { role: site !== undefined ? 'site' : 'control', taskQueue: site ?? config.temporal.taskQueue, temporal: config.temporal.address, metrics: metrics.url, ...(config.tracing !== undefined ? { traces: config.tracing.endpoint } : {}) });
         await worker.run();
       } finally {
@@ -59,6 +61,7 @@ async function main(): Promise<void> {
     });
   } finally {
     await fleet.stop();
+    await liveProducer.disconnect();
     await producer.disconnect();
     await clientConnection.close();
     await metrics.close();

@@ -17,6 +17,8 @@ export interface WorkerOptions {
   /** The Kafka client the producer came from: a compensation reads the events topic back with it. */
   kafka: Kafka;
   producer: Producer;
+  /** Where node steps publish their events as they happen (createLiveProducer); absent, nodes report their steps when they end. */
+  liveProducer?: Producer;
   /** For the activities that talk to Temporal itself (the application locks, history). */
   client: Client;
   connection: NativeConnection;
@@ -33,13 +35,13 @@ export interface WorkerOptions {
   tracing?: Tracing;
 }
 
-export async function createWorker({ config, kafka, producer, client, connection, dataConverter, fleet, workflowsPath, taskQueue, targets, tracing }: WorkerOptions): Promise<Worker> {
+export async function createWorker({ config, kafka, producer, liveProducer, client, connection, dataConverter, fleet, workflowsPath, taskQueue, targets, tracing }: WorkerOptions): Promise<Worker> {
   const nodeDeps = {
     inventory: fleet,
     client,
     secrets: directorySecretProvider(config.secretsPath),
     defaultTaskQueue: config.temporal.taskQueue,
-    publishEvents: createEventPublisher(producer, config.kafka.topics.events),
+    publishEvents: createEventPublisher(producer, config.kafka.topics.events, undefined, liveProducer),
     ...(targets !== undefined ? { targets } : {}),
   };
   if (config.temporal.siteTaskQueue !== undefined) {

@@ -6,7 +6,7 @@ import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { dataConverter } from '../../src/codec/data-converter';
 import { loadConfig } from '../../src/config';
 import { fileFleet } from '../../src/fleet';
-import { createKafka, createProducer } from '../../src/kafka/client';
+import { createKafka, createLiveProducer, createProducer } from '../../src/kafka/client';
 import { createWorker } from '../../src/worker/worker';
 import { simulatedTarget } from './simulated-target';
 
@@ -17,11 +17,14 @@ async function main(): Promise<void> {
   const kafka = createKafka(config, `${config.kafka.clientId}-simulated-worker`);
   const producer = createProducer(kafka);
   await producer.connect();
+  const liveProducer = createLiveProducer(kafka);
+  await liveProducer.connect();
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   const client = new Client({ connection: await Connection.connect({ address: config.temporal.address }), namespace: config.temporal.namespace, dataConverter: converter });
-  const worker = await createWorker({ config, kafka, producer, client, connection, dataConverter: converter, fleet: fileFleet(config.inventoryPath), workflowsPath: require.resolve('../../workflows'), targets: { 'docker-engine': simulatedTarget() } });
+  const worker = await createWorker({ config, kafka, producer, liveProducer, client, connection, dataConverter: converter, fleet: fileFleet(config.inventoryPath), workflowsPath: require.resolve('../../workflows'), targets: { 'docker-engine': simulatedTarget() } });
   process.once('SIGTERM', () => worker.shutdown());
   await worker.run();
+  await liveProducer.disconnect();
   await producer.disconnect();
 }
 

@@ -6,6 +6,7 @@
 // request sent afterwards is deployed.
 import { isTerminal } from '../../src/core/schemas/event';
 import { engineNodes, removeApplication, runningOn, startDeployer, waitFor, type TestDeployer } from '../support/deployer';
+import { notIncreasing } from '../support/seq';
 import { stack } from '../support/stack-control';
 
 jest.setTimeout(300_000);
@@ -48,12 +49,13 @@ describe('a Kafka broker stopped and started again', () => {
     await waitFor('the first deployment to be under way', () => of(`${app}-1`).some((e) => e.node !== undefined));
     stack('stop', 'kafka');
     kafkaDown = true;
-    const heard = of(`${app}-1`).length;
+    const stopped = Date.now();
 
     // During the outage: the worker rolls out to every node without Kafka (waitFor fails at
     // once if the worker or the bridge dies), and no event gets through.
     await runningOn(d, app, `${app}-1`, nodes(), 120_000);
-    expect(of(`${app}-1`).length).toBe(heard);
+    // (What was published before the stop may still be arriving: an event is told by its time.)
+    expect(of(`${app}-1`).filter((e) => Date.parse(e.at) > stopped)).toEqual([]);
 
     stack('up');
     kafkaDown = false;
@@ -62,9 +64,11 @@ describe('a Kafka broker stopped and started again', () => {
     await waitFor('the second deployment to end', () => of(`${app}-2`).some((e) => isTerminal(e.phase)), 180_000, 500);
     for (const id of [`${app}-1`, `${app}-2`]) {
       expect([id, of(id).filter((e) => isTerminal(e.phase)).map((e) => e.phase)]).toEqual([id, ['Succeeded']]);
-      // Every event once, in order, numbered without gaps.
-      const seqs = of(id).map((e) => e.seq);
-      expect([id, seqs]).toEqual([id, seqs.map((_, i) => i + 1)]);
+      // Every event once, in seq order. Gaps are allowed: a node step's live publish that failed
+      // in the outage used its number, and the deployment published that step after it.
+      expect([id, notIncreasing(of(id).map((e) => e.seq))]).toEqual([id, []]);
+      const said = of(id).filter((e) => e.progress === undefined).map((e) => `${e.node ?? '-'} ${e.phase}: ${e.message}`);
+      expect([id, said]).toEqual([id, [...new Set(said)]]);
     }
   });
 });

@@ -21,7 +21,7 @@ import { loadConfig, type Config } from '../../src/config';
 import { LABELS } from '../../src/core/labels';
 import { fileFleet } from '../../src/fleet';
 import { loadInventory } from '../../src/inventory';
-import { createKafka, createProducer } from '../../src/kafka/client';
+import { createKafka, createLiveProducer, createProducer } from '../../src/kafka/client';
 import { createLogger } from '../../src/log';
 import { deadLetterSchema, type DeadLetter } from '../../src/core/schemas/dead-letter';
 import { deploymentRecordSchema, type DeploymentRecord } from '../../src/core/schemas/record';
@@ -234,11 +234,13 @@ export async function startDeployer(
 
   const producer = createProducer(kafka);
   await producer.connect();
+  const liveProducer = createLiveProducer(kafka);
+  await liveProducer.connect();
   const connection = await Connection.connect({ address: config.temporal.address });
   const client = new Client({ connection, namespace: config.temporal.namespace, dataConverter: converter });
   const nativeConnection = await NativeConnection.connect({ address: config.temporal.address });
   const worker: Worker | undefined =
-    options.worker === false ? undefined : await createWorker({ config, kafka, producer, client, connection: nativeConnection, dataConverter: converter, fleet: fileFleet(config.inventoryPath), workflowsPath: require.resolve('../../workflows') });
+    options.worker === false ? undefined : await createWorker({ config, kafka, producer, liveProducer, client, connection: nativeConnection, dataConverter: converter, fleet: fileFleet(config.inventoryPath), workflowsPath: require.resolve('../../workflows') });
   const workerRun = worker?.run();
 
   const bridgeConsumer = options.bridge === false ? undefined : kafka.consumer({ groupId: config.kafka.groupId });
@@ -298,6 +300,7 @@ export async function startDeployer(
       await Promise.allSettled([bridgeConsumer?.disconnect(), eventConsumer.disconnect(), dlqConsumer.disconnect(), recordConsumer.disconnect()]);
       worker?.shutdown();
       await workerRun;
+      await liveProducer.disconnect();
       await producer.disconnect();
       await admin.deleteTopics({ topics: [topics.requests, topics.events, topics.deadLetters, topics.records] }).catch(() => undefined);
       await admin.disconnect();

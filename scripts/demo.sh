@@ -13,6 +13,17 @@ npm run --silent build
 bash scripts/stack.sh up
 bash scripts/services.sh up
 
+# The fog nodes as the Node Manager announces them on platform.nodes (docs/node-manager.md):
+# their records win over the inventory file; TLS material goes by name ("fleet"), never inline.
+log "publishing the fog nodes' records on platform.nodes, as the Node Manager would"
+node -e '
+  const nodes = require(process.argv[1]).nodes.filter((n) => n.target.kind === "docker-engine");
+  const now = new Date();
+  const docker = ({ host, port, insecure, tls }) => (tls !== undefined ? { host, port, tls: "fleet" } : { host, port, insecure });
+  console.log(JSON.stringify(nodes.map((n) => ({ nodeId: n.id, generation: Math.floor(now.getTime() / 1000), observedAt: now.toISOString(), status: "Online", address: n.address, labels: n.labels, target: { kind: "docker-engine", docker: docker(n.target.docker) } }))));
+' "$DEPLOYER_STATE/inventory.json" > "$DEPLOYER_STATE/fog-node-records.json"
+node dist/src/cli/main.js publish-nodes "$DEPLOYER_STATE/fog-node-records.json"
+
 stamp=$(date -u +%Y%m%d-%H%M%S)
 id="hello-$stamp"
 log "deploying examples/hello as $id through Kafka, to the fog nodes (bare Docker Engines)"
@@ -32,5 +43,7 @@ status=$(curl -fsS "http://127.0.0.1:$TEMPORAL_UI_PORT/api/v1/namespaces/default
 log "Temporal UI shows workflow $id as $status"
 log "watch it in the Temporal UI: http://127.0.0.1:$TEMPORAL_UI_PORT/namespaces/default/workflows/$id"
 log "to read its inputs and results there (they are encrypted), sign in once at http://127.0.0.1:$DEPLOYER_CODEC_PORT/ with the token that cat $DEPLOYER_STATE/codec.token shows"
+log "the fleet as the worker sees it (the fog nodes from platform.nodes):"
+node dist/src/cli/main.js nodes
 log "stop everything with: npm run stack:down"
 [ "$status" = WORKFLOW_EXECUTION_STATUS_COMPLETED ]

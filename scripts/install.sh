@@ -19,6 +19,8 @@ install_debian() {
   command -v mvn >/dev/null || missing+=(maven)
   # The browser test drives it headless (playwright-core brings no browser of its own).
   command -v chromium >/dev/null || missing+=(chromium)
+  # The API's fuzz run (scripts/schemathesis.sh) makes a Python virtual environment.
+  python3 -c 'import ensurepip' 2>/dev/null || missing+=(python3-venv)
   if [ ${#missing[@]} -gt 0 ]; then
     log "installing Debian packages: ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive

@@ -11,12 +11,10 @@ source "$here/lib.sh"
 venv="$DEPLOYER_CACHE/schemathesis-$SCHEMATHESIS_VERSION"
 
 if [ ! -f "$venv/.complete" ]; then
-  # Debian's python3 has venv but not ensurepip without this package.
+  # Debian's python3 has venv but not ensurepip without python3-venv, which scripts/install.sh installs.
   if ! python3 -c 'import ensurepip' 2>/dev/null; then
-    log "installing Debian package: python3-venv"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends python3-venv >/dev/null
+    log "python3 cannot make a virtual environment: run scripts/install.sh (it installs Debian's python3-venv)"
+    exit 1
   fi
   log "installing schemathesis $SCHEMATHESIS_VERSION from PyPI into $venv (once)"
   rm -rf "$venv"

@@ -9,7 +9,7 @@
 // (or in the failure's details). With a lease of seq numbers (src/core/live-events.ts) each
 // step publishes its status events as they happen, and the result says how far it numbered;
 // without one the parent publishes them once this workflow has ended.
-import { ApplicationFailure, isCancellation, setCurrentDetails, setHandler } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, isCancellation, setCurrentDetails, setHandler } from '@temporalio/workflow';
 import type { StepRecord } from '../activities/targets/target';
 import { configCheckFailure, describeTest, testFailure, type CheckResult } from '../src/core/deployment-tests';
 import type { NodeIntent } from '../src/core/intent';
@@ -50,9 +50,13 @@ export async function nodeRolloutWorkflow({ node, intent, events }: NodeRolloutI
   const steps: StepRecord[] = [];
   // Each step numbers after the one before it; a step that fails says how far it got too.
   let lastSeq = events?.after;
-  const lease = () => (events !== undefined ? { events: { after: lastSeq!, last: events.last } } : {});
-  const numbered = <T extends { lastSeq?: number }>(taken: T): T => {
+  // Once a step could not publish one of its steps live, those are published by the deployment
+  // after the lease: the steps after it go that way too, so that seq keeps the order of events.
+  let live = events !== undefined;
+  const lease = () => (events !== undefined && live ? { events: { after: lastSeq!, last: events.last } } : {});
+  const numbered = <T extends { lastSeq?: number; steps?: StepRecord[] }>(taken: T): T => {
     if (taken.lastSeq !== undefined && lastSeq !== undefined) lastSeq = Math.max(lastSeq, taken.lastSeq);
+    if (taken.steps?.some((s) => s.seq === undefined)) live = false;
     return taken;
   };
   const shown: NodeStep[] = [];
@@ -71,7 +75,9 @@ export async function nodeRolloutWorkflow({ node, intent, events }: NodeRolloutI
       return result;
     } catch (err) {
       entry.state = 'failed';
-      numbered({ lastSeq: lastSeqOf(err) });
+      // A step that failed without saying how far it numbered (it timed out, its worker was
+      // lost) may have published anywhere in its attempts' spans: the whole lease counts as used.
+      numbered({ lastSeq: lastSeqOf(err) ?? (err instanceof ActivityFailure && events !== undefined ? events.last : undefined) });
       throw err;
     } finally {
       now = undefined;

@@ -53,7 +53,6 @@ export function createPlatformDeps(config: Config, log: Logger): { deps: HttpDep
   const keepFollowing = () =>
     fleet.ready.catch(async (err: unknown) => {
       log.warn('cannot read the Node Manager\'s topic; trying again', { error: (err as Error).message, retryInMs: FLEET_RETRY_MS });
-      closing = true;
       await fleet.stop();
       setTimeout(() => {
         if (closing) return;

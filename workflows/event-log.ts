@@ -17,13 +17,13 @@
 import { CancellationScope, condition } from '@temporalio/workflow';
 import type { EventActivities } from '../activities/control/events';
 import { LEASE_SIZE, type EventLease } from '../src/core/live-events';
+import { eventMessage } from '../src/core/event-message';
 import type { Phase, StatusEvent } from '../src/core/schemas/event';
 import { publishing } from './options';
 import { localActivities } from './local-lane';
 
 const { publishEvents } = localActivities<EventActivities>({ ...publishing, summary: 'publish status events' });
 
-const MAX_MESSAGE = 4096;
 /** How long a node's start waits for the events before it to be published, before it goes without a lease. */
 const LEND_WAIT_MS = 5_000;
 
@@ -101,7 +101,7 @@ export class EventLog {
       ...this.about,
       phase,
       ...(node !== undefined ? { node } : {}),
-      message: message.length > MAX_MESSAGE ? `${message.slice(0, MAX_MESSAGE - 3)}...` : message,
+      message: eventMessage(message),
       at: at ?? new Date().toISOString(),
       seq: ++this.seq,
     });

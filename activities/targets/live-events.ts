@@ -9,6 +9,7 @@
 // and the deployment publishes them after the lease, in their order.
 import { Context } from '@temporalio/activity';
 import { attemptSpan, progressMessage, PROGRESS_EVERY_MS, type EventLease } from '../../src/core/live-events';
+import { eventMessage } from '../../src/core/event-message';
 import type { StatusEvent } from '../../src/core/schemas/event';
 import type { StepRecord } from './target';
 
@@ -22,9 +23,6 @@ const TICK_MS = 250;
  * tick's lateness and the publish itself still land the event within PROGRESS_EVERY_MS.
  */
 const PROGRESS_AFTER_MS = PROGRESS_EVERY_MS - 1_000;
-
-/** As the deployment's own events are cut (workflows/event-log.ts). */
-const MAX_MESSAGE = 4096;
 
 const live = new WeakMap<Context, LiveEvents>();
 
@@ -111,7 +109,7 @@ export class LiveEvents {
     const seq = this.next++;
     this.used = seq;
     this.lastEventAt = Date.now();
-    const event: StatusEvent = { ...this.about, phase, message: message.length > MAX_MESSAGE ? `${message.slice(0, MAX_MESSAGE - 3)}...` : message, at, seq, ...(progress !== undefined ? { progress } : {}) };
+    const event: StatusEvent = { ...this.about, phase, message: eventMessage(message), at, seq, ...(progress !== undefined ? { progress } : {}) };
     this.chain = this.chain.then(async () => {
       if (this.broken || this.ctx.cancellationSignal.aborted) return;
       try {

@@ -11,6 +11,7 @@ import { deployRequestSchema, type DeployRequestInput } from '../../src/core/sch
 import { deployWorkflow } from '../../workflows/operation';
 import { startFakeEnvironment, type FakeEnvironment } from '../support/fake-environment';
 import { newWorld, type FakeWorld } from '../support/fake-target';
+import { notIncreasing } from '../support/seq';
 
 jest.setTimeout(120_000);
 
@@ -56,8 +57,7 @@ async function waitUntil(predicate: () => boolean, timeoutMs = 30_000): Promise<
 }
 
 function expectIncreasingWithOneTerminal(events: StatusEvent[], terminal: string): void {
-  const seqs = events.map((e) => e.seq);
-  for (let i = 1; i < seqs.length; i++) expect([i, seqs[i]! > seqs[i - 1]!]).toEqual([i, true]);
+  expect(notIncreasing(events.map((e) => e.seq))).toEqual([]);
   expect(events.filter((e) => isTerminal(e.phase)).map((e) => e.phase)).toEqual([terminal]);
   expect(events.at(-1)!.phase).toBe(terminal);
 }

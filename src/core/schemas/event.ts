@@ -2,6 +2,7 @@
 // Pure: imported by workflow code.
 import { z } from 'zod';
 import { applicationNameSchema, deploymentIdSchema } from './request';
+import { MAX_EVENT_MESSAGE } from '../event-message';
 
 export const PHASES = [
   'Accepted',
@@ -37,7 +38,7 @@ export const statusEventSchema = z.strictObject({
   version: z.string().max(256).optional(),
   phase: phaseSchema,
   node: z.string().max(256).optional(),
-  message: z.string().max(4096),
+  message: z.string().max(MAX_EVENT_MESSAGE),
   at: z.iso.datetime(),
   seq: z.number().int().min(1),
   // Optional (the contract allows added optional fields): set on a progress event, which

@@ -16,7 +16,7 @@ import type { Inventory, InventoryNode, TargetKind } from '../../src/core/schema
 import type { EventLease } from '../../src/core/live-events';
 import { heartbeat } from '../control/heartbeat';
 import { LiveEvents, type EventSink } from './live-events';
-import type { ApplyOutcome, Instance, RestoreOutcome, StepRecord, StepReporter, Target, VerifyOutcome } from './target';
+import type { ApplyOutcome, Instance, RestoreOutcome, StepRecord, StepReporter, StillThere, Target, VerifyOutcome } from './target';
 import { tracedTarget } from './traced-target';
 
 export type TargetFactories = Record<TargetKind, (node: InventoryNode, inventory: Inventory) => Target>;
@@ -96,12 +96,27 @@ export function createNodeActivities(inventory: () => Fleet, factories: TargetFa
   /**
    * The node's target for a new step (check, apply, verify, test): never on a node the Node
    * Manager decommissioned or reports Offline or Draining. Looked up before each step, so a
-   * change on the topic stops a rollout at its next step on that node.
+   * change on the topic stops a rollout at its next step on that node (a decommission, also
+   * in the step that runs: `stillThere`, below).
    */
   const startable = (nodeId: string): Target => {
     const node = nodeOf(nodeId);
     if (node.fleet.status !== 'Online') throw new NodeUnavailableError(nodeId, node.fleet.status);
     return targetOf(node);
+  };
+  /**
+   * What a running step's waits ask on each round (verify's probes, the tests): a node the
+   * Node Manager decommissioned meanwhile fails the step at once, with the reason and the
+   * non-retryable error the step-start check gives; it will not come back, so waiting out
+   * the deadline would only hold the rollout. An Offline or Draining record does not end a
+   * step already running: the contract keeps those from *new* steps. Offline says the Node
+   * Manager cannot reach the node now and expects it back, while the instance may well be
+   * answering its probes (an outage between the two is not one between node and Deployer);
+   * a probe that keeps failing fails the wait at its deadline anyway. Draining keeps what
+   * runs there running, and this instance is running already.
+   */
+  const stillThere = (nodeId: string): StillThere => () => {
+    if (inventory().decommissioned.has(nodeId)) throw new NodeDecommissionedError(nodeId);
   };
   /** The nodes of the inventory that this activity's task queue serves. */
   const served = () => {
@@ -151,11 +166,11 @@ export function createNodeActivities(inventory: () => Fleet, factories: TargetFa
 
     /** The intent's deployment tests, once the node passed its health check. */
     async testNode(input: StepInput): Promise<{ results: CheckResult[] } & StepsTaken> {
-      return withSteps(input, (step) => startable(input.nodeId).test(input.intent, step));
+      return withSteps(input, (step) => startable(input.nodeId).test(input.intent, step, stillThere(input.nodeId)));
     },
 
     async verifyNode(input: StepInput): Promise<VerifyOutcome & StepsTaken> {
-      return withSteps(input, (step) => startable(input.nodeId).verify(input.intent, step));
+      return withSteps(input, (step) => startable(input.nodeId).verify(input.intent, step, stillThere(input.nodeId)));
     },
 
     /** After `deploymentId` succeeded: on each node, every older instance goes but the ones it replaced. */

@@ -113,10 +113,18 @@ export function createNodeActivities(inventory: () => Fleet, factories: TargetFa
    * Manager cannot reach the node now and expects it back, while the instance may well be
    * answering its probes (an outage between the two is not one between node and Deployer);
    * a probe that keeps failing fails the wait at its deadline anyway. Draining keeps what
-   * runs there running, and this instance is running already.
+   * runs there running, and this instance is running already. A fleet that cannot be read
+   * just now (the inventory file mid-edit) says nothing about the node: the wait goes on, and
+   * the next step's start reports the problem.
    */
   const stillThere = (nodeId: string): StillThere => () => {
-    if (inventory().decommissioned.has(nodeId)) throw new NodeDecommissionedError(nodeId);
+    let fleet: Fleet;
+    try {
+      fleet = inventory();
+    } catch {
+      return;
+    }
+    if (fleet.decommissioned.has(nodeId)) throw new NodeDecommissionedError(nodeId);
   };
   /** The nodes of the inventory that this activity's task queue serves. */
   const served = () => {

@@ -87,4 +87,11 @@ export const PATCHES = {
    * Retire one retention period after the release that added it.
    */
   liveNodeEvents: 'live-node-events',
+  /**
+   * Nodes that roll out side by side relay their steps' events to the deployment's run as
+   * they happen (a signal each), which publishes them among its own: a run recorded before
+   * started them without `relay`, and received no such signal. Retire one retention period
+   * after the release that added it.
+   */
+  relayNodeEvents: 'relay-node-events',
 } as const;

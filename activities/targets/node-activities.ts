@@ -13,9 +13,9 @@ import type { CheckResult } from '../../src/core/deployment-tests';
 import type { NodeIntent } from '../../src/core/intent';
 import type { NodeView } from '../../src/core/node-facts';
 import type { Inventory, InventoryNode, TargetKind } from '../../src/core/schemas/inventory';
-import type { EventLease } from '../../src/core/live-events';
+import type { EventLease, RelayTo } from '../../src/core/live-events';
 import { heartbeat } from '../control/heartbeat';
-import { LiveEvents, type EventSink } from './live-events';
+import { LiveEvents, type EventOutlets } from './live-events';
 import type { ApplyOutcome, Instance, RestoreOutcome, StepRecord, StepReporter, Target, VerifyOutcome } from './target';
 import { tracedTarget } from './traced-target';
 
@@ -69,11 +69,16 @@ async function untilDeadline<T>(deadline: number, fn: () => Promise<T>): Promise
 /** A restore of a node the Node Manager decommissioned: nothing the Deployer can reach is left to put back. */
 const NOTHING_TO_RESTORE: RestoreOutcome = { removed: [], restarted: [], missing: [] };
 
-/** What a node step is given: the node, the intent, and the seq numbers its events may be published under as they happen. */
+/**
+ * What a node step is given: the node, the intent, and how its events go out as they happen:
+ * published under the seq numbers of a lease (`events`), or relayed to the deployment's run
+ * (`relay`); neither, the deployment publishes them once the node's workflow has ended.
+ */
 export interface StepInput {
   nodeId: string;
   intent: NodeIntent;
   events?: EventLease;
+  relay?: RelayTo;
 }
 
 /** What every node step returns beside its own outcome (and carries in its failure's details). */
@@ -83,8 +88,8 @@ export interface StepsTaken {
   lastSeq?: number;
 }
 
-/** `sink`: where a step publishes its events as they happen, when its workflow lends it a lease (absent: never live). */
-export function createNodeActivities(inventory: () => Fleet, factories: TargetFactories, defaultTaskQueue: string, sink?: EventSink) {
+/** `outlets`: how a step's events may go out as they happen (none: never live). */
+export function createNodeActivities(inventory: () => Fleet, factories: TargetFactories, defaultTaskQueue: string, outlets: EventOutlets = {}) {
   const nodeOf = (nodeId: string): FleetNode => {
     const fleet = inventory();
     const node = fleet.nodes.find((n) => n.id === nodeId);
@@ -115,9 +120,10 @@ export function createNodeActivities(inventory: () => Fleet, factories: TargetFa
    * the failure's details (same type, so retries are still decided by it), so that the
    * workflow can tell what happened on the node either way.
    */
-  const withSteps = async <T>({ nodeId, intent, events }: StepInput, verb: (step: StepReporter) => Promise<T>): Promise<T & StepsTaken> => {
+  const withSteps = async <T>({ nodeId, intent, events, relay }: StepInput, verb: (step: StepReporter) => Promise<T>): Promise<T & StepsTaken> => {
     const steps: StepRecord[] = [];
-    const published = sink !== undefined ? LiveEvents.start(sink, { deploymentId: intent.deploymentId, application: intent.application, version: intent.version, node: nodeId }, events) : undefined;
+    const how = events !== undefined ? { lease: events } : relay !== undefined ? { relay } : undefined;
+    const published = LiveEvents.start(outlets, { deploymentId: intent.deploymentId, application: intent.application, version: intent.version, node: nodeId }, how);
     const step: StepReporter = (phase, message) => {
       const record: StepRecord = { at: new Date().toISOString(), phase, message };
       steps.push(record);

@@ -15,6 +15,7 @@ import { createLockActivities } from '../../activities/control/lock';
 import type { SecretProvider } from '../../activities/control/secrets';
 import { createRunActivities } from '../../activities/control/runs';
 import { createNodeActivities } from '../../activities/targets/node-activities';
+import { eventRelay } from '../../activities/targets/live-events';
 import type { Target } from '../../activities/targets/target';
 import { BuildFailedError, EngineUnreachableError, HealthCheckFailedError, InvalidContainerError } from '../../src/core/errors';
 import { configCheckResult, testResult } from '../../src/core/deployment-tests';
@@ -230,7 +231,8 @@ export function fakeActivities(
   const log = (call: string) => world().calls.push(call);
   // A node step's live events land where the deployment's own do.
   const live = async (events: StatusEvent[]) => void world().events.push(...events);
-  const nodes = createNodeActivities(inventory, { 'docker-engine': fakeTarget(world), swarm: fakeTarget(world), kubernetes: fakeTarget(world) }, taskQueue, live);
+  // Relayed events (nodes side by side) go to the deployment's run through the real relay.
+  const nodes = createNodeActivities(inventory, { 'docker-engine': fakeTarget(world), swarm: fakeTarget(world), kubernetes: fakeTarget(world) }, taskQueue, { sink: live, relay: eventRelay(client) });
   const history = createHistoryActivities(client, taskQueue);
   return {
     // The application lock, the reading of runs and the dependency wait are the real ones:

@@ -10,7 +10,7 @@
 // step publishes its status events as they happen, and the result says how far it numbered;
 // told to relay, each step sends them to the parent's run as they happen; with neither, the
 // parent publishes them once this workflow has ended.
-import { ActivityFailure, ApplicationFailure, isCancellation, setCurrentDetails, setHandler } from '@temporalio/workflow';
+import { ActivityCancellationType, ActivityFailure, ApplicationFailure, isCancellation, patched, setCurrentDetails, setHandler } from '@temporalio/workflow';
 import type { StepRecord } from '../activities/targets/target';
 import { configCheckFailure, describeTest, testFailure, type CheckResult } from '../src/core/deployment-tests';
 import type { NodeIntent } from '../src/core/intent';
@@ -20,7 +20,8 @@ import type { PlannedNode } from '../src/core/plan';
 import { nodeDetails, type NodeStep } from './details';
 import { lastSeqOf, NODE_ROLLOUT_FAILED, rootMessage, stepsOf } from './failures';
 import { nodeCalls, queueOf } from './node-calls';
-import { applyStep, testStep, verifyStep } from './options';
+import { applyStep, testStep, verifyStep, type StepOptions } from './options';
+import { PATCHES } from './patches';
 
 export interface NodeRolloutInput {
   node: PlannedNode;
@@ -87,7 +88,18 @@ export async function nodeRolloutWorkflow({ node, intent, events, relay }: NodeR
       setCurrentDetails(nodeDetails(node.id, shown));
     }
   }
-  const on = (options: Parameters<typeof nodeCalls>[1], what: string) => nodeCalls(queueOf(node), options, `${node.id}: ${what}`);
+  // Under a lease, a cancelled step is waited for until its last publish answered (it ends
+  // at once when cancelled: activities/targets/node-activities.ts): the parent then numbers on
+  // after the lease, and nothing of the lease may land on the topic after that.
+  const waitCancelled = events !== undefined && patched(PATCHES.awaitCancelledSteps);
+  const on = (options: StepOptions, what: string) =>
+    nodeCalls(
+      queueOf(node),
+      waitCancelled
+        ? { local: { ...options.local, cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED }, remote: { ...options.remote, cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED } }
+        : options,
+      `${node.id}: ${what}`,
+    );
 
   const checks: CheckResult[] = [];
   /** Ends the rollout of this node: a check or a test said no. */

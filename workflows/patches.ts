@@ -94,4 +94,10 @@ export const PATCHES = {
    * after the release that added it.
    */
   relayNodeEvents: 'relay-node-events',
+  /**
+   * A node's step under a lease is waited for when cancelled (WAIT_CANCELLATION_COMPLETED),
+   * until its last publish answered: a run recorded before went on at once. Retire one
+   * retention period after the release that added it.
+   */
+  awaitCancelledSteps: 'await-cancelled-steps',
 } as const;

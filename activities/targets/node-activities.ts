@@ -5,7 +5,7 @@
 // stop, remove, locate) take a group of nodes of one queue, so that a deployment to
 // thousands of nodes stays within Temporal's history limits; within a group every node is
 // tried on its own until the deadline, and the outcome of each is returned.
-import { activityInfo } from '@temporalio/activity';
+import { activityInfo, CancelledFailure, Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { NodeDecommissionedError, NodeUnavailableError, NON_RETRYABLE, UnknownNodeError } from '../../src/core/errors';
 import type { Fleet, FleetNode } from '../../src/core/fleet';
@@ -131,12 +131,19 @@ export function createNodeActivities(inventory: () => Fleet, factories: TargetFa
       heartbeat({ steps });
     };
     let outcome: { ok: true; value: T } | { ok: false; error: Error };
+    // A step that sends live ends as soon as it is cancelled, once its last send has answered:
+    // its workflow waits for that (workflows/node.ts), so that nothing of the step's lease lands
+    // on the topic after the events its deployment numbers on with. The verb's own calls
+    // finish in the background, as they would after any cancel.
+    const taking = verb(step);
+    taking.catch(() => undefined);
     try {
-      outcome = { ok: true, value: await verb(step) };
+      outcome = { ok: true, value: await (published !== undefined ? Promise.race([taking, Context.current().cancelled]) : taking) };
     } catch (err) {
       outcome = { ok: false, error: err instanceof Error ? err : new Error(String(err)) };
     }
     const lastSeq = await published?.finish();
+    if (!outcome.ok && outcome.error instanceof CancelledFailure) throw outcome.error;
     const taken: StepsTaken = { steps, ...(lastSeq !== undefined ? { lastSeq } : {}) };
     if (outcome.ok) return { ...outcome.value, ...taken };
     const e = outcome.error;

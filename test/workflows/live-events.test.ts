@@ -23,7 +23,8 @@ const taskQueue = 'live-events-test';
 let counter = 0;
 
 beforeAll(async () => {
-  fake = await startFakeEnvironment(taskQueue, () => world);
+  // fog-9 is served by a worker of a site's own queue: its steps are activities there, not local ones.
+  fake = await startFakeEnvironment(taskQueue, () => world, { sites: { 'live-events-site': ['fog-9'] } });
   env = fake.env;
 });
 
@@ -113,6 +114,25 @@ describe("a node's events as they happen (fake target)", () => {
     // A cancelled node workflow cannot say how far it numbered: the deployment numbers after its whole lease.
     const leaseStart = events.find((e) => e.node === 'fog-1')!.seq - 1;
     expect(events[rollingBack]!.seq).toBe(leaseStart + LEASE_SIZE + 1);
+  });
+
+  it('waits for a cancelled step at a site to end before numbering on: nothing of its lease lands after RollingBack', async () => {
+    world = newWorld(['fog-9']);
+    world.hanging.add('fog-9');
+    const req = request({ nodes: ['fog-9'] });
+    const handle = await env.client.workflow.start(deployWorkflow, { workflowId: req.deploymentId, taskQueue, args: [req] });
+    await waitUntil(() => eventsOf(req.deploymentId).some((e) => e.node === 'fog-9' && isProgressMessage(e.message)), 20_000);
+    await handle.cancel();
+    await expect(handle.result()).rejects.toBeInstanceOf(WorkflowFailedError);
+    // The step had ended before the deployment went on (it learns of the cancel from its
+    // heartbeat's answer, seconds later): had it not, it could still publish under the lease now.
+    expect(world.verifying.has('fog-9')).toBe(false);
+    world.hanging.delete('fog-9');
+
+    const events = eventsOf(req.deploymentId);
+    expectIncreasingWithOneTerminal(events, 'Cancelled');
+    const rollingBack = events.findIndex((e) => e.phase === 'RollingBack');
+    expect(events.slice(rollingBack).filter((e) => e.node === 'fog-9' && e.phase === 'Verifying')).toEqual([]);
   });
 
   it('numbers a retried step in a span of its own, so a repeat never reuses a seq', async () => {

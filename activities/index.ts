@@ -23,6 +23,7 @@ import { Engines } from './targets/docker-engine/engines';
 import { createLegacyDockerActivities } from './targets/docker-engine/legacy-v1';
 import { createLegacyHealthActivities } from './targets/docker-engine/legacy-v1-health';
 import { dockerEngineTarget } from './targets/docker-engine/target';
+import { eventRelay } from './targets/live-events';
 import { createNodeActivities, type TargetFactories } from './targets/node-activities';
 import { KubernetesClusters } from './targets/kubernetes/clusters';
 import { kubernetesTarget } from './targets/kubernetes/target';
@@ -56,7 +57,7 @@ export interface ActivityDeps extends NodeDeps {
 export function createNodeSideActivities({ inventory, secrets, client, defaultTaskQueue, targets, publishEvents }: NodeDeps) {
   const engines = new Engines(inventory);
   const factories: TargetFactories = { 'docker-engine': dockerEngineTarget(engines, secrets), swarm: swarmTarget(engines, secrets), kubernetes: kubernetesTarget(new KubernetesClusters(inventory), secrets), ...targets };
-  const nodes = createNodeActivities(inventory, factories, defaultTaskQueue, publishEvents.live);
+  const nodes = createNodeActivities(inventory, factories, defaultTaskQueue, { ...(publishEvents.live !== undefined ? { sink: publishEvents.live } : {}), relay: eventRelay(client) });
   const nodeOf = (id: string) => inventory().nodes.find((n) => n.id === id);
   return {
     ...allHeartbeating(nodes),

@@ -8,6 +8,7 @@ import type { Config } from './config';
 import { applyJudgement, emptyTopicView, fleetOfFile, judgeRecord, mergeFleet, type Fleet, type Judgement, type TopicView } from './core/fleet';
 import type { Inventory } from './core/schemas/inventory';
 import { inventoryReader } from './inventory';
+import { readToEnd } from './kafka/read-to-end';
 import { scanTopic } from './kafka/topic-scan';
 import type { Logger } from './log';
 import { fleetRecords } from './metrics';
@@ -68,7 +69,7 @@ export function fileFleet(inventoryPath: string): () => Fleet {
   };
 }
 
-/** The end offsets of each partition of the topic now; a clear error when it does not exist. */
+/** The end offset of each partition of the topic that holds anything now; a clear error when the topic does not exist. */
 async function endOffsets(kafka: Kafka, topic: string): Promise<Map<number, bigint>> {
   const admin = kafka.admin();
   await admin.connect();
@@ -77,7 +78,7 @@ async function endOffsets(kafka: Kafka, topic: string): Promise<Map<number, bigi
     if (!topics.some((t) => t.name === topic)) {
       throw new Error(`the Node Manager's topic '${topic}' does not exist: create it (compacted) as scripts/stack.sh does, or set DEPLOYER_NODES_TOPIC to nothing to use the inventory file alone`);
     }
-    return new Map((await admin.fetchTopicOffsets(topic)).map((o) => [o.partition, BigInt(o.high)]));
+    return new Map((await admin.fetchTopicOffsets(topic)).filter((o) => BigInt(o.high) > BigInt(o.low)).map((o) => [o.partition, BigInt(o.high)]));
   } finally {
     await admin.disconnect();
   }
@@ -101,32 +102,17 @@ export function followFleet(config: Config, kafka: Kafka, log: Logger): FleetFol
 
   const ready = (async () => {
     const ends = await endOffsets(kafka, topicName);
-    const open = new Set([...ends].filter(([, end]) => end > 0n).map(([p]) => p));
     consumer = kafka.consumer({ groupId });
     await consumer.connect();
     await consumer.subscribe({ topic: topicName, fromBeginning: true });
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`reading the Node Manager's topic '${topicName}' to its end took longer than ${CATCH_UP_TIMEOUT_MS / 1000} s`)), CATCH_UP_TIMEOUT_MS);
-      const check = () => {
-        if (open.size > 0) return;
-        clearTimeout(timer);
-        resolve();
-      };
-      consumer!
-        .run({
-          autoCommit: false,
-          eachMessage: async ({ partition, message }) => {
-            if (take(topic, message, readInventory(), log)) version += 1;
-            if (open.has(partition) && BigInt(message.offset) + 1n >= ends.get(partition)!) {
-              open.delete(partition);
-              check();
-            }
-          },
-        })
-        .then(check, (err: unknown) => {
-          clearTimeout(timer);
-          reject(err);
-        });
+    await readToEnd(consumer, {
+      topic: topicName,
+      ends,
+      each: (message) => {
+        if (take(topic, message, readInventory(), log)) version += 1;
+      },
+      timeoutMs: CATCH_UP_TIMEOUT_MS,
+      tooLong: `reading the Node Manager's topic '${topicName}' to its end took longer than ${CATCH_UP_TIMEOUT_MS / 1000} s`,
     });
     caughtUp = true;
     log.info('fleet read', { topic: topicName, nodes: merged().nodes.length });

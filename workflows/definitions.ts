@@ -5,7 +5,7 @@ import type { CheckResult } from '../src/core/deployment-tests';
 import type { NodeState } from '../src/core/node-states';
 import type { LockGrant, LockHold, LockRequester } from '../src/core/lock-protocol';
 import type { ApplicationState } from '../src/core/operation-plan';
-import type { LivePhase } from '../src/core/live-events';
+import type { LivePhase, RelayedEvents } from '../src/core/live-events';
 import type { Phase } from '../src/core/schemas/event';
 
 export type { NodeState };
@@ -85,6 +85,9 @@ export interface NodeProgress {
 }
 
 export const nodeProgressSignal = defineSignal<[NodeProgress]>('nodeProgress');
+
+/** A node's events as they happen, relayed by its steps while it rolls out beside others (src/core/live-events.ts). */
+export const nodeEventsSignal = defineSignal<[RelayedEvents]>('nodeEvents');
 
 export const DECISIONS = ['retry', 'skip', 'rollback'] as const;
 export type Decision = (typeof DECISIONS)[number];

@@ -8,24 +8,28 @@
 // node's restore before starting this workflow. What each step did comes back in the result
 // (or in the failure's details). With a lease of seq numbers (src/core/live-events.ts) each
 // step publishes its status events as they happen, and the result says how far it numbered;
-// without one the parent publishes them once this workflow has ended.
-import { ActivityFailure, ApplicationFailure, isCancellation, setCurrentDetails, setHandler } from '@temporalio/workflow';
+// told to relay, each step sends them to the parent's run as they happen; with neither, the
+// parent publishes them once this workflow has ended.
+import { ActivityCancellationType, ActivityFailure, ApplicationFailure, isCancellation, patched, setCurrentDetails, setHandler } from '@temporalio/workflow';
 import type { StepRecord } from '../activities/targets/target';
 import { configCheckFailure, describeTest, testFailure, type CheckResult } from '../src/core/deployment-tests';
 import type { NodeIntent } from '../src/core/intent';
-import type { EventLease, LivePhase } from '../src/core/live-events';
+import type { EventLease, LivePhase, RelayTo } from '../src/core/live-events';
 import { nodeStepQuery, type NodeStepNow } from './definitions';
 import type { PlannedNode } from '../src/core/plan';
 import { nodeDetails, type NodeStep } from './details';
 import { lastSeqOf, NODE_ROLLOUT_FAILED, rootMessage, stepsOf } from './failures';
 import { nodeCalls, queueOf } from './node-calls';
-import { applyStep, testStep, verifyStep } from './options';
+import { applyStep, testStep, verifyStep, type StepOptions } from './options';
+import { PATCHES } from './patches';
 
 export interface NodeRolloutInput {
   node: PlannedNode;
   intent: NodeIntent;
-  /** Seq numbers the node's steps publish their events under as they happen (absent: the parent publishes them). */
+  /** Seq numbers the node's steps publish their events under as they happen. */
   events?: EventLease;
+  /** Or the run the node's steps relay their events to as they happen. Neither: the parent publishes them once this workflow ended. */
+  relay?: RelayTo;
 }
 
 export interface NodeRolloutResult {
@@ -46,17 +50,17 @@ export interface NodeRolloutFailure {
   lastSeq?: number;
 }
 
-export async function nodeRolloutWorkflow({ node, intent, events }: NodeRolloutInput): Promise<NodeRolloutResult> {
+export async function nodeRolloutWorkflow({ node, intent, events, relay }: NodeRolloutInput): Promise<NodeRolloutResult> {
   const steps: StepRecord[] = [];
   // Each step numbers after the one before it; a step that fails says how far it got too.
   let lastSeq = events?.after;
-  // Once a step could not publish one of its steps live, those are published by the deployment
-  // after the lease: the steps after it go that way too, so that seq keeps the order of events.
-  let live = events !== undefined;
-  const lease = () => (events !== undefined && live ? { events: { after: lastSeq!, last: events.last } } : {});
+  // Once a step could not send one of its steps live, those are published by the deployment
+  // after the ones sent: the steps after it go that way too, so that seq keeps the order of events.
+  let live = events !== undefined || relay !== undefined;
+  const lease = () => (!live ? {} : events !== undefined ? { events: { after: lastSeq!, last: events.last } } : relay !== undefined ? { relay } : {});
   const numbered = <T extends { lastSeq?: number; steps?: StepRecord[] }>(taken: T): T => {
     if (taken.lastSeq !== undefined && lastSeq !== undefined) lastSeq = Math.max(lastSeq, taken.lastSeq);
-    if (taken.steps?.some((s) => s.seq === undefined)) live = false;
+    if (taken.steps?.some((s) => s.seq === undefined && s.relayed !== true)) live = false;
     return taken;
   };
   const shown: NodeStep[] = [];
@@ -84,7 +88,18 @@ export async function nodeRolloutWorkflow({ node, intent, events }: NodeRolloutI
       setCurrentDetails(nodeDetails(node.id, shown));
     }
   }
-  const on = (options: Parameters<typeof nodeCalls>[1], what: string) => nodeCalls(queueOf(node), options, `${node.id}: ${what}`);
+  // Under a lease, a cancelled step is waited for until its last publish answered (it ends
+  // at once when cancelled: activities/targets/node-activities.ts): the parent then numbers on
+  // after the lease, and nothing of the lease may land on the topic after that.
+  const waitCancelled = events !== undefined && patched(PATCHES.awaitCancelledSteps);
+  const on = (options: StepOptions, what: string) =>
+    nodeCalls(
+      queueOf(node),
+      waitCancelled
+        ? { local: { ...options.local, cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED }, remote: { ...options.remote, cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED } }
+        : options,
+      `${node.id}: ${what}`,
+    );
 
   const checks: CheckResult[] = [];
   /** Ends the rollout of this node: a check or a test said no. */

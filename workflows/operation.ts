@@ -50,6 +50,7 @@ import { ApplicationLock } from './application-lock';
 import {
   decideUpdate,
   DECISIONS,
+  nodeEventsSignal,
   progressQuery,
   publishedSeqQuery,
   ROLLBACK_INCOMPLETE,
@@ -97,6 +98,14 @@ export const WAVE = 400;
 export const HISTORY_BUDGET = 8_000;
 /** History events one node's child workflow costs its parent, with room for the events and memo around it. */
 const EVENTS_PER_NODE = 8;
+/**
+ * Nodes side by side that relay their events as they happen (src/core/live-events.ts): each
+ * relayed event costs the run's history a signal and a publish, so a larger batch reports its
+ * nodes' steps when each ends, as nodes of a large fleet would otherwise fill the history.
+ */
+export const RELAY_MAX_NODES = 10;
+/** What a relaying node may add to the run's history: its steps and a progress event every few seconds of a long wait. */
+const EVENTS_PER_RELAYING_NODE = 60;
 
 const { resolveNodes, checkNodes, inventoryQueues } = localActivities<InventoryActivities>({ ...lookup, summary: 'look the nodes up in the inventory' });
 const { checkRequest } = localActivities<InventoryActivities>({ ...lookup, summary: 'check the request as the bridge would' });
@@ -187,6 +196,8 @@ class Operation {
   private continuing = false;
   /** Nodes resolved before the rollout, by id (a deployment of at most one wave). */
   private readonly resolved = new Map<string, PlannedNode>();
+  /** Nodes whose steps relay their events to this run now; a late send of one no longer rolling out is not heard. */
+  private readonly relaying = new Set<string>();
 
   constructor(
     private readonly request: OperationRequest,
@@ -207,6 +218,9 @@ class Operation {
     }
     setHandler(progressQuery, () => this.board.progress());
     setHandler(publishedSeqQuery, () => this.events.claimed);
+    setHandler(nodeEventsSignal, ({ events }) => {
+      for (const e of events) if (this.relaying.has(e.node)) this.events.emit(e.phase, e.message, e.node, e.at);
+    });
     setHandler(
       decideUpdate,
       (d) => {
@@ -364,17 +378,21 @@ class Operation {
 
   /**
    * Each node as a child workflow. A node that rolls out alone publishes its steps' events as
-   * they happen, under a lease of the event log's numbers; otherwise, and for the steps it
-   * could not publish, what each reports becomes its status events as soon as it ends.
-   * Returns the reasons of the failed ones.
+   * they happen, under a lease of the event log's numbers; nodes side by side (up to
+   * RELAY_MAX_NODES) relay theirs to this run as they happen, which publishes them; otherwise,
+   * and for the steps a node could not send, what each reports becomes its status events as
+   * soon as it ends. Returns the reasons of the failed ones.
    */
   private async deployNodes(rollout: DeployRequest, nodes: PlannedNode[], attempt: number): Promise<Record<string, string>> {
     const { name, version } = rollout.application;
     // Only one publisher at a time keeps seq increasing on the topic, so only a node alone holds a lease.
     const lease = nodes.length === 1 && patched(PATCHES.liveNodeEvents) ? await this.events.lend() : undefined;
+    const relay = nodes.length > 1 && nodes.length <= RELAY_MAX_NODES && patched(PATCHES.relayNodeEvents) ? { workflowId: workflowInfo().workflowId, runId: workflowInfo().runId } : undefined;
+    if (relay !== undefined) for (const n of nodes) this.relaying.add(n.id);
     const emitSteps = (node: string, steps: StepRecord[], lastSeq: number | undefined) => {
+      this.relaying.delete(node);
       this.events.settle(lastSeq);
-      for (const s of steps) if (s.seq === undefined) this.events.emit(s.phase, s.message, node, s.at);
+      for (const s of steps) if (s.seq === undefined && s.relayed !== true) this.events.emit(s.phase, s.message, node, s.at);
     };
     // Registered before the node is touched: the child may change the node and fail to say so.
     // In the memo too, in the same workflow task as the children's start (its command first),
@@ -387,7 +405,7 @@ class Operation {
         const intent = nodeIntent(rollout, nodeImage(rollout, node, this.digest));
         return executeChild(nodeRolloutWorkflow, {
           workflowId: nodeWorkflowId(this.deploymentId, node.id, attempt),
-          args: [{ node, intent, ...(lease !== undefined ? { events: lease } : {}) }],
+          args: [{ node, intent, ...(lease !== undefined ? { events: lease } : {}), ...(relay !== undefined ? { relay } : {}) }],
           staticSummary: `${node.id}: deploy ${name}:${version}${attempt === 0 ? '' : ` (retry ${attempt})`}`,
           staticDetails: `Node **${node.id}** of deployment \`${this.deploymentId}\`: ${name}:${version} from \`${intent.image}\``,
         }).then(
@@ -398,7 +416,10 @@ class Operation {
           },
           (err: unknown) => {
             // A cancelled node workflow cannot say how far it numbered: the whole lease counts as used.
-            if (isCancellation(err)) this.events.settle(undefined);
+            if (isCancellation(err)) {
+              this.relaying.delete(node.id);
+              this.events.settle(undefined);
+            }
             else emitSteps(node.id, stepsOf<StepRecord>(err), lastSeqOf(err));
             throw err;
           },
@@ -572,7 +593,8 @@ class Operation {
   /** Continues as new before a wave that would take this run's history past its budget. */
   private async continueAsNewIfFull(waveSize: number): Promise<void> {
     const { historyLength, continueAsNewSuggested } = workflowInfo();
-    if (!continueAsNewSuggested && historyLength + EVENTS_PER_NODE * waveSize < HISTORY_BUDGET) return;
+    const relayed = waveSize > 1 && waveSize <= RELAY_MAX_NODES && patched(PATCHES.relayNodeEvents) ? EVENTS_PER_RELAYING_NODE * waveSize : 0;
+    if (!continueAsNewSuggested && historyLength + EVENTS_PER_NODE * waveSize + relayed < HISTORY_BUDGET) return;
     await this.events.flushed();
     this.continuing = true;
     const carried: CarriedRollout = {

@@ -87,4 +87,17 @@ export const PATCHES = {
    * Retire one retention period after the release that added it.
    */
   liveNodeEvents: 'live-node-events',
+  /**
+   * Nodes that roll out side by side relay their steps' events to the deployment's run as
+   * they happen (a signal each), which publishes them among its own: a run recorded before
+   * started them without `relay`, and received no such signal. Retire one retention period
+   * after the release that added it.
+   */
+  relayNodeEvents: 'relay-node-events',
+  /**
+   * A node's step under a lease is waited for when cancelled (WAIT_CANCELLATION_COMPLETED),
+   * until its last publish answered: a run recorded before went on at once. Retire one
+   * retention period after the release that added it.
+   */
+  awaitCancelledSteps: 'await-cancelled-steps',
 } as const;

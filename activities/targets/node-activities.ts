@@ -5,7 +5,7 @@
 // stop, remove, locate) take a group of nodes of one queue, so that a deployment to
 // thousands of nodes stays within Temporal's history limits; within a group every node is
 // tried on its own until the deadline, and the outcome of each is returned.
-import { activityInfo } from '@temporalio/activity';
+import { activityInfo, CancelledFailure, Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { NodeDecommissionedError, NodeUnavailableError, NON_RETRYABLE, UnknownNodeError } from '../../src/core/errors';
 import type { Fleet, FleetNode } from '../../src/core/fleet';
@@ -13,9 +13,9 @@ import type { CheckResult } from '../../src/core/deployment-tests';
 import type { NodeIntent } from '../../src/core/intent';
 import type { NodeView } from '../../src/core/node-facts';
 import type { Inventory, InventoryNode, TargetKind } from '../../src/core/schemas/inventory';
-import type { EventLease } from '../../src/core/live-events';
+import type { EventLease, RelayTo } from '../../src/core/live-events';
 import { heartbeat } from '../control/heartbeat';
-import { LiveEvents, type EventSink } from './live-events';
+import { LiveEvents, type EventOutlets } from './live-events';
 import type { ApplyOutcome, Instance, RestoreOutcome, StepRecord, StepReporter, StillThere, Target, VerifyOutcome } from './target';
 import { tracedTarget } from './traced-target';
 
@@ -69,11 +69,16 @@ async function untilDeadline<T>(deadline: number, fn: () => Promise<T>): Promise
 /** A restore of a node the Node Manager decommissioned: nothing the Deployer can reach is left to put back. */
 const NOTHING_TO_RESTORE: RestoreOutcome = { removed: [], restarted: [], missing: [] };
 
-/** What a node step is given: the node, the intent, and the seq numbers its events may be published under as they happen. */
+/**
+ * What a node step is given: the node, the intent, and how its events go out as they happen:
+ * published under the seq numbers of a lease (`events`), or relayed to the deployment's run
+ * (`relay`); neither, the deployment publishes them once the node's workflow has ended.
+ */
 export interface StepInput {
   nodeId: string;
   intent: NodeIntent;
   events?: EventLease;
+  relay?: RelayTo;
 }
 
 /** What every node step returns beside its own outcome (and carries in its failure's details). */
@@ -83,8 +88,8 @@ export interface StepsTaken {
   lastSeq?: number;
 }
 
-/** `sink`: where a step publishes its events as they happen, when its workflow lends it a lease (absent: never live). */
-export function createNodeActivities(inventory: () => Fleet, factories: TargetFactories, defaultTaskQueue: string, sink?: EventSink) {
+/** `outlets`: how a step's events may go out as they happen (none: never live). */
+export function createNodeActivities(inventory: () => Fleet, factories: TargetFactories, defaultTaskQueue: string, outlets: EventOutlets = {}) {
   const nodeOf = (nodeId: string): FleetNode => {
     const fleet = inventory();
     const node = fleet.nodes.find((n) => n.id === nodeId);
@@ -138,9 +143,10 @@ export function createNodeActivities(inventory: () => Fleet, factories: TargetFa
    * the failure's details (same type, so retries are still decided by it), so that the
    * workflow can tell what happened on the node either way.
    */
-  const withSteps = async <T>({ nodeId, intent, events }: StepInput, verb: (step: StepReporter) => Promise<T>): Promise<T & StepsTaken> => {
+  const withSteps = async <T>({ nodeId, intent, events, relay }: StepInput, verb: (step: StepReporter) => Promise<T>): Promise<T & StepsTaken> => {
     const steps: StepRecord[] = [];
-    const published = sink !== undefined ? LiveEvents.start(sink, { deploymentId: intent.deploymentId, application: intent.application, version: intent.version, node: nodeId }, events) : undefined;
+    const how = events !== undefined ? { lease: events } : relay !== undefined ? { relay } : undefined;
+    const published = LiveEvents.start(outlets, { deploymentId: intent.deploymentId, application: intent.application, version: intent.version, node: nodeId }, how);
     const step: StepReporter = (phase, message) => {
       const record: StepRecord = { at: new Date().toISOString(), phase, message };
       steps.push(record);
@@ -148,12 +154,19 @@ export function createNodeActivities(inventory: () => Fleet, factories: TargetFa
       heartbeat({ steps });
     };
     let outcome: { ok: true; value: T } | { ok: false; error: Error };
+    // A step that sends live ends as soon as it is cancelled, once its last send has answered:
+    // its workflow waits for that (workflows/node.ts), so that nothing of the step's lease lands
+    // on the topic after the events its deployment numbers on with. The verb's own calls
+    // finish in the background, as they would after any cancel.
+    const taking = verb(step);
+    taking.catch(() => undefined);
     try {
-      outcome = { ok: true, value: await verb(step) };
+      outcome = { ok: true, value: await (published !== undefined ? Promise.race([taking, Context.current().cancelled]) : taking) };
     } catch (err) {
       outcome = { ok: false, error: err instanceof Error ? err : new Error(String(err)) };
     }
     const lastSeq = await published?.finish();
+    if (!outcome.ok && outcome.error instanceof CancelledFailure) throw outcome.error;
     const taken: StepsTaken = { steps, ...(lastSeq !== undefined ? { lastSeq } : {}) };
     if (outcome.ok) return { ...outcome.value, ...taken };
     const e = outcome.error;

@@ -17,17 +17,20 @@ export interface Admission {
   gitPrefixes: readonly string[];
 }
 
-/** Nodes the inventory does not know, else nodes not Online, else (for a Deploy) what a node's policy refuses. */
+/** Nodes the inventory does not know, else nodes not Online (an Undeploy may name a Draining one), else (for a Deploy) what a node's policy refuses. */
 export function inventoryIssues(request: Request, inventory: Inventory): Issue[] {
   if (request.kind === 'Deploy' || request.kind === 'Scale' || (request.kind === 'Undeploy' && request.nodes)) {
     const known = new Set(inventory.nodes.map((n) => n.id));
     const unknown = (request.nodes ?? []).flatMap((id, i) => (known.has(id) ? [] : [{ path: ['nodes', i], message: `unknown node '${id}'` }]));
     if (unknown.length > 0) return unknown;
-    // A new request never starts a step on a node the Node Manager reports Offline or Draining.
+    // A new request never starts a step on a node the Node Manager reports Offline or Draining,
+    // but for an Undeploy on a Draining node: it brings nothing new there, and emptying the node
+    // is what draining is for. A Scale stays refused: it applies again on every node it names.
     const byId = new Map(inventory.nodes.map((n) => [n.id, n]));
     const unavailable = (request.nodes ?? []).flatMap((id, i) => {
       const status = statusOf(byId.get(id)!);
-      return status === 'Online' ? [] : [{ path: ['nodes', i], message: `node '${id}' is ${status} (Node Manager): no new step starts on it` }];
+      const admitted = status === 'Online' || (status === 'Draining' && request.kind === 'Undeploy');
+      return admitted ? [] : [{ path: ['nodes', i], message: `node '${id}' is ${status} (Node Manager): no new step starts on it` }];
     });
     if (unavailable.length > 0) return unavailable;
   }

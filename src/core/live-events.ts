@@ -4,6 +4,10 @@
 // node's steps then publish their own events straight from the activity that takes them,
 // with numbers from the lease, so that a long wait costs no workflow history per event;
 // the node's workflow reports the last number used, and the deployment numbers on after it.
+// Nodes rolling out side by side cannot share a lease (two publishers would put seq out of
+// order on the topic): their steps relay each event to the deployment's run instead (a
+// signal), which numbers and publishes it with its own. That costs the deployment's history
+// a few events per node event, so it is the path for batches, not for a node alone.
 // Pure: imported by workflow code.
 import type { Phase } from './schemas/event';
 
@@ -12,6 +16,31 @@ export interface EventLease {
   after: number;
   last: number;
 }
+
+/** The deployment run a node's steps relay their events to, when it rolls out beside others. */
+export interface RelayTo {
+  workflowId: string;
+  runId: string;
+}
+
+/** One relay to a run: events of its nodes as they happened, unnumbered, in the order they happened on each node. */
+export interface RelayedEvents {
+  events: RelayedEvent[];
+}
+
+export interface RelayedEvent {
+  node: string;
+  phase: LivePhase;
+  message: string;
+  at: string;
+}
+
+/**
+ * How often relaying nodes send progress events: all of a worker's relaying steps at the same
+ * moments (multiples of this on the clock), so that their progress reaches the run in one
+ * relay, and a long wait of many nodes costs the run's history one signal per period.
+ */
+export const RELAY_PROGRESS_MS = 4_000;
 
 /** A node's events between two of the deployment's own: ample for every step, attempt and progress event of one node. */
 export const LEASE_SIZE = 40_000;
@@ -34,17 +63,17 @@ export function attemptSpan(lease: EventLease, attempt: number): { first: number
 /** While a step lasts, a node's events come at least this often: a progress event when it has said nothing else. */
 export const PROGRESS_EVERY_MS = 5_000;
 
-/** What a progress event adds to a repeated phase (an optional field of the status event). */
-export interface Progress {
-  /** Since the step began. */
-  elapsedMs: number;
-  /** Health probes made so far, while a health check is waited for. */
-  probes?: number;
-}
-
-/** The message of a progress event: what the step waits for, how long it has, and what it last saw. */
+/**
+ * The message of a progress event: what the step waits for, how long it has, and what it
+ * last saw. All of it is in the message: the contract's status event has no field for it.
+ */
 export function progressMessage(step: string, elapsedMs: number, detail: string | undefined): string {
   return `${step}, ${Math.floor(elapsedMs / 1000)} s so far${detail !== undefined ? `: ${detail}` : ''}`;
+}
+
+/** Whether an event's message is a progress event's (it repeats the step's phase). */
+export function isProgressMessage(message: string): boolean {
+  return /, \d+ s so far(:|$)/.test(message);
 }
 
 /** The phase a node's step shows in, for `deployer status` while it runs. */

@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { Partitioners, type Kafka, type KafkaMessage } from 'kafkajs';
 import type { PartitionMetadata } from 'kafkajs';
+import { readToEnd } from './read-to-end';
 
 /** How long a scan may take before it gives up: the messages a topic holds in the tens of thousands take seconds. */
 const SCAN_TIMEOUT_MS = 60_000;
@@ -37,36 +38,28 @@ export async function scanTopic(kafka: Kafka, topic: string, options: ScanOption
     await consumer.connect();
     try {
       await consumer.subscribe({ topic, fromBeginning: true });
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`reading ${topic} took longer than ${timeoutMs / 1000} s`)), timeoutMs);
-        const open = new Set(ranges.keys());
-        consumer
-          .run({
-            autoCommit: false,
-            eachMessage: async ({ partition, message }) => {
-              const range = ranges.get(partition);
-              const offset = BigInt(message.offset);
-              // Before its seek took effect, a partition may deliver from its start.
-              if (range === undefined || !open.has(partition) || offset < range.first) return;
-              each(message, partition);
-              if (offset < range.last) return;
-              open.delete(partition);
-              if (open.size === 0) {
-                clearTimeout(timer);
-                resolve();
-              }
-            },
-          })
-          .then(() => {
-            if (options.from === undefined) return;
-            const others = offsets.map((o) => o.partition).filter((p) => !ranges.has(p));
-            if (others.length > 0) consumer.pause([{ topic, partitions: others }]);
-            for (const [partition, { first }] of ranges) consumer.seek({ topic, partition, offset: first.toString() });
-          })
-          .catch((err: unknown) => {
-            clearTimeout(timer);
-            reject(err);
-          });
+      const delivered = new Map<number, bigint>();
+      await readToEnd(consumer, {
+        topic,
+        ends: new Map([...ranges].map(([partition, { last }]) => [partition, last + 1n])),
+        // Each offset of the ranges once: before its seek took effect, a partition may deliver
+        // from its start, and the seek may then take it back over what it delivered; after its
+        // end come the messages published since the scan began.
+        each: (message, partition) => {
+          const range = ranges.get(partition);
+          const offset = BigInt(message.offset);
+          if (range === undefined || offset < range.first || offset > range.last || offset <= (delivered.get(partition) ?? -1n)) return;
+          delivered.set(partition, offset);
+          each(message, partition);
+        },
+        timeoutMs,
+        tooLong: `reading ${topic} took longer than ${timeoutMs / 1000} s`,
+        started: () => {
+          if (options.from === undefined) return;
+          const others = offsets.map((o) => o.partition).filter((p) => !ranges.has(p));
+          if (others.length > 0) consumer.pause([{ topic, partitions: others }]);
+          for (const [partition, { first }] of ranges) consumer.seek({ topic, partition, offset: first.toString() });
+        },
       });
     } finally {
       await consumer.disconnect();

@@ -15,6 +15,7 @@ import { createLockActivities } from '../../activities/control/lock';
 import type { SecretProvider } from '../../activities/control/secrets';
 import { createRunActivities } from '../../activities/control/runs';
 import { createNodeActivities } from '../../activities/targets/node-activities';
+import { eventRelay } from '../../activities/targets/live-events';
 import type { Target } from '../../activities/targets/target';
 import { BuildFailedError, EngineUnreachableError, HealthCheckFailedError, InvalidContainerError } from '../../src/core/errors';
 import { configCheckResult, testResult } from '../../src/core/deployment-tests';
@@ -43,6 +44,8 @@ export interface FakeWorld {
   unhealthy: Set<string>;
   /** Nodes whose health check hangs (so that a cancel can reach it) until taken out of the set. */
   hanging: Set<string>;
+  /** Nodes whose health check is being waited for now (a cancelled wait leaves once its activity noticed). */
+  verifying: Set<string>;
   /** Nodes whose restore fails for good. */
   unrestorable: Set<string>;
   /** Nodes whose engine refuses to stop instances. */
@@ -77,6 +80,7 @@ export function newWorld(nodeIds: string[]): FakeWorld {
     nodes: Object.fromEntries(nodeIds.map((n) => [n, []])),
     unhealthy: new Set(),
     hanging: new Set(),
+    verifying: new Set(),
     unrestorable: new Set(),
     unstoppable: new Set(),
     unreachable: new Set(),
@@ -155,12 +159,17 @@ export function fakeTarget(world: () => FakeWorld) {
         step('Verifying', 'waiting for http health check');
         const program = () => world().health?.(node.id, intent.deploymentId);
         const ours = () => on().filter((c) => c.deploymentId === intent.deploymentId);
-        while (world().hanging.has(node.id) || program() === 'hanging') {
-          // As a real target: an instance that stops while its health is awaited has failed (its node was lost, say).
-          const stopped = ours().find((c) => !c.running);
-          if (stopped !== undefined) throw new HealthCheckFailedError(node.id, stopped.name, 'stopped during verification');
-          Context.current().heartbeat();
-          await Context.current().sleep(100);
+        world().verifying.add(node.id);
+        try {
+          while (world().hanging.has(node.id) || program() === 'hanging') {
+            // As a real target: an instance that stops while its health is awaited has failed (its node was lost, say).
+            const stopped = ours().find((c) => !c.running);
+            if (stopped !== undefined) throw new HealthCheckFailedError(node.id, stopped.name, 'stopped during verification');
+            Context.current().heartbeat();
+            await Context.current().sleep(100);
+          }
+        } finally {
+          world().verifying.delete(node.id);
         }
         if (world().unhealthy.has(node.id) || program() === 'unhealthy') throw new HealthCheckFailedError(node.id, 'c', 'GET / answered 500');
         step('Verifying', 'healthy');
@@ -230,7 +239,8 @@ export function fakeActivities(
   const log = (call: string) => world().calls.push(call);
   // A node step's live events land where the deployment's own do.
   const live = async (events: StatusEvent[]) => void world().events.push(...events);
-  const nodes = createNodeActivities(inventory, { 'docker-engine': fakeTarget(world), swarm: fakeTarget(world), kubernetes: fakeTarget(world) }, taskQueue, live);
+  // Relayed events (nodes side by side) go to the deployment's run through the real relay.
+  const nodes = createNodeActivities(inventory, { 'docker-engine': fakeTarget(world), swarm: fakeTarget(world), kubernetes: fakeTarget(world) }, taskQueue, { sink: live, relay: eventRelay(client) });
   const history = createHistoryActivities(client, taskQueue);
   return {
     // The application lock, the reading of runs and the dependency wait are the real ones:

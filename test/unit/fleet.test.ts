@@ -147,6 +147,23 @@ describe('admission against the fleet', () => {
     expect(configIssues(undeploy, { inventory: fleet, gitPrefixes: [] })).toEqual([{ path: ['nodes', 0], message: "node 'fog-7' is Offline (Node Manager): no new step starts on it" }]);
   });
 
+  it('lets an Undeploy name a Draining node, and still refuses one naming an Offline node', () => {
+    const draining = mergeFleet(inventory, topicWith(record({ status: 'Draining' }))).fleet;
+    const undeploy = { kind: 'Undeploy', deploymentId: 'd-2', application: 'a', nodes: ['fog-1', 'fog-7'] } as unknown as Request;
+    expect(configIssues(undeploy, { inventory: draining, gitPrefixes: [] })).toEqual([]);
+    const offline = mergeFleet(inventory, topicWith(record({ status: 'Offline' }))).fleet;
+    expect(configIssues(undeploy, { inventory: offline, gitPrefixes: [] })).toEqual([{ path: ['nodes', 1], message: "node 'fog-7' is Offline (Node Manager): no new step starts on it" }]);
+  });
+
+  it('refuses a Deploy or a Scale naming a Draining node: a Scale applies again on every node it names, adding replicas', () => {
+    const { fleet } = mergeFleet(inventory, topicWith(record({ status: 'Draining' })));
+    const refused = [{ path: ['nodes', 0], message: "node 'fog-7' is Draining (Node Manager): no new step starts on it" }];
+    const deploy = { kind: 'Deploy', deploymentId: 'd-1', application: { name: 'a', version: '1', image: 'r/a:1' }, nodes: ['fog-7'] } as unknown as Request;
+    expect(configIssues(deploy, { inventory: fleet, gitPrefixes: [] })).toEqual(refused);
+    const scale = { kind: 'Scale', deploymentId: 'd-3', application: 'a', nodes: ['fog-7'], replicasPerNode: 2 } as unknown as Request;
+    expect(configIssues(scale, { inventory: fleet, gitPrefixes: [] })).toEqual(refused);
+  });
+
   it('refuses a tombstoned node as unknown', () => {
     const view = emptyTopicView();
     applyJudgement(view, { kind: 'tombstone', nodeId: 'fog-1' });

@@ -2,10 +2,11 @@
 // with the fake target (test/support/fake-target.ts): the order in which events are published,
 // their seq, and the one terminal event, when a node rolls out alone under a lease of the
 // deployment's numbers, when it is cancelled mid-wait, when a step is retried, and when
-// nodes roll out side by side (no lease: the deployment publishes their steps afterwards).
+// nodes roll out side by side (they relay their events to the deployment's run, which
+// publishes them among its own).
 import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { ATTEMPT_SPAN, LEASE_SIZE } from '../../src/core/live-events';
+import { ATTEMPT_SPAN, isProgressMessage, LEASE_SIZE } from '../../src/core/live-events';
 import { isTerminal, type StatusEvent } from '../../src/core/schemas/event';
 import { deployRequestSchema, type DeployRequestInput } from '../../src/core/schemas/request';
 import { deployWorkflow } from '../../workflows/operation';
@@ -22,7 +23,8 @@ const taskQueue = 'live-events-test';
 let counter = 0;
 
 beforeAll(async () => {
-  fake = await startFakeEnvironment(taskQueue, () => world);
+  // fog-9 is served by a worker of a site's own queue: its steps are activities there, not local ones.
+  fake = await startFakeEnvironment(taskQueue, () => world, { sites: { 'live-events-site': ['fog-9'] } });
   env = fake.env;
 });
 
@@ -69,7 +71,7 @@ describe("a node's events as they happen (fake target)", () => {
     const handle = await env.client.workflow.start(deployWorkflow, { workflowId: req.deploymentId, taskQueue, args: [req] });
     // Published before the node's workflow has ended: the deployment could not have published it.
     await waitUntil(() => eventsOf(req.deploymentId).some((e) => e.phase === 'Verifying' && e.node === 'fog-1'));
-    await waitUntil(() => eventsOf(req.deploymentId).filter((e) => e.progress !== undefined).length >= 2, 20_000);
+    await waitUntil(() => eventsOf(req.deploymentId).filter((e) => isProgressMessage(e.message)).length >= 2, 20_000);
     world.hanging.delete('fog-1');
     expect((await handle.result()).status).toBe('Succeeded');
 
@@ -78,14 +80,14 @@ describe("a node's events as they happen (fake target)", () => {
     // No gap: the node's steps took the numbers right after the deployment's, and the deployment went on after them.
     expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
     const node = events.filter((e) => e.node === 'fog-1');
-    expect(node.map((e) => [e.phase, e.progress === undefined ? e.message : 'progress'])).toEqual([
+    expect(node.map((e) => [e.phase, isProgressMessage(e.message) ? 'progress' : e.message])).toEqual([
       ['Configuring', '1 container(s)'],
       ['Deploying', `container started: web--${req.deploymentId}--r0`],
       ['Verifying', 'waiting for http health check'],
-      ...node.filter((e) => e.progress !== undefined).map(() => ['Verifying', 'progress']),
+      ...node.filter((e) => isProgressMessage(e.message)).map(() => ['Verifying', 'progress']),
       ['Verifying', 'healthy'],
     ]);
-    const progress = node.filter((e) => e.progress !== undefined);
+    const progress = node.filter((e) => isProgressMessage(e.message));
     expect(progress[0]!.message).toMatch(/^waiting for http health check, [45] s so far$/);
     for (const [i, e] of progress.entries()) {
       const before = i === 0 ? node[2]! : progress[i - 1]!;
@@ -99,7 +101,7 @@ describe("a node's events as they happen (fake target)", () => {
     world.hanging.add('fog-1');
     const req = request();
     const handle = await env.client.workflow.start(deployWorkflow, { workflowId: req.deploymentId, taskQueue, args: [req] });
-    await waitUntil(() => eventsOf(req.deploymentId).some((e) => e.progress !== undefined), 20_000);
+    await waitUntil(() => eventsOf(req.deploymentId).some((e) => isProgressMessage(e.message)), 20_000);
     await handle.cancel();
     await expect(handle.result()).rejects.toBeInstanceOf(WorkflowFailedError);
     world.hanging.delete('fog-1');
@@ -112,6 +114,25 @@ describe("a node's events as they happen (fake target)", () => {
     // A cancelled node workflow cannot say how far it numbered: the deployment numbers after its whole lease.
     const leaseStart = events.find((e) => e.node === 'fog-1')!.seq - 1;
     expect(events[rollingBack]!.seq).toBe(leaseStart + LEASE_SIZE + 1);
+  });
+
+  it('waits for a cancelled step at a site to end before numbering on: nothing of its lease lands after RollingBack', async () => {
+    world = newWorld(['fog-9']);
+    world.hanging.add('fog-9');
+    const req = request({ nodes: ['fog-9'] });
+    const handle = await env.client.workflow.start(deployWorkflow, { workflowId: req.deploymentId, taskQueue, args: [req] });
+    await waitUntil(() => eventsOf(req.deploymentId).some((e) => e.node === 'fog-9' && isProgressMessage(e.message)), 20_000);
+    await handle.cancel();
+    await expect(handle.result()).rejects.toBeInstanceOf(WorkflowFailedError);
+    // The step had ended before the deployment went on (it learns of the cancel from its
+    // heartbeat's answer, seconds later): had it not, it could still publish under the lease now.
+    expect(world.verifying.has('fog-9')).toBe(false);
+    world.hanging.delete('fog-9');
+
+    const events = eventsOf(req.deploymentId);
+    expectIncreasingWithOneTerminal(events, 'Cancelled');
+    const rollingBack = events.findIndex((e) => e.phase === 'RollingBack');
+    expect(events.slice(rollingBack).filter((e) => e.node === 'fog-9' && e.phase === 'Verifying')).toEqual([]);
   });
 
   it('numbers a retried step in a span of its own, so a repeat never reuses a seq', async () => {
@@ -131,20 +152,42 @@ describe("a node's events as they happen (fake target)", () => {
     expect(first.seq).toBeGreaterThan(leaseStart + ATTEMPT_SPAN);
   });
 
-  it('publishes the steps of nodes that roll out side by side once each has ended, without progress events', async () => {
+  it('publishes the steps of nodes side by side as they happen, relayed through the deployment, with progress every 4-5 s', async () => {
     world.hanging.add('fog-1');
     const req = request({ nodes: ['fog-1', 'fog-2'], strategy: { maxParallel: 2 } });
     const handle = await env.client.workflow.start(deployWorkflow, { workflowId: req.deploymentId, taskQueue, args: [req] });
     await waitUntil(() => eventsOf(req.deploymentId).some((e) => e.node === 'fog-2' && e.message === 'healthy'));
-    // fog-1 still waits, and said nothing yet: it holds no lease.
-    expect(eventsOf(req.deploymentId).filter((e) => e.node === 'fog-1')).toEqual([]);
+    // fog-1 still waits: its steps so far and its progress are out before its workflow ended.
+    await waitUntil(() => eventsOf(req.deploymentId).filter((e) => e.node === 'fog-1' && isProgressMessage(e.message)).length >= 2, 20_000);
     world.hanging.delete('fog-1');
     expect((await handle.result()).status).toBe('Succeeded');
 
     const events = eventsOf(req.deploymentId);
     expectIncreasingWithOneTerminal(events, 'Succeeded');
+    // The deployment numbered every one of them: no lease, no gap.
     expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
-    expect(events.filter((e) => e.progress !== undefined)).toEqual([]);
-    expect(events.filter((e) => e.node === 'fog-1').map((e) => e.message)).toEqual(['1 container(s)', `container started: web--${req.deploymentId}--r0`, 'waiting for http health check', 'healthy']);
+    const fog1 = events.filter((e) => e.node === 'fog-1');
+    // Each step once: relayed as it happened, not published again when the node ended.
+    expect(fog1.filter((e) => !isProgressMessage(e.message)).map((e) => e.message)).toEqual(['1 container(s)', `container started: web--${req.deploymentId}--r0`, 'waiting for http health check', 'healthy']);
+    const waiting = fog1.slice(2);
+    const gaps = waiting.slice(1).map((e, i) => Date.parse(e.at) - Date.parse(waiting[i]!.at));
+    expect(Math.max(...gaps)).toBeLessThanOrEqual(5_000);
+    for (const e of fog1.filter((x) => isProgressMessage(x.message))) expect(e.phase).toBe('Verifying');
+  });
+
+  it('relays nothing of a node once the deployment was cancelled: RollingBack and Cancelled end it', async () => {
+    world.hanging.add('fog-1');
+    world.hanging.add('fog-2');
+    const req = request({ nodes: ['fog-1', 'fog-2'], strategy: { maxParallel: 2 } });
+    const handle = await env.client.workflow.start(deployWorkflow, { workflowId: req.deploymentId, taskQueue, args: [req] });
+    await waitUntil(() => eventsOf(req.deploymentId).filter((e) => isProgressMessage(e.message)).length >= 2, 20_000);
+    await handle.cancel();
+    await expect(handle.result()).rejects.toBeInstanceOf(WorkflowFailedError);
+    world.hanging.clear();
+
+    const events = eventsOf(req.deploymentId);
+    expectIncreasingWithOneTerminal(events, 'Cancelled');
+    const rollingBack = events.findIndex((e) => e.phase === 'RollingBack');
+    expect(events.slice(rollingBack).filter((e) => e.phase === 'Verifying')).toEqual([]);
   });
 });

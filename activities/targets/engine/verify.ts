@@ -91,7 +91,7 @@ export async function waitHealthy(w: Verification, driver: Observer): Promise<nu
   for (;;) {
     w.stillThere();
     heartbeat({ instance: w.instance, streak, probes, lastProblem });
-    if (probes > 0) reportProgress(`${w.instance}: ${probes} probe(s), ${streak} of ${policy.healthyAfter} in a row, last problem: ${lastProblem}`, probes);
+    if (probes > 0) reportProgress(`${w.instance}: ${probes} probe(s), ${streak} of ${policy.healthyAfter} in a row, last problem: ${lastProblem}`);
     probes++;
     const seen = await look();
     if (watched === undefined && seen.waiting === undefined) watched = new Map(seen.runs.filter((r) => r.running).map((r) => [r.id, r]));

@@ -41,14 +41,6 @@ export const statusEventSchema = z.strictObject({
   message: z.string().max(MAX_EVENT_MESSAGE),
   at: z.iso.datetime(),
   seq: z.number().int().min(1),
-  // Optional (the contract allows added optional fields): set on a progress event, which
-  // repeats the node's current phase while one of its steps lasts (src/core/live-events.ts).
-  progress: z
-    .strictObject({
-      elapsedMs: z.number().int().min(0),
-      probes: z.number().int().min(0).optional(),
-    })
-    .optional(),
 });
 
 export type StatusEvent = z.infer<typeof statusEventSchema>;

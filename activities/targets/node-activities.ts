@@ -1,5 +1,5 @@
 // The activities a node workflow calls: the target verbs, each looked up by the node's id in
-// the current inventory and carried out by the node's kind of target. They run on the
+// the current fleet and carried out by the node's kind of target. They run on the
 // node's task queue (a worker at the node's site) or, for nodes of the worker's own queue,
 // as local activities. Verbs that a deployment applies to many nodes at once (restore,
 // stop, remove, locate) take a group of nodes of one queue, so that a deployment to
@@ -89,15 +89,15 @@ export interface StepsTaken {
 }
 
 /** `outlets`: how a step's events may go out as they happen (none: never live). */
-export function createNodeActivities(inventory: () => Fleet, factories: TargetFactories, defaultTaskQueue: string, outlets: EventOutlets = {}) {
+export function createNodeActivities(fleetNow: () => Fleet, factories: TargetFactories, defaultTaskQueue: string, outlets: EventOutlets = {}) {
   const nodeOf = (nodeId: string): FleetNode => {
-    const fleet = inventory();
+    const fleet = fleetNow();
     const node = fleet.nodes.find((n) => n.id === nodeId);
     if (node === undefined) throw fleet.decommissioned.has(nodeId) ? new NodeDecommissionedError(nodeId) : new UnknownNodeError(nodeId);
     return node;
   };
   /** The node's target, with a span around each call when tracing is on. */
-  const targetOf = (node: FleetNode): Target => tracedTarget(factories[node.target.kind](node, inventory()), node);
+  const targetOf = (node: FleetNode): Target => tracedTarget(factories[node.target.kind](node, fleetNow()), node);
   /**
    * The node's target for a new step (check, apply, verify, test): never on a node the Node
    * Manager decommissioned or reports Offline or Draining. Looked up before each step, so a
@@ -125,16 +125,16 @@ export function createNodeActivities(inventory: () => Fleet, factories: TargetFa
   const stillThere = (nodeId: string): StillThere => () => {
     let fleet: Fleet;
     try {
-      fleet = inventory();
+      fleet = fleetNow();
     } catch {
       return;
     }
     if (fleet.decommissioned.has(nodeId)) throw new NodeDecommissionedError(nodeId);
   };
-  /** The nodes of the inventory that this activity's task queue serves. */
+  /** The nodes of the fleet that this activity's task queue serves. */
   const served = () => {
     const queue = activityInfo().taskQueue;
-    return inventory().nodes.filter((n) => (n.taskQueue ?? defaultTaskQueue) === queue);
+    return fleetNow().nodes.filter((n) => (n.taskQueue ?? defaultTaskQueue) === queue);
   };
   const target = (nodeId: string): Target => targetOf(nodeOf(nodeId));
   /**
@@ -202,7 +202,7 @@ export function createNodeActivities(inventory: () => Fleet, factories: TargetFa
     /** Undoes `deploymentId` on each node: what it created goes, what it replaced or stopped (`restart`) runs again. */
     async restoreNodes(input: { application: string; deploymentId: string; nodes: { nodeId: string; restart: string[] }[]; deadline: number }): Promise<Record<string, NodeOutcome<RestoreOutcome>>> {
       return group(input.nodes, input.deadline, async ({ nodeId, restart }) =>
-        inventory().decommissioned.has(nodeId) ? NOTHING_TO_RESTORE : target(nodeId).restore({ application: input.application, deploymentId: input.deploymentId, restart }),
+        fleetNow().decommissioned.has(nodeId) ? NOTHING_TO_RESTORE : target(nodeId).restore({ application: input.application, deploymentId: input.deploymentId, restart }),
       );
     },
 

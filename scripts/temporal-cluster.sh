@@ -142,13 +142,14 @@ EOF
   done
   local service services=""
   for service in frontend history matching worker; do
-    local grpc; grpc=$(port_of "$service"); [ "$service" = frontend ] && grpc=$TEMPORAL_CLUSTER_PORT
+    local grpc=$TEMPORAL_CLUSTER_PORT http=""
+    if [ "$service" != frontend ]; then grpc=$(port_of "$service"); else http=$'\n'"      httpPort: $(port_of http)"; fi
     services+="
   $service:
     rpc:
       grpcPort: $grpc
       membershipPort: $(port_of "$service-membership")
-      bindOnLocalHost: true$([ "$service" = frontend ] && printf '\n      httpPort: %s' "$(port_of http)")"
+      bindOnLocalHost: true$http"
   done
   # It holds the role's password: readable by root only.
   (umask 077 && cat > "$dir/config/development.yaml.new" <<EOF
@@ -201,14 +202,15 @@ up_namespace() {
     log "registering namespace default (retention $TEMPORAL_RETENTION)"
     cli operator namespace create --namespace default --retention "$TEMPORAL_RETENTION" >/dev/null
   fi
+  # A new namespace reaches the frontend's cache some seconds later.
+  wait_for temporal-cluster 60 cli operator search-attribute list --namespace default
   local have a
-  have=$(cli operator search-attribute list --namespace default 2>/dev/null || true)
+  have=$(cli operator search-attribute list --namespace default)
   for a in "${search_attributes[@]}"; do
     grep -qw "${a%%=*}" <<<"$have" && continue
     cli operator search-attribute create --namespace default --name "${a%%=*}" --type "${a#*=}" >/dev/null
   done
-  # A new namespace reaches the frontend's cache some seconds later: ready once a query on
-  # the Deployer's own attributes is answered there.
+  # Ready once a query on the Deployer's own attributes is answered.
   wait_for temporal-cluster 60 cli workflow count --namespace default --query "DeployerStatus = 'ready-probe'"
 }
 
@@ -222,7 +224,7 @@ up() {
   up_schema
   if ! alive temporal-cluster; then
     log "starting cluster-mode Temporal (server $TEMPORAL_SERVER_VERSION on PostgreSQL) on $address"
-    spawn temporal-cluster "$server_bin" --root "$dir" --config config --env development start
+    spawn temporal-cluster "$server_bin" --root "$dir" --config config --env development --allow-no-auth start
   fi
   wait_for temporal-cluster 90 cli operator cluster health
   up_namespace

@@ -3,6 +3,7 @@
 // node; the deployment's workflow is on that server and not on the dev server. Runs only in
 // the `cluster` project, whose setup points TEMPORAL_ADDRESS at cluster-mode Temporal.
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
+import { dataConverter } from '../../src/codec/data-converter';
 import { containersOf, engineNodes, removeApplication, startDeployer, waitFor, type TestDeployer } from '../support/deployer';
 
 jest.setTimeout(180_000);
@@ -16,7 +17,8 @@ const connections: Connection[] = [];
 async function clientOf(address: string): Promise<Client> {
   const connection = await Connection.connect({ address });
   connections.push(connection);
-  return new Client({ connection, namespace: d.config.temporal.namespace });
+  // The Deployer's converter: its payloads and memos are encrypted.
+  return new Client({ connection, namespace: d.config.temporal.namespace, dataConverter: dataConverter(d.config) });
 }
 
 beforeAll(async () => {

@@ -152,7 +152,9 @@ EOF
       bindOnLocalHost: true$http"
   done
   # It holds the role's password: readable by root only.
+  # (The version line makes a new server version a changed configuration, below.)
   (umask 077 && cat > "$dir/config/development.yaml.new" <<EOF
+# temporal-server $TEMPORAL_SERVER_VERSION, written by scripts/temporal-cluster.sh
 log:
   stdout: true
   level: warn
@@ -184,7 +186,7 @@ dynamicConfigClient:
   pollInterval: 10s
 EOF
   )
-  # A server running on another configuration (from before a change here) restarts on this one.
+  # A server running on another configuration or version (from before a change here) restarts on this one.
   if alive temporal-cluster && ! cmp -s "$dir/config/development.yaml.new" "$dir/config/development.yaml"; then
     log "cluster-mode Temporal's configuration changed: restarting the server"
     stop_pid temporal-cluster

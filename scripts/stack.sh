@@ -12,13 +12,11 @@
 #   scripts/stack.sh start NODE   (a stopped fog-N or swarm-N again, nothing else)
 #   scripts/stack.sh stop-kubelet kube-N / start-kubelet kube-N   (the node goes NotReady, and back)
 #
+# DEPLOYER_TEMPORAL_CLUSTER=1: also cluster-mode Temporal, on PostgreSQL (scripts/temporal-cluster.sh).
 # Settings (environment, defaults in lib.sh): FOG_NODES, SWARM_NODES, KUBE_NODES, FOG_SUBNET, ports, DEPLOYER_STATE.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib.sh"
-
-# Searchable fields of every deployment in the Temporal UI (see src/search-attributes.ts).
-search_attributes=(DeployerApplication=Keyword DeployerVersion=Keyword DeployerStatus=Keyword DeployerNodes=KeywordList)
 
 node_ip() { fog_ip "$1"; }
 is_tls() { [[ " $FOG_TLS_NODES " == *" $1 "* ]]; }
@@ -428,6 +426,12 @@ up() {
   up_jaeger
   up_temporal &
   local temporal_job=$!
+  # Cluster mode (docs/cluster-mode.md): the real server on PostgreSQL beside the dev server.
+  local cluster_job=""
+  if [ "$DEPLOYER_TEMPORAL_CLUSTER" = 1 ]; then
+    bash "$here/temporal-cluster.sh" up &
+    cluster_job=$!
+  fi
   up_kafka &
   local kafka_job=$!
   up_build_engine
@@ -443,6 +447,7 @@ up() {
   make_payload_keys
   make_codec_token
   wait "$temporal_job"
+  [ -z "$cluster_job" ] || wait "$cluster_job"
   wait "$kafka_job"
   wait "$swarm_job"
   local swarm="no swarm"
@@ -487,6 +492,7 @@ status() {
   for p in "${parts[@]}"; do
     if alive "$p"; then echo "$p: running (pid $(cat "$run/$p.pid"))"; else echo "$p: stopped"; fi
   done
+  if [ "$DEPLOYER_TEMPORAL_CLUSTER" = 1 ] || [ -f "$run/temporal-cluster.pid" ]; then bash "$here/temporal-cluster.sh" status; fi
   bash "$here/swarm.sh" status
   bash "$here/kube.sh" status
 }

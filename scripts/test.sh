@@ -3,7 +3,8 @@
 # test environment, and integration tests on the real local stack (brought up here).
 # The suites that share nothing run side by side in parallel workers, the swarm's one after
 # the other beside them; then the ones that each stop one node, side by side; then, alone,
-# the ones that stop Temporal or Kafka, and the replay of the run (jest.config.js says why).
+# the ones that stop Temporal or Kafka, and the replay of the run (jest.config.js says why);
+# with DEPLOYER_TEMPORAL_CLUSTER=1, last, the suites of cluster mode (docs/cluster-mode.md).
 # Results: test-results/jest-*.json; the last line printed is "N passed, N failed".
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,6 +37,15 @@ jest --selectProjects node-faults --maxWorkers=3 --json --outputFile=test-result
 faults=$?
 jest --selectProjects serial --runInBand --json --outputFile=test-results/jest-serial.json "${args[@]}"
 serial=$?
+# Cluster mode (DEPLOYER_TEMPORAL_CLUSTER=1, which stack.sh up above also brought up): the
+# `cluster` project alone, its suites being copies of `integration` ones (jest.config.js).
+results=(test-results/jest-{parallel,swarm,node-faults,serial}.json)
+cluster=0
+if [ "${DEPLOYER_TEMPORAL_CLUSTER:-0}" = 1 ]; then
+  jest --selectProjects cluster --runInBand --json --outputFile=test-results/jest-cluster.json "${args[@]}"
+  cluster=$?
+  results+=(test-results/jest-cluster.json)
+fi
 set -e
-node scripts/summary.js test-results/jest-{parallel,swarm,node-faults,serial}.json
-[ "$parallel" -eq 0 ] && [ "$swarm" -eq 0 ] && [ "$faults" -eq 0 ] && [ "$serial" -eq 0 ]
+node scripts/summary.js "${results[@]}"
+[ "$parallel" -eq 0 ] && [ "$swarm" -eq 0 ] && [ "$faults" -eq 0 ] && [ "$serial" -eq 0 ] && [ "$cluster" -eq 0 ]

@@ -20,8 +20,11 @@ import type { StepRecord } from './target';
 /** Where a leased step's events go: the events topic (activities/control/events.ts). */
 export type EventSink = (events: StatusEvent[]) => Promise<void>;
 
-/** Where a relaying step's events go: its deployment's run (a signal, sent by the worker's client). */
-export type EventRelay = (to: RelayTo, event: RelayedEvent) => Promise<void>;
+/**
+ * Where a relaying step's events go: its deployment's run (a signal, sent by the worker's
+ * client). `gather`: a progress event, which may wait a moment for others to go with it.
+ */
+export type EventRelay = (to: RelayTo, event: RelayedEvent, gather?: boolean) => Promise<void>;
 
 /** How a step's events may leave: each is set up by the worker (absent: that way is not open). */
 export interface EventOutlets {
@@ -31,7 +34,11 @@ export interface EventOutlets {
 
 /** A relay that has not reached Temporal in this time fails: a step never waits out an outage. */
 const RELAY_DEADLINE_MS = 5_000;
-/** How long a relay waits for others to go with it: the steps and progress of nodes side by side go in one signal. */
+/**
+ * How long a progress event waits for others to go with it: the progress of nodes side by
+ * side, sent at the same marks, goes in one signal. A step's own event goes at once (the step
+ * awaits it before it ends), with whatever waits; what comes while a signal is out goes in the next.
+ */
 const RELAY_GATHER_MS = 200;
 
 /** A run's events waiting to be relayed, in the order they were sent, and the nodes whose relay failed. */
@@ -64,10 +71,10 @@ export function eventRelay(client: Client): EventRelay {
       box.queue = box.queue.filter((q) => !box.failed.has(q.event.node));
     }
     box.sending = false;
-    if (box.queue.length > 0) box.timer = setTimeout(() => void flush(key, to, box), RELAY_GATHER_MS);
+    if (box.queue.length > 0) void flush(key, to, box);
     else if (box.failed.size === 0) outboxes.delete(key);
   };
-  return (to, event) =>
+  return (to, event, gather = false) =>
     new Promise<void>((resolve, reject) => {
       const key = `${to.workflowId}/${to.runId}`;
       let box = outboxes.get(key);
@@ -80,7 +87,11 @@ export function eventRelay(client: Client): EventRelay {
       }
       if (box.failed.has(event.node)) return reject(new Error(`an earlier relay of ${event.node}'s events failed`));
       box.queue.push({ event, resolve, reject });
-      if (!box.sending && box.timer === undefined) box.timer = setTimeout(() => void flush(key, to, box), RELAY_GATHER_MS);
+      if (box.sending) return;
+      if (!gather) {
+        clearTimeout(box.timer);
+        void flush(key, to, box);
+      } else if (box.timer === undefined) box.timer = setTimeout(() => void flush(key, to, box), RELAY_GATHER_MS);
     });
 }
 
@@ -124,7 +135,7 @@ export class LiveEvents {
   private detail: string | undefined;
 
   private constructor(
-    private readonly send: (event: { phase: StepRecord['phase']; message: string; at: string; seq?: number }) => Promise<void>,
+    private readonly send: (event: { phase: StepRecord['phase']; message: string; at: string; seq?: number }, progress: boolean) => Promise<void>,
     span: { first: number; last: number } | undefined,
     private readonly ctx: Context,
   ) {
@@ -149,7 +160,7 @@ export class LiveEvents {
     } else {
       const { relay } = outlets;
       if (relay === undefined) return undefined;
-      events = new LiveEvents(({ phase, message, at }) => relay(how.relay, { node: about.node, phase, message, at }), undefined, ctx);
+      events = new LiveEvents(({ phase, message, at }, progress) => relay(how.relay, { node: about.node, phase, message, at }, progress), undefined, ctx);
     }
     live.set(ctx, events);
     return events;
@@ -205,7 +216,7 @@ export class LiveEvents {
     const event = { phase, message: eventMessage(message), at, ...(seq !== undefined ? { seq } : {}) };
     if (seq === undefined) {
       // Relayed at once: the relay keeps their order and gathers them with others.
-      const relayed = this.send(event);
+      const relayed = this.send(event, progress);
       this.chain = this.chain.then(() =>
         relayed.then(
           () => sent?.(undefined),
@@ -217,7 +228,7 @@ export class LiveEvents {
     this.chain = this.chain.then(async () => {
       if (this.broken || this.ctx.cancellationSignal.aborted) return;
       try {
-        await this.send(event);
+        await this.send(event, progress);
         sent?.(seq);
       } catch {
         this.broken = true;

@@ -392,9 +392,10 @@ class Operation {
   }
 
   /**
-   * Each node as a child workflow. A node that rolls out alone publishes its steps' events as
-   * they happen, under a lease of the event log's numbers; nodes side by side (up to
-   * RELAY_MAX_NODES) relay theirs to this run as they happen, which publishes them; otherwise,
+   * Each node as a child workflow. A node of the control queue that rolls out alone publishes
+   * its steps' events as they happen, under a lease of the event log's numbers; nodes side by
+   * side (up to RELAY_MAX_NODES), and a node alone at a site, relay theirs to this run as they
+   * happen, which publishes them; otherwise,
    * and for the steps a node could not send, what each reports becomes its status events as
    * soon as it ends. Returns the reasons of the failed ones.
    */

@@ -38,11 +38,16 @@ export interface NodeDeps {
   defaultTaskQueue: string;
   /** Replaces a kind of target, e.g. with a simulation in a benchmark that says so. */
   targets?: Partial<TargetFactories>;
-  /** Publishes on the events topic: a node step's events as they happen, and the deployments' own. */
-  publishEvents: EventPublisher;
+  /**
+   * Publishes on the events topic: a node step's events as they happen, and the deployments'
+   * own. Absent at a site worker, which has no Kafka: its node steps relay their events to the
+   * deployment's run through Temporal (activities/targets/live-events.ts).
+   */
+  publishEvents?: EventPublisher;
 }
 
 export interface ActivityDeps extends NodeDeps {
+  publishEvents: EventPublisher;
   kafka: Kafka;
   producer: Producer;
   eventsTopic: string;
@@ -57,7 +62,7 @@ export interface ActivityDeps extends NodeDeps {
 export function createNodeSideActivities({ fleet, secrets, client, defaultTaskQueue, targets, publishEvents }: NodeDeps) {
   const engines = new Engines(fleet);
   const factories: TargetFactories = { 'docker-engine': dockerEngineTarget(engines, secrets), swarm: swarmTarget(engines, secrets), kubernetes: kubernetesTarget(new KubernetesClusters(fleet), secrets), ...targets };
-  const nodes = createNodeActivities(fleet, factories, defaultTaskQueue, { ...(publishEvents.live !== undefined ? { sink: publishEvents.live } : {}), relay: eventRelay(client) });
+  const nodes = createNodeActivities(fleet, factories, defaultTaskQueue, { ...(publishEvents?.live !== undefined ? { sink: publishEvents.live } : {}), relay: eventRelay(client) });
   const nodeOf = (id: string) => fleet().nodes.find((n) => n.id === id);
   return {
     ...allHeartbeating(nodes),

@@ -3,7 +3,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { InvalidInventoryError, NodeDecommissionedError, UnknownNodeError } from './core/errors';
-import type { Fleet } from './core/fleet';
+import { siteOf, type Fleet } from './core/fleet';
 import type { PlannedNode } from './core/plan';
 import { inventorySchema, type Inventory } from './core/schemas/inventory';
 
@@ -59,12 +59,14 @@ export function resolveNodes(inventory: Inventory | Fleet, ids: readonly string[
   return ids.map((id) => {
     const node = inventory.nodes.find((n) => n.id === id);
     if (node === undefined) throw 'decommissioned' in inventory && inventory.decommissioned.has(id) ? new NodeDecommissionedError(id) : new UnknownNodeError(id);
+    const site = siteOf(inventory, node);
     return {
       id: node.id,
       address: node.address,
       taskQueue: node.taskQueue ?? defaultTaskQueue,
       registry: node.registry ?? inventory.registry.pull,
       local: (node.taskQueue ?? defaultTaskQueue) === defaultTaskQueue,
+      ...(site !== undefined ? { site } : {}),
     };
   });
 }

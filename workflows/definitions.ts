@@ -34,6 +34,12 @@ export interface DeployOptions {
   seqStart?: number;
   /** The application's lock as whoever started the deployment asked for it (src/operations/start.ts). */
   lock?: LockHold;
+  /**
+   * How long a call to a site's task queue waits for the site's worker before the site is
+   * reported unreachable (ms; default workflows/options.ts SITE_START_TIMEOUT_MS): longer for
+   * sites whose link is known to drop for minutes, shorter in tests.
+   */
+  siteStartTimeoutMs?: number;
 }
 
 /** Failure type of a deployment that was rolled back; its details carry the DeploymentResult. */

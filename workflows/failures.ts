@@ -1,6 +1,7 @@
 // How the workflows read failures: the reason an operator should see, and the failure a
 // node workflow ends with.
-import { ApplicationFailure } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, TimeoutFailure } from '@temporalio/workflow';
+import { SITE_UNREACHABLE, SiteUnreachableError } from '../src/core/errors';
 
 /** Failure type of a node workflow whose rollout failed; details: the steps it took. */
 export const NODE_ROLLOUT_FAILED = 'NodeRolloutFailed';
@@ -15,6 +16,26 @@ export function rootMessage(err: unknown): string {
     if (!(e.cause instanceof Error)) return e.message;
   }
   return String(err);
+}
+
+/**
+ * A call to a site's queue that no worker took up within `waitedMs` (its schedule-to-start
+ * timeout: Temporal's own type and timeout type, never a message), as the site's named
+ * failure; undefined for any other failure. `site`: the node's site, when the fleet names one.
+ */
+export function siteUnreachable(err: unknown, queue: { taskQueue: string; site?: string }, waitedMs: number): SiteUnreachableError | undefined {
+  if (!(err instanceof ActivityFailure) || !(err.cause instanceof TimeoutFailure) || err.cause.timeoutType !== 'SCHEDULE_TO_START') return undefined;
+  return new SiteUnreachableError(queue.site ?? queue.taskQueue, queue.taskQueue, waitedMs);
+}
+
+/** The failure a workflow raises for a site no worker serves: its named type, not retried. */
+export function siteFailure(unreachable: SiteUnreachableError): ApplicationFailure {
+  return ApplicationFailure.create({ type: SITE_UNREACHABLE, message: unreachable.message, nonRetryable: true });
+}
+
+/** What a failure says to an operator, naming the site when it was a call no site worker took up. */
+export function reasonOf(err: unknown, queue: { taskQueue: string; site?: string }, waitedMs: number): string {
+  return siteUnreachable(err, queue, waitedMs)?.message ?? rootMessage(err);
 }
 
 /** The steps a failed node verb took, from its failure's details (activities/targets/node-activities.ts). */

@@ -18,9 +18,9 @@ import type { EventLease, LivePhase, RelayTo } from '../src/core/live-events';
 import { nodeStepQuery, type NodeStepNow } from './definitions';
 import type { PlannedNode } from '../src/core/plan';
 import { nodeDetails, type NodeStep } from './details';
-import { lastSeqOf, NODE_ROLLOUT_FAILED, rootMessage, stepsOf } from './failures';
+import { lastSeqOf, NODE_ROLLOUT_FAILED, rootMessage, siteFailure, siteUnreachable, stepsOf } from './failures';
 import { nodeCalls, queueOf } from './node-calls';
-import { applyStep, testStep, verifyStep, type StepOptions } from './options';
+import { applyStep, SITE_START_TIMEOUT_MS, testStep, verifyStep, type StepOptions } from './options';
 import { PATCHES } from './patches';
 
 export interface NodeRolloutInput {
@@ -30,6 +30,8 @@ export interface NodeRolloutInput {
   events?: EventLease;
   /** Or the run the node's steps relay their events to as they happen. Neither: the parent publishes them once this workflow ended. */
   relay?: RelayTo;
+  /** How long a step on the node's site queue waits for its worker (default options.ts SITE_START_TIMEOUT_MS). */
+  siteStartTimeoutMs?: number;
 }
 
 export interface NodeRolloutResult {
@@ -50,7 +52,7 @@ export interface NodeRolloutFailure {
   lastSeq?: number;
 }
 
-export async function nodeRolloutWorkflow({ node, intent, events, relay }: NodeRolloutInput): Promise<NodeRolloutResult> {
+export async function nodeRolloutWorkflow({ node, intent, events, relay, siteStartTimeoutMs = SITE_START_TIMEOUT_MS }: NodeRolloutInput): Promise<NodeRolloutResult> {
   const steps: StepRecord[] = [];
   // Each step numbers after the one before it; a step that fails says how far it got too.
   let lastSeq = events?.after;
@@ -99,6 +101,7 @@ export async function nodeRolloutWorkflow({ node, intent, events, relay }: NodeR
         ? { local: { ...options.local, cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED }, remote: { ...options.remote, cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED } }
         : options,
       `${node.id}: ${what}`,
+      siteStartTimeoutMs,
     );
 
   const checks: CheckResult[] = [];
@@ -136,6 +139,9 @@ export async function nodeRolloutWorkflow({ node, intent, events, relay }: NodeR
     if (isCancellation(err)) throw err;
     steps.push(...stepsOf<StepRecord>(err));
     const details: NodeRolloutFailure = { steps, ...(checks.length > 0 ? { checks } : {}), ...(lastSeq !== undefined ? { lastSeq } : {}) };
-    throw ApplicationFailure.create({ type: NODE_ROLLOUT_FAILED, message: rootMessage(err), details: [details], nonRetryable: true });
+    // A step that no worker of the node's site took up: the node fails naming the site.
+    const unreachable = siteUnreachable(err, node, siteStartTimeoutMs);
+    const cause = unreachable !== undefined ? { cause: siteFailure(unreachable) } : {};
+    throw ApplicationFailure.create({ type: NODE_ROLLOUT_FAILED, message: unreachable?.message ?? rootMessage(err), details: [details], nonRetryable: true, ...cause });
   }
 }

@@ -60,11 +60,11 @@ import {
   type DeployOptions,
 } from './definitions';
 import { EventLog } from './event-log';
-import { checksOf, lastSeqOf, NodesFailed, rootMessage, stepsOf } from './failures';
+import { checksOf, lastSeqOf, NodesFailed, rootMessage, siteUnreachable, stepsOf } from './failures';
 import { nodeRolloutWorkflow } from './node';
 import { nodeCalls, queueOf, someNodes, someOf } from './node-calls';
 import { NodeBoard, type CarriedBoard } from './node-board';
-import { COMPENSATION_DEADLINE_MS, dependencyWait, engineStep, groupStep, lookup, publishing, transfer } from './options';
+import { COMPENSATION_DEADLINE_MS, dependencyWait, engineStep, groupStep, lookup, publishing, SITE_START_TIMEOUT_MS, transfer } from './options';
 import { PATCHES } from './patches';
 import { GROUP, Saga, type CarriedSaga } from './saga';
 import { LAST_SEQ_MEMO, OUTCOME_MEMO } from './saga-memo';
@@ -198,6 +198,8 @@ class Operation {
   private readonly resolved = new Map<string, PlannedNode>();
   /** Nodes whose steps relay their events to this run now; a late send of one no longer rolling out is not heard. */
   private readonly relaying = new Set<string>();
+  /** How long a call to a site's queue waits for the site's worker (DeployOptions.siteStartTimeoutMs). */
+  private readonly siteWait: number;
 
   constructor(
     private readonly request: OperationRequest,
@@ -209,7 +211,8 @@ class Operation {
     const version = carried?.plan?.version ?? (request.kind === 'Deploy' ? request.application.version : undefined);
     this.events = new EventLog({ deploymentId: this.deploymentId, application: this.application, ...(version !== undefined ? { version } : {}) }, options.seqStart ?? 0);
     this.board = carried !== undefined ? NodeBoard.from(carried.board) : new NodeBoard();
-    this.saga = new Saga(carried?.saga);
+    this.siteWait = options.siteStartTimeoutMs ?? SITE_START_TIMEOUT_MS;
+    this.saga = new Saga(carried?.saga, this.siteWait);
     this.lock = new ApplicationLock(this.application, options.lock);
     if (carried !== undefined) {
       ({ history: this.history, where: this.where, digest: this.digest, image: this.image, queues: this.queues, nextBatch: this.nextBatch, nextWave: this.nextWave } = carried);
@@ -305,7 +308,13 @@ class Operation {
       this.events.emit('Accepted', `waiting up to ${timeoutMs} ms for ${rollout.dependsOn.join(', ')} to run healthy on ${someNodes(rollout.nodes, 20)}`);
       const wait = { dependencies: rollout.dependsOn, nodeIds: rollout.nodes, deadline: Date.now() + timeoutMs, timeoutMs };
       await Promise.all(
-        this.queues.map(({ taskQueue }) => proxyActivities<DependencyActivities>({ ...dependencyWait, taskQueue, summary: 'wait for the applications it depends on' }).waitForDependencies(wait)),
+        this.queues.map((queue) =>
+          proxyActivities<DependencyActivities>({ ...dependencyWait, ...(queue.local ? {} : { scheduleToStartTimeout: this.siteWait }), taskQueue: queue.taskQueue, summary: 'wait for the applications it depends on' })
+            .waitForDependencies(wait)
+            .catch((err: unknown) => {
+              throw siteUnreachable(err, queue, this.siteWait) ?? err;
+            }),
+        ),
       );
     }
     const { source, name, version } = rollout.application;
@@ -323,7 +332,13 @@ class Operation {
   private async locate(): Promise<Whereabouts> {
     const queues = await inventoryQueues();
     const found = await Promise.all(
-      queues.map((q) => nodeCalls(q, engineStep, `find ${this.application} on the nodes of ${q.taskQueue}`).locateApplication({ application: this.application })),
+      queues.map((q) =>
+        nodeCalls(q, engineStep, `find ${this.application} on the nodes of ${q.taskQueue}`, this.siteWait)
+          .locateApplication({ application: this.application })
+          .catch((err: unknown) => {
+            throw siteUnreachable(err, q, this.siteWait) ?? err;
+          }),
+      ),
     );
     return { running: found.flatMap((f) => f.running), present: found.flatMap((f) => f.present) };
   }
@@ -377,17 +392,23 @@ class Operation {
   }
 
   /**
-   * Each node as a child workflow. A node that rolls out alone publishes its steps' events as
-   * they happen, under a lease of the event log's numbers; nodes side by side (up to
-   * RELAY_MAX_NODES) relay theirs to this run as they happen, which publishes them; otherwise,
+   * Each node as a child workflow. A node of the control queue that rolls out alone publishes
+   * its steps' events as they happen, under a lease of the event log's numbers; nodes side by
+   * side (up to RELAY_MAX_NODES), and a node alone at a site, relay theirs to this run as they
+   * happen, which publishes them; otherwise,
    * and for the steps a node could not send, what each reports becomes its status events as
    * soon as it ends. Returns the reasons of the failed ones.
    */
   private async deployNodes(rollout: DeployRequest, nodes: PlannedNode[], attempt: number): Promise<Record<string, string>> {
     const { name, version } = rollout.application;
-    // Only one publisher at a time keeps seq increasing on the topic, so only a node alone holds a lease.
-    const lease = nodes.length === 1 && patched(PATCHES.liveNodeEvents) ? await this.events.lend() : undefined;
-    const relay = nodes.length > 1 && nodes.length <= RELAY_MAX_NODES && patched(PATCHES.relayNodeEvents) ? { workflowId: workflowInfo().workflowId, runId: workflowInfo().runId } : undefined;
+    // Only one publisher at a time keeps seq increasing on the topic, so only a node alone holds
+    // a lease; and only a node of the control queue: a site worker has no Kafka, so a node
+    // alone at a site relays its events to this run, as nodes side by side do.
+    const alone = nodes.length === 1;
+    const aloneAtSite = alone && nodes[0]!.local !== true && patched(PATCHES.siteUnreachable);
+    const lease = alone && !aloneAtSite && patched(PATCHES.liveNodeEvents) ? await this.events.lend() : undefined;
+    const relay =
+      aloneAtSite || (nodes.length > 1 && nodes.length <= RELAY_MAX_NODES && patched(PATCHES.relayNodeEvents)) ? { workflowId: workflowInfo().workflowId, runId: workflowInfo().runId } : undefined;
     if (relay !== undefined) for (const n of nodes) this.relaying.add(n.id);
     const emitSteps = (node: string, steps: StepRecord[], lastSeq: number | undefined) => {
       this.relaying.delete(node);
@@ -405,7 +426,15 @@ class Operation {
         const intent = nodeIntent(rollout, nodeImage(rollout, node, this.digest));
         return executeChild(nodeRolloutWorkflow, {
           workflowId: nodeWorkflowId(this.deploymentId, node.id, attempt),
-          args: [{ node, intent, ...(lease !== undefined ? { events: lease } : {}), ...(relay !== undefined ? { relay } : {}) }],
+          args: [
+            {
+              node,
+              intent,
+              ...(lease !== undefined ? { events: lease } : {}),
+              ...(relay !== undefined ? { relay } : {}),
+              ...(this.options.siteStartTimeoutMs !== undefined ? { siteStartTimeoutMs: this.options.siteStartTimeoutMs } : {}),
+            },
+          ],
           staticSummary: `${node.id}: deploy ${name}:${version}${attempt === 0 ? '' : ` (retry ${attempt})`}`,
           staticDetails: `Node **${node.id}** of deployment \`${this.deploymentId}\`: ${name}:${version} from \`${intent.image}\``,
         }).then(
@@ -449,15 +478,24 @@ class Operation {
     for (const [k, ids] of batchesOf(drop, GROUP).entries()) {
       const nodes = await resolveNodes({ nodeIds: ids });
       for (const group of byQueue(nodes)) {
-        const calls = nodeCalls(queueOf(group[0]!), groupStep, `${someNodes(group.map((n) => n.id))}: take ${this.application} off`);
-        const found = await calls.locateNodes({ application: this.application, nodeIds: group.map((n) => n.id) });
+        const calls = nodeCalls(queueOf(group[0]!), groupStep, `${someNodes(group.map((n) => n.id))}: take ${this.application} off`, this.siteWait);
+        // No worker of the group's site took the call: each of its nodes fails naming the site.
+        const unreachable = (err: unknown) => {
+          const site = siteUnreachable(err, group[0]!, this.siteWait);
+          return site !== undefined ? new NodesFailed(Object.fromEntries(group.map((n) => [n.id, site.message]))) : err;
+        };
+        const found = await calls.locateNodes({ application: this.application, nodeIds: group.map((n) => n.id) }).catch((err: unknown) => {
+          throw unreachable(err);
+        });
         const running = Object.fromEntries(group.map((n) => [n.id, found[n.id]!.filter((i) => i.running).map((i) => i.name)]));
         for (const n of group) {
           this.saga.register(batchBase + k, n, running[n.id]!);
           this.board.set(n.id, 'Deploying', `stopping ${running[n.id]!.join(', ') || 'nothing (not running)'}`);
         }
         if (patched(PATCHES.sagaInMemo)) upsertMemo(this.saga.memoOf(batchBase + k));
-        const stopped = await calls.stopNodes({ application: this.application, nodes: group.map((n) => ({ nodeId: n.id, names: running[n.id]! })), deadline: Date.now() + COMPENSATION_DEADLINE_MS });
+        const stopped = await calls.stopNodes({ application: this.application, nodes: group.map((n) => ({ nodeId: n.id, names: running[n.id]! })), deadline: Date.now() + COMPENSATION_DEADLINE_MS }).catch((err: unknown) => {
+          throw unreachable(err);
+        });
         const refused = group.filter((n) => !stopped[n.id]!.ok);
         if (refused.length > 0) {
           throw new NodesFailed(Object.fromEntries(refused.map((n) => [n.id, (stopped[n.id] as { error: string }).error])));
@@ -484,8 +522,8 @@ class Operation {
       for (const ids of batchesOf(dropped, GROUP)) {
         const nodes = await resolveNodes({ nodeIds: ids });
         for (const group of byQueue(nodes)) {
-          const { removeNodes } = nodeCalls(queueOf(group[0]!), groupStep, `${someNodes(group.map((n) => n.id))}: remove ${this.application}`);
-          const removed = await removeNodes({ application: this.application, nodeIds: group.map((n) => n.id), deadline: Date.now() + COMPENSATION_DEADLINE_MS });
+          const { removeNodes } = nodeCalls(queueOf(group[0]!), groupStep, `${someNodes(group.map((n) => n.id))}: remove ${this.application}`, this.siteWait);
+          const removed = await removeNodes({ application: this.application, nodeIds: group.map((n) => n.id), deadline: Date.now() + COMPENSATION_DEADLINE_MS }).catch((err: unknown) => this.refusedBySite(err, group));
           for (const n of group) {
             const outcome = removed[n.id]!;
             const message = outcome.ok ? `removed ${outcome.value.join(', ') || 'nothing'}` : `stopped; not removed: ${outcome.error}`;
@@ -520,8 +558,10 @@ class Operation {
         const nodes = await this.nodesOf(ids);
         await Promise.all(
           byQueue(nodes).map(async (group) => {
-            const { retireNodes } = nodeCalls(queueOf(group[0]!), groupStep, `${someNodes(group.map((n) => n.id))}: retire older versions of ${this.application}`);
-            const outcomes = await retireNodes({ application: this.application, deploymentId: this.deploymentId, nodeIds: group.map((n) => n.id), deadline: Date.now() + COMPENSATION_DEADLINE_MS });
+            const { retireNodes } = nodeCalls(queueOf(group[0]!), groupStep, `${someNodes(group.map((n) => n.id))}: retire older versions of ${this.application}`, this.siteWait);
+            const outcomes = await retireNodes({ application: this.application, deploymentId: this.deploymentId, nodeIds: group.map((n) => n.id), deadline: Date.now() + COMPENSATION_DEADLINE_MS }).catch((err: unknown) =>
+              this.refusedBySite(err, group),
+            );
             for (const n of group) {
               const outcome = outcomes[n.id]!;
               if (!outcome.ok) log.warn('could not retire older versions', { node: n.id, reason: outcome.error });
@@ -530,6 +570,18 @@ class Operation {
         );
       }),
     );
+  }
+
+  /**
+   * A call past the point of no return (retire, remove) that no worker of the group's site
+   * took up: each node reports the site's failure as its refusal, and the deployment still
+   * succeeds (what stays behind goes with the next deployment's retire). Any other failure,
+   * and a run recorded before PATCHES.siteUnreachable, fails as before.
+   */
+  private refusedBySite(err: unknown, group: PlannedNode[]): Record<string, { ok: false; error: string }> {
+    const site = siteUnreachable(err, group[0]!, this.siteWait);
+    if (site === undefined || !patched(PATCHES.siteUnreachable)) throw err;
+    return Object.fromEntries(group.map((n) => [n.id, { ok: false, error: site.message }]));
   }
 
   /** Every registered undo, newest first, outside cancellation; then the outcome. Ends the workflow as Canceled or Failed. */
@@ -610,7 +662,7 @@ class Operation {
       saga: this.saga.carry(),
       board: this.board.carry(),
     };
-    const next = { seqStart: this.events.lastSeq, lock: this.lock.carried, carried };
+    const next = { seqStart: this.events.lastSeq, lock: this.lock.carried, carried, ...(this.options.siteStartTimeoutMs !== undefined ? { siteStartTimeoutMs: this.options.siteStartTimeoutMs } : {}) };
     // The next run's memo starts with the saga so far: a Terminate of it before its first batch still finds every undo.
     if (patched(PATCHES.sagaInMemo)) await makeContinueAsNewFunc<(request: OperationRequest, options: OperationOptions) => Promise<DeploymentResult>>({ memo: this.saga.memo() })(this.request, next);
     await continueAsNew<(request: OperationRequest, options: OperationOptions) => Promise<DeploymentResult>>(this.request, next);

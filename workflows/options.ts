@@ -4,12 +4,25 @@
 // so a worker that dies mid-step is noticed within the node workflow's task timeout), and as
 // activities on the node's own task queue otherwise, bounded by schedule-to-close because
 // that queue dies with its site's worker; those heartbeat, so a worker killed mid-step is
-// noticed within HEARTBEAT and the step moves to another worker. Every step is idempotent.
+// noticed within HEARTBEAT and the step moves to another worker, and wait for a worker to take
+// them no longer than SITE_START_TIMEOUT_MS (node-calls.ts). Every step is idempotent.
 import type { ActivityOptions, LocalActivityOptions, RetryPolicy } from '@temporalio/workflow';
 import { NON_RETRYABLE } from '../src/core/errors';
 import type { HealthPolicy } from '../src/core/intent';
 
 const HEARTBEAT = '10s';
+
+/**
+ * How long a call sent to a site's task queue waits for a worker to take it (its
+ * schedule-to-start timeout) before the site is reported unreachable (SiteUnreachableError).
+ * A site worker polls its queue without pause, so a live one takes a task within a second; a
+ * minute covers a worker restarting, or its link dropping for a few tens of seconds and
+ * reconnecting, which is not worth failing a node for, and no longer: past that the worker is
+ * gone, and every minute more holds the deployment (and its application's lock) for nothing.
+ * Temporal never retries a schedule-to-start timeout (a retry would wait on the same queue).
+ * A deployment may set its own (DeployOptions.siteStartTimeoutMs).
+ */
+export const SITE_START_TIMEOUT_MS = 60_000;
 
 /** Attempts bounded only by the activity's schedule-to-close timeout. */
 const retryUntilDeadline: RetryPolicy = {

@@ -100,4 +100,12 @@ export const PATCHES = {
    * retention period after the release that added it.
    */
   awaitCancelledSteps: 'await-cancelled-steps',
+  /**
+   * A site whose worker is gone: a node alone on a site's queue relays its steps' events to the
+   * run (a site worker publishes nothing to Kafka) where a run recorded before lent it a lease;
+   * and a retire or remove that no site worker took up is reported per node, as a refusal is,
+   * where a run recorded before failed on it. Retire one retention period after the release
+   * that added it.
+   */
+  siteUnreachable: 'site-unreachable',
 } as const;

@@ -4,14 +4,15 @@
 // replaced (and, for a node it took the application off, what it stopped) runs again. The
 // nodes of one batch were touched together and are restored together, in one call per task
 // queue and group; batches go newest first. An undo that fails is reported and the others
-// still run.
+// still run; so does a group whose site's worker took no call (its nodes are reported not
+// restored, naming the site, rather than waited for).
 import { CancellationScope, patched } from '@temporalio/workflow';
 import type { PlannedNode } from '../src/core/plan';
 import type { EventLog } from './event-log';
-import { rootMessage } from './failures';
+import { reasonOf } from './failures';
 import { nodeCalls, someNodes } from './node-calls';
 import type { NodeBoard } from './node-board';
-import { COMPENSATION_DEADLINE_MS, groupStep } from './options';
+import { COMPENSATION_DEADLINE_MS, groupStep, SITE_START_TIMEOUT_MS } from './options';
 import { PATCHES } from './patches';
 import { sagaMemo, sagaMemoOf } from './saga-memo';
 
@@ -34,7 +35,11 @@ export class Saga {
   private readonly entries: UndoEntry[];
   private readonly seen: Set<string>;
 
-  constructor(carried?: CarriedSaga) {
+  /** `siteStartTimeoutMs`: how long a restore sent to a site's queue waits for its worker. */
+  constructor(
+    carried?: CarriedSaga,
+    private readonly siteStartTimeoutMs = SITE_START_TIMEOUT_MS,
+  ) {
     this.entries = [];
     for (const [batch, q, ids, restart] of carried?.runs ?? []) {
       const [taskQueue, local] = carried!.queues[q]!;
@@ -77,8 +82,9 @@ export class Saga {
   async restore(nodeIds: readonly string[], about: { application: string; deploymentId: string }, board: NodeBoard, events: EventLog): Promise<string[]> {
     const failed: string[] = [];
     const entries = this.entries.filter(([, id]) => nodeIds.includes(id));
-    if (patched(PATCHES.restoreInTurn)) await restoreTogether(about, chunks(entries, GROUP), board, events, failed);
-    else await Promise.all(chunks(entries, GROUP).map((group) => restoreGroup(about, group, board, events, failed)));
+    const turn = { board, events, failed, siteStartTimeoutMs: this.siteStartTimeoutMs };
+    if (patched(PATCHES.restoreInTurn)) await restoreTogether(about, chunks(entries, GROUP), turn);
+    else await Promise.all(chunks(entries, GROUP).map((group) => restoreGroup(about, group, turn)));
     return failed;
   }
 
@@ -86,12 +92,13 @@ export class Saga {
   async compensate(about: { application: string; deploymentId: string }, board: NodeBoard, events: EventLog): Promise<string[]> {
     return CancellationScope.nonCancellable(async () => {
       const failed: string[] = [];
+      const turn = { board, events, failed, siteStartTimeoutMs: this.siteStartTimeoutMs };
       const batches = [...new Set(this.entries.map(([batch]) => batch))].sort((a, b) => b - a);
       for (const batch of batches) {
         const ofBatch = this.entries.filter(([b]) => b === batch);
         const groups = chunks(ofBatch, GROUP);
-        if (patched(PATCHES.restoreInTurn)) await restoreTogether(about, groups, board, events, failed);
-        else await Promise.all(groups.map((group) => restoreGroup(about, group, board, events, failed)));
+        if (patched(PATCHES.restoreInTurn)) await restoreTogether(about, groups, turn);
+        else await Promise.all(groups.map((group) => restoreGroup(about, group, turn)));
       }
       // What follows (the record) starts with no publish out, as each batch did.
       if (patched(PATCHES.restoreInTurn)) await events.flushed();
@@ -128,11 +135,19 @@ function chunks(entries: UndoEntry[], size: number): UndoEntry[][] {
   return out;
 }
 
+/** Where restores report, and how long a restore sent to a site's queue waits for its worker. */
+interface Turn {
+  board: NodeBoard;
+  events: EventLog;
+  failed: string[];
+  siteStartTimeoutMs: number;
+}
+
 type Restored = { outcomes: Awaited<ReturnType<ReturnType<typeof nodeCalls>['restoreNodes']>> } | { error: unknown };
 
-function restoreCall(about: { application: string; deploymentId: string }, group: UndoEntry[]) {
+function restoreCall(about: { application: string; deploymentId: string }, group: UndoEntry[], siteStartTimeoutMs: number) {
   const ids = group.map(([, id]) => id);
-  const { restoreNodes } = nodeCalls({ taskQueue: group[0]![2], local: group[0]![4] }, groupStep, `${someNodes(ids)}: restore ${about.application}`);
+  const { restoreNodes } = nodeCalls({ taskQueue: group[0]![2], local: group[0]![4] }, groupStep, `${someNodes(ids)}: restore ${about.application}`, siteStartTimeoutMs);
   return restoreNodes({ ...about, nodes: group.map(([, nodeId, , restart]) => ({ nodeId, restart })), deadline: Date.now() + COMPENSATION_DEADLINE_MS });
 }
 
@@ -143,39 +158,41 @@ function restoreCall(about: { application: string; deploymentId: string }, group
  * depend on which call answered first or in which workflow activation, which a replay does
  * not repeat (see PATCHES.restoreInTurn).
  */
-async function restoreTogether(about: { application: string; deploymentId: string }, groups: UndoEntry[][], board: NodeBoard, events: EventLog, failed: string[]): Promise<void> {
-  await events.flushed();
+async function restoreTogether(about: { application: string; deploymentId: string }, groups: UndoEntry[][], turn: Turn): Promise<void> {
+  await turn.events.flushed();
   const results = await Promise.all(
     groups.map((group) =>
-      restoreCall(about, group).then(
+      restoreCall(about, group, turn.siteStartTimeoutMs).then(
         (outcomes): Restored => ({ outcomes }),
         (error: unknown): Restored => ({ error }),
       ),
     ),
   );
-  groups.forEach((group, i) => report(group, results[i]!, board, events, failed));
+  groups.forEach((group, i) => report(group, results[i]!, turn));
 }
 
 /** The shape before PATCHES.restoreInTurn: each group reported as soon as it answers. */
-async function restoreGroup(about: { application: string; deploymentId: string }, group: UndoEntry[], board: NodeBoard, events: EventLog, failed: string[]): Promise<void> {
+async function restoreGroup(about: { application: string; deploymentId: string }, group: UndoEntry[], turn: Turn): Promise<void> {
   let outcomes;
   try {
-    outcomes = await restoreCall(about, group);
+    outcomes = await restoreCall(about, group, turn.siteStartTimeoutMs);
   } catch (error) {
-    report(group, { error }, board, events, failed);
+    report(group, { error }, turn);
     return;
   }
-  report(group, { outcomes }, board, events, failed);
+  report(group, { outcomes }, turn);
 }
 
-function report(group: UndoEntry[], result: Restored, board: NodeBoard, events: EventLog, failed: string[]): void {
+function report(group: UndoEntry[], result: Restored, { board, events, failed, siteStartTimeoutMs }: Turn): void {
   const ids = group.map(([, id]) => id);
   if ('error' in result) {
-    // The call itself failed (its worker never answered): none of its nodes is known to be back.
+    // The call itself failed (its worker never answered, or no worker of its site took it):
+    // none of its nodes is known to be back.
+    const reason = reasonOf(result.error, { taskQueue: group[0]![2] }, siteStartTimeoutMs);
     for (const id of ids) {
       failed.push(id);
-      board.set(id, 'RestoreFailed', rootMessage(result.error));
-      events.emit('RollingBack', `could not restore: ${rootMessage(result.error)}`, id);
+      board.set(id, 'RestoreFailed', reason);
+      events.emit('RollingBack', `could not restore: ${reason}`, id);
     }
     return;
   }

@@ -1,7 +1,8 @@
 // A node step's status events, sent as they happen by the activity that takes the step. A
-// node rolling out alone publishes them itself, numbered from the lease its node workflow
-// holds (src/core/live-events.ts); a node beside others relays them, unnumbered, to its
-// deployment's run, which numbers and publishes them with its own. Every step is sent at
+// node of the control queue rolling out alone publishes them itself, numbered from the lease
+// its node workflow holds (src/core/live-events.ts); a node beside others, or at a site (whose
+// worker has no Kafka), relays them, unnumbered, to its deployment's run, which numbers and
+// publishes them with its own. Every step is sent at
 // once; while the step then says nothing for PROGRESS_EVERY_MS, a progress event repeats its
 // phase with what it last saw (the health wait's probes, a pull, a test).
 // Sends go one after the other, so they arrive in order; the activity awaits the last before

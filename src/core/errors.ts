@@ -153,6 +153,22 @@ export class DependencyNotReadyError extends DeployerError {
 }
 
 /**
+ * The failure of a node's step, or of a call for a group of nodes, sent to a site's task queue
+ * that no worker took up within the bound (workflows/options.ts SITE_START_TIMEOUT_MS): the
+ * site's worker is gone or cut off from Temporal. Named by the workflow from the activity's
+ * schedule-to-start timeout (its type, never its message); not retried, the deployment's
+ * strategy decides as for any failed node.
+ */
+export class SiteUnreachableError extends DeployerError {
+  constructor(readonly site: string, readonly taskQueue: string, readonly waitedMs: number) {
+    super(`site ${site} unreachable: no worker polled its queue ${taskQueue} for ${Math.round(waitedMs / 1000)} s`);
+  }
+}
+
+/** SiteUnreachableError's failure type, as workflow code raises it (a literal: see NON_RETRYABLE). */
+export const SITE_UNREACHABLE = 'SiteUnreachableError';
+
+/**
  * Failure types that no retry can fix: activities raising them fail at once. Literal names,
  * not `X.name`, so that a bundler renaming classes cannot change them (a unit test checks
  * that they match the classes).
@@ -177,4 +193,5 @@ export const NON_RETRYABLE = [
   'NodePlatformError',
   'PortInUseError',
   'NotOwnedError',
+  SITE_UNREACHABLE,
 ] as const;

@@ -144,6 +144,17 @@ function siteQueue(inventory: Inventory, site: string, file: InventoryNode | und
 }
 
 /**
+ * The site a node sits at, for what an operator reads (a site that no worker serves is named
+ * by it): the Node Manager's word, else the site of the inventory's `sites` whose queue serves
+ * the node; none for a node of the control queue, or of a queue no site names.
+ */
+export function siteOf(inventory: Pick<Inventory, 'sites'>, node: InventoryNode): string | undefined {
+  const said = 'fleet' in node ? (node as FleetNode).fleet.site : undefined;
+  if (said !== undefined) return said;
+  return node.taskQueue === undefined ? undefined : Object.entries(inventory.sites).find(([, s]) => s.taskQueue === node.taskQueue)?.[0];
+}
+
+/**
  * The fleet: every node of the file or the topic, but the decommissioned ones. A record
  * whose names the inventory no longer resolves leaves the node as the file has it (or out,
  * when only the topic knew it), and says so in `problems`.

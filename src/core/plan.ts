@@ -17,6 +17,8 @@ export interface PlannedNode {
    * runs on a task queue of its own.
    */
   local?: boolean;
+  /** The site the node sits at (src/core/fleet.ts siteOf), when it has one: what a failure names when its queue has no worker. */
+  site?: string;
 }
 
 /** A task queue that serves nodes, and whether it is the workflows' own (see PlannedNode.local). */

@@ -1,18 +1,21 @@
-// Entry point of a Deployer worker process.
+// Entry point of a Deployer worker process: a control worker (workflows, build, events,
+// records, locks; Kafka and the Node Manager's topic), or with DEPLOYER_SITE_TASK_QUEUE a site
+// worker, which reaches only Temporal and its site's nodes (docs/configuration.md).
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime, TransportError } from '@temporalio/worker';
+import type { Kafka, Producer } from 'kafkajs';
 import { dataConverter } from '../codec/data-converter';
-import { loadConfig } from '../config';
-import { followFleet } from '../fleet';
+import { loadConfig, type Config } from '../config';
+import { fileFleet, followFleet, type FleetFollower } from '../fleet';
 import { loadInventory } from '../inventory';
 import { createKafka, createLiveProducer, createProducer } from '../kafka/client';
 import { createLogger } from '../log';
 import { scrapeText, serveMetrics, workerRegistry } from '../metrics';
 import { startTracing } from '../tracing';
 import { sdkLogger } from './sdk-logger';
-import { createWorker } from './worker';
+import { createSiteWorker, createWorker } from './worker';
 
 /** A port free on loopback now: the SDK's exporter cannot say which port it got for 0. */
 async function freeLoopbackPort(): Promise<number> {
@@ -37,6 +40,37 @@ async function main(): Promise<void> {
   const metrics = await serveMetrics(workerRegistry, { host: config.metrics.host, port: config.metrics.workerPort, onPortTaken: (port) => log.warn('metrics port taken; serving metrics on a free port instead', { port }), extra: scrapeText(`http://${sdkMetrics}/metrics`) });
   const tracing = await startTracing(config.tracing, 'worker');
   const converter = dataConverter(config);
+  const site = config.temporal.siteTaskQueue;
+  // A site worker connects to no Kafka: its nodes are those of its own inventory file, and its
+  // steps' events go to the deployment's run through Temporal.
+  const control = site === undefined ? await connectKafka(config) : undefined;
+  const fleet = control?.fleet.view ?? fileFleet(config.inventoryPath);
+  const clientConnection = await Connection.connect({ address: config.temporal.address });
+  const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace, dataConverter: converter, ...(tracing !== undefined ? { interceptors: { workflow: tracing.clientInterceptors } } : {}) });
+  try {
+    await runThroughOutages(log, async () => {
+      const connection = await NativeConnection.connect({ address: config.temporal.address });
+      try {
+        const common = { config, client, connection, dataConverter: converter, fleet, ...(tracing !== undefined ? { tracing } : {}) };
+        const worker = site !== undefined ? await createSiteWorker({ ...common, siteTaskQueue: site }) : await createWorker({ ...common, kafka: control!.kafka, producer: control!.producer, liveProducer: control!.liveProducer, workflowsPath: require.resolve('../../workflows') });
+        log.info('worker started', { role: site !== undefined ? 'site' : 'control', taskQueue: site ?? config.temporal.taskQueue, temporal: config.temporal.address, metrics: metrics.url, ...(config.tracing !== undefined ? { traces: config.tracing.endpoint } : {}) });
+        await worker.run();
+      } finally {
+        await connection.close().catch(() => undefined);
+      }
+    });
+  } finally {
+    await control?.fleet.stop();
+    await control?.liveProducer.disconnect();
+    await control?.producer.disconnect();
+    await clientConnection.close();
+    await metrics.close();
+    await tracing?.shutdown();
+  }
+}
+
+/** What a control worker has beyond a site worker: Kafka, its producers, and the fleet as the Node Manager's topic adds to the file. */
+async function connectKafka(config: Config): Promise<{ kafka: Kafka; producer: Producer; liveProducer: Producer; fleet: FleetFollower }> {
   const kafka = createKafka(config, `${config.kafka.clientId}-worker`);
   const producer = createProducer(kafka);
   await producer.connect();
@@ -45,28 +79,7 @@ async function main(): Promise<void> {
   // Every node the Node Manager knows, read before the first activity asks for one.
   const fleet = followFleet(config, kafka, createLogger('fleet'));
   await fleet.ready;
-  const clientConnection = await Connection.connect({ address: config.temporal.address });
-  const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace, dataConverter: converter, ...(tracing !== undefined ? { interceptors: { workflow: tracing.clientInterceptors } } : {}) });
-  const site = config.temporal.siteTaskQueue;
-  try {
-    await runThroughOutages(log, async () => {
-      const connection = await NativeConnection.connect({ address: config.temporal.address });
-      try {
-        const worker = await createWorker({ config, kafka, producer, liveProducer, client, connection, dataConverter: converter, fleet: fleet.view, workflowsPath: require.resolve('../../workflows'), ...(tracing !== undefined ? { tracing } : {}) });
-        log.info('worker started', { role: site !== undefined ? 'site' : 'control', taskQueue: site ?? config.temporal.taskQueue, temporal: config.temporal.address, metrics: metrics.url, ...(config.tracing !== undefined ? { traces: config.tracing.endpoint } : {}) });
-        await worker.run();
-      } finally {
-        await connection.close().catch(() => undefined);
-      }
-    });
-  } finally {
-    await fleet.stop();
-    await liveProducer.disconnect();
-    await producer.disconnect();
-    await clientConnection.close();
-    await metrics.close();
-    await tracing?.shutdown();
-  }
+  return { kafka, producer, liveProducer, fleet };
 }
 
 /**

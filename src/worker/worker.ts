@@ -1,7 +1,8 @@
 // The worker: the one place where activities get their clients. A control worker serves the
 // main task queue (workflows, build host, and every node without a task queue of its own);
 // a site worker (`siteTaskQueue` set) serves only the node activities of its site's queue,
-// next to its nodes, and runs no workflows.
+// next to its nodes, and runs no workflows: it needs Temporal and its nodes, no Kafka (its
+// node steps relay their events to the deployment's run) and no registry to push to.
 import type { Client } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import { type NativeConnection, Worker } from '@temporalio/worker';
@@ -35,7 +36,28 @@ export interface WorkerOptions {
   tracing?: Tracing;
 }
 
+/** What a site worker is given: Temporal and the fleet of its site, nothing of Kafka. */
+export type SiteWorkerOptions = Pick<WorkerOptions, 'config' | 'client' | 'connection' | 'dataConverter' | 'fleet' | 'targets' | 'tracing'> & { siteTaskQueue: string };
+
+/** Only the node activities of the site's queue. */
+export async function createSiteWorker({ config, client, connection, dataConverter, fleet, targets, tracing, siteTaskQueue }: SiteWorkerOptions): Promise<Worker> {
+  // No workflows for this queue: it dies with its site, so the workflows bound every call they
+  // send here (a worker must take it within the site bound, workflows/options.ts).
+  const activity = tracing?.workerOptions.interceptors?.activity;
+  return Worker.create({
+    connection,
+    namespace: config.temporal.namespace,
+    taskQueue: siteTaskQueue,
+    dataConverter,
+    activities: createNodeSideActivities({ fleet, client, secrets: directorySecretProvider(config.secretsPath), defaultTaskQueue: config.temporal.taskQueue, ...(targets !== undefined ? { targets } : {}) }),
+    ...(activity !== undefined ? { interceptors: { activity } } : {}),
+  });
+}
+
+/** A control worker (or, with `siteTaskQueue` configured, a site worker: createSiteWorker). */
 export async function createWorker({ config, kafka, producer, liveProducer, client, connection, dataConverter, fleet, workflowsPath, taskQueue, targets, tracing }: WorkerOptions): Promise<Worker> {
+  const { siteTaskQueue } = config.temporal;
+  if (siteTaskQueue !== undefined) return createSiteWorker({ config, client, connection, dataConverter, fleet, siteTaskQueue, ...(targets !== undefined ? { targets } : {}), ...(tracing !== undefined ? { tracing } : {}) });
   const nodeDeps = {
     fleet,
     client,
@@ -44,18 +66,6 @@ export async function createWorker({ config, kafka, producer, liveProducer, clie
     publishEvents: createEventPublisher(producer, config.kafka.topics.events, undefined, liveProducer),
     ...(targets !== undefined ? { targets } : {}),
   };
-  if (config.temporal.siteTaskQueue !== undefined) {
-    // No workflows for this queue: it dies with its site, so the workflows bound every call they send here.
-    const activity = tracing?.workerOptions.interceptors?.activity;
-    return Worker.create({
-      connection,
-      namespace: config.temporal.namespace,
-      taskQueue: config.temporal.siteTaskQueue,
-      dataConverter,
-      activities: createNodeSideActivities(nodeDeps),
-      ...(activity !== undefined ? { interceptors: { activity } } : {}),
-    });
-  }
   if (config.workflowBundlePath !== undefined) checkWorkflowBundle(config.workflowBundlePath, dataConverter.failureConverterPath, tracing !== undefined);
   return Worker.create({
     ...tracing?.workerOptions,

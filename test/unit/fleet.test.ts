@@ -1,6 +1,6 @@
 // The fleet's pure rules (src/core/fleet.ts): which Node Manager records change anything, and
 // how the topic's view merges with the inventory file. Tested by equality.
-import { applyJudgement, emptyTopicView, fleetOfFile, judgeRecord, mergeFleet } from '../../src/core/fleet';
+import { applyJudgement, emptyTopicView, fleetOfFile, judgeRecord, mergeFleet, siteOf } from '../../src/core/fleet';
 import { configIssues } from '../../src/core/admission';
 import { inventorySchema } from '../../src/core/schemas/inventory';
 import type { Request } from '../../src/core/schemas/request';
@@ -134,6 +134,17 @@ describe('merging the file and the topic', () => {
     const { fleet, problems } = mergeFleet({ ...inventory, tls: {} }, view);
     expect(fleet.nodes).toEqual([{ ...inventory.nodes[0], fleet: { status: 'Online', source: 'file' } }]);
     expect(problems).toEqual([`node 'fog-1': target.docker.tls names 'fleet', which the inventory's "tls" does not define`]);
+  });
+});
+
+describe('the site of a node', () => {
+  it("is the Node Manager's word, else the inventory's site whose queue serves the node, else none", () => {
+    const { fleet } = mergeFleet(inventory, topicWith(record()));
+    expect(siteOf(inventory, fleet.nodes[1]!)).toBe('greenhouse-2');
+    expect(siteOf(inventory, { ...inventory.nodes[0]!, taskQueue: 'site-gh2' })).toBe('greenhouse-2');
+    // fog-1's queue 'edge' is no site's; a node of the control queue has none either.
+    expect(siteOf(inventory, inventory.nodes[0]!)).toBeUndefined();
+    expect(siteOf(inventory, { ...inventory.nodes[0]!, taskQueue: undefined })).toBeUndefined();
   });
 });
 

@@ -62,7 +62,8 @@ export async function nodeRolloutWorkflow({ node, intent, events, relay, siteSta
   const lease = () => (!live ? {} : events !== undefined ? { events: { after: lastSeq!, last: events.last } } : relay !== undefined ? { relay } : {});
   const numbered = <T extends { lastSeq?: number; steps?: StepRecord[] }>(taken: T): T => {
     if (taken.lastSeq !== undefined && lastSeq !== undefined) lastSeq = Math.max(lastSeq, taken.lastSeq);
-    if (taken.steps?.some((s) => s.seq === undefined && s.relayed !== true)) live = false;
+    // Relayed steps are not waited for (the parent tells those it heard), so only a lease's can fall out.
+    if (events !== undefined && taken.steps?.some((s) => s.seq === undefined)) live = false;
     return taken;
   };
   const shown: NodeStep[] = [];

@@ -60,6 +60,7 @@ import {
   type DeployOptions,
 } from './definitions';
 import { EventLog } from './event-log';
+import { eventMessage } from '../src/core/event-message';
 import { checksOf, lastSeqOf, NodesFailed, rootMessage, siteUnreachable, stepsOf } from './failures';
 import { nodeRolloutWorkflow } from './node';
 import { nodeCalls, queueOf, someNodes, someOf } from './node-calls';
@@ -167,6 +168,11 @@ function acceptedMessage(request: OperationRequest): string {
   }
 }
 
+/** What tells one relayed event from another of its node: a step's own record gives the same. */
+function relayKey(e: { phase: string; at: string; message: string }): string {
+  return `${e.phase}\n${e.at}\n${eventMessage(e.message)}`;
+}
+
 function describePlan(application: string, version: string | undefined, rollout: string[], drop: string[]): string {
   const parts = [];
   if (rollout.length > 0) parts.push(`${application}:${version} to ${someNodes(rollout, 20)}`);
@@ -196,8 +202,13 @@ class Operation {
   private continuing = false;
   /** Nodes resolved before the rollout, by id (a deployment of at most one wave). */
   private readonly resolved = new Map<string, PlannedNode>();
-  /** Nodes whose steps relay their events to this run now; a late send of one no longer rolling out is not heard. */
-  private readonly relaying = new Set<string>();
+  /**
+   * Nodes whose steps relay their events to this run now, with what each relayed so far (by
+   * relayKey): a step does not wait for its relay, so its node's result may hold events relayed
+   * already, which go out once, and events relayed after the result was heard, which go
+   * out from the result and are not heard again.
+   */
+  private readonly relaying = new Map<string, Set<string>>();
   /** How long a call to a site's queue waits for the site's worker (DeployOptions.siteStartTimeoutMs). */
   private readonly siteWait: number;
 
@@ -222,7 +233,12 @@ class Operation {
     setHandler(progressQuery, () => this.board.progress());
     setHandler(publishedSeqQuery, () => this.events.claimed);
     setHandler(nodeEventsSignal, ({ events }) => {
-      for (const e of events) if (this.relaying.has(e.node)) this.events.emit(e.phase, e.message, e.node, e.at);
+      for (const e of events) {
+        const heard = this.relaying.get(e.node);
+        if (heard === undefined || heard.has(relayKey(e))) continue;
+        heard.add(relayKey(e));
+        this.events.emit(e.phase, e.message, e.node, e.at);
+      }
     });
     setHandler(
       decideUpdate,
@@ -409,11 +425,12 @@ class Operation {
     const lease = alone && !aloneAtSite && patched(PATCHES.liveNodeEvents) ? await this.events.lend() : undefined;
     const relay =
       aloneAtSite || (nodes.length > 1 && nodes.length <= RELAY_MAX_NODES && patched(PATCHES.relayNodeEvents)) ? { workflowId: workflowInfo().workflowId, runId: workflowInfo().runId } : undefined;
-    if (relay !== undefined) for (const n of nodes) this.relaying.add(n.id);
+    if (relay !== undefined) for (const n of nodes) this.relaying.set(n.id, new Set());
     const emitSteps = (node: string, steps: StepRecord[], lastSeq: number | undefined) => {
+      const heard = this.relaying.get(node);
       this.relaying.delete(node);
       this.events.settle(lastSeq);
-      for (const s of steps) if (s.seq === undefined && s.relayed !== true) this.events.emit(s.phase, s.message, node, s.at);
+      for (const s of steps) if (s.seq === undefined && heard?.has(relayKey(s)) !== true) this.events.emit(s.phase, s.message, node, s.at);
     };
     // Registered before the node is touched: the child may change the node and fail to say so.
     // In the memo too, in the same workflow task as the children's start (its command first),

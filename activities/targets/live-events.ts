@@ -2,14 +2,16 @@
 // node of the control queue rolling out alone publishes them itself, numbered from the lease
 // its node workflow holds (src/core/live-events.ts); a node beside others, or at a site (whose
 // worker has no Kafka), relays them, unnumbered, to its deployment's run, which numbers and
-// publishes them with its own. Every step is sent at
-// once; while the step then says nothing for PROGRESS_EVERY_MS, a progress event repeats its
-// phase with what it last saw (the health wait's probes, a pull, a test).
-// Sends go one after the other, so they arrive in order; the activity awaits the last before
-// it returns, and sends nothing once it is cancelled, so nothing of a lease lands after the
-// deployment has numbered on. A send that fails ends live sending for the step: the steps
-// left, and the one that failed, come back unsent, and the deployment publishes them after
-// the ones sent, in their order.
+// publishes them with its own. Every step is sent at once; while the step then says nothing
+// for a while, a progress event repeats its phase with what it last saw (the health wait's
+// probes, a pull, a test).
+// Under a lease, publishes go one after the other, so the topic gets them in seq order; the
+// activity awaits the last before it returns, and publishes nothing once it is cancelled, so
+// nothing of a lease lands after the deployment has numbered on. A publish that fails ends
+// live publishing for the step: the steps left, and the one that failed, come back without a
+// seq, and the deployment publishes them after the lease, in their order. Relayed events are
+// not waited for: the run publishes each event once, whichever of the relay and the node's
+// result brings it first, and hears no relay of a node whose result it has.
 import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import { nodeEventsSignal } from '../../workflows/definitions';
@@ -21,11 +23,8 @@ import type { StepRecord } from './target';
 /** Where a leased step's events go: the events topic (activities/control/events.ts). */
 export type EventSink = (events: StatusEvent[]) => Promise<void>;
 
-/**
- * Where a relaying step's events go: its deployment's run (a signal, sent by the worker's
- * client). `gather`: a progress event, which may wait a moment for others to go with it.
- */
-export type EventRelay = (to: RelayTo, event: RelayedEvent, gather?: boolean) => Promise<void>;
+/** Where a relaying step's events go: its deployment's run (a signal, sent by the worker's client). */
+export type EventRelay = (to: RelayTo, event: RelayedEvent) => Promise<void>;
 
 /** How a step's events may leave: each is set up by the worker (absent: that way is not open). */
 export interface EventOutlets {
@@ -36,9 +35,10 @@ export interface EventOutlets {
 /** A relay that has not reached Temporal in this time fails: a step never waits out an outage. */
 const RELAY_DEADLINE_MS = 5_000;
 /**
- * How long a progress event waits for others to go with it: the progress of nodes side by
- * side, sent at the same marks, goes in one signal. A step's own event goes at once (the step
- * awaits it before it ends), with whatever waits; what comes while a signal is out goes in the next.
+ * How long an event waits for others to go with it: the events of nodes side by side, and
+ * their progress, sent at the same marks, go in one signal; what comes while a signal is out
+ * goes in the next. No step waits for its relay (the run tells those it heard from the ones
+ * the node's result brings), so this costs a rollout nothing.
  */
 const RELAY_GATHER_MS = 200;
 
@@ -72,10 +72,10 @@ export function eventRelay(client: Client): EventRelay {
       box.queue = box.queue.filter((q) => !box.failed.has(q.event.node));
     }
     box.sending = false;
-    if (box.queue.length > 0) void flush(key, to, box);
+    if (box.queue.length > 0) box.timer = setTimeout(() => void flush(key, to, box), RELAY_GATHER_MS);
     else if (box.failed.size === 0) outboxes.delete(key);
   };
-  return (to, event, gather = false) =>
+  return (to, event) =>
     new Promise<void>((resolve, reject) => {
       const key = `${to.workflowId}/${to.runId}`;
       let box = outboxes.get(key);
@@ -88,11 +88,7 @@ export function eventRelay(client: Client): EventRelay {
       }
       if (box.failed.has(event.node)) return reject(new Error(`an earlier relay of ${event.node}'s events failed`));
       box.queue.push({ event, resolve, reject });
-      if (box.sending) return;
-      if (!gather) {
-        clearTimeout(box.timer);
-        void flush(key, to, box);
-      } else if (box.timer === undefined) box.timer = setTimeout(() => void flush(key, to, box), RELAY_GATHER_MS);
+      if (!box.sending && box.timer === undefined) box.timer = setTimeout(() => void flush(key, to, box), RELAY_GATHER_MS);
     });
 }
 
@@ -136,7 +132,7 @@ export class LiveEvents {
   private detail: string | undefined;
 
   private constructor(
-    private readonly send: (event: { phase: StepRecord['phase']; message: string; at: string; seq?: number }, progress: boolean) => Promise<void>,
+    private readonly send: (event: { phase: StepRecord['phase']; message: string; at: string; seq?: number }) => Promise<void>,
     span: { first: number; last: number } | undefined,
     private readonly ctx: Context,
   ) {
@@ -161,19 +157,18 @@ export class LiveEvents {
     } else {
       const { relay } = outlets;
       if (relay === undefined) return undefined;
-      events = new LiveEvents(({ phase, message, at }, progress) => relay(how.relay, { node: about.node, phase, message, at }, progress), undefined, ctx);
+      events = new LiveEvents(({ phase, message, at }) => relay(how.relay, { node: about.node, phase, message, at }), undefined, ctx);
     }
     live.set(ctx, events);
     return events;
   }
 
-  /** Sends a step as it is taken; once that went through it carries its seq (leased) or says it was relayed. */
+  /** Sends a step as it is taken; once that publish went through (leased) it carries its seq. */
   step(record: StepRecord): void {
     this.current = { phase: record.phase, message: record.message, since: Date.now() };
     this.detail = undefined;
     this.publish(record.phase, record.message, record.at, false, (seq) => {
       if (seq !== undefined) record.seq = seq;
-      else record.relayed = true;
     });
   }
 
@@ -181,12 +176,13 @@ export class LiveEvents {
     this.detail = detail;
   }
 
-  /** Stops; resolves once the last send has answered, with the last seq this attempt may have used (under a lease). */
+  /** Stops; under a lease, resolves once the last publish has answered, with the last seq this attempt may have used. */
   async finish(): Promise<number | undefined> {
     clearInterval(this.timer);
     live.delete(this.ctx);
+    if (this.numbers === undefined) return undefined;
     await this.chain;
-    return this.numbers?.used;
+    return this.numbers.used;
   }
 
   private tick(): void {
@@ -203,7 +199,7 @@ export class LiveEvents {
     this.publish(this.current.phase, message, new Date(now).toISOString(), true);
   }
 
-  private publish(phase: StepRecord['phase'], message: string, at: string, progress: boolean, sent?: (seq: number | undefined) => void): void {
+  private publish(phase: StepRecord['phase'], message: string, at: string, progress: boolean, sent?: (seq: number) => void): void {
     if (this.broken || this.ctx.cancellationSignal.aborted) return;
     let seq: number | undefined;
     if (this.numbers !== undefined) {
@@ -216,20 +212,14 @@ export class LiveEvents {
     this.lastEventAt = Date.now();
     const event = { phase, message: eventMessage(message), at, ...(seq !== undefined ? { seq } : {}) };
     if (seq === undefined) {
-      // Relayed at once: the relay keeps their order and gathers them with others.
-      const relayed = this.send(event, progress);
-      this.chain = this.chain.then(() =>
-        relayed.then(
-          () => sent?.(undefined),
-          () => void (this.broken = true),
-        ),
-      );
+      // Relayed, not waited for: the relay keeps their order and gathers them with others.
+      this.send(event).catch(() => void (this.broken = true));
       return;
     }
     this.chain = this.chain.then(async () => {
       if (this.broken || this.ctx.cancellationSignal.aborted) return;
       try {
-        await this.send(event, progress);
+        await this.send(event);
         sent?.(seq);
       } catch {
         this.broken = true;

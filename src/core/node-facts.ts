@@ -15,8 +15,6 @@ export interface StepRecord {
   message: string;
   /** The seq it was published under as it happened (src/core/live-events.ts); absent when the deployment publishes it. */
   seq?: number;
-  /** Relayed to the deployment's run as it happened, which published it (src/core/live-events.ts). */
-  relayed?: boolean;
 }
 
 /** One instance of an application on a node (a container, a task, a pod), by the target's own account. */

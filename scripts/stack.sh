@@ -12,7 +12,8 @@
 #   scripts/stack.sh start NODE   (a stopped fog-N or swarm-N again, nothing else)
 #   scripts/stack.sh stop-kubelet kube-N / start-kubelet kube-N   (the node goes NotReady, and back)
 #
-# Settings (environment, defaults in lib.sh): FOG_NODES, SWARM_NODES, KUBE_NODES, FOG_SUBNET, ports, DEPLOYER_STATE.
+# Settings (environment, defaults in lib.sh): FOG_NODES, SWARM_NODES, KUBE_NODES, FOG_SUBNET, ports, DEPLOYER_STATE,
+# DEPLOYER_KAFKA_QUORUM=1 (the three-broker quorum of scripts/kafka-quorum.sh too).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib.sh"
@@ -429,7 +430,8 @@ up() {
   up_temporal &
   local temporal_job=$!
   up_kafka &
-  local kafka_job=$!
+  local kafka_job=$! quorum_job=""
+  if [ "$DEPLOYER_KAFKA_QUORUM" = 1 ]; then bash "$here/kafka-quorum.sh" up & quorum_job=$!; fi
   up_build_engine
   up_nodes
   # The swarm forms while the registry and the base image come up; it needs neither to start.
@@ -444,6 +446,7 @@ up() {
   make_codec_token
   wait "$temporal_job"
   wait "$kafka_job"
+  [ -z "$quorum_job" ] || wait "$quorum_job"
   wait "$swarm_job"
   local swarm="no swarm"
   [ "$SWARM_NODES" -gt 0 ] && swarm="a swarm of $SWARM_NODES nodes (manager tcp://$(swarm_ip 1):2375)"
@@ -489,6 +492,7 @@ status() {
   done
   bash "$here/swarm.sh" status
   bash "$here/kube.sh" status
+  if [ "$DEPLOYER_KAFKA_QUORUM" = 1 ] || compgen -G "$run/kafka-q*.pid" >/dev/null; then bash "$here/kafka-quorum.sh" status; fi
 }
 
 # Starts one stopped node again and nothing else, so that a fault test on one node leaves the

@@ -17,6 +17,7 @@ const nodeFaults = '<rootDir>/test/faults/{docker-engine-faults,swarm-faults,kub
 // The swarm's manager (Debian's Docker 20.10) can crash on a race in its task reaper when
 // services of two suites are removed at once (moby/swarmkit#3216): its suites take turns.
 const swarm = '<rootDir>/test/integration/swarm*.test.ts';
+const kafkaCluster = '<rootDir>/test/faults/kafka-quorum.test.ts';
 
 module.exports = {
   // Bundles the workflow code once for every worker of the run.
@@ -29,6 +30,9 @@ module.exports = {
     { ...common, displayName: 'integration', testMatch: ['<rootDir>/test/integration/**/*.test.ts'], testPathIgnorePatterns: [replay, '/test/integration/swarm[^/]*\\.test\\.ts$'] },
     { ...common, displayName: 'swarm', testMatch: [swarm] },
     { ...common, displayName: 'node-faults', testMatch: [nodeFaults] },
-    { ...common, displayName: 'serial', testMatch: ['<rootDir>/test/faults/**/*.test.ts', replay], testPathIgnorePatterns: ['/test/faults/(docker-engine-faults|swarm-faults|kubernetes-faults|verify-crash)\\.test\\.ts$'] },
+    { ...common, displayName: 'serial', testMatch: ['<rootDir>/test/faults/**/*.test.ts', replay], testPathIgnorePatterns: ['/test/faults/(docker-engine-faults|swarm-faults|kubernetes-faults|verify-crash|kafka-quorum)\\.test\\.ts$'] },
+    // Against the three-broker quorum (scripts/kafka-quorum.sh), not the shared single broker:
+    // only when asked for (`--selectProjects kafka-cluster`); it brings the quorum up itself.
+    { ...common, displayName: 'kafka-cluster', testMatch: [kafkaCluster] },
   ],
 };

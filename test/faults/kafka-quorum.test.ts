@@ -1,7 +1,7 @@
 // A Deployer on the three-broker quorum (scripts/kafka-quorum.sh) loses a broker in the middle
-// of a burst of requests: the quorum's active controller is SIGKILLed, the harshest loss (a new
-// controller is elected, and every partition that broker led stalls until it is fenced, about
-// 12 s). The worker and the bridge run in their own processes, as in production, on topics
+// of a burst of requests, with deployments under way and ending: the quorum's active
+// controller is SIGKILLed, the harshest loss (a new controller is elected, and every partition
+// that broker led stalls until it is fenced, about 12 s). The worker and the bridge run in their own processes, as in production, on topics
 // replicated three times with two in sync. Every request is still started exactly once,
 // nothing valid is dead-lettered, and every deployment's terminal event arrives (once, told by
 // its seq: a publish retried after a lost answer may land twice, which the contract allows).
@@ -17,7 +17,7 @@ import { kafkaQuorum, QUORUM_BROKERS, quorumLeader } from '../support/stack-cont
 jest.setTimeout(900_000);
 
 const BURST = 200;
-/** The request, by number, after which the broker is killed: the rest are sent while the quorum recovers. */
+/** The request, by number, after which the broker is killed (once a first deployment ended): the rest are sent while the quorum recovers. */
 const KILL_AFTER = 60;
 const stamp = Date.now().toString(36);
 const ids = Array.from({ length: BURST }, (_, i) => `it-kq${i}-${stamp}`);
@@ -56,6 +56,9 @@ describe('a broker of the Kafka quorum killed during a burst of requests', () =>
       const application = id;
       await d.send({ kind: 'Undeploy', deploymentId: id, application, nodes: [node] }, application);
       if (i + 1 === KILL_AFTER) {
+        // Once events flow (a deployment has ended), so the kill meets every kind of traffic:
+        // requests consumed, workflows started, events and records published, offsets committed.
+        await waitFor('a first deployment to end', () => ids.some((x) => terminalOf(x).length > 0), 120_000, 50);
         endedAtKill = ids.filter((x) => terminalOf(x).length > 0).length;
         kafkaQuorum('kill-broker', String(victim));
         killed = victim;

@@ -25,11 +25,13 @@ export function createKafka(config: Config, clientId = config.kafka.clientId): K
       if (entry.level <= logLevel.ERROR) log.error(message, fields);
       else log.warn(message, fields);
     },
-    // Ten retries from 300 ms (doubling, at most 30 s apart) span about two minutes: longer than
+    // Ten retries from 300 ms, doubling, at most 30 s apart, span about two minutes: longer than
     // a quorum stalls when a broker dies (a new controller, then the dead broker fenced: ~12 s,
-    // docs/cluster-mode.md), so a send or a commit then waits instead of failing. A request
-    // itself may take kafkajs's default 30 s, which also outlasts that stall.
-    retry: { initialRetryTime: 300, retries: 10 },
+    // docs/cluster-mode.md), so a send or a commit then waits instead of failing. Every field is
+    // given: kafkajs takes the rest from defaults that shrink under NODE_ENV=test (at most 1 s
+    // apart, ~8 s in all), so tests would have run on a budget the stall outlasts. A request
+    // itself may take kafkajs's default 30 s, which also outlasts the stall.
+    retry: { initialRetryTime: 300, multiplier: 2, factor: 0.2, maxRetryTime: 30_000, retries: 10 },
   });
 }
 

@@ -17,6 +17,14 @@ const nodeFaults = '<rootDir>/test/faults/{docker-engine-faults,swarm-faults,kub
 // The swarm's manager (Debian's Docker 20.10) can crash on a race in its task reaper when
 // services of two suites are removed at once (moby/swarmkit#3216): its suites take turns.
 const swarm = '<rootDir>/test/integration/swarm*.test.ts';
+// Cluster mode (docs/cluster-mode.md): its own proof, and end-to-end suites run unchanged, on
+// the real Temporal server on PostgreSQL (its setup file points TEMPORAL_ADDRESS there). Run
+// alone: those suites use fixed application names and node ports, so their copies in
+// `integration` at the same moment would clash on the nodes.
+const clusterOnly = '<rootDir>/test/integration/temporal-cluster.test.ts';
+const cluster = [clusterOnly, ...['deploy-and-rollback', 'dead-letters', 'duplicate-delivery'].map((s) => `<rootDir>/test/integration/${s}.test.ts`)];
+// Against the three-broker Kafka quorum (scripts/kafka-quorum.sh, which the suite brings up),
+// not the shared single broker; it kills a broker, so it runs alone.
 const kafkaCluster = '<rootDir>/test/faults/kafka-quorum.test.ts';
 
 module.exports = {
@@ -27,12 +35,11 @@ module.exports = {
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
     { ...common, displayName: 'workflows', testMatch: ['<rootDir>/test/workflows/**/*.test.ts'] },
-    { ...common, displayName: 'integration', testMatch: ['<rootDir>/test/integration/**/*.test.ts'], testPathIgnorePatterns: [replay, '/test/integration/swarm[^/]*\\.test\\.ts$'] },
+    { ...common, displayName: 'integration', testMatch: ['<rootDir>/test/integration/**/*.test.ts'], testPathIgnorePatterns: [replay, clusterOnly, '/test/integration/swarm[^/]*\\.test\\.ts$'] },
     { ...common, displayName: 'swarm', testMatch: [swarm] },
     { ...common, displayName: 'node-faults', testMatch: [nodeFaults] },
-    { ...common, displayName: 'serial', testMatch: ['<rootDir>/test/faults/**/*.test.ts', replay], testPathIgnorePatterns: ['/test/faults/(docker-engine-faults|swarm-faults|kubernetes-faults|verify-crash|kafka-quorum)\\.test\\.ts$'] },
-    // Against the three-broker quorum (scripts/kafka-quorum.sh), not the shared single broker:
-    // only when asked for (`--selectProjects kafka-cluster`); it brings the quorum up itself.
+    { ...common, displayName: 'cluster', testMatch: cluster, setupFiles: ['<rootDir>/test/support/cluster-mode.js'] },
     { ...common, displayName: 'kafka-cluster', testMatch: [kafkaCluster] },
+    { ...common, displayName: 'serial', testMatch: ['<rootDir>/test/faults/**/*.test.ts', replay], testPathIgnorePatterns: ['/test/faults/(docker-engine-faults|swarm-faults|kubernetes-faults|verify-crash|kafka-quorum)\\.test\\.ts$'] },
   ],
 };

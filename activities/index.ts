@@ -31,7 +31,7 @@ import { swarmTarget } from './targets/swarm/target';
 
 export interface NodeDeps {
   /** The fleet as of now (src/fleet.ts): the inventory file merged with the Node Manager's topic. */
-  inventory: () => Fleet;
+  fleet: () => Fleet;
   secrets: SecretProvider;
   client: Client;
   /** The queue of nodes without a task queue of their own (the control workers'). */
@@ -54,11 +54,11 @@ export interface ActivityDeps extends NodeDeps {
 }
 
 /** What runs next to the nodes: the target verbs and the dependency checks that ask nodes. */
-export function createNodeSideActivities({ inventory, secrets, client, defaultTaskQueue, targets, publishEvents }: NodeDeps) {
-  const engines = new Engines(inventory);
-  const factories: TargetFactories = { 'docker-engine': dockerEngineTarget(engines, secrets), swarm: swarmTarget(engines, secrets), kubernetes: kubernetesTarget(new KubernetesClusters(inventory), secrets), ...targets };
-  const nodes = createNodeActivities(inventory, factories, defaultTaskQueue, { ...(publishEvents.live !== undefined ? { sink: publishEvents.live } : {}), relay: eventRelay(client) });
-  const nodeOf = (id: string) => inventory().nodes.find((n) => n.id === id);
+export function createNodeSideActivities({ fleet, secrets, client, defaultTaskQueue, targets, publishEvents }: NodeDeps) {
+  const engines = new Engines(fleet);
+  const factories: TargetFactories = { 'docker-engine': dockerEngineTarget(engines, secrets), swarm: swarmTarget(engines, secrets), kubernetes: kubernetesTarget(new KubernetesClusters(fleet), secrets), ...targets };
+  const nodes = createNodeActivities(fleet, factories, defaultTaskQueue, { ...(publishEvents.live !== undefined ? { sink: publishEvents.live } : {}), relay: eventRelay(client) });
+  const nodeOf = (id: string) => fleet().nodes.find((n) => n.id === id);
   return {
     ...allHeartbeating(nodes),
     ...createDependencyActivities(
@@ -72,11 +72,11 @@ export function createNodeSideActivities({ inventory, secrets, client, defaultTa
 }
 
 export function createActivities(deps: ActivityDeps) {
-  const { inventory, kafka, producer, client, secrets, eventsTopic, recordsTopic, defaultTaskQueue, lockIdleMs, buildSources, publishEvents } = deps;
-  const engines = new Engines(inventory);
+  const { fleet, kafka, producer, client, secrets, eventsTopic, recordsTopic, defaultTaskQueue, lockIdleMs, buildSources, publishEvents } = deps;
+  const engines = new Engines(fleet);
   return {
-    ...createInventoryActivities(inventory, defaultTaskQueue, buildSources.gitPrefixes),
-    ...allHeartbeating(createBuildActivities(engines, () => inventory().registry.push, buildSources)),
+    ...createInventoryActivities(fleet, defaultTaskQueue, buildSources.gitPrefixes),
+    ...allHeartbeating(createBuildActivities(engines, () => fleet().registry.push, buildSources)),
     ...createEventActivities(publishEvents),
     ...createRecordActivities(producer, recordsTopic),
     ...createLockActivities(client, { taskQueue: defaultTaskQueue, ...(lockIdleMs !== undefined ? { idleMs: lockIdleMs } : {}) }),
@@ -84,7 +84,7 @@ export function createActivities(deps: ActivityDeps) {
     ...allHeartbeating(createRunActivities(client, publishedSeqReader(kafka, eventsTopic))),
     ...createNodeSideActivities(deps),
     // Served until no deployment of the first workflow shape runs (workflows/patches.ts).
-    ...allHeartbeating(createLegacyDockerActivities(engines, secrets, () => inventory().nodes)),
+    ...allHeartbeating(createLegacyDockerActivities(engines, secrets, () => fleet().nodes)),
     ...createLegacyHealthActivities(engines),
   };
 }

@@ -2,6 +2,7 @@
 # Installs everything the local stack needs, from package registries only:
 # Debian (Docker Engine, registry, busybox, Chromium for the Temporal UI test), the Go module proxy (Temporal CLI dev server, Jaeger)
 # and Maven Central (Apache Kafka). Idempotent: what is already installed is skipped.
+# `install.sh temporal-server`: only cluster mode's Temporal server and PostgreSQL (docs/cluster-mode.md).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib.sh"
@@ -104,6 +105,34 @@ install_jaeger() {
   mv "$JAEGER_BIN.tmp" "$JAEGER_BIN"
 }
 
+# Cluster mode's Temporal server and its schema tool (temporal-sql-tool), from the server's
+# Go module (about 12 minutes once, 120 MiB); only for cluster mode (below), so that the
+# default stack, on the dev server, installs as fast as before.
+install_temporal_server() {
+  if [ -f "$TEMPORAL_SERVER_HOME/.complete" ]; then return; fi
+  log "building the Temporal server $TEMPORAL_SERVER_VERSION and temporal-sql-tool from their Go module (takes minutes, once)"
+  go_install_to "$TEMPORAL_SERVER_HOME/temporal-server" "go.temporal.io/server/cmd/server@$TEMPORAL_SERVER_VERSION"
+  go_install_to "$TEMPORAL_SERVER_HOME/temporal-sql-tool" "go.temporal.io/server/cmd/tools/sql@$TEMPORAL_SERVER_VERSION"
+  touch "$TEMPORAL_SERVER_HOME/.complete"
+}
+
+# PostgreSQL for cluster mode: Debian's binaries only. temporal-cluster.sh runs a cluster of
+# its own (initdb + pg_ctl); a system cluster that the package starts is stopped and kept off.
+install_postgres() {
+  if compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then return; fi
+  log "installing Debian's PostgreSQL (binaries only; no system cluster is left running)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends postgresql postgresql-client >/dev/null
+  if command -v pg_lsclusters >/dev/null; then
+    pg_lsclusters -h 2>/dev/null | while read -r version cluster _; do
+      pg_ctlcluster "$version" "$cluster" stop 2>/dev/null || true
+      # "manual": Debian's init scripts leave it alone at boot.
+      echo manual > "/etc/postgresql/$version/$cluster/start.conf" 2>/dev/null || true
+    done
+  fi
+}
+
 # Apache Kafka's jars and their runtime dependencies from Maven Central.
 install_kafka() {
   if [ -f "$KAFKA_HOME/.complete" ]; then return; fi
@@ -126,6 +155,14 @@ POM
   rm -rf "$tmp"
   touch "$KAFKA_HOME/.complete"
 }
+
+# Cluster mode's parts, only when it is wanted: scripts/temporal-cluster.sh up asks for them
+# (from stack.sh up in the background, when DEPLOYER_TEMPORAL_CLUSTER=1).
+if [ "${1:-}" = temporal-server ]; then
+  install_postgres
+  install_temporal_server
+  exit 0
+fi
 
 install_debian
 install_kube_parts

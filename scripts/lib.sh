@@ -15,6 +15,14 @@
 : "${KUBE_HOME:=$DEPLOYER_CACHE/kubernetes-$KUBE_VERSION}"
 : "${ETCD_HOME:=$DEPLOYER_CACHE/etcd}"
 : "${TEMPORAL_PORT:=7233}"
+# Cluster mode (scripts/temporal-cluster.sh, docs/cluster-mode.md): the real Temporal server
+# on PostgreSQL, beside the dev server, when DEPLOYER_TEMPORAL_CLUSTER=1. v1.32+ needs a newer Go.
+: "${TEMPORAL_SERVER_VERSION:=v1.29.1}"
+: "${TEMPORAL_SERVER_HOME:=$DEPLOYER_CACHE/temporal-server-$TEMPORAL_SERVER_VERSION}"
+: "${DEPLOYER_TEMPORAL_CLUSTER:=0}"
+# Its frontend (gRPC); its other services take the ports right after it (temporal-cluster.sh).
+: "${TEMPORAL_CLUSTER_PORT:=7243}"
+: "${TEMPORAL_CLUSTER_PG_PORT:=5433}"
 : "${TEMPORAL_UI_PORT:=8233}"
 # The codec server (src/codec) that the Web UI asks to decode payloads.
 : "${DEPLOYER_CODEC_PORT:=8234}"
@@ -63,7 +71,12 @@
 : "${JAEGER_UI_PORT:=16686}"
 # The query service's gRPC API, which nothing of the stack uses but which it always opens.
 : "${JAEGER_QUERY_GRPC_PORT:=16685}"
-export DEPLOYER_CACHE DEPLOYER_STATE TEMPORAL_CLI_VERSION TEMPORAL_BIN TEMPORAL_UI_VERSION TEMPORAL_UI_BIN KAFKA_VERSION KAFKA_HOME KUBE_VERSION KUBE_HOME ETCD_HOME JAEGER_VERSION JAEGER_BIN
+export DEPLOYER_CACHE DEPLOYER_STATE TEMPORAL_CLI_VERSION TEMPORAL_BIN TEMPORAL_SERVER_VERSION TEMPORAL_SERVER_HOME TEMPORAL_UI_VERSION TEMPORAL_UI_BIN KAFKA_VERSION KAFKA_HOME KUBE_VERSION KUBE_HOME ETCD_HOME JAEGER_VERSION JAEGER_BIN
+
+# Searchable fields of every deployment in the Temporal UI (see src/core/search-attributes.ts),
+# registered on the dev server (stack.sh) and on cluster-mode Temporal (temporal-cluster.sh).
+# shellcheck disable=SC2034  # used by the scripts that source this
+search_attributes=(DeployerApplication=Keyword DeployerVersion=Keyword DeployerStatus=Keyword DeployerNodes=KeywordList)
 
 log() { printf '[stack] %s\n' "$*" >&2; }
 

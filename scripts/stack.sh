@@ -12,14 +12,12 @@
 #   scripts/stack.sh start NODE   (a stopped fog-N or swarm-N again, nothing else)
 #   scripts/stack.sh stop-kubelet kube-N / start-kubelet kube-N   (the node goes NotReady, and back)
 #
-# Settings (environment, defaults in lib.sh): FOG_NODES, SWARM_NODES, KUBE_NODES, FOG_SUBNET, ports, DEPLOYER_STATE,
-# DEPLOYER_KAFKA_QUORUM=1 (the three-broker quorum of scripts/kafka-quorum.sh too).
+# DEPLOYER_TEMPORAL_CLUSTER=1: also cluster-mode Temporal, on PostgreSQL (scripts/temporal-cluster.sh).
+# DEPLOYER_KAFKA_QUORUM=1: also the three-broker Kafka quorum (scripts/kafka-quorum.sh).
+# Settings (environment, defaults in lib.sh): FOG_NODES, SWARM_NODES, KUBE_NODES, FOG_SUBNET, ports, DEPLOYER_STATE.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib.sh"
-
-# Searchable fields of every deployment in the Temporal UI (see src/search-attributes.ts).
-search_attributes=(DeployerApplication=Keyword DeployerVersion=Keyword DeployerStatus=Keyword DeployerNodes=KeywordList)
 
 node_ip() { fog_ip "$1"; }
 is_tls() { [[ " $FOG_TLS_NODES " == *" $1 "* ]]; }
@@ -429,9 +427,20 @@ up() {
   up_jaeger
   up_temporal &
   local temporal_job=$!
+  # Cluster mode (docs/cluster-mode.md): the real server on PostgreSQL beside the dev server.
+  local cluster_job=""
+  if [ "$DEPLOYER_TEMPORAL_CLUSTER" = 1 ]; then
+    bash "$here/temporal-cluster.sh" up &
+    cluster_job=$!
+  fi
   up_kafka &
-  local kafka_job=$! quorum_job=""
-  if [ "$DEPLOYER_KAFKA_QUORUM" = 1 ]; then bash "$here/kafka-quorum.sh" up & quorum_job=$!; fi
+  local kafka_job=$!
+  # Cluster mode's Kafka (docs/cluster-mode.md): three brokers beside the single one.
+  local quorum_job=""
+  if [ "$DEPLOYER_KAFKA_QUORUM" = 1 ]; then
+    bash "$here/kafka-quorum.sh" up &
+    quorum_job=$!
+  fi
   up_build_engine
   up_nodes
   # The swarm forms while the registry and the base image come up; it needs neither to start.
@@ -445,6 +454,7 @@ up() {
   make_payload_keys
   make_codec_token
   wait "$temporal_job"
+  [ -z "$cluster_job" ] || wait "$cluster_job"
   wait "$kafka_job"
   [ -z "$quorum_job" ] || wait "$quorum_job"
   wait "$swarm_job"
@@ -490,6 +500,7 @@ status() {
   for p in "${parts[@]}"; do
     if alive "$p"; then echo "$p: running (pid $(cat "$run/$p.pid"))"; else echo "$p: stopped"; fi
   done
+  if [ "$DEPLOYER_TEMPORAL_CLUSTER" = 1 ] || [ -f "$run/temporal-cluster.pid" ]; then bash "$here/temporal-cluster.sh" status; fi
   bash "$here/swarm.sh" status
   bash "$here/kube.sh" status
   if [ "$DEPLOYER_KAFKA_QUORUM" = 1 ] || compgen -G "$run/kafka-q*.pid" >/dev/null; then bash "$here/kafka-quorum.sh" status; fi

@@ -3,7 +3,8 @@
 # test environment, and integration tests on the real local stack (brought up here).
 # The suites that share nothing run side by side in parallel workers, the swarm's one after
 # the other beside them; then the ones that each stop one node, side by side; then, alone,
-# the ones that stop Temporal or Kafka, and the replay of the run (jest.config.js says why).
+# the ones that stop Temporal or Kafka, and the replay of the run (jest.config.js says why);
+# last, the suites of cluster mode (docs/cluster-mode.md; DEPLOYER_TEMPORAL_CLUSTER=0 leaves them out).
 # Results: test-results/jest-*.json; the last line printed is "N passed, N failed".
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +15,10 @@ bash scripts/npm-install.sh
 # The build also type-checks; integration tests run the compiled worker as a child process.
 npm run --silent build
 npx eslint .
+# Cluster mode's parts come up beside the dev server, so its suites run too (unless set to 0).
+export DEPLOYER_TEMPORAL_CLUSTER=${DEPLOYER_TEMPORAL_CLUSTER:-1}
+# Likewise the three-broker Kafka quorum, whose suite kills a broker (unless set to 0).
+export DEPLOYER_KAFKA_QUORUM=${DEPLOYER_KAFKA_QUORUM:-1}
 bash scripts/stack.sh up
 
 # The replay test replays every history made since this instant, in either run.
@@ -36,6 +41,21 @@ jest --selectProjects node-faults --maxWorkers=3 --json --outputFile=test-result
 faults=$?
 jest --selectProjects serial --runInBand --json --outputFile=test-results/jest-serial.json "${args[@]}"
 serial=$?
+# Cluster mode (which stack.sh up above brought up with DEPLOYER_TEMPORAL_CLUSTER=1): the
+# `cluster` project alone, its suites being copies of `integration` ones (jest.config.js).
+results=(test-results/jest-{parallel,swarm,node-faults,serial}.json)
+cluster=0
+if [ "$DEPLOYER_TEMPORAL_CLUSTER" = 1 ]; then
+  jest --selectProjects cluster --runInBand --json --outputFile=test-results/jest-cluster.json "${args[@]}"
+  cluster=$?
+  results+=(test-results/jest-cluster.json)
+fi
+kafka_cluster=0
+if [ "$DEPLOYER_KAFKA_QUORUM" = 1 ]; then
+  jest --selectProjects kafka-cluster --runInBand --json --outputFile=test-results/jest-kafka-cluster.json "${args[@]}"
+  kafka_cluster=$?
+  results+=(test-results/jest-kafka-cluster.json)
+fi
 set -e
-node scripts/summary.js test-results/jest-{parallel,swarm,node-faults,serial}.json
-[ "$parallel" -eq 0 ] && [ "$swarm" -eq 0 ] && [ "$faults" -eq 0 ] && [ "$serial" -eq 0 ]
+node scripts/summary.js "${results[@]}"
+[ "$parallel" -eq 0 ] && [ "$swarm" -eq 0 ] && [ "$faults" -eq 0 ] && [ "$serial" -eq 0 ] && [ "$cluster" -eq 0 ] && [ "$kafka_cluster" -eq 0 ]

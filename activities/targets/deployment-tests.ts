@@ -10,7 +10,7 @@ import type { NodeIntent } from '../../src/core/intent';
 import { reachablePort } from '../../src/core/ports';
 import type { SecretProvider } from '../control/secrets';
 import { httpUrl } from './probes';
-import type { StepReporter } from './target';
+import type { StepReporter, StillThere } from './target';
 
 /** The kinds of test only a target can run: in one of its new instances, and as a test container on the node. */
 export interface TestRunners {
@@ -71,13 +71,16 @@ export async function runHttpTest(address: string, intent: NodeIntent, test: Htt
 /**
  * Runs the intent's tests in order and reports each as a step. A test that cannot be run
  * (its image cannot be pulled, the exec finds no container) fails as a test, with the reason;
- * only a target that cannot be reached at all fails the call, to be tried again.
+ * only a target that cannot be reached at all fails the call, to be tried again. Before each
+ * test `stillThere` is asked whether the node is still part of the fleet: tests can run for
+ * minutes, and the rest of them on a decommissioned node would be time lost.
  */
-export async function runDeploymentTests(intent: NodeIntent, address: string, runners: TestRunners, secrets: SecretProvider, step: StepReporter): Promise<CheckResult[]> {
+export async function runDeploymentTests(intent: NodeIntent, address: string, runners: TestRunners, secrets: SecretProvider, step: StepReporter, stillThere: StillThere): Promise<CheckResult[]> {
   const values = await secretValues(intent, secrets);
   const hide: Hide = (text) => redact(text, Object.values(values));
   const results: CheckResult[] = [];
   for (const test of intent.tests ?? []) {
+    stillThere();
     const started = Date.now();
     step('Verifying', `test "${test.name}": ${describeTest(test)}`);
     let problem: string | undefined;

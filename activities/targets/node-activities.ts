@@ -1,5 +1,5 @@
 // The activities a node workflow calls: the target verbs, each looked up by the node's id in
-// the current inventory and carried out by the node's kind of target. They run on the
+// the current fleet and carried out by the node's kind of target. They run on the
 // node's task queue (a worker at the node's site) or, for nodes of the worker's own queue,
 // as local activities. Verbs that a deployment applies to many nodes at once (restore,
 // stop, remove, locate) take a group of nodes of one queue, so that a deployment to
@@ -16,7 +16,7 @@ import type { Inventory, InventoryNode, TargetKind } from '../../src/core/schema
 import type { EventLease, RelayTo } from '../../src/core/live-events';
 import { heartbeat } from '../control/heartbeat';
 import { LiveEvents, type EventOutlets } from './live-events';
-import type { ApplyOutcome, Instance, RestoreOutcome, StepRecord, StepReporter, Target, VerifyOutcome } from './target';
+import type { ApplyOutcome, Instance, RestoreOutcome, StepRecord, StepReporter, StillThere, Target, VerifyOutcome } from './target';
 import { tracedTarget } from './traced-target';
 
 export type TargetFactories = Record<TargetKind, (node: InventoryNode, inventory: Inventory) => Target>;
@@ -89,29 +89,52 @@ export interface StepsTaken {
 }
 
 /** `outlets`: how a step's events may go out as they happen (none: never live). */
-export function createNodeActivities(inventory: () => Fleet, factories: TargetFactories, defaultTaskQueue: string, outlets: EventOutlets = {}) {
+export function createNodeActivities(fleetNow: () => Fleet, factories: TargetFactories, defaultTaskQueue: string, outlets: EventOutlets = {}) {
   const nodeOf = (nodeId: string): FleetNode => {
-    const fleet = inventory();
+    const fleet = fleetNow();
     const node = fleet.nodes.find((n) => n.id === nodeId);
     if (node === undefined) throw fleet.decommissioned.has(nodeId) ? new NodeDecommissionedError(nodeId) : new UnknownNodeError(nodeId);
     return node;
   };
   /** The node's target, with a span around each call when tracing is on. */
-  const targetOf = (node: FleetNode): Target => tracedTarget(factories[node.target.kind](node, inventory()), node);
+  const targetOf = (node: FleetNode): Target => tracedTarget(factories[node.target.kind](node, fleetNow()), node);
   /**
    * The node's target for a new step (check, apply, verify, test): never on a node the Node
    * Manager decommissioned or reports Offline or Draining. Looked up before each step, so a
-   * change on the topic stops a rollout at its next step on that node.
+   * change on the topic stops a rollout at its next step on that node (a decommission, also
+   * in the step that runs: `stillThere`, below).
    */
   const startable = (nodeId: string): Target => {
     const node = nodeOf(nodeId);
     if (node.fleet.status !== 'Online') throw new NodeUnavailableError(nodeId, node.fleet.status);
     return targetOf(node);
   };
-  /** The nodes of the inventory that this activity's task queue serves. */
+  /**
+   * What a running step's waits ask on each round (verify's probes, the tests): a node the
+   * Node Manager decommissioned meanwhile fails the step at once, with the reason and the
+   * non-retryable error the step-start check gives; it will not come back, so waiting out
+   * the deadline would only hold the rollout. An Offline or Draining record does not end a
+   * step already running: the contract keeps those from *new* steps. Offline says the Node
+   * Manager cannot reach the node now and expects it back, while the instance may well be
+   * answering its probes (an outage between the two is not one between node and Deployer);
+   * a probe that keeps failing fails the wait at its deadline anyway. Draining keeps what
+   * runs there running, and this instance is running already. A fleet that cannot be read
+   * just now (the inventory file mid-edit) says nothing about the node: the wait goes on, and
+   * the next step's start reports the problem.
+   */
+  const stillThere = (nodeId: string): StillThere => () => {
+    let fleet: Fleet;
+    try {
+      fleet = fleetNow();
+    } catch {
+      return;
+    }
+    if (fleet.decommissioned.has(nodeId)) throw new NodeDecommissionedError(nodeId);
+  };
+  /** The nodes of the fleet that this activity's task queue serves. */
   const served = () => {
     const queue = activityInfo().taskQueue;
-    return inventory().nodes.filter((n) => (n.taskQueue ?? defaultTaskQueue) === queue);
+    return fleetNow().nodes.filter((n) => (n.taskQueue ?? defaultTaskQueue) === queue);
   };
   const target = (nodeId: string): Target => targetOf(nodeOf(nodeId));
   /**
@@ -164,11 +187,11 @@ export function createNodeActivities(inventory: () => Fleet, factories: TargetFa
 
     /** The intent's deployment tests, once the node passed its health check. */
     async testNode(input: StepInput): Promise<{ results: CheckResult[] } & StepsTaken> {
-      return withSteps(input, (step) => startable(input.nodeId).test(input.intent, step));
+      return withSteps(input, (step) => startable(input.nodeId).test(input.intent, step, stillThere(input.nodeId)));
     },
 
     async verifyNode(input: StepInput): Promise<VerifyOutcome & StepsTaken> {
-      return withSteps(input, (step) => startable(input.nodeId).verify(input.intent, step));
+      return withSteps(input, (step) => startable(input.nodeId).verify(input.intent, step, stillThere(input.nodeId)));
     },
 
     /** After `deploymentId` succeeded: on each node, every older instance goes but the ones it replaced. */
@@ -179,7 +202,7 @@ export function createNodeActivities(inventory: () => Fleet, factories: TargetFa
     /** Undoes `deploymentId` on each node: what it created goes, what it replaced or stopped (`restart`) runs again. */
     async restoreNodes(input: { application: string; deploymentId: string; nodes: { nodeId: string; restart: string[] }[]; deadline: number }): Promise<Record<string, NodeOutcome<RestoreOutcome>>> {
       return group(input.nodes, input.deadline, async ({ nodeId, restart }) =>
-        inventory().decommissioned.has(nodeId) ? NOTHING_TO_RESTORE : target(nodeId).restore({ application: input.application, deploymentId: input.deploymentId, restart }),
+        fleetNow().decommissioned.has(nodeId) ? NOTHING_TO_RESTORE : target(nodeId).restore({ application: input.application, deploymentId: input.deploymentId, restart }),
       );
     },
 

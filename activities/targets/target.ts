@@ -12,6 +12,14 @@ export type { Instance, NodeStatus, StepPhase, StepRecord };
 /** Called by a verb as it takes each step: recorded, and shown as the activity's heartbeat details. */
 export type StepReporter = (phase: StepPhase, message: string) => void;
 
+/**
+ * Asked by a verb that waits (each round of the health check's probes, before each deployment
+ * test): throws, with the reason the step fails for, when the node left the fleet since the
+ * step started; returns when it is still there. Only what the activity knows of the fleet
+ * answers it: the verb never sees the fleet itself.
+ */
+export type StillThere = () => void;
+
 export interface ApplyOutcome {
   /** What runs the intent now. */
   instances: string[];
@@ -40,10 +48,17 @@ export interface Target {
   checkConfig(intent: NodeIntent, step: StepReporter): Promise<{ result: CheckResult }>;
   /** Converges the node to the intent: the new version runs, what ran before is stopped and kept. */
   apply(intent: NodeIntent, step: StepReporter): Promise<ApplyOutcome>;
-  /** Waits until every instance of the intent passes its health check `healthyAfter` times in a row, or fails at the deadline. */
-  verify(intent: NodeIntent, step: StepReporter): Promise<VerifyOutcome>;
-  /** Runs the intent's deployment tests, one after the other, each within its own timeout, against the new version; a test container is removed afterwards. */
-  test(intent: NodeIntent, step: StepReporter): Promise<{ results: CheckResult[] }>;
+  /**
+   * Waits until every instance of the intent passes its health check `healthyAfter` times in a
+   * row, or fails at the deadline, or at once when `stillThere` throws on a round.
+   */
+  verify(intent: NodeIntent, step: StepReporter, stillThere: StillThere): Promise<VerifyOutcome>;
+  /**
+   * Runs the intent's deployment tests, one after the other, each within its own timeout,
+   * against the new version; a test container is removed afterwards. `stillThere` is asked
+   * before each test.
+   */
+  test(intent: NodeIntent, step: StepReporter, stillThere: StillThere): Promise<{ results: CheckResult[] }>;
   /**
    * The undo of apply and of stop: removes what `deploymentId` created and starts again what
    * it replaced, and the instances named in `restart`.

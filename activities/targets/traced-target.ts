@@ -18,8 +18,8 @@ export function tracedTarget(target: Target, node: InventoryNode): Target {
   return {
     checkConfig: (intent, step) => call('checkConfig', (event) => target.checkConfig(intent, withEvents(step, event))),
     apply: (intent, step) => call('apply', (event) => target.apply(intent, withEvents(step, event))),
-    verify: (intent, step) => call('verify', (event) => target.verify(intent, withEvents(step, event))),
-    test: (intent, step) => call('test', (event) => target.test(intent, withEvents(step, event))),
+    verify: (intent, step, stillThere) => call('verify', (event) => target.verify(intent, withEvents(step, event), stillThere)),
+    test: (intent, step, stillThere) => call('test', (event) => target.test(intent, withEvents(step, event), stillThere)),
     restore: (ref) => call('restore', () => target.restore(ref)),
     retire: (ref) => call('retire', () => target.retire(ref)),
     stop: (ref) => call('stop', () => target.stop(ref)),

@@ -37,7 +37,7 @@ export interface WorkerOptions {
 
 export async function createWorker({ config, kafka, producer, liveProducer, client, connection, dataConverter, fleet, workflowsPath, taskQueue, targets, tracing }: WorkerOptions): Promise<Worker> {
   const nodeDeps = {
-    inventory: fleet,
+    fleet,
     client,
     secrets: directorySecretProvider(config.secretsPath),
     defaultTaskQueue: config.temporal.taskQueue,

@@ -16,7 +16,9 @@ jest.setTimeout(300_000);
 const run = Date.now().toString(36);
 const app = `it-nm-${run}`;
 /** This run's nodes, unknown to any other suite. */
-const ids = { added: `nm-${run}-added`, offline: `nm-${run}-offline`, slow: `nm-${run}-slow`, gone: `nm-${run}-gone` };
+const ids = { added: `nm-${run}-added`, offline: `nm-${run}-offline`, slow: `nm-${run}-slow`, gone: `nm-${run}-gone`, first: `nm-${run}-first`, waited: `nm-${run}-waited` };
+/** The application of the test that decommissions a node in its health wait: nothing of the others' runs beside it. */
+const waitedApp = `${app}-w`;
 /** Two plain-TCP fog engines of the stack's inventory that stand behind this run's nodes. */
 const engines = { 'fog-1': '10.77.0.11', 'fog-2': '10.77.0.12' } as const;
 const TOPIC = 'platform.nodes';
@@ -37,6 +39,7 @@ afterAll(async () => {
   }
   if (d) {
     await removeApplication(d, app, Object.keys(engines));
+    await removeApplication(d, waitedApp, Object.keys(engines));
     await d.stop();
   }
   process.stderr.write(`node-manager suite: ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
@@ -82,8 +85,13 @@ async function workerSees(nodeId: string) {
   return (await describeNodes(d.client, d.config.temporal.taskQueue)).find((n) => n.node === nodeId);
 }
 
-const serve = (port: number, body: string, slowStart = 0) => ({
-  command: ['sh', '-c', `${slowStart > 0 ? `sleep ${slowStart}; ` : ''}trap 'exit 0' TERM; httpd -f -p ${port} -h /www & wait`],
+/**
+ * A web server that answers `body` after `slowStart` seconds; with `slowAt`, slow only on the
+ * node of that address (the same container goes to every node, and with host networking it
+ * knows its node by the node's address).
+ */
+const serve = (port: number, body: string, slowStart = 0, slowAt?: string) => ({
+  command: ['sh', '-c', `${slowStart > 0 ? `${slowAt !== undefined ? `ip -4 addr | grep -q 'inet ${slowAt}/' && ` : ''}sleep ${slowStart}; ` : ''}trap 'exit 0' TERM; httpd -f -p ${port} -h /www & wait`],
   files: [{ path: '/www/v', content: body }],
   restartPolicy: 'no',
 });
@@ -191,5 +199,40 @@ describe('the Node Manager topic', () => {
     await d.send({ kind: 'Deploy', deploymentId: again, application: { name: app, version: 'v4', image: `${d.inventory.registry.pull}/busybox:1` }, nodes: [ids.gone], container: serve(18853, 'v4') });
     const letter = await waitFor('the dead letter', () => d.deadLetters.find((l) => l.original.includes(again)));
     expect(letter.issues).toEqual([{ path: ['nodes', 0], message: `unknown node '${ids.gone}'` }]);
+  });
+
+  it('fails a node tombstoned while its own health check is waited for within seconds, not at the deadline, and rolls the others back', async () => {
+    await publish(ids.first, record(ids.first, 'fog-1', 1, 'Online'));
+    await publish(ids.waited, record(ids.waited, 'fog-2', 1, 'Online'));
+    await bridgeTook(ids.waited, /^node record applied$/);
+    await waitFor('the worker to see both nodes', async () => (await workerSees(ids.first)) && (await workerSees(ids.waited)));
+
+    const id = `${waitedApp}-tomb`;
+    const deadlineMs = 90_000;
+    // One node at a time: the first is healthy at once; the second's server starts only after
+    // the deadline, so its wait can end early only because its node left the fleet.
+    await d.send({
+      kind: 'Deploy',
+      deploymentId: id,
+      application: { name: waitedApp, version: 'v1', image: `${d.inventory.registry.pull}/busybox:1` },
+      nodes: [ids.first, ids.waited],
+      container: serve(18854, 'v1', deadlineMs / 1000 + 60, engines['fog-2']),
+      healthCheck: { tcp: { port: 18854 }, intervalMs: 500, healthyAfter: 1, deadlineMs },
+      strategy: { maxParallel: 1, onFailure: 'rollback' },
+    });
+    // Its live events say when the second node's wait began.
+    await waitFor("the second node's health wait to begin", () => d.events.find((e) => e.deploymentId === id && e.node === ids.waited && e.phase === 'Verifying'), 120_000);
+    const tombstonedAt = Date.now();
+    await publish(ids.waited, null);
+
+    const events = await d.terminal(id, 180_000);
+    expect(events.at(-1)!.phase).toBe('RolledBack');
+    const failed = events.find((e) => e.node === ids.waited && /decommissioned by the Node Manager/.test(e.message));
+    expect(failed).toEqual(expect.objectContaining({ phase: 'RollingBack', message: expect.stringContaining(`node '${ids.waited}' was decommissioned by the Node Manager`) }));
+    // Noticed on the wait's next rounds, a few seconds at most: far from the deadline.
+    expect(Date.parse(failed!.at) - tombstonedAt).toBeLessThan(10_000);
+    // The first node, healthy before, is back as it was: nothing of this deployment runs there.
+    expect(events.some((e) => e.node === ids.first && e.message === 'healthy')).toBe(true);
+    expect((await containersOf(d, waitedApp))['fog-1']!.filter((c) => c.deploymentId === id && c.state === 'running')).toEqual([]);
   });
 });

@@ -15,9 +15,17 @@ export interface FakeEnvironment {
   stop(): Promise<void>;
 }
 
-/** `world` is read on every activity call, so a test can start from a new one. */
-/** `lockIdleMs`: how long the applications' locks that the deployments start live idle. */
-export async function startFakeEnvironment(taskQueue: string, world: () => FakeWorld, options: { sites?: Record<string, string[]>; lockIdleMs?: number } = {}): Promise<FakeEnvironment> {
+/**
+ * `world` is read on every activity call, so a test can start from a new one.
+ * `lockIdleMs`: how long the applications' locks that the deployments start live idle.
+ * `workflowInterceptorModules`: workflow interceptors of the test's own; the worker then
+ * bundles the workflows with them itself, rather than take the run's bundle.
+ */
+export async function startFakeEnvironment(
+  taskQueue: string,
+  world: () => FakeWorld,
+  options: { sites?: Record<string, string[]>; lockIdleMs?: number; workflowInterceptorModules?: string[] } = {},
+): Promise<FakeEnvironment> {
   Runtime.install({ logger: new DefaultLogger('WARN') });
   const env = await TestWorkflowEnvironment.createLocal({
     server: { executable: { type: 'existing-path', path: temporalBinary() }, searchAttributes: Object.values(SEARCH_ATTRIBUTES) },
@@ -27,7 +35,12 @@ export async function startFakeEnvironment(taskQueue: string, world: () => FakeW
   const inventory = fakeInventory(() => Object.keys(world().nodes), taskQueue, queueOf);
   const activities = fakeActivities(world, taskQueue, env.client, inventory, options.lockIdleMs);
   const workers = [
-    await Worker.create({ connection: env.nativeConnection, taskQueue, ...workflowCode(), activities }),
+    await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue,
+      ...(options.workflowInterceptorModules !== undefined ? { workflowsPath: require.resolve('../../workflows'), interceptors: { workflowModules: options.workflowInterceptorModules } } : workflowCode()),
+      activities,
+    }),
     // No workflows for a site's queue: only what runs next to its nodes.
     ...(await Promise.all(Object.keys(sites).map((site) => Worker.create({ connection: env.nativeConnection, taskQueue: site, activities })))),
   ];

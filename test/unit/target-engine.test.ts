@@ -4,7 +4,7 @@
 // rule, the order of a restore, and the configuration check and tests over a driver's runs.
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
-import { EngineUnreachableError, HealthCheckFailedError, NodePlatformError, NodePolicyViolationError, PortInUseError } from '../../src/core/errors';
+import { EngineUnreachableError, HealthCheckFailedError, NodeDecommissionedError, NodePlatformError, NodePolicyViolationError, PortInUseError } from '../../src/core/errors';
 import type { ContainerTest, ExecTest } from '../../src/core/deployment-tests';
 import { nodeIntent, type NodeIntent } from '../../src/core/intent';
 import { deployRequestSchema } from '../../src/core/schemas/request';
@@ -24,15 +24,26 @@ const activity = () => new MockActivityEnvironment(undefined, { logger: new Defa
 
 const run = (id: string, over: Partial<Run> = {}): Run => ({ id, running: true, startedAt: 't0', restartCount: 0, ...over });
 
-/** Runs the loop in an activity context with a fake driver: each probe takes the next scripted observation and inside-probe answer (the last repeats). */
-async function verify(script: { seen: Observation[]; inside?: (string | undefined)[]; node?: (string | undefined)[]; health?: object }): Promise<number> {
+/** A node that stays in the fleet. */
+const stays = () => undefined;
+
+/**
+ * Runs the loop in an activity context with a fake driver: each probe takes the next scripted
+ * observation and inside-probe answer (the last repeats). `goneAfter`: the rounds after which
+ * the node is decommissioned.
+ */
+async function verify(script: { seen: Observation[]; inside?: (string | undefined)[]; node?: (string | undefined)[]; health?: object; goneAfter?: number }): Promise<number> {
   let i = 0;
   let j = 0;
   let k = 0;
+  let rounds = 0;
   const next = <T>(xs: T[], n: number) => xs[Math.min(n, xs.length - 1)]!;
+  const stillThere = () => {
+    if (script.goneAfter !== undefined && rounds++ >= script.goneAfter) throw new NodeDecommissionedError('fog-1');
+  };
   return activity().run(() =>
     waitHealthy(
-      { node: { id: 'fog-1', address: '127.0.0.1' }, instance: 'web-1', intent: intent(script.health), started: Date.now() },
+      { node: { id: 'fog-1', address: '127.0.0.1' }, instance: 'web-1', intent: intent(script.health), started: Date.now(), stillThere },
       {
         observe: async () => next(script.seen, i++),
         inside: async () => (script.inside ? next(script.inside, j++) : undefined),
@@ -52,7 +63,7 @@ describe('the verify loop, with a fake driver', () => {
     const seen = [{ runs: [], waiting: 'no task yet' }, { runs: [run('a')] }];
     const probes = await activity().run(() => {
       let i = 0;
-      return waitHealthy({ node: { id: 'fog-1', address: '127.0.0.1' }, instance: 'web-1', intent: intent(), started: Date.now() }, { observe: async () => seen[Math.min(i++, 1)]!, inside: async () => (probed++, undefined) });
+      return waitHealthy({ node: { id: 'fog-1', address: '127.0.0.1' }, instance: 'web-1', intent: intent(), started: Date.now(), stillThere: stays }, { observe: async () => seen[Math.min(i++, 1)]!, inside: async () => (probed++, undefined) });
     });
     expect({ probes, probed }).toEqual({ probes: 3, probed: 2 });
   });
@@ -97,13 +108,26 @@ describe('the verify loop, with a fake driver', () => {
       [true, "node 'fog-1' is unreachable: its kubelet has not renewed its lease for 41 s"],
     ]);
   });
+
+  it('fails at once, long before its deadline, when the node is decommissioned while it waits', async () => {
+    const started = Date.now();
+    const err = await verify({ seen: [{ runs: [run('a')] }], inside: ['connection refused'], health: { intervalMs: 10, deadlineMs: 60_000 }, goneAfter: 3 }).catch((e) => e);
+    expect([err instanceof NodeDecommissionedError, err.message]).toEqual([true, "node 'fog-1' was decommissioned by the Node Manager (a tombstone on its topic): it is no longer part of the fleet"]);
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
+  it('does not declare healthy a node decommissioned during its last probe', async () => {
+    // healthyAfter 2: rounds 1 and 2 pass; the node is gone by the check before it is declared healthy.
+    const err = await verify({ seen: [{ runs: [run('a')] }], goneAfter: 2 }).catch((e) => e);
+    expect(err).toBeInstanceOf(NodeDecommissionedError);
+  });
 });
 
 describe('the verify verb, with a fake driver', () => {
   it('says what it waits for, verifies every instance, and counts their probes together', async () => {
     const steps: string[] = [];
     const up = { observe: async () => ({ runs: [run('a')] }), inside: async () => undefined };
-    const outcome: VerifyOutcome = await activity().run(() => verifyNode({ node: { id: 'fog-1', address: '127.0.0.1' }, intent: intent(), before: 'the pods to be ready' }, async () => [['web-r0', up], ['web-r1', up]], (_p, m) => steps.push(m)));
+    const outcome: VerifyOutcome = await activity().run(() => verifyNode({ node: { id: 'fog-1', address: '127.0.0.1' }, intent: intent(), stillThere: stays, before: 'the pods to be ready' }, async () => [['web-r0', up], ['web-r1', up]], (_p, m) => steps.push(m)));
     expect([outcome.probes, steps]).toEqual([4, ['waiting for the pods to be ready and for exec health check (2 in a row within 5000 ms)', 'healthy']]);
   });
 });
@@ -290,8 +314,18 @@ describe('the configuration check and the deployment tests, with a fake driver',
 
   it('runs the tests in order, an exec test in an instance and a container test as a one-shot, each judged', async () => {
     const { runs, verbs: v } = verbs();
-    const { results } = await v.test({ ...checked(), images }, () => undefined);
+    const { results } = await v.test({ ...checked(), images }, () => undefined, stays);
     expect(runs).toEqual(['exec inside with r/web:1-arm64', 'e2e with r/web:1-arm64']);
     expect(results.map((r) => [r.name, r.passed])).toEqual([['inside', false], ['e2e', true]]);
+  });
+
+  it('runs no further test once the node is decommissioned', async () => {
+    const { runs, verbs: v } = verbs();
+    let asked = 0;
+    const goneAfterFirst = () => {
+      if (asked++ >= 1) throw new NodeDecommissionedError('fog-1');
+    };
+    await expect(v.test({ ...checked(), images }, () => undefined, goneAfterFirst)).rejects.toBeInstanceOf(NodeDecommissionedError);
+    expect(runs).toEqual(['exec inside with r/web:1-arm64']);
   });
 });

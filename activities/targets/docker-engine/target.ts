@@ -161,9 +161,9 @@ export function dockerEngineTarget(engines: Engines, secrets: SecretProvider) {
         return applyIntent(node.id, planned, driver, step, applyMark());
       },
 
-      async verify(planned, step) {
+      async verify(planned, step, stillThere) {
         const intent = { ...planned, image: imageFor(planned, await nodePlatform(), node.id) };
-        return verifyNode({ node, intent }, async () => renderContainers(intent, []).map((c) => [c.name, observeContainer(c.name, intent)] as const), step);
+        return verifyNode({ node, intent, stillThere }, async () => renderContainers(intent, []).map((c) => [c.name, observeContainer(c.name, intent)] as const), step);
       },
 
       async restore(ref) {

@@ -31,10 +31,10 @@ export function oneShotVerbs(node: { id: string; address: string }, driver: OneS
       const intent = await forNode(planned);
       return { result: await runConfigCheck(intent, secrets, step, () => driver.runOnce(intent)) };
     },
-    async test(planned, step) {
+    async test(planned, step, stillThere) {
       const intent = await forNode(planned);
       const runners = { exec: (t: ExecTest) => driver.exec(intent, t), container: (t: ContainerTest) => driver.runOnce(intent, t) };
-      return { results: await runDeploymentTests(intent, node.address, runners, secrets, step) };
+      return { results: await runDeploymentTests(intent, node.address, runners, secrets, step, stillThere) };
     },
   };
 }

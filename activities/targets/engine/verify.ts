@@ -3,7 +3,8 @@
 // probe (from outside at the node's address, or the driver's own from inside), the streak of
 // `healthyAfter` passes in a row, a run that changed since it was first seen up (restarted,
 // stopped or replaced: not healthy, even when the probe passed in between), the deadline,
-// the node itself going away, and the heartbeat that shows where it stands.
+// the node itself going away (its engine, or its place in the fleet), and the heartbeat that
+// shows where it stands.
 import { Context } from '@temporalio/activity';
 import { EngineUnreachableError, HealthCheckFailedError } from '../../../src/core/errors';
 import type { NodeIntent } from '../../../src/core/intent';
@@ -11,7 +12,7 @@ import { runChange, type RunState } from '../../../src/core/run-state';
 import { heartbeat } from '../../control/heartbeat';
 import { reportProgress } from '../live-events';
 import { outsideProbe, type Probe } from '../probes';
-import type { StepReporter, VerifyOutcome } from '../target';
+import type { StepReporter, StillThere, VerifyOutcome } from '../target';
 
 /** One run of an instance, as the node reports it; `id` tells runs apart (a container's name, a task's or a pod's id). */
 export interface Run extends RunState {
@@ -36,6 +37,8 @@ export interface Verification {
   intent: NodeIntent;
   /** When verification started: the deadline counts from here. */
   started: number;
+  /** Asked on every round: throws when the node left the fleet meanwhile, which ends the wait at once. */
+  stillThere: StillThere;
 }
 
 /** What only the node's own driver can tell. */
@@ -86,6 +89,7 @@ export async function waitHealthy(w: Verification, driver: Observer): Promise<nu
     return seen;
   };
   for (;;) {
+    w.stillThere();
     heartbeat({ instance: w.instance, streak, probes, lastProblem });
     if (probes > 0) reportProgress(`${w.instance}: ${probes} probe(s), ${streak} of ${policy.healthyAfter} in a row, last problem: ${lastProblem}`);
     probes++;
@@ -101,6 +105,7 @@ export async function waitHealthy(w: Verification, driver: Observer): Promise<nu
         // that run, on a node that still runs them.
         await look();
         await nodeGone();
+        w.stillThere();
         return probes;
       }
     } else {
@@ -120,14 +125,14 @@ export async function waitHealthy(w: Verification, driver: Observer): Promise<nu
  * `before` is what the node runs before the health check can count (`the pods to be ready`).
  */
 export async function verifyNode(
-  v: { node: Verification['node']; intent: NodeIntent; before?: string },
+  v: { node: Verification['node']; intent: NodeIntent; stillThere: StillThere; before?: string },
   observers: () => Promise<(readonly [string, Observer])[]>,
   step: StepReporter,
 ): Promise<VerifyOutcome> {
   const { probe, policy } = v.intent.health;
   step('Verifying', `waiting for ${v.before !== undefined ? `${v.before} and for ` : ''}${describeProbe(probe)} health check (${policy.healthyAfter} in a row within ${policy.deadlineMs} ms)`);
   const started = Date.now();
-  const probes = await Promise.all((await observers()).map(([instance, observer]) => waitHealthy({ node: v.node, instance, intent: v.intent, started }, observer)));
+  const probes = await Promise.all((await observers()).map(([instance, observer]) => waitHealthy({ node: v.node, instance, intent: v.intent, started, stillThere: v.stillThere }, observer)));
   step('Verifying', 'healthy');
   return { probes: probes.reduce((a, b) => a + b, 0), elapsedMs: Date.now() - started };
 }

@@ -420,10 +420,10 @@ export function kubernetesTarget(clusters: KubernetesClusters, secrets: SecretPr
         return applyIntent(node.id, planned, driver, step, applyMark());
       },
 
-      async verify(intent, step) {
+      async verify(intent, step, stillThere) {
         // The image plays no part here: what runs was chosen by apply.
         const name = workloadName(intent.application, nodeName);
-        return verifyNode({ node, intent, before: 'the pods to be ready' }, async () => [[name, await observeWorkload(intent, name)]], step);
+        return verifyNode({ node, intent, stillThere, before: 'the pods to be ready' }, async () => [[name, await observeWorkload(intent, name)]], step);
       },
 
       async restore(ref) {

@@ -541,10 +541,10 @@ export function swarmTarget(engines: Engines, secrets: SecretProvider) {
         return applyIntent(node.id, planned, driver, step, applyMark());
       },
 
-      async verify(intent, step) {
+      async verify(intent, step, stillThere) {
         // The image plays no part here: what runs was chosen by apply.
         const name = serviceName(intent.application, hostname);
-        return verifyNode({ node, intent, before: 'the tasks to run' }, async () => [[name, await observeService(intent, name)]], step);
+        return verifyNode({ node, intent, stillThere, before: 'the tasks to run' }, async () => [[name, await observeService(intent, name)]], step);
       },
 
       async restore(ref) {

@@ -23,6 +23,9 @@ const swarm = '<rootDir>/test/integration/swarm*.test.ts';
 // `integration` at the same moment would clash on the nodes.
 const clusterOnly = '<rootDir>/test/integration/temporal-cluster.test.ts';
 const cluster = [clusterOnly, ...['deploy-and-rollback', 'dead-letters', 'duplicate-delivery'].map((s) => `<rootDir>/test/integration/${s}.test.ts`)];
+// Against the three-broker Kafka quorum (scripts/kafka-quorum.sh, which the suite brings up),
+// not the shared single broker; it kills a broker, so it runs alone.
+const kafkaCluster = '<rootDir>/test/faults/kafka-quorum.test.ts';
 
 module.exports = {
   // Bundles the workflow code once for every worker of the run.
@@ -36,6 +39,7 @@ module.exports = {
     { ...common, displayName: 'swarm', testMatch: [swarm] },
     { ...common, displayName: 'node-faults', testMatch: [nodeFaults] },
     { ...common, displayName: 'cluster', testMatch: cluster, setupFiles: ['<rootDir>/test/support/cluster-mode.js'] },
-    { ...common, displayName: 'serial', testMatch: ['<rootDir>/test/faults/**/*.test.ts', replay], testPathIgnorePatterns: ['/test/faults/(docker-engine-faults|swarm-faults|kubernetes-faults|verify-crash)\\.test\\.ts$'] },
+    { ...common, displayName: 'kafka-cluster', testMatch: [kafkaCluster] },
+    { ...common, displayName: 'serial', testMatch: ['<rootDir>/test/faults/**/*.test.ts', replay], testPathIgnorePatterns: ['/test/faults/(docker-engine-faults|swarm-faults|kubernetes-faults|verify-crash|kafka-quorum)\\.test\\.ts$'] },
   ],
 };

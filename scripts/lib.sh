@@ -31,6 +31,11 @@
 : "${KAFKA_PORT:=19092}"
 : "${KAFKA_CONTROLLER_PORT:=19093}"
 : "${KAFKA_TLS_PORT:=19094}"
+# The three-broker KRaft quorum beside the single broker (scripts/kafka-quorum.sh): broker N
+# takes clients on KAFKA_QUORUM_PORT+N-1 and its controller listens on KAFKA_QUORUM_PORT+2+N.
+: "${KAFKA_QUORUM_PORT:=29092}"
+# 1: scripts/stack.sh up brings the quorum up too; the single broker stays what clients get by default.
+: "${DEPLOYER_KAFKA_QUORUM:=0}"
 : "${REGISTRY_PORT:=5000}"
 : "${FOG_NODES:=3}"
 : "${FOG_SUBNET:=10.77.0}"

@@ -13,6 +13,7 @@
 #   scripts/stack.sh stop-kubelet kube-N / start-kubelet kube-N   (the node goes NotReady, and back)
 #
 # DEPLOYER_TEMPORAL_CLUSTER=1: also cluster-mode Temporal, on PostgreSQL (scripts/temporal-cluster.sh).
+# DEPLOYER_KAFKA_QUORUM=1: also the three-broker Kafka quorum (scripts/kafka-quorum.sh).
 # Settings (environment, defaults in lib.sh): FOG_NODES, SWARM_NODES, KUBE_NODES, FOG_SUBNET, ports, DEPLOYER_STATE.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -434,6 +435,12 @@ up() {
   fi
   up_kafka &
   local kafka_job=$!
+  # Cluster mode's Kafka (docs/cluster-mode.md): three brokers beside the single one.
+  local quorum_job=""
+  if [ "$DEPLOYER_KAFKA_QUORUM" = 1 ]; then
+    bash "$here/kafka-quorum.sh" up &
+    quorum_job=$!
+  fi
   up_build_engine
   up_nodes
   # The swarm forms while the registry and the base image come up; it needs neither to start.
@@ -449,6 +456,7 @@ up() {
   wait "$temporal_job"
   [ -z "$cluster_job" ] || wait "$cluster_job"
   wait "$kafka_job"
+  [ -z "$quorum_job" ] || wait "$quorum_job"
   wait "$swarm_job"
   local swarm="no swarm"
   [ "$SWARM_NODES" -gt 0 ] && swarm="a swarm of $SWARM_NODES nodes (manager tcp://$(swarm_ip 1):2375)"
@@ -495,6 +503,7 @@ status() {
   if [ "$DEPLOYER_TEMPORAL_CLUSTER" = 1 ] || [ -f "$run/temporal-cluster.pid" ]; then bash "$here/temporal-cluster.sh" status; fi
   bash "$here/swarm.sh" status
   bash "$here/kube.sh" status
+  if [ "$DEPLOYER_KAFKA_QUORUM" = 1 ] || compgen -G "$run/kafka-q*.pid" >/dev/null; then bash "$here/kafka-quorum.sh" status; fi
 }
 
 # Starts one stopped node again and nothing else, so that a fault test on one node leaves the

@@ -17,6 +17,8 @@ npm run --silent build
 npx eslint .
 # Cluster mode's parts come up beside the dev server, so its suites run too (unless set to 0).
 export DEPLOYER_TEMPORAL_CLUSTER=${DEPLOYER_TEMPORAL_CLUSTER:-1}
+# Likewise the three-broker Kafka quorum, whose suite kills a broker (unless set to 0).
+export DEPLOYER_KAFKA_QUORUM=${DEPLOYER_KAFKA_QUORUM:-1}
 bash scripts/stack.sh up
 
 # The replay test replays every history made since this instant, in either run.
@@ -48,6 +50,12 @@ if [ "$DEPLOYER_TEMPORAL_CLUSTER" = 1 ]; then
   cluster=$?
   results+=(test-results/jest-cluster.json)
 fi
+kafka_cluster=0
+if [ "$DEPLOYER_KAFKA_QUORUM" = 1 ]; then
+  jest --selectProjects kafka-cluster --runInBand --json --outputFile=test-results/jest-kafka-cluster.json "${args[@]}"
+  kafka_cluster=$?
+  results+=(test-results/jest-kafka-cluster.json)
+fi
 set -e
 node scripts/summary.js "${results[@]}"
-[ "$parallel" -eq 0 ] && [ "$swarm" -eq 0 ] && [ "$faults" -eq 0 ] && [ "$serial" -eq 0 ] && [ "$cluster" -eq 0 ]
+[ "$parallel" -eq 0 ] && [ "$swarm" -eq 0 ] && [ "$faults" -eq 0 ] && [ "$serial" -eq 0 ] && [ "$cluster" -eq 0 ] && [ "$kafka_cluster" -eq 0 ]

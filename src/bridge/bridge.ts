@@ -233,7 +233,17 @@ export function createBridge({ config, client, consumer, producer, inventory, lo
             const retryInMs = backoffMs.get(partition) ?? MIN_BACKOFF_MS;
             log.warn('could not act on a request; pausing the partition', { topic, partition, retryInMs, error: String(err) });
             consumer.pause([{ topic, partitions: [partition] }]);
-            setTimeout(() => consumer.resume([{ topic, partitions: [partition] }]), retryInMs).unref();
+            setTimeout(() => {
+              // A consumer that crashed meanwhile (its retries ran out while a broker was being
+              // fenced) is restarting: it has no group to resume in and throws, which here, in a
+              // timer, would end the process. Its restart joins with nothing paused, so there is
+              // nothing to resume.
+              try {
+                consumer.resume([{ topic, partitions: [partition] }]);
+              } catch (resumeErr) {
+                log.warn('the consumer is restarting; the partition is fetched again when it has', { topic, partition, error: String(resumeErr) });
+              }
+            }, retryInMs).unref();
             backoffMs.set(partition, Math.min(retryInMs * 2, MAX_BACKOFF_MS));
             throw err;
           }

@@ -29,7 +29,10 @@ export interface InOrderOptions {
 interface Running {
   offset: string;
   keys: readonly string[] | 'all';
+  /** Acted on: its offset may be resolved. */
   done: boolean;
+  /** Ended, acted on or failed: it no longer takes a place under the limit. */
+  settled: boolean;
   /** Settles when the acting ends, however it ends. */
   ended: Promise<void>;
 }
@@ -62,7 +65,10 @@ export async function actInOrder(works: Iterable<Work>, { limit, resolve, stoppe
     while (running[0]?.done) last = running.shift()!.offset;
     if (last !== undefined) resolve(last);
   };
-  const busy = () => running.filter((r) => !r.done);
+  // Not `!done`: a failed acting is never done, and counted as busy it would keep the wait for
+  // a free place below answering at once, forever, in microtasks that starve the event loop
+  // (the bridge spun out of memory when a broker's loss failed a message with `limit` at work).
+  const busy = () => running.filter((r) => !r.settled);
 
   try {
     for (const work of works) {
@@ -71,13 +77,14 @@ export async function actInOrder(works: Iterable<Work>, { limit, resolve, stoppe
       while (busy().length >= limit) await Promise.race(busy().map((r) => r.ended));
       // Asked again: the wait may have been long.
       if (failed !== undefined || stopped()) break;
-      const entry: Running = { offset: work.offset, keys: work.keys, done: false, ended: Promise.resolve() };
+      const entry: Running = { offset: work.offset, keys: work.keys, done: false, settled: false, ended: Promise.resolve() };
       entry.ended = work.act().then(
         () => {
-          entry.done = true;
+          entry.done = entry.settled = true;
           advance();
         },
         (error: unknown) => {
+          entry.settled = true;
           failed ??= { error };
         },
       );

@@ -61,9 +61,14 @@ export async function sendRequest(config: Config, key: string, value: unknown): 
   await sendMessages(config, config.kafka.topics.requests, [{ key, value: JSON.stringify(value) }]);
 }
 
-/** Sends messages to `topic`, keyed, waiting for every replica. */
+/**
+ * Sends messages to `topic`, keyed, waiting for every replica. Idempotent, so a retry after a
+ * lost answer does not write them twice: safe here, unlike in the services' shared producers
+ * (src/kafka/client.ts), because this producer makes one send and only that send's own retry
+ * reuses its sequence numbers.
+ */
 export async function sendMessages(config: Config, topic: string, messages: { key: string; value: string | null }[]): Promise<void> {
-  const producer: Producer = cliKafka(config).producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  const producer: Producer = cliKafka(config).producer({ createPartitioner: Partitioners.DefaultPartitioner, idempotent: true });
   await onKafka(config, async () => {
     await producer.connect();
     try {

@@ -185,6 +185,12 @@ export async function startDeployer(
     inventoryPath?: string;
     /** Settings of its own (environment variables), over the test defaults. */
     settings?: Record<string, string>;
+    /**
+     * Replicas of each of the test's topics: 1 (the default) on the stack's single broker, 3 on
+     * the quorum (scripts/kafka-quorum.sh), where a write then needs all but one in sync, as
+     * the quorum's own topics have it.
+     */
+    replicas?: number;
   } = {},
 ): Promise<TestDeployer> {
   if (options.processes) options = { ...options, worker: false, bridge: false };
@@ -213,11 +219,13 @@ export async function startDeployer(
   const kafka = createKafka(config, run);
   const admin = kafka.admin();
   await admin.connect();
+  const replicationFactor = options.replicas ?? 1;
+  const inSync = replicationFactor > 1 ? [{ name: 'min.insync.replicas', value: String(replicationFactor - 1) }] : [];
   await admin.createTopics({
     waitForLeaders: false,
     topics: [
-      ...[topics.requests, topics.events, topics.deadLetters].map((topic) => ({ topic, numPartitions: 3, replicationFactor: 1 })),
-      { topic: topics.records, numPartitions: 3, replicationFactor: 1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] },
+      ...[topics.requests, topics.events, topics.deadLetters].map((topic) => ({ topic, numPartitions: 3, replicationFactor, configEntries: inSync })),
+      { topic: topics.records, numPartitions: 3, replicationFactor, configEntries: [{ name: 'cleanup.policy', value: 'compact' }, ...inSync] },
     ],
   });
   // Waited for here rather than by createTopics' own wait, which gives up when the broker

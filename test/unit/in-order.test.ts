@@ -86,6 +86,19 @@ describe('acting on a batch of messages in order (the acting is a plain function
     expect(h.resolved).toEqual(['1']);
   });
 
+  it('at a failure while `limit` messages are acted on, waits for the others to end and takes no more', async () => {
+    const h = harness();
+    const run = actInOrder(['1', '2', '3'].map((o) => h.work(o, [])), { limit: 2, resolve: h.resolve });
+    const outcome = run.then(() => 'done', (e: Error) => e.message);
+    await h.settle();
+    expect(h.started).toEqual(['1', '2']);
+    // (Counted as still at work, the failed one made this wait spin without end, starving the event loop: this settle never came back.)
+    await h.end('2', new Error('the group is rebalancing'));
+    await h.end('1');
+    expect(await outcome).toBe('the group is rebalancing');
+    expect({ started: h.started, resolved: h.resolved }).toEqual({ started: ['1', '2'], resolved: ['1'] });
+  });
+
   it('stops taking messages when told to', async () => {
     const h = harness();
     let stop = false;

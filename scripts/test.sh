@@ -41,21 +41,25 @@ jest --selectProjects node-faults --maxWorkers=3 --json --outputFile=test-result
 faults=$?
 jest --selectProjects serial --runInBand --json --outputFile=test-results/jest-serial.json "${args[@]}"
 serial=$?
-# Cluster mode (which stack.sh up above brought up with DEPLOYER_TEMPORAL_CLUSTER=1): the
-# `cluster` project alone, its suites being copies of `integration` ones (jest.config.js).
+# Cluster mode (which stack.sh up above brought up): the `cluster` project (Temporal on
+# PostgreSQL) beside the `kafka-cluster` one (the three-broker quorum). Each alone against the
+# rest: their suites are copies of `integration` ones, or kill a broker (jest.config.js); they
+# share nothing with each other.
 results=(test-results/jest-{parallel,swarm,node-faults,serial}.json)
 cluster=0
+kafka_cluster=0
 if [ "$DEPLOYER_TEMPORAL_CLUSTER" = 1 ]; then
-  jest --selectProjects cluster --runInBand --json --outputFile=test-results/jest-cluster.json "${args[@]}"
-  cluster=$?
+  jest --selectProjects cluster --runInBand --json --outputFile=test-results/jest-cluster.json "${args[@]}" &
+  cluster=$!
   results+=(test-results/jest-cluster.json)
 fi
-kafka_cluster=0
 if [ "$DEPLOYER_KAFKA_QUORUM" = 1 ]; then
-  jest --selectProjects kafka-cluster --runInBand --json --outputFile=test-results/jest-kafka-cluster.json "${args[@]}"
-  kafka_cluster=$?
+  jest --selectProjects kafka-cluster --runInBand --json --outputFile=test-results/jest-kafka-cluster.json "${args[@]}" &
+  kafka_cluster=$!
   results+=(test-results/jest-kafka-cluster.json)
 fi
+if [ "$cluster" -ne 0 ]; then wait "$cluster"; cluster=$?; fi
+if [ "$kafka_cluster" -ne 0 ]; then wait "$kafka_cluster"; kafka_cluster=$?; fi
 set -e
 node scripts/summary.js "${results[@]}"
 [ "$parallel" -eq 0 ] && [ "$swarm" -eq 0 ] && [ "$faults" -eq 0 ] && [ "$serial" -eq 0 ] && [ "$cluster" -eq 0 ] && [ "$kafka_cluster" -eq 0 ]

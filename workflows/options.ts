@@ -83,8 +83,13 @@ export const groupStep: StepOptions = {
 /** Reading the inventory and Temporal itself (the application's history): local, retried. */
 export const lookup: LocalActivityOptions = { startToCloseTimeout: '60s', scheduleToCloseTimeout: '10m', retry: retryUntilDeadline };
 
-/** Status events and records: never given up on, so no event of a deployment is lost. */
-export const publishing: LocalActivityOptions = { startToCloseTimeout: '30s', retry: { initialInterval: '200ms', maximumInterval: '10s' } };
+/**
+ * Status events and records: never given up on, so no event of a deployment is lost. An
+ * attempt outlasts the Kafka client's own retries (about two minutes, src/kafka/client.ts):
+ * an attempt timed out while the client still retried its send would be tried again beside
+ * it, and the first send, landing late, would repeat an event after later ones.
+ */
+export const publishing: LocalActivityOptions = { startToCloseTimeout: '5m', retry: { initialInterval: '200ms', maximumInterval: '10s' } };
 
 /** Builds and pushes: long, heartbeating, on the control queue. */
 export const transfer: ActivityOptions = { startToCloseTimeout: '60m', heartbeatTimeout: HEARTBEAT, retry };

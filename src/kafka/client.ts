@@ -14,6 +14,18 @@ export function kafkaConnection(config: Config): Pick<KafkaConfig, 'brokers' | '
 }
 
 export function createKafka(config: Config, clientId = config.kafka.clientId): Kafka {
+  return kafkaClient(config, clientId, {
+    // Ten retries from 300 ms, doubling, at most 30 s apart, span about two minutes: longer than
+    // a quorum stalls when a broker dies (a new controller, then the dead broker fenced: ~12 s,
+    // docs/cluster-mode.md), so a send or a commit then waits instead of failing. Every field is
+    // given: kafkajs takes the rest from defaults that shrink under NODE_ENV=test (at most 1 s
+    // apart, ~8 s in all), so tests would have run on a budget the stall outlasts. A request
+    // itself may take kafkajs's default 30 s, which also outlasts the stall.
+    retry: { initialRetryTime: 300, multiplier: 2, factor: 0.2, maxRetryTime: 30_000, retries: 10 },
+  });
+}
+
+function kafkaClient(config: Config, clientId: string, behaviour: Pick<KafkaConfig, 'retry' | 'requestTimeout'>): Kafka {
   const log = createLogger('kafka');
   return new Kafka({
     clientId,
@@ -25,13 +37,7 @@ export function createKafka(config: Config, clientId = config.kafka.clientId): K
       if (entry.level <= logLevel.ERROR) log.error(message, fields);
       else log.warn(message, fields);
     },
-    // Ten retries from 300 ms, doubling, at most 30 s apart, span about two minutes: longer than
-    // a quorum stalls when a broker dies (a new controller, then the dead broker fenced: ~12 s,
-    // docs/cluster-mode.md), so a send or a commit then waits instead of failing. Every field is
-    // given: kafkajs takes the rest from defaults that shrink under NODE_ENV=test (at most 1 s
-    // apart, ~8 s in all), so tests would have run on a budget the stall outlasts. A request
-    // itself may take kafkajs's default 30 s, which also outlasts the stall.
-    retry: { initialRetryTime: 300, multiplier: 2, factor: 0.2, maxRetryTime: 30_000, retries: 10 },
+    ...behaviour,
   });
 }
 
@@ -39,12 +45,18 @@ export function createKafka(config: Config, clientId = config.kafka.clientId): K
  * For a node step's events as they happen (activities/targets/live-events.ts): a send either
  * goes through now or fails at once, never retried in the background. A step must not wait
  * out a broker's outage, and a send retried there could land after the events the deployment
- * publishes once the step gave up publishing live, out of seq order. (Hence not idempotent
- * either: kafkajs refuses an idempotent producer without retries.)
+ * publishes once the step gave up publishing live, out of seq order. So a client of its own:
+ * the shared one's retries (about two minutes, above) also govern finding the broker before
+ * a send, which a producer's own `retries: 0` does not cut short. (Not idempotent either:
+ * kafkajs refuses an idempotent producer without retries.)
  */
-export function createLiveProducer(kafka: Kafka): Producer {
+export function createLiveProducer(config: Config): Producer {
+  const kafka = kafkaClient(config, `${config.kafka.clientId}-live`, { retry: { retries: 0 }, requestTimeout: LIVE_REQUEST_TIMEOUT_MS });
   return kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, retry: { retries: 0 } });
 }
+
+/** A live send not answered in this time fails: a broker that hangs must not hold a step either. */
+const LIVE_REQUEST_TIMEOUT_MS = 5_000;
 
 /**
  * Keys stay in their partition (murmur2, the Java client's default), so one deployment's events

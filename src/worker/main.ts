@@ -74,7 +74,7 @@ async function connectKafka(config: Config): Promise<{ kafka: Kafka; producer: P
   const kafka = createKafka(config, `${config.kafka.clientId}-worker`);
   const producer = createProducer(kafka);
   await producer.connect();
-  const liveProducer = createLiveProducer(kafka);
+  const liveProducer = createLiveProducer(config);
   await liveProducer.connect();
   // Every node the Node Manager knows, read before the first activity asks for one.
   const fleet = followFleet(config, kafka, createLogger('fleet'));

@@ -17,7 +17,7 @@ async function main(): Promise<void> {
   const kafka = createKafka(config, `${config.kafka.clientId}-simulated-worker`);
   const producer = createProducer(kafka);
   await producer.connect();
-  const liveProducer = createLiveProducer(kafka);
+  const liveProducer = createLiveProducer(config);
   await liveProducer.connect();
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   const client = new Client({ connection: await Connection.connect({ address: config.temporal.address }), namespace: config.temporal.namespace, dataConverter: converter });

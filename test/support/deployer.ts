@@ -242,7 +242,7 @@ export async function startDeployer(
 
   const producer = createProducer(kafka);
   await producer.connect();
-  const liveProducer = createLiveProducer(kafka);
+  const liveProducer = createLiveProducer(config);
   await liveProducer.connect();
   const connection = await Connection.connect({ address: config.temporal.address });
   const client = new Client({ connection, namespace: config.temporal.namespace, dataConverter: converter });

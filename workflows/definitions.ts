@@ -49,7 +49,8 @@ export const ROLLBACK_INCOMPLETE = 'DeploymentRollbackIncomplete';
 
 export interface DeploymentProgress {
   phase: Phase;
-  nodes: Record<string, { state: NodeState; message: string; checks?: CheckResult[] }>;
+  /** `phase`: of the step a node relayed last, while it rolls out beside others. */
+  nodes: Record<string, { state: NodeState; message: string; phase?: LivePhase; checks?: CheckResult[] }>;
 }
 
 /** What a node's workflow is doing now: the step that runs and the phase its events are in. */

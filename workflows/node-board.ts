@@ -6,6 +6,7 @@ import { setCurrentDetails } from '@temporalio/workflow';
 import type { CheckResult } from '../src/core/deployment-tests';
 import type { NodeState } from '../src/core/node-states';
 import type { Phase } from '../src/core/schemas/event';
+import type { LivePhase } from '../src/core/live-events';
 import type { DeploymentProgress, NodeOutcome } from './definitions';
 import { progressDetails } from './details';
 
@@ -27,6 +28,22 @@ export class NodeBoard {
   set(node: string, state: NodeState, message: string, checks?: CheckResult[]): void {
     const kept = checks ?? this.nodes[node]?.checks;
     this.nodes[node] = { state, message, ...(kept !== undefined && kept.length > 0 ? { checks: kept } : {}) };
+    this.changed();
+  }
+
+  /**
+   * What a node's step relayed last (its phase and what it said), while the node's state stays:
+   * `deployer status` shows it without asking the node's workflow, which cannot answer while a
+   * step holds its workflow task (up to its task timeout). Cleared by the node's next `set`.
+   */
+  live(node: string, phase: LivePhase, message: string): void {
+    const entry = this.nodes[node];
+    if (entry === undefined) return;
+    this.nodes[node] = { ...entry, phase, message };
+    this.changed();
+  }
+
+  private changed(): void {
     if (this.redraw) return;
     this.redraw = true;
     // No command is issued here, so running it a microtask later cannot reorder commands.

@@ -238,6 +238,7 @@ class Operation {
         if (heard === undefined || heard.has(relayKey(e))) continue;
         heard.add(relayKey(e));
         this.events.emit(e.phase, e.message, e.node, e.at);
+        this.board.live(e.node, e.phase, e.message);
       }
     });
     setHandler(

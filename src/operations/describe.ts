@@ -126,7 +126,8 @@ export async function describeDeployment(temporal: TemporalAccess, deploymentId:
     source: 'temporal' as const,
   };
   const progress = () => temporal.withDeadline(QUERY_DEADLINE_MS, () => handle.query(progressQuery)).catch(() => undefined);
-  const nodesFrom = (p: DeploymentProgress | undefined) => Object.fromEntries(Object.entries(p?.nodes ?? {}).map(([node, n]) => [node, { state: n.state, message: n.message, ...(n.checks !== undefined ? { checks: n.checks } : {}) }]));
+  const nodesFrom = (p: DeploymentProgress | undefined) =>
+    Object.fromEntries(Object.entries(p?.nodes ?? {}).map(([node, n]) => [node, { state: n.state, message: n.message, ...(n.phase !== undefined ? { phase: n.phase } : {}), ...(n.checks !== undefined ? { checks: n.checks } : {}) }]));
 
   switch (description.status.name) {
     case 'RUNNING': {

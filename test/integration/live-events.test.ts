@@ -49,10 +49,11 @@ async function slowStartOn(app: string, nodes: string[], port: number): Promise<
   const ofDeployment = () => d.events.flatMap((e, i) => (e.deploymentId === deploymentId ? [{ e, arrived: d.eventsArrivedAt[i]! }] : []));
 
   // While the health check waits, status shows each node in its Verifying step.
-  await waitFor(`a progress event of every node of ${deploymentId}`, () => nodes.every((n) => ofDeployment().some(({ e }) => e.node === n && isProgressMessage(e.message))), 60_000);
+  // (A progress event of the apply step, say a slow start of the container, does not count.)
+  await waitFor(`a progress event of every node of ${deploymentId} while it verifies`, () => nodes.every((n) => ofDeployment().some(({ e }) => e.node === n && e.phase === 'Verifying' && isProgressMessage(e.message))), 60_000);
   const view = await describeDeployment({ client: d.client, withDeadline: (ms, fn) => d.client.connection.withDeadline(Date.now() + ms, fn) }, deploymentId);
   expect(view?.status).toBe('Running');
-  for (const n of nodes) expect(view?.nodes[n]).toMatchObject({ state: 'Deploying', phase: 'Verifying' });
+  for (const n of nodes) expect([n, view?.nodes[n]]).toMatchObject([n, { state: 'Deploying', phase: 'Verifying' }]);
 
   await d.terminal(deploymentId, 150_000);
   const events = ofDeployment();

@@ -86,7 +86,10 @@ export async function plainNode(
   }, 30_000, 50);
   const keep = new Set([name, ...previous]);
   for (const c of await docker.listContainers({ all: true, filters })) {
-    if (!keep.has(c.Names[0]!.slice(1))) await docker.getContainer(c.Id).remove({ force: true });
+    // As the Docker Engine target does: one gone or going already is what was wanted.
+    if (!keep.has(c.Names[0]!.slice(1))) await docker.getContainer(c.Id).remove({ force: true }).catch((err: { statusCode?: number }) => {
+      if (err.statusCode !== 404 && err.statusCode !== 409) throw err;
+    });
   }
 }
 

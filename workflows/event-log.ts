@@ -32,6 +32,8 @@ export class EventLog {
   private readonly queue: StatusEvent[] = [];
   private draining = false;
   private publishedSeq: number;
+  /** The last seq of the publish out now (0: none). */
+  private sending = 0;
   private lent: EventLease | undefined;
   private readonly held: Parameters<EventLog['emit']>[] = [];
 
@@ -49,13 +51,16 @@ export class EventLog {
   }
 
   /**
-   * The last seq this run published or let a node publish: a lease still out counts to its
-   * end, as its holder may go on publishing after this run was terminated or reset. What
+   * The last seq this run published, or gave a publish still out, or let a node
+   * publish: a lease still out counts to its end, as its holder may go on publishing after
+   * this run was terminated or reset. What
    * `publishedSeqQuery` answers, so that whatever numbers on after this run (a Reset's new
    * run, a terminated run's compensation, a Retry) never reuses a number of the lease.
    */
   get claimed(): number {
-    return this.lent !== undefined ? Math.max(this.publishedSeq, this.lent.last) : this.publishedSeq;
+    // A publish still out when the run was terminated may land after it ended; what was only
+    // queued behind it never goes out.
+    return Math.max(this.publishedSeq, this.sending, this.lent?.last ?? 0);
   }
 
   get lastSeq(): number {
@@ -121,6 +126,7 @@ export class EventLog {
   private async drain(): Promise<void> {
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, this.queue.length);
+      this.sending = Math.max(...batch.map((e) => e.seq));
       await publishEvents(batch);
       this.publishedSeq = Math.max(this.publishedSeq, ...batch.map((e) => e.seq));
     }

@@ -51,6 +51,9 @@ async function publishedBy(handle: WorkflowHandle, memo: Record<string, unknown>
   }
 }
 
+/** How long a compensation waits for a publish its terminated run had out to land. */
+const IN_FLIGHT_WAIT_MS = 15_000;
+
 /** `publishedSince`: the last seq of a deployment's events on the events topic since a time. */
 export function createRunActivities(client: Client, publishedSince: PublishedSeqReader) {
   const converter = client.options.loadedDataConverter;
@@ -99,11 +102,22 @@ export function createRunActivities(client: Client, publishedSince: PublishedSeq
       const started = events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads ?? [];
       const request = (await decodePayload(converter, started[0]!)) as OperationRequest;
       const record = memo?.[OUTCOME_MEMO] as RecordedOutcome | undefined;
+      const claimed = await publishedBy(handle, memo);
+      const since = startTime.getTime() - CLOCK_SKEW_MS;
+      // The run may have been terminated with a publish of its events out (numbered, not yet
+      // answered): its worker may still deliver it. This compensation's events must come after
+      // it on the topic, so they wait for it, a while: a publish the worker dropped never comes.
+      let published = await publishedSince(workflowId, since);
+      for (const giveUpAt = Date.now() + IN_FLIGHT_WAIT_MS; published < claimed && Date.now() < giveUpAt; ) {
+        Context.current().heartbeat();
+        await new Promise((r) => setTimeout(r, 500));
+        published = await publishedSince(workflowId, since);
+      }
       return {
         runId,
         request,
         saga: sagaFromMemo(memo),
-        lastSeq: Math.max(await publishedBy(handle, memo), await publishedSince(workflowId, startTime.getTime() - CLOCK_SKEW_MS)),
+        lastSeq: Math.max(claimed, published),
         ...(record !== undefined ? { record } : {}),
         // The run sets lastSeq in its memo once its terminal event is published, and only then.
         terminalPublished: record !== undefined && typeof memo?.[LAST_SEQ_MEMO] === 'number',

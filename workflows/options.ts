@@ -85,11 +85,10 @@ export const lookup: LocalActivityOptions = { startToCloseTimeout: '60s', schedu
 
 /**
  * Status events and records: never given up on, so no event of a deployment is lost. An
- * attempt outlasts the Kafka client's own retries (about two minutes, src/kafka/client.ts):
- * an attempt timed out while the client still retried its send would be tried again beside
- * it, and the first send, landing late, would repeat an event after later ones.
+ * attempt outlasts the Kafka client's own retries (about 20 s, src/kafka/client.ts), so no
+ * send goes on behind an attempt that timed out.
  */
-export const publishing: LocalActivityOptions = { startToCloseTimeout: '5m', retry: { initialInterval: '200ms', maximumInterval: '10s' } };
+export const publishing: LocalActivityOptions = { startToCloseTimeout: '30s', retry: { initialInterval: '200ms', maximumInterval: '10s' } };
 
 /** Builds and pushes: long, heartbeating, on the control queue. */
 export const transfer: ActivityOptions = { startToCloseTimeout: '60m', heartbeatTimeout: HEARTBEAT, retry };

@@ -15,13 +15,13 @@ export function kafkaConnection(config: Config): Pick<KafkaConfig, 'brokers' | '
 
 export function createKafka(config: Config, clientId = config.kafka.clientId): Kafka {
   return kafkaClient(config, clientId, {
-    // Ten retries from 300 ms, doubling, at most 30 s apart, span about two minutes: longer than
-    // a quorum stalls when a broker dies (a new controller, then the dead broker fenced: ~12 s,
-    // docs/cluster-mode.md), so a send or a commit then waits instead of failing. Every field is
-    // given: kafkajs takes the rest from defaults that shrink under NODE_ENV=test (at most 1 s
-    // apart, ~8 s in all), so tests would have run on a budget the stall outlasts. A request
-    // itself may take kafkajs's default 30 s, which also outlasts the stall.
-    retry: { initialRetryTime: 300, multiplier: 2, factor: 0.2, maxRetryTime: 30_000, retries: 10 },
+    // Seven retries from 300 ms, doubling, at most 5 s apart, span about 20 s: longer than a
+    // quorum stalls when a broker dies (a new controller, then the dead broker fenced: ~12 s,
+    // docs/cluster-mode.md), so a send or a commit then waits instead of failing; shorter than
+    // an attempt of the workflows' publish (30 s, workflows/options.ts), so a send never goes
+    // on retrying behind an attempt that timed out, to land late after later events. Every
+    // field is given: kafkajs takes the rest from defaults that shrink under NODE_ENV=test.
+    retry: { initialRetryTime: 300, multiplier: 2, factor: 0.2, maxRetryTime: 5_000, retries: 7 },
   });
 }
 
@@ -46,7 +46,7 @@ function kafkaClient(config: Config, clientId: string, behaviour: Pick<KafkaConf
  * goes through now or fails at once, never retried in the background. A step must not wait
  * out a broker's outage, and a send retried there could land after the events the deployment
  * publishes once the step gave up publishing live, out of seq order. So a client of its own:
- * the shared one's retries (about two minutes, above) also govern finding the broker before
+ * the shared one's retries (about 20 s, above) also govern finding the broker before
  * a send, which a producer's own `retries: 0` does not cut short. (Not idempotent either:
  * kafkajs refuses an idempotent producer without retries.)
  */

@@ -112,12 +112,7 @@ make_topics() {
 
 up() {
   mkdir -p "$run" "$logs" "$dir"
-  cat > "$dir/log4j.properties" <<EOF
-log4j.rootLogger=WARN, stdout
-log4j.appender.stdout=org.apache.log4j.ConsoleAppender
-log4j.appender.stdout.layout=org.apache.log4j.PatternLayout
-log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n
-EOF
+  kafka_log4j "$dir"
   local n
   for n in "${BROKERS[@]}"; do write_config "$n"; done
   # The three formats side by side (a JVM each, seconds on a busy machine), with the one id made first.

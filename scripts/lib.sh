@@ -182,3 +182,13 @@ kube_inventory_nodes() {
     sep=$',\n'
   done
 }
+
+# A Kafka broker's log4j configuration in DIR: warnings and worse, to its log (stdout).
+kafka_log4j() {
+  cat > "$1/log4j.properties" <<EOF
+log4j.rootLogger=WARN, stdout
+log4j.appender.stdout=org.apache.log4j.ConsoleAppender
+log4j.appender.stdout.layout=org.apache.log4j.PatternLayout
+log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n
+EOF
+}

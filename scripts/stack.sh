@@ -304,12 +304,7 @@ EOF
   fi
   mv "$dir/server.properties.new" "$dir/server.properties"
   if ! alive kafka; then
-    cat > "$dir/log4j.properties" <<EOF
-log4j.rootLogger=WARN, stdout
-log4j.appender.stdout=org.apache.log4j.ConsoleAppender
-log4j.appender.stdout.layout=org.apache.log4j.PatternLayout
-log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n
-EOF
+    kafka_log4j "$dir"
     if [ ! -f "$dir/data/meta.properties" ]; then
       kafka_java kafka.tools.StorageTool format -t "$(kafka_java kafka.tools.StorageTool random-uuid)" \
         -c "$dir/server.properties" >>"$logs/kafka.log" 2>&1
